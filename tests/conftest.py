@@ -1,0 +1,55 @@
+"""Shared fixtures: tiny random models built from a config (no download), and isolated workspaces.
+
+    def test_something(tiny_model):          # a folder with a 2-layer random model and a chat tokenizer
+        model, tokenizer = models.load(str(tiny_model))
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.factories import build_tiny_model
+
+# Tests never reach the hub; a test that tries must fail fast, not hang.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session", params=["llama", "qwen2"])
+def tiny_model(request, tmp_path_factory) -> Path:
+    """A tiny random model folder, once as Llama (SmolLM2's architecture) and once as Qwen2 (Qwen2.5's)."""
+    return build_tiny_model(tmp_path_factory.mktemp(f"tiny-{request.param}"), request.param)
+
+
+@pytest.fixture(scope="session")
+def tiny_llama(tmp_path_factory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"), "llama")
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """An empty workspace of the test's own."""
+    monkeypatch.setenv("INFRAMIND_HOME", str(tmp_path / "workspace"))
+    return tmp_path / "workspace"
+
+
+@pytest.fixture(scope="session")
+def embedded_home(tmp_path_factory) -> Path:
+    """A workspace holding the embedded model, materialized once for the whole session (about 20-35 s)."""
+    from studio import models
+
+    folder = tmp_path_factory.mktemp("embedded-workspace")
+    previous = os.environ.get("INFRAMIND_HOME")
+    os.environ["INFRAMIND_HOME"] = str(folder)
+    try:
+        models.materialize_embedded()
+    finally:
+        if previous is None:
+            os.environ.pop("INFRAMIND_HOME")
+        else:
+            os.environ["INFRAMIND_HOME"] = previous
+    return folder

@@ -1,0 +1,147 @@
+"""The model registry and loading: the embedded model, local folders, offline hub ids, 4-bit, footprints."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+import torch
+
+from studio import models
+
+
+def test_embedded_model_materializes_once_and_is_reused(embedded_home, monkeypatch):
+    monkeypatch.setenv("INFRAMIND_HOME", str(embedded_home))
+    folder = models.resolve(models.EMBEDDED)
+    assert models.is_complete(folder)
+    weights = folder / "model.safetensors"
+    written = weights.stat().st_mtime_ns
+
+    started = time.monotonic()
+    again = models.resolve(models.EMBEDDED)
+    assert again == folder
+    assert weights.stat().st_mtime_ns == written, "a complete cache must not be rewritten"
+    assert time.monotonic() - started < 1.0
+
+    config = json.loads((folder / "config.json").read_text())
+    assert config["model_type"] == "llama" and config["num_hidden_layers"] == 30
+    assert (folder / "chat_template.jinja").is_file() or "chat_template" in json.loads(
+        (folder / "tokenizer_config.json").read_text()
+    )
+
+
+def test_embedded_model_answers_with_its_chat_template(embedded_home, monkeypatch):
+    from studio import chat, generation
+
+    monkeypatch.setenv("INFRAMIND_HOME", str(embedded_home))
+    model, tokenizer = models.load(models.EMBEDDED)
+    assert model.dtype == torch.float32  # the CPU choice, see models.pick_dtype
+    messages = chat.messages_for("Write a Terraform S3 bucket named logs.", "terraform")
+    prompt = generation.prompt_text(tokenizer, messages)
+    assert prompt.startswith("<|im_start|>system\nYou are an infrastructure engineer.")
+    assert prompt.endswith("<|im_start|>assistant\n")
+    batch = generation.generate(model, tokenizer, [messages], generation.Settings(max_new_tokens=12))
+    assert batch.new_tokens > 0 and batch.answers[0].strip()
+
+
+def test_interrupted_or_truncated_cache_is_rebuilt(embedded_home, tmp_path, monkeypatch):
+    """A folder without the completion marker (a crash mid-write) or with a file of the wrong size is rebuilt."""
+    source = embedded_home / "models" / models.EMBEDDED_FOLDER
+    home = tmp_path / "ws"
+    cached = home / "models" / models.EMBEDDED_FOLDER
+    cached.mkdir(parents=True)
+    # Hard links: a complete copy of the cache in no time and no space.
+    for item in source.iterdir():
+        os.link(item, cached / item.name)
+    monkeypatch.setenv("INFRAMIND_HOME", str(home))
+    assert models.is_complete(cached)
+
+    # Truncated weights with the marker still there: caught by the recorded sizes.
+    (cached / "model.safetensors").unlink()
+    (cached / "model.safetensors").write_bytes(b"\0" * 1024)
+    assert not models.is_complete(cached)
+    # No marker at all: the signature of a crash mid-write.
+    (cached / models.COMPLETE_MARKER).unlink()
+    assert not models.is_complete(cached)
+
+    seen = []
+    folder = models.materialize_embedded(lambda fraction, message: seen.append(message))
+    assert models.is_complete(folder)
+    assert (folder / "model.safetensors").stat().st_size == (source / "model.safetensors").stat().st_size
+    assert seen and "First run" in seen[0], "the first run must say what it is doing"
+    assert not list(folder.parent.glob(".*partial*")), "no temporary folder may be left behind"
+
+
+def test_offline_hub_id_fails_fast_and_names_the_way_out(home, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # the real network path, not the shortcut
+    started = time.monotonic()
+    with pytest.raises(models.ModelUnavailable) as raised:
+        models.load("Qwen/Qwen2.5-0.5B-Instruct")
+    assert time.monotonic() - started < models.HUB_TIMEOUT_S + 5
+    message = str(raised.value)
+    assert models.EMBEDDED in message and "local" in message and "Qwen/Qwen2.5-0.5B-Instruct" in message
+
+
+def test_hub_offline_variable_is_respected(home, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(models.ModelUnavailable, match="HF_HUB_OFFLINE"):
+        models.resolve("HuggingFaceTB/SmolLM2-360M-Instruct")
+
+
+def test_bad_names_get_clear_errors(home, tmp_path):
+    with pytest.raises(models.ModelUnavailable, match="no config.json"):
+        models.resolve(str(tmp_path))
+    with pytest.raises(models.ModelUnavailable, match="neither a folder"):
+        models.resolve("not a model")
+
+
+def test_presets_start_with_the_seed_target():
+    assert models.choices()[0] == models.EMBEDDED
+    assert models.PRESETS[0] == "Qwen/Qwen2.5-0.5B-Instruct"
+
+
+def test_local_folder_loads_in_full_precision(tiny_model):
+    model, tokenizer = models.load(str(tiny_model))
+    assert model.dtype == torch.float32
+    assert tokenizer.pad_token is not None
+    ids = tokenizer("resource", return_tensors="pt")
+    assert model(**ids).logits.shape[-1] == model.config.vocab_size
+
+
+def test_four_bit_loads_on_cpu_and_runs(tiny_model):
+    import bitsandbytes as bnb
+
+    model, tokenizer = models.load(str(tiny_model), four_bit=True, dtype=torch.bfloat16)
+    quantized = [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+    assert len(quantized) == 2 * 7, "every projection of both layers is NF4"
+    weight = quantized[0].weight
+    assert weight.quant_type == "nf4" and weight.quant_state.nested, "NF4 with double quantization"
+    ids = tokenizer("bucket", return_tensors="pt")
+    assert torch.isfinite(model(**ids).logits).all()
+
+
+def test_footprint_figures(tiny_model):
+    import transformers
+
+    report = models.footprint(str(tiny_model))
+    sizes = report["bytes"]
+    assert sizes["fp32"] > sizes["bf16"] > sizes["nf4"] > 0
+    config = transformers.AutoConfig.from_pretrained(tiny_model)
+    params = report["parameters"]
+    # get_memory_footprint counts parameters and buffers: at least 4 bytes per parameter at fp32.
+    assert sizes["fp32"] >= 4 * params and sizes["bf16"] >= 2 * params
+
+    lora = report["lora"]
+    hidden, inter, r = config.hidden_size, config.intermediate_size, 32
+    kv = config.num_key_value_heads * (hidden // config.num_attention_heads)
+    # LoRA adds r * (in + out) parameters to each targeted projection.
+    per_layer = r * ((hidden + hidden) * 2 + (hidden + kv) * 2 + (hidden + inter) * 2 + (inter + hidden))
+    assert lora["trainable"] == config.num_hidden_layers * per_layer
+    assert lora["total"] == params + lora["trainable"]
+    assert lora["targets"] == list(models.LORA_TARGETS)
+
+
+def test_dtype_choice():
+    assert models.pick_dtype("cpu") == torch.float32
