@@ -8,8 +8,10 @@ plus kubernetes-validate for manifests), checks that every reference points at a
 same code, evaluates the row's intent as studio/iac/INTENT.md describes it, and reports near-duplicate
 pairs (Jaccard similarity of word 3-shingles). With --schema (a JSON of AWS provider 5 and 6 resource
 arguments, generated from the cdktf provider wheels) it also checks resource types, argument and block
-names, required arguments and referenced attributes. This is a stop-gap for the author of the rows:
-the project's validator lives in studio.iac. Exits 1 when any row has a problem.
+names, required arguments and referenced attributes; its shape is
+{"5": {"resource": {type: {"args": {name: required}, "blocks": {name: {...}}, "attrs": [...]}}, "data": ...}, "6": ...}.
+This is a stop-gap for the author of the rows: the project's validator lives in studio.iac, and every
+row must pass it as well. Exits 1 when any row has a problem.
 """
 import argparse
 import json
@@ -99,13 +101,13 @@ def split_path(path):
 
 
 def walk(value, keys):
-    """Yield every value a path reaches, walking through lists on the way."""
+    """Yield every value a path reaches, walking through lists on the way (a list at the end stays whole)."""
+    if not keys:
+        yield value
+        return
     if isinstance(value, list):
         for item in value:
             yield from walk(item, keys)
-        return
-    if not keys:
-        yield value
         return
     head, rest = keys[0], keys[1:]
     if isinstance(value, dict):
@@ -134,42 +136,50 @@ def number(value):
 
 
 def matches(values, matcher, declared):
-    """Does any value reached by a path satisfy the matcher? `declared` serves refers_to."""
+    """Does any value reached by a path satisfy the matcher? `declared` serves refers_to.
+
+    As INTENT.md says, `contains` on a list means "holds an element equal to"; every other matcher
+    holds for a list when it holds for one of its elements.
+    """
     if not isinstance(matcher, dict):
-        return any(same(v, matcher) for v in values)
+        matcher = {"eq": matcher}
     if "exists" in matcher and bool(values) != matcher["exists"]:
         return False
     checks = {k: m for k, m in matcher.items() if k != "exists"}
     if not checks:
         return True
-    for value in values:
-        ok = True
-        for op, want in checks.items():
-            plain = unquote(value)
-            if op == "eq":
-                ok = same(value, want)
-            elif op == "ne":
-                ok = not same(value, want)
-            elif op in ("gte", "gt", "lte", "lt"):
-                n = number(value)
-                ok = n is not None and {"gte": n >= want, "gt": n > want, "lte": n <= want, "lt": n < want}[op]
-            elif op == "in":
-                ok = any(same(value, w) for w in want)
-            elif op == "contains":
-                ok = (want in plain) if isinstance(plain, str) else any(same(v, want) for v in plain or [])
-            elif op == "regex":
-                ok = isinstance(plain, str) and re.search(want, plain) is not None
-            elif op == "refers_to":
-                ok = refers(references(value), want, declared)
-            elif op == "len_gte":
-                ok = isinstance(value, (list, dict)) and len(value) >= want
-            else:
-                raise ValueError(f"unknown matcher {op}")
-            if not ok:
-                break
-        if ok:
-            return True
-    return False
+    return any(all(holds(value, op, want, declared) for op, want in checks.items()) for value in values)
+
+
+def holds(value, op, want, declared):
+    if op == "contains" and isinstance(value, list):
+        return any(same(item, want) for item in value)
+    if op == "len_gte":
+        return isinstance(value, (list, dict)) and len(value) >= want
+    if op == "refers_to":
+        return refers(references(value), want, declared)
+    if isinstance(value, list):
+        return any(holds(item, op, want, declared) for item in value)
+    return holds_one(value, op, want)
+
+
+def holds_one(value, op, want):
+    """One matcher against one scalar (or dict) value."""
+    plain = unquote(value)
+    if op == "eq":
+        return same(value, want)
+    if op == "ne":
+        return not same(value, want)
+    if op in ("gte", "gt", "lte", "lt"):
+        n = number(value)
+        return n is not None and {"gte": n >= want, "gt": n > want, "lte": n <= want, "lt": n < want}[op]
+    if op == "in":
+        return any(same(value, w) for w in want)
+    if op == "contains":
+        return isinstance(plain, str) and want in plain
+    if op == "regex":
+        return isinstance(plain, str) and re.search(want, plain) is not None
+    raise ValueError(f"unknown matcher {op}")
 
 
 def refers(refs, target, declared):
