@@ -186,6 +186,9 @@ def manifest_problems(docs: list) -> list[str]:
     """What the schema accepts but a reviewer would not: bad selectors, floating tags, dangling refs."""
     problems = []
     services = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "Service"}
+    # Selectors are only checked against workloads declared alongside them: a lone Service or PDB
+    # may select pods declared elsewhere.
+    workload_kinds = {d.get("kind") for d in docs} & WORKLOAD_KINDS
     for doc in docs:
         kind, name = doc.get("kind"), doc["metadata"].get("name")
         where = f"{kind} {name}"
@@ -199,17 +202,13 @@ def manifest_problems(docs: list) -> list[str]:
             tag = image.rsplit("/", 1)[-1]
             if ":" not in tag and "@sha256:" not in image or tag.endswith(":latest"):
                 problems.append(f"{where}: image {image!r} has no pinned tag")
-        if kind == "Service" and doc["spec"].get("selector"):
-            workloads = [d for d in docs if d.get("kind") in WORKLOAD_KINDS]
-            if workloads and not _selects(doc, workloads[0]["kind"], docs):
+        if kind in ("Service", "PodDisruptionBudget") and _selector(doc) and workload_kinds:
+            if not any(_selects(doc, k, docs) for k in workload_kinds):
                 problems.append(f"{where}: selector matches no workload in the manifest")
         if kind == "HorizontalPodAutoscaler" and len(docs) > 1:
             ref = doc["spec"]["scaleTargetRef"]
             if not any(d.get("kind") == ref["kind"] and d["metadata"]["name"] == ref["name"] for d in docs):
                 problems.append(f"{where}: scaleTargetRef {ref['kind']}/{ref['name']} not in manifest")
-        if kind == "PodDisruptionBudget" and len(docs) > 1:
-            if not any(_selects(doc, k, docs) for k in WORKLOAD_KINDS):
-                problems.append(f"{where}: selector matches no workload in the manifest")
         if kind == "Ingress" and services:
             for backend in values_at(doc, "spec.rules.http.paths.backend.service"):
                 svc = services.get(backend["name"])
