@@ -2,6 +2,7 @@
 
     python data/src/check_k8s_stateful_batch_policy.py                 # checks the default file
     python data/src/check_k8s_stateful_batch_policy.py other.jsonl -v  # -v lists every failure
+    python data/src/check_k8s_stateful_batch_policy.py --studio        # and through studio.iac.validate
 
 Each row must: hold exactly the seven Alpaca+intent keys, carry one fenced ```yaml block as its output,
 parse as YAML, pass `kubernetes-validate --strict` for Kubernetes 1.32.0, pin every image, keep workload
@@ -9,8 +10,9 @@ selectors inside their pod template labels, and satisfy its own intent (checked 
 studio/iac/INTENT.md, Kubernetes clauses only). Across rows it reports topic counts, the share of rows
 that use `input`, output length, and the most similar pair by word 3-shingles (must stay under 0.6).
 
-This is a stand-in until studio.iac.validate exists; when it does, `--studio` also runs every row
-through it.
+`--studio` also runs every row through `studio.iac.validate` (the project's own validator) and requires
+`ok`; put the package on the path first, e.g. `PYTHONPATH=/work/wt/iac` before it is merged. The local
+intent reading above stays so that this script also works without it.
 """
 
 import argparse
