@@ -1,0 +1,1 @@
+"""InfraMind Studio: the library behind the tabs."""
