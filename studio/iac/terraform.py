@@ -302,9 +302,11 @@ def _partial_parse_score(code: str) -> float:
     stray brace in its fifth block and the other is Python.
     """
     lines = code.splitlines()
-    _, _, spans = _scan_brackets(code)
+    unclosed, _, spans = _scan_brackets(code)
     if not spans or len(spans) > 200:
         return 0.0
+    # A block still open at the end is a piece that failed too.
+    pieces = len(spans) + (1 if unclosed else 0)
     good = 0
     for start, end in spans:
         try:
@@ -312,7 +314,7 @@ def _partial_parse_score(code: str) -> float:
             good += 1
         except Exception:  # any failure of the piece is a failure, whatever python-hcl2 raises
             pass
-    return 0.5 * good / len(spans)
+    return 0.5 * good / pieces
 
 
 # ---------------------------------------------------------------------------------------------------------
