@@ -115,7 +115,9 @@ class AwsSchema:
 
         Spelling comes first (`versioning_configuraton` -> `versioning_configuration`). Then the role of a
         name: models write `name` for the identifying argument, which AWS spells after the resource
-        (`bucket` on aws_s3_bucket, `function_name` on aws_lambda_function, `identifier` on aws_db_instance).
+        (`bucket` on aws_s3_bucket, `function_name` on aws_lambda_function, `cluster_identifier` on
+        aws_rds_cluster), or, for resources that have no name at all, as a `Name` tag. The answer is an
+        argument name, or a short snippet (`tags = { Name = ... }`) when that is what was meant.
         """
         candidates = block.names
         match = difflib.get_close_matches(name, candidates, n=1, cutoff=0.72)
@@ -123,20 +125,21 @@ class AwsSchema:
             return match[0]
         words = tf_type.split("_")[1:]
         if name in ("name", "id", "identifier") or name.endswith("_name"):
-            for word in reversed(words):
-                for guess in (word, f"{word}_name"):
+            # Longest tails of the type first (`node_group_name` on aws_eks_node_group), then single words.
+            stems = ["_".join(words[i:]) for i in range(len(words))] + list(reversed(words))
+            for stem in stems:
+                for guess in (stem, f"{stem}_name", f"{stem}_identifier", f"{stem}_id"):
                     if guess in block.arguments and guess != name:
                         return guess
-            named = [arg for arg in block.arguments if arg.endswith("_name")]
-            if len(named) == 1:
-                return named[0]
             if "identifier" in block.arguments and name != "identifier":
                 return "identifier"
-        if len(name) >= 4:
-            # `versioning_status` for `status`, `bucket_name` for `bucket`: one contains the other.
-            contained = [c for c in candidates if len(c) >= 4 and (c in name or name in c)]
-            if len(contained) == 1:
-                return contained[0]
+            if "tags" in block.arguments:
+                return "tags = { Name = ... }"
+        if len(name) >= 6:
+            # `bucket_name` for `bucket`, `versioning_status` for `status`: a real name inside the wrong one.
+            inside = [c for c in candidates if len(c) >= 4 and c in name]
+            if len(inside) == 1:
+                return inside[0]
         return None
 
 

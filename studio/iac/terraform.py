@@ -427,7 +427,7 @@ def _check_body(block_schema: BlockSchema, body: dict, outline: Outline | None, 
         child = block_schema.blocks.get(name)
         if child is None:
             guess = AwsSchema.suggest_argument(name, block_schema, address.split(".")[-2] if top else "")
-            hint = f' (did you mean "{guess}"?)' if guess else ""
+            hint = f" (did you mean {_quoted(guess)}?)" if guess else ""
             what = "argument or block" if outline and name in outline.blocks else "argument"
             reasons.append(Reason(f'{where}: unknown {what} "{name}"{hint}', at, f"{path}.{name}"))
             continue
@@ -447,6 +447,11 @@ def _check_body(block_schema: BlockSchema, body: dict, outline: Outline | None, 
     for name, child in block_schema.blocks.items():
         if child.required and name not in body and name not in dynamic_names:
             reasons.append(Reason(f'{where}: missing required block "{name}"', line, f"{path}.{name}"))
+
+
+def _quoted(suggestion: str) -> str:
+    """An argument name in quotes; a snippet such as `tags = { Name = ... }` as it is."""
+    return f'"{suggestion}"' if suggestion.isidentifier() else suggestion
 
 
 def _check_dynamic(block_schema: BlockSchema, value: Any, outline: Outline | None, address: str, path: str,

@@ -282,3 +282,9 @@ def test_comments_and_heredocs_parse():
     code = ('# a comment\n// another\n/* block\ncomment */\nresource "aws_iam_policy" "p" {\n  name = "p"\n'
             '  policy = <<-EOT\n    {"Version": "2012-10-17", "Statement": []}\n  EOT\n}\n')
     assert schema_reasons(code) == []
+
+
+def test_name_on_a_resource_without_one_suggests_the_name_tag():
+    code = 'resource "aws_instance" "web" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n  name = "web"\n}\n'
+    assert schema_reasons(code) == [
+        'line 4: aws_instance.web: unknown argument "name" (did you mean tags = { Name = ... }?)']
