@@ -43,8 +43,8 @@ FENCE = re.compile(
 # A Terraform block header: `resource "aws_s3_bucket" "logs" {`, `provider "aws" {`, `locals {`.
 TF_HEADER = re.compile(
     r'^[ \t]*(?:(?:resource|data)[ \t]+"?[\w-]+"?[ \t]+"?[\w-]+"?'
-    r'|(?:provider|variable|output|module)[ \t]+"?[\w-]+"?'
-    r'|terraform|locals|moved|import|check|removed)[ \t]*\{',
+    r'|(?:provider|variable|output|module|check)[ \t]+"?[\w-]+"?'
+    r'|terraform|locals|moved|import|removed)[ \t]*\{',
     re.MULTILINE,
 )
 # HCL that names a resource without the `resource` keyword still is (broken) Terraform.

@@ -198,7 +198,7 @@ def parse_terraform(code: str) -> ParsedTerraform:
             outline = _outline(child)
             block = TerraformBlock(keyword, outline.labels, child.body.serialize(PLAIN), outline)
             expected = TOP_LEVEL_LABELS.get(keyword)
-            if expected is not None and len(block.labels) != expected and keyword != "check":
+            if expected is not None and len(block.labels) != expected:
                 shown = " ".join([keyword, *(f'"{label}"' for label in block.labels)])
                 example = f' ({keyword} "aws_s3_bucket" "logs" {{ ... }})' if expected == 2 else ""
                 reasons.append(Reason(f"`{shown} {{` has {len(block.labels)} label(s): a {keyword} block takes "
