@@ -162,18 +162,25 @@ def parse_path(path: str) -> list[str]:
 
 
 def resolve(value: Any, parts: list[str]) -> list[Any]:
-    """Every value a path reaches; lists met on the way are walked through (nested blocks are lists)."""
+    """Every value a path reaches; lists met on the way are walked through (nested blocks are lists).
+
+    `null` is a value (`default = null` makes a variable optional), so it is reached like any other.
+    """
     current = [value]
     for part in parts:
         reached = []
-        for item in _spread(current):
-            if part == "*":
+        if part == "*":
+            for item in current:
                 if isinstance(item, dict):
                     reached.extend(item.values())
-            elif isinstance(item, dict) and part in item:
-                reached.append(item[part])
+                elif isinstance(item, list):
+                    reached.extend(item)
+        else:
+            for item in _spread(current):
+                if isinstance(item, dict) and part in item:
+                    reached.append(item[part])
         current = reached
-    return [v for v in current if v is not None]
+    return current
 
 
 def _spread(values: list[Any]) -> list[Any]:
