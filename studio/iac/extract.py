@@ -231,6 +231,8 @@ def extract_code(text: str | None, kind: str | None = None) -> Extraction:
         return Extraction("", None, reason="the answer is empty")
     if looks_binary(text):
         return Extraction("", None, reason="the answer is not text (NUL bytes or control characters)")
+    # Windows line ends would hide a closing fence (```\r) and reach the parsers.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
 
     fenced = _fenced_blocks(text)
     if fenced:

@@ -483,10 +483,11 @@ def check_intent(intent: dict | str | None, parsed: ParsedTerraform | ParsedKube
         spec = load_intent(intent)
     except IntentError as error:
         return Verdict("skipped", [Reason(f"the intent spec is invalid: {error}", path="intent")], 0.0)
-    if not spec.get("require") and not spec.get("forbid"):
-        return Verdict("passed", [Reason("no intent given", severity="note")], 1.0)
+    # Code that does not parse meets no intent, not even an empty one: junk must not earn intent credit.
     if parsed is None or not parsed.verdict.passed:
         return Verdict.skipped("the code does not parse")
+    if not spec.get("require") and not spec.get("forbid"):
+        return Verdict("passed", [Reason("no intent given", severity="note")], 1.0)
     if isinstance(parsed, ParsedKubernetes):
         objects = parsed.objects
         refers: Refers = _kubernetes_refers

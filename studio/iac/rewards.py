@@ -229,6 +229,12 @@ class IaCReward:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def __getstate__(self) -> dict:
+        # A copy (deepcopy, pickle) gets the settings, not the pool's processes or the cache.
+        state = dict(self.__dict__)
+        state["_pool"], state["_cache"] = None, OrderedDict()
+        return state
+
     def _remember(self, key: tuple, parts: dict[str, float]) -> None:
         self._cache[key] = parts
         while len(self._cache) > self.cache_size:

@@ -364,3 +364,8 @@ def test_intent_score_is_the_share_of_clauses_met(provider5_s3):
 def test_intent_is_skipped_when_the_code_does_not_parse():
     verdict = check_intent(VERSIONING, parse_terraform('resource "aws_s3_bucket" "b" {\n'))
     assert verdict.status == "skipped" and verdict.score == 0.0
+
+
+def test_unparseable_code_earns_no_intent_credit_even_without_an_intent():
+    report = validate('```hcl\nresource "aws_s3_bucket" "b" {\n```', "terraform")
+    assert report.intent.status == "skipped" and report.intent.score == 0.0

@@ -147,3 +147,14 @@ def test_pool_gives_the_same_components_as_one_process(group, deployment, fence)
         assert pooled._pool is not None  # the batch was big enough to use it
     finally:
         pooled.close()
+
+
+def test_a_reward_can_be_copied_without_its_pool(fence, provider5_s3):
+    import copy
+    import pickle
+
+    reward = IaCReward(workers=2, weights={"parse": 1.0})
+    reward.score(fence(provider5_s3), "terraform")
+    clone = pickle.loads(pickle.dumps(reward))
+    assert clone.weights == {"parse": 1.0} and clone.workers == 2 and len(clone._cache) == 0
+    assert copy.deepcopy(reward).score(fence(provider5_s3), "terraform")["parse"] == 1.0
