@@ -8,6 +8,9 @@ ways small models break them, half Terraform and half Kubernetes, each one disti
 helps. A batch goes through all the TRL reward functions the way GRPOTrainer calls them (one call per
 component, same batch), so the figure includes the per-batch cache. `--stages` also prints where the time
 goes, per stage and language, in one process.
+
+Each run also says how much CPU other processes took meanwhile (from /proc/stat): on a shared machine a
+slow run is usually someone else's test suite, and the best run with the machine quiet is the figure.
 """
 
 from __future__ import annotations
@@ -496,6 +499,22 @@ def run_like_trl(reward: IaCReward, texts: list[str], kinds: list[str], intents:
     return time.perf_counter() - start
 
 
+def machine_busy() -> float:
+    """CPU-seconds all processes on this machine have used since boot (from /proc/stat)."""
+    with open("/proc/stat") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def our_cpu(reward: IaCReward, workers: int) -> float:
+    """CPU-seconds of this process and of the reward's pool workers."""
+    total = time.process_time()
+    if workers:
+        total += sum(reward._get_pool().submit(time.process_time).result() for _ in range(workers))
+    return total
+
+
 def stage_times(texts: list[str], kinds: list[str], intents: list[dict]) -> None:
     """Mean milliseconds per answer spent in each stage, per language."""
     table: dict[str, dict[str, list[float]]] = {}
@@ -556,27 +575,26 @@ def main() -> int:
 
     # Runs alternate so that other load on the machine hits both setups alike; best and median are shown.
     pooled_name = f"{args.workers} processes"
-    rates: dict[str, list[float]] = {"single process": [], pooled_name: []}
-    cpu_ms: dict[str, list[float]] = {"single process": [], pooled_name: []}
+    setups = [("single process", single)] + ([(pooled_name, pooled)] if pooled is not None else [])
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name, _ in setups}
     for _ in range(args.repeat):
-        single._cache.clear()
-        cpu = time.process_time()
-        rates["single process"].append(len(texts) / run_like_trl(single, texts, kinds, intents, args.batch))
-        cpu_ms["single process"].append((time.process_time() - cpu) / len(texts) * 1e3)
-        if pooled is not None:
-            pooled._cache.clear()
-            # CPU of this process and of the worker(s): the cost does not grow when the work is split.
-            cpu = time.process_time() + sum(pooled._get_pool().submit(time.process_time).result()
-                                            for _ in range(args.workers - 1))
-            rates[pooled_name].append(len(texts) / run_like_trl(pooled, texts, kinds, intents, args.batch))
-            spent = time.process_time() + sum(pooled._get_pool().submit(time.process_time).result()
-                                              for _ in range(args.workers - 1)) - cpu
-            cpu_ms[pooled_name].append(spent / len(texts) * 1e3)
-    for name, values in rates.items():
-        if values:
-            runs = ", ".join(f"{v:.0f}" for v in values)
-            print(f"{name:>16}: best {max(values):6.1f}, median {statistics.median(values):6.1f} completions/s "
-                  f"(runs: {runs}); CPU {min(cpu_ms[name]):.2f} ms per completion")
+        for name, reward in setups:
+            reward._cache.clear()
+            workers = args.workers - 1 if reward is pooled else 0
+            cpu, busy = our_cpu(reward, workers), machine_busy()
+            seconds = run_like_trl(reward, texts, kinds, intents, args.batch)
+            ours, everyone = our_cpu(reward, workers) - cpu, machine_busy() - busy
+            # What other processes on this shared machine took meanwhile, in CPUs: it explains slow runs.
+            others = max(0.0, everyone - ours) / seconds
+            runs[name].append((len(texts) / seconds, ours / len(texts) * 1e3, others))
+    for name, values in runs.items():
+        rates = [rate for rate, _, _ in values]
+        detail = ", ".join(f"{rate:.0f} (others {others:.1f} CPU)" for rate, _, others in values)
+        quiet = [rate for rate, _, others in values if others < 0.1]
+        quiet_text = f", best with the machine quiet {max(quiet):.1f}" if quiet else ""
+        print(f"{name:>16}: best {max(rates):6.1f}, median {statistics.median(rates):6.1f} completions/s"
+              f"{quiet_text}; CPU {min(c for _, c, _ in values):.2f} ms per completion")
+        print(f"{'':>16}  runs: {detail}")
     if pooled is not None:
         pooled.close()
 
