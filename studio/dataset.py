@@ -198,7 +198,7 @@ def read_file(path: str | Path) -> Splits:
         text = _decode(path.read_bytes(), path.name)
         records = {"jsonl": _jsonl_records, "json": _json_records, "csv": _csv_records}[kind](text, path.name)
         records = [(f"{path.name}:{number}", data) for number, data in records]
-    return _rows_by_split(records, _id_stem(path))
+    return _rows_by_split(records, stem_of(path))
 
 
 def _size(path: Path) -> int:
@@ -351,7 +351,8 @@ def _folder_records(folder: Path, name: str) -> list[tuple[str, object]]:
     return records
 
 
-def _id_stem(path: Path) -> str:
+def stem_of(path: Path) -> str:
+    """A file's name as a plain lowercase word, for ids and dataset names: `My Data.csv` -> `my-data`."""
     stem = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")[:40]
     return stem or "row"
 
@@ -588,6 +589,12 @@ def verdict_key(row: Row) -> str:
     """The cache key of a row's verdict: a hash of what the validators read (output, kind, intent)."""
     material = json.dumps([row.output, row.kind, row.intent], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def known_verdict(row: Row) -> RowVerdict | None:
+    """The verdict on `row` if it was computed already, else None (never runs the validators)."""
+    with _VERDICTS_LOCK:
+        return _VERDICTS.get(verdict_key(row))
 
 
 def check_row(row: Row) -> RowVerdict:

@@ -93,6 +93,39 @@ class Snapshot:
     def ids(self) -> set[str]:
         return {row.id for row, _ in self.rows()}
 
+    def tags(self) -> list[str]:
+        """Every tag in use, topics (first tags) first, each group sorted."""
+        topics = {row.topic for row, _ in self.rows() if row.topic}
+        others = {tag for row, _ in self.rows() for tag in row.tags} - topics
+        return sorted(topics) + sorted(others)
+
+    def search(self, text: str = "", kind: str = "", tag: str = "", verdict: str = "",
+               split: str = "") -> list[tuple[Row, str]]:
+        """The rows matching every filter given; an empty filter (or "all") matches everything.
+
+        `text`: each word must occur in the id, instruction, input or output (any case). `verdict`: "pass" or
+        "fail", which runs the validators on rows not checked yet.
+        """
+        words = (text or "").lower().split()
+        wanted = {name: value for name, value in
+                  (("kind", kind), ("tag", tag), ("verdict", verdict), ("split", split)) if value and value != "all"}
+        found = []
+        for row, row_split in self.rows():
+            if "split" in wanted and row_split != wanted["split"]:
+                continue
+            if "kind" in wanted and row.kind != wanted["kind"]:
+                continue
+            if "tag" in wanted and wanted["tag"] not in row.tags:
+                continue
+            if words:
+                haystack = f"{row.id}\n{row.instruction}\n{row.input}\n{row.output}".lower()
+                if not all(word in haystack for word in words):
+                    continue
+            if "verdict" in wanted and dataset.check_row(row).label != wanted["verdict"]:
+                continue
+            found.append((row, row_split))
+        return found
+
 
 _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
