@@ -183,9 +183,9 @@ def read_file(path: str | Path) -> Splits:
     Nothing is read from a file over MAX_UPLOAD_BYTES.
     """
     path = Path(path)
+    kind = format_of(path)
     if not path.exists():
         raise DatasetError(f"{path}: no such file or folder")
-    kind = format_of(path)
     size = _size(path)
     if size > MAX_UPLOAD_BYTES:
         raise DatasetError(

@@ -127,16 +127,17 @@ class Snapshot:
         return found
 
 
-_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS: dict[str, threading.RLock] = {}
 _LOCKS_GUARD = threading.Lock()
 _LOADED: dict[tuple[str, str, str], Snapshot] = {}
 _LOADED_LOCK = threading.Lock()
 
 
-def _lock(name: str) -> threading.Lock:
+def _lock(name: str) -> threading.RLock:
     # Read-modify-write of one dataset is serialized: two browser tabs saving rows at once both land.
+    # Reentrant: a first save_row("seed") holds the lock when load() seeds the dataset under it.
     with _LOCKS_GUARD:
-        return _LOCKS.setdefault(name, threading.Lock())
+        return _LOCKS.setdefault(name, threading.RLock())
 
 
 def folder(name: str) -> Path:
@@ -241,17 +242,20 @@ def _write_version(name: str, splits: Splits, note: str) -> Version:
     counts = {split: len(rows) for split, rows in splits.items()}
     version_id = _new_version_id(base, sum(counts.values()))
     version = Version(version_id, datetime.now(timezone.utc).isoformat(timespec="seconds"), counts, note)
-    partial = base / f".{version_id}.partial"
+    partial, final = base / f".{version_id}.partial", base / version_id
     partial.mkdir()
     try:
         for split, rows in splits.items():
             workspace.atomic_write_text(partial / f"{split}.jsonl", dataset.jsonl_text(rows))
         meta = {k: v for k, v in asdict(version).items() if k != "id"}
         workspace.atomic_write_text(partial / "version.json", json.dumps(meta, indent=1) + "\n")
-        os.replace(partial, base / version_id)
+        os.replace(partial, final)
         workspace.atomic_write_text(folder(name) / CURRENT, json.dumps({"version": version_id}) + "\n")
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
+        # Renamed but never made current: not a version anyone saw, so it leaves no trace in the history.
+        # (A power cut at this very point leaves it whole and listed, which is harmless: it is never current.)
+        shutil.rmtree(final, ignore_errors=True)
         raise
     _prune(name, keep=version_id)
     return version
