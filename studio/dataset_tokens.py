@@ -79,9 +79,10 @@ class Rendering:
         return self.prompt_tokens + self.completion_tokens + self.cut_tokens
 
     @property
-    def loss_tokens(self) -> int:
-        """Tokens that carry the loss once the row is cut to the max length."""
-        return self.completion_tokens
+    def dropped(self) -> bool:
+        """True when the prompt alone fills the max length: no token is left to learn from, and TRL drops
+        the row from training."""
+        return self.completion_tokens == 0
 
 
 def split_ids(row: dataset.Row, tokenizer) -> tuple[list[int], int]:

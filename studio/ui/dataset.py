@@ -540,8 +540,13 @@ def tokens_html(seen: dataset_tokens.Rendering) -> str:
         f"<mark style='background:#bbf7d0;color:#14532d' title='completion: the loss falls here'>"
         f"{html.escape(seen.completion_text)}</mark>{cut}"
     )
-    over = (f" · <b style='color:#b91c1c'>{seen.cut_tokens} tokens cut</b> (over the max length {seen.max_length})"
-            if seen.cut_tokens else f" · fits in the max length {seen.max_length}" if seen.max_length else "")
+    if seen.dropped:
+        over = (f" · <b style='color:#b91c1c'>the prompt alone fills the max length {seen.max_length}: this row "
+                "is dropped from training</b>")
+    elif seen.cut_tokens:
+        over = f" · <b style='color:#b91c1c'>{seen.cut_tokens} tokens cut</b> (over the max length {seen.max_length})"
+    else:
+        over = f" · fits in the max length {seen.max_length}" if seen.max_length else ""
     return (
         f"<p>{seen.total_tokens} tokens: {seen.prompt_tokens} prompt (dimmed, no loss) · "
         f"<mark style='background:#bbf7d0;color:#14532d'>{seen.completion_tokens} answer tokens carry the "
