@@ -300,7 +300,9 @@ def _wire(t: SimpleNamespace) -> None:
           api_name=False).then(check_all, [t.name], [t.summary], api_name=False).then(
         table, [*filters, t.page], table_outputs, api_name=False)
 
+    # Another dataset: the row in the editor belongs to the one left, so the editor starts empty.
     t.name.input(lambda *a: whole(*a, 1), filters, dataset_outputs, api_name=False).then(
+        lambda: empty_editor("terraform", ""), None, [*editor_outputs, t.status], api_name=False).then(
         check_all, [t.name], [t.summary], api_name=False).then(table, [*filters, t.page], table_outputs,
                                                                 api_name=False)
     for control in (t.kind, t.tag, t.verdict, t.split):
@@ -360,17 +362,16 @@ def _wire(t: SimpleNamespace) -> None:
                      api_name="save_row").then(
         whole, [*filters, t.page], dataset_outputs, api_name=False)
 
-    def new_row(kind):
-        kind = kind or "terraform"
-        return ("", "train", kind, "", "", "", NEW_OUTPUT[kind], "", output_html(NEW_OUTPUT[kind], kind), "",
-                "New row: write it, then **Save row** (it gets an id then).")
-
-    t.new_row.click(new_row, [t.edit_kind], [*editor_outputs, t.status], api_name=False)
+    t.new_row.click(lambda kind: empty_editor(kind, "New row: write it, then **Save row** (it gets an id then)."),
+                    [t.edit_kind], [*editor_outputs, t.status], api_name=False)
 
     def duplicate(name, row_id):
         if not row_id:
             return [gr.update()] * len(editor_outputs) + ["Pick a row in the table first."]
-        version, copy = dataset_store.duplicate_row(name, row_id)
+        try:
+            version, copy = dataset_store.duplicate_row(name, row_id)
+        except DatasetError as error:
+            return [gr.update()] * len(editor_outputs) + [f"✗ Not duplicated: {error}"]
         return (*show_row(name, copy.id), f"Duplicated {row_id} as **{copy.id}** (version `{version.id}`).")
 
     t.duplicate_row.click(duplicate, [t.name, t.row_id], [*editor_outputs, t.status], api_name=False).then(
@@ -380,10 +381,12 @@ def _wire(t: SimpleNamespace) -> None:
         if not row_id:
             return [gr.update()] * len(editor_outputs) + ["Pick a row in the table first."]
         previous = dataset_store.current_version(name)
-        version = dataset_store.delete_row(name, row_id)
-        cleared = new_row("terraform")[:-1]
-        return (*cleared, f"Deleted **{row_id}** (version `{version.id}`). To undo, restore version "
-                          f"`{previous.id}` under Versions.")
+        try:
+            version = dataset_store.delete_row(name, row_id)
+        except DatasetError as error:  # deleted meanwhile, from another browser tab
+            return [gr.update()] * len(editor_outputs) + [f"✗ Not deleted: {error}"]
+        return empty_editor("terraform", f"Deleted **{row_id}** (version `{version.id}`). To undo, restore "
+                                         f"version `{previous.id}` under Versions.")
 
     t.delete_row.click(delete, [t.name, t.row_id], [*editor_outputs, t.status], api_name=False).then(
         whole, [*filters, t.page], dataset_outputs, api_name=False)
@@ -447,6 +450,7 @@ def _wire(t: SimpleNamespace) -> None:
     t.import_new.click(import_new, [t.pending, t.import_name, t.hold_out], [t.name, t.import_preview],
                        api_name=False).then(
         whole, [*filters, t.page], dataset_outputs, api_name=False).then(
+        lambda: empty_editor("terraform", ""), None, [*editor_outputs, t.status], api_name=False).then(
         check_all, [t.name], [t.summary], api_name=False)
     t.import_append.click(append_file, [t.name, t.pending], [t.import_preview], api_name=False).then(
         whole, [*filters, t.page], dataset_outputs, api_name=False).then(
@@ -464,6 +468,12 @@ def _wire(t: SimpleNamespace) -> None:
     t.restore.click(restore, [t.name, t.version_pick], [t.status], api_name=False).then(
         whole, [*filters, t.page], dataset_outputs, api_name=False).then(
         check_all, [t.name], [t.summary], api_name=False)
+
+
+def empty_editor(kind: str, status: str) -> tuple:
+    """The editor's fields for a new row of `kind`, then `status`: in the order of the editor's outputs."""
+    kind = kind or "terraform"
+    return ("", "train", kind, "", "", "", NEW_OUTPUT[kind], "", output_html(NEW_OUTPUT[kind], kind), "", status)
 
 
 def import_preview(name: str, path: str) -> tuple[str, list[list] | None, str]:
@@ -526,7 +536,8 @@ def export_file(name: str, label: str, split: str) -> str:
     snapshot = dataset_store.load(name)
     splits = snapshot.splits if split in (ALL, None) else {split: snapshot.splits[split]}
     part = "" if split in (ALL, None) else f"-{split}"
-    folder = Path(tempfile.mkdtemp(prefix="inframind-export-"))
+    # One folder for every export, each file named by its version: exporting again replaces, never piles up.
+    folder = Path(tempfile.gettempdir()) / "inframind-dataset-exports"
     path = folder / f"{name}{part}-{snapshot.version.id}.{EXPORT_FORMATS[label]}"
     return str(dataset.write_file(splits, path))
 
