@@ -44,7 +44,6 @@ SPLITS = ("train", "eval")
 # Names other tools give the held-out split; they are read as "eval".
 SPLIT_ALIASES = {"validation": "eval", "valid": "eval", "val": "eval", "test": "eval", "dev": "eval"}
 
-FORMATS = ("jsonl", "json", "csv", "datasets")
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 # A zip is unpacked only when its files add up to at most this much: a few KB can otherwise unpack to GBs.
 MAX_UNPACKED_BYTES = 5 * MAX_UPLOAD_BYTES

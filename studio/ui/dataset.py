@@ -83,7 +83,7 @@ def summary_markdown(name: str) -> str:
     return (
         f"**{name}** · {len(rows)} rows: {counts['train']} train, {counts['eval']} eval (held out) · "
         f"{kinds['terraform']} Terraform, {kinds['kubernetes']} Kubernetes · {verdicts}  \n"
-        f"<span class='im-muted'>version {version.id}, saved {version.saved_at}: {version.note}</span>"
+        f"<span class='im-muted'>version {version.id}, saved {version.saved_at}: {html.escape(version.note)}</span>"
     )
 
 
