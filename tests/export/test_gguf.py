@@ -15,37 +15,54 @@ LOGIT_TOLERANCE = {"F16": 5e-3, "Q8_0": 5e-2, "Q4_1": 1.0, "Q4_0": 1.0}
 # Relative error of a weight matrix read back (Frobenius norm): measured F16 2e-4, Q8_0 5e-3, 4-bit 8e-2.
 # A permuted or transposed matrix reads back with an error above 1.
 WEIGHT_TOLERANCE = {"F16": 1e-3, "Q8_0": 1e-2, "Q4_1": 0.12, "Q4_0": 0.12}
+NEW_TOKENS = 6
 
 
 @pytest.fixture
 def merged_model(arch, base_and_adapter, tmp_path_factory, _merged_cache={}):
-    """`(merged model, tokenizer, check prompts)` per architecture, merged once for all the GGUF types."""
+    """`(merged model, tokenizer, check prompts, its run on them)` per architecture, made once for all types."""
     if arch not in _merged_cache:
         base, adapter = base_and_adapter
         merged = merge.merge_adapter(adapter, str(base))
         folder = tmp_path_factory.mktemp(f"merged-{arch}")
         merge.save_merged(merged, folder)
         model, tokenizer = merge.load_merged(folder)
-        _merged_cache[arch] = (model, tokenizer, merged.prompts)
+        _merged_cache[arch] = (model, tokenizer, merged.prompts, checks.run(model, merged.prompts, NEW_TOKENS))
     return _merged_cache[arch]
+
+
+def assert_greedy_agrees_where_confident(model, prompts, reference, candidate, tolerance):
+    """Each candidate continuation follows the reference's until a step where the reference's top two logits
+    are within `tolerance` of each other: only a near tie may flip, never a confident choice.
+
+    Tiny random models have near ties (margins down to 6e-4), so demanding identical tokens would test the
+    CPU's rounding, not the converter.
+    """
+    for prompt, ours, theirs in zip(prompts, reference, candidate):
+        step = checks.agreeing_prefix(ours, theirs)
+        if step == len(ours):
+            continue
+        with torch.no_grad():
+            logits = model(torch.tensor([prompt + ours[:step]])).logits[0, -1]
+        top = torch.topk(logits, 2).values
+        margin = (top[0] - top[1]).item()
+        assert margin < tolerance, f"diverged at step {step} where the reference was sure (margin {margin:.4f})"
 
 
 @pytest.mark.parametrize("file_type", gguf.TYPES)
 def test_gguf_round_trip_through_transformers_and_llama_cpp(merged_model, tmp_path, file_type):
-    model, tokenizer, prompts = merged_model
+    model, tokenizer, prompts, reference = merged_model
     path = gguf.write(model, tokenizer, tmp_path / f"m-{file_type}.gguf", file_type)
-    reference = checks.run(model, prompts, new_tokens=8)
 
     types = gguf.tensor_types(path)
     two_d = {name: t for name, t in types.items() if not name.endswith(("norm.weight", ".bias"))}
-    expected = "F16" if file_type == "F16" else file_type
     assert types["blk.0.attn_norm.weight"] == "F32"
-    assert types["blk.0.ffn_down.weight"] == expected
+    assert types["blk.0.ffn_down.weight"] == file_type
     if file_type in gguf.FOUR_BIT:  # the output head (the embedding when tied) stays 8-bit
         head = "output.weight" if "output.weight" in types else "token_embd.weight"
         assert types[head] == "Q8_0"
     else:
-        assert set(two_d.values()) == {expected}
+        assert set(two_d.values()) == {file_type}
     assert ("output.weight" in types) == (not model.config.tie_word_embeddings)
 
     reread, reread_tokenizer = gguf.read_with_transformers(path)
@@ -60,21 +77,24 @@ def test_gguf_round_trip_through_transformers_and_llama_cpp(merged_model, tmp_pa
         bias = "model.layers.0.self_attn.q_proj.bias"
         assert torch.allclose(loaded[bias], source[bias], atol=1e-6), "qkv biases must survive (kept F32)"
 
-    through_transformers = checks.compare(file_type, reference, checks.run(reread, prompts, new_tokens=8))
+    reread_run = checks.run(reread, prompts, NEW_TOKENS)
+    through_transformers = checks.compare(file_type, reference, reread_run)
     assert through_transformers.largest_logit_difference < LOGIT_TOLERANCE[file_type]
     assert checks.check_prompts(reread_tokenizer) == prompts, "the tokenizer must round-trip"
     assert reread_tokenizer.chat_template == tokenizer.chat_template
 
-    ran = gguf.run_with_llama_cpp(path, prompts, new_tokens=8)
+    ran = gguf.run_with_llama_cpp(path, prompts, NEW_TOKENS)
     in_llama_cpp = checks.compare(file_type, reference, checks.Run(ran.logits, ran.greedy))
     assert in_llama_cpp.largest_logit_difference < 2 * LOGIT_TOLERANCE[file_type]
-    if file_type == "F16":
-        assert through_transformers.greedy_identical
-        assert in_llama_cpp.greedy_identical, (ran.greedy, reference.greedy)
+    if file_type in ("F16", "Q8_0"):  # at 4 bits random weights lose too much for the tokens to follow
+        tolerance = 2 * LOGIT_TOLERANCE[file_type]
+        assert through_transformers.greedy_tokens_agreeing > 0 and in_llama_cpp.greedy_tokens_agreeing > 0
+        for candidate in (reread_run.greedy, ran.greedy):
+            assert_greedy_agrees_where_confident(model, prompts, reference.greedy, candidate, tolerance)
 
 
 def test_gguf_metadata_says_what_llama_cpp_and_transformers_read(merged_model, tmp_path):
-    model, tokenizer, _ = merged_model
+    model, tokenizer, _, _ = merged_model
     path = gguf.write(model, tokenizer, tmp_path / "m.gguf", "Q8_0", name="iac-model")
     arch = model.config.model_type
     meta = gguf.metadata(
