@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -37,6 +38,9 @@ from studio import adapters, models, workspace
 from studio.export import card
 
 MARKER = "inframind-export.json"
+# The hidden folders an export makes beside its target: `.<name>.partial-<pid>-<id>` while it is written,
+# `.<name>.replaced-<pid>-<id>` for the export it replaces, in the instant between two renames.
+ABANDONED = re.compile(r"^\..+\.(partial|replaced)-(?P<pid>\d+)-[0-9a-f]+$")
 FORMATS = card.FORMATS
 # Files a trainer leaves beside an adapter that are training state, not the adapter.
 TRAINING_STATE = {"training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt", "trainer_state.json"}
@@ -160,8 +164,8 @@ def list_exports() -> list[Export]:
     """Every complete export, newest first. Partial folders (hidden, no marker) are never listed."""
     found = []
     for folder in workspace.exports_dir().iterdir():
-        if folder.name.startswith(".") or not folder.is_dir():
-            continue
+        if folder.name.startswith(".") or folder.is_symlink() or not folder.is_dir():
+            continue  # hidden: partial or being replaced; a link may point anywhere
         export = read_export(folder)
         if export:
             found.append(export)
@@ -186,17 +190,14 @@ def _pid_alive(pid: int) -> bool:
 
 
 def remove_abandoned_partials() -> list[str]:
-    """Delete partial folders left by processes that died mid-export (their pid is gone). Returns their names.
+    """Delete the hidden folders of exports whose process died (a partial one, or an old one being replaced).
 
-    A partial folder of a live process is another export still running: left alone.
+    Returns their names. A hidden folder of a live process belongs to an export still running: left alone.
     """
     removed = []
-    for folder in workspace.exports_dir().glob(".*.partial-*"):
-        try:
-            pid = int(folder.name.rsplit(".partial-", 1)[1].split("-")[0])
-        except (IndexError, ValueError):
-            continue
-        if not _pid_alive(pid):
+    for folder in workspace.exports_dir().glob(".*"):
+        match = ABANDONED.match(folder.name)
+        if match and folder.is_dir() and not _pid_alive(int(match["pid"])):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder.name)
     return removed

@@ -132,6 +132,8 @@ def _export(run, name, formats, gguf_types, dtype, system_kind, llama_cpp, overw
         export = exports.build_export(request, progress=lambda fraction, message: progress(fraction, desc=message))
     except (ValueError, models.ModelUnavailable) as error:  # ExportError, UnsafeName, UnsupportedModel
         raise gr.Error(str(error), duration=None) from error
+    except (OSError, RuntimeError, MemoryError) as error:  # a full disk, a failed load: nothing was kept
+        raise gr.Error(f"The export failed and was removed: {type(error).__name__}: {error}", duration=None) from error
     summary, paths, commands = _shown(export)
     return summary, paths, commands, gr.update(choices=export_names(), value=export.name)
 
@@ -175,7 +177,7 @@ def build() -> None:
             elem_id="export-run",
             scale=4,
         )
-        refresh = gr.Button("Refresh runs", elem_id="export-refresh", scale=1)
+        refresh = gr.Button("Refresh", elem_id="export-refresh", scale=1)
     name = gr.Textbox(
         label="Export name",
         info="A folder name under workspace/exports: letters, digits, '.', '_' and '-'.",
@@ -213,7 +215,10 @@ def build() -> None:
         push = gr.Button("Push to the Hub", elem_id="export-push")
         pushed = gr.Markdown(elem_id="export-pushed")
 
-    refresh.click(lambda: gr.update(choices=run_choices()), None, run, api_name=False)
+    refresh.click(
+        lambda: (gr.update(choices=run_choices()), gr.update(choices=export_names())), None, [run, existing],
+        api_name=False,
+    )
     run.change(_suggest_name, run, name, api_name=False)
     inputs = [run, name, formats, gguf_types, dtype, system_kind, llama_cpp, overwrite]
     # One export at a time: each holds a model or two in memory.
