@@ -1,0 +1,285 @@
+"""GRPO rewards that check the code for real, one TRL reward function per component.
+
+    >>> from studio.iac.rewards import IaCReward, reward_schema
+    >>> answer = '```hcl\\nresource "aws_s3_bucket" "logs" {\\n  name = "logs"\\n}\\n```'
+    >>> IaCReward().score(answer, kind="terraform")["schema"]
+    0.5
+    >>> reward_schema(prompts=["a bucket"], completions=[answer], kind=["terraform"], intent=[None])
+    [0.5]
+
+Components, each in [0, 1] except the penalty:
+
+| component | what it measures |
+| --- | --- |
+| format | code found: 1 for a fenced block tagged with its language, 0.8 untagged, 0.5 bare, -0.2 if cut off |
+| parse | 1 if it parses; else 0.5 x the share of top-level blocks (documents) that parse alone |
+| schema | mean over blocks (objects) of 1 / (1 + errors); 0 for an unknown resource type or kind |
+| intent | share of intent clauses met (1 when the row has no intent) |
+| best_practice | share of applicable best-practice checks that pass |
+| wrong_language | -1 when the answer is another language than asked (Python boto3 for Terraform), else 0 |
+
+A stage that could not run scores 0. The total is the weighted sum; giving TRL the component functions
+with `reward_weights` from `trl_reward_weights()` makes its `reward` equal to that total, and charts each
+component as `rewards/reward_<component>/mean`.
+
+TRL calls every reward function on the same batch, so each (completion, kind, intent) is validated once and
+cached. `IaCReward(workers=2)` spreads a batch over a process pool (spawned, so it is safe inside a
+trainer that has started CUDA or OpenMP threads).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import multiprocessing
+from collections import OrderedDict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from studio.iac.report import Report
+from studio.iac.validation import validate
+
+COMPONENTS = ("format", "parse", "schema", "intent", "best_practice", "wrong_language")
+DEFAULT_WEIGHTS = {
+    "format": 0.5,
+    "parse": 1.0,
+    "schema": 1.0,
+    "intent": 1.0,
+    "best_practice": 0.25,
+    "wrong_language": 1.0,
+}
+# Below this many distinct answers a pool costs more in messages than it saves.
+MIN_BATCH_FOR_POOL = 8
+
+RewardFunction = Callable[..., list[float]]
+
+
+def completion_text(completion: Any) -> str:
+    """The answer's text, from a plain string or a conversational completion (list of messages).
+
+    >>> completion_text([{"role": "assistant", "content": [{"type": "text", "text": "hi"}]}])
+    'hi'
+    """
+    if completion is None:
+        return ""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, dict):
+        completion = [completion]
+    if isinstance(completion, list):
+        messages = [m for m in completion if isinstance(m, dict)]
+        replies = [m for m in messages if m.get("role", "assistant") == "assistant"] or messages
+        return "\n".join(_content_text(m.get("content")) for m in replies)
+    return str(completion)
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
+    return "" if content is None else str(content)
+
+
+def components_of(report: Report) -> dict[str, float]:
+    """The reward components of one validation report (see the module table)."""
+    return {
+        "format": report.extracted.score if report.extracted.passed else 0.0,
+        "parse": report.parses.score,
+        "schema": report.schema.score,
+        "intent": report.intent.score,
+        "best_practice": report.best_practice.score,
+        "wrong_language": -1.0 if report.wrong_language else 0.0,
+    }
+
+
+def _intent_key(intent: Any) -> str:
+    if intent is None or isinstance(intent, str):
+        return intent or ""
+    return json.dumps(intent, sort_keys=True)
+
+
+def _score_many(jobs: list[tuple[str, str | None, Any]], settings: dict) -> list[dict[str, float]]:
+    """Components of several answers; runs in this process or in a pool worker."""
+    return [
+        components_of(validate(text, kind, intent, best_practice=settings["best_practice"],
+                               kubernetes_version=settings["kubernetes_version"]))
+        for text, kind, intent in jobs
+    ]
+
+
+def _balanced_shares(jobs: list[tuple[str, str | None, Any]], count: int) -> list[list[int]]:
+    """Split job indices into `count` shares of about equal cost (longest first, into the lightest share).
+
+    Terraform costs about three times as much per character as YAML here (the HCL parser is pure Python).
+    """
+    def cost(job):
+        return len(job[0]) * (3 if job[1] != "kubernetes" else 1)
+
+    shares: list[list[int]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for index in sorted(range(len(jobs)), key=lambda i: -cost(jobs[i])):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(index)
+        loads[lightest] += cost(jobs[index])
+    return shares
+
+
+def _warm_worker() -> None:
+    # Load the AWS schema and the common Kubernetes validators before the first batch arrives.
+    validate('resource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n', "terraform")
+    validate("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}\n", "kubernetes")
+
+
+@dataclass
+class IaCReward:
+    """Weighted, cached IaC rewards; `score` for one answer, `reward_functions` for TRL.
+
+    `weights` maps component -> weight (missing components weigh 0). `workers` > 1 spreads batches of at
+    least 8 distinct answers over that many processes: this one and a pool of `workers - 1`.
+    """
+
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    kubernetes_version: str | None = None
+    best_practice: bool = True
+    workers: int = 0
+    cache_size: int = 4096
+    _cache: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False)
+    _pool: ProcessPoolExecutor | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.weights) - set(COMPONENTS)
+        if unknown:
+            raise ValueError(f"unknown reward component(s) {sorted(unknown)}; the components are {COMPONENTS}")
+        if self.workers < 0:
+            raise ValueError(f"workers must be 0 (in this process) or a pool size, not {self.workers}")
+
+    # -- one answer ------------------------------------------------------------------------------------
+
+    def components(self, completion: Any, kind: str | None = None, intent: Any = None) -> dict[str, float]:
+        """The unweighted components of one answer (cached)."""
+        return self.components_batch([completion], [kind], [intent])[0]
+
+    def total(self, components: dict[str, float]) -> float:
+        return sum(self.weights.get(name, 0.0) * value for name, value in components.items())
+
+    def score(self, completion: Any, kind: str | None = None, intent: Any = None) -> dict[str, float]:
+        """The components of one answer and their weighted `total`."""
+        parts = self.components(completion, kind, intent)
+        return {**parts, "total": self.total(parts)}
+
+    def report(self, completion: Any, kind: str | None = None, intent: Any = None) -> Report:
+        """The full validation report behind the score, for showing reasons next to a reward."""
+        return validate(completion_text(completion), kind, intent, best_practice=self.best_practice,
+                        kubernetes_version=self.kubernetes_version)
+
+    # -- batches ---------------------------------------------------------------------------------------
+
+    def components_batch(self, completions: list, kinds: list | None = None,
+                         intents: list | None = None) -> list[dict[str, float]]:
+        """Components for a batch; each distinct (text, kind, intent) is validated once."""
+        n = len(completions)
+        kinds = list(kinds) if kinds is not None else [None] * n
+        intents = list(intents) if intents is not None else [None] * n
+        if len(kinds) != n or len(intents) != n:
+            raise ValueError(f"{n} completions but {len(kinds)} kinds and {len(intents)} intents")
+        keys = [(completion_text(c), k or None, _intent_key(i)) for c, k, i in zip(completions, kinds, intents)]
+        todo = {}
+        for key, intent in zip(keys, intents):
+            if key not in self._cache and key not in todo:
+                todo[key] = intent
+        if todo:
+            jobs = [(text, kind, intent) for (text, kind, _), intent in todo.items()]
+            for key, parts in zip(todo, self._run(jobs)):
+                self._remember(key, parts)
+        out = []
+        for key in keys:
+            self._cache.move_to_end(key)
+            out.append(dict(self._cache[key]))
+        return out
+
+    def _run(self, jobs: list[tuple[str, str | None, Any]]) -> list[dict[str, float]]:
+        settings = {"best_practice": self.best_practice, "kubernetes_version": self.kubernetes_version}
+        if self.workers < 2 or len(jobs) < MIN_BATCH_FOR_POOL:
+            return _score_many(jobs, settings)
+        # This process takes one share and the pool's workers - 1 processes the others: one message each
+        # way per worker and batch, and no core left idle while the parent waits.
+        shares = _balanced_shares(jobs, self.workers)
+        pool = self._get_pool()
+        futures = [pool.submit(_score_many, [jobs[i] for i in share], settings) for share in shares[1:]]
+        results: list = [None] * len(jobs)
+        for index, parts in zip(shares[0], _score_many([jobs[i] for i in shares[0]], settings)):
+            results[index] = parts
+        for share, future in zip(shares[1:], futures):
+            for index, parts in zip(share, future.result()):
+                results[index] = parts
+        return results
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self.workers - 1, mp_context=context, initializer=_warm_worker)
+            atexit.register(self.close)
+        return self._pool
+
+    def close(self) -> None:
+        """Stop the pool's workers (also done at exit)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _remember(self, key: tuple, parts: dict[str, float]) -> None:
+        self._cache[key] = parts
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    # -- TRL -------------------------------------------------------------------------------------------
+
+    def reward_function(self, component: str) -> RewardFunction:
+        """A TRL reward function for one component ("total" for the weighted sum), named reward_<component>."""
+        if component not in COMPONENTS and component != "total":
+            raise ValueError(f"unknown component {component!r}; choose from {COMPONENTS + ('total',)}")
+
+        def reward(prompts: list | None = None, completions: list | None = None, **kwargs) -> list[float]:
+            completions = completions or []
+            parts = self.components_batch(completions, _column(kwargs, "kind", len(completions)),
+                                          _column(kwargs, "intent", len(completions)))
+            if component == "total":
+                return [self.total(p) for p in parts]
+            return [p[component] for p in parts]
+
+        reward.__name__ = reward.__qualname__ = f"reward_{component}"
+        reward.__doc__ = f"TRL reward: the {component} component of IaCReward (see studio.iac.rewards)."
+        return reward
+
+    def reward_functions(self) -> list[RewardFunction]:
+        """One function per component with a non-zero weight, in COMPONENTS order."""
+        return [self.reward_function(c) for c in COMPONENTS if self.weights.get(c, 0.0)]
+
+    def trl_reward_weights(self) -> list[float]:
+        """The `reward_weights` for GRPOConfig that go with `reward_functions()`."""
+        return [float(self.weights[c]) for c in COMPONENTS if self.weights.get(c, 0.0)]
+
+
+def _column(kwargs: dict, name: str, n: int) -> list:
+    """A dataset column TRL passed in kwargs, as a list of n values (a scalar is repeated)."""
+    value = kwargs.get(name)
+    if value is None:
+        return [None] * n
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"kwargs[{name!r}] has {len(value)} values for {n} completions")
+        return list(value)
+    return [value] * n
+
+
+# Ready-made functions over the default weights, for `GRPOTrainer(reward_funcs=[...])`.
+DEFAULT_REWARD = IaCReward()
+reward_format = DEFAULT_REWARD.reward_function("format")
+reward_parse = DEFAULT_REWARD.reward_function("parse")
+reward_schema = DEFAULT_REWARD.reward_function("schema")
+reward_intent = DEFAULT_REWARD.reward_function("intent")
+reward_best_practice = DEFAULT_REWARD.reward_function("best_practice")
+reward_wrong_language = DEFAULT_REWARD.reward_function("wrong_language")
+reward_total = DEFAULT_REWARD.reward_function("total")

@@ -1,0 +1,480 @@
+"""Terraform: parse with python-hcl2 and check every block against the AWS provider schema.
+
+    >>> from studio.iac.terraform import parse_terraform, check_terraform_schema
+    >>> parsed = parse_terraform('resource "aws_s3_bucket_versioning_policy" "v" {\\n  bucket = "b"\\n}\\n')
+    >>> parsed.verdict.status
+    'passed'
+    >>> print(check_terraform_schema(parsed).reasons[0])
+    line 1: aws_s3_bucket_versioning_policy.v: unknown resource type (did you mean "aws_s3_bucket_versioning"?)
+
+Parsing keeps python-hcl2's plain values (strings without their quotes, nested blocks as lists of dicts,
+expressions as `"${...}"`) and, beside them, an outline of where every block and argument starts, so that
+each reason names a line. Resources of other providers (`random_id`, `tls_private_key`...) are reported as
+not checked, never as wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import hcl2
+from hcl2.rules.base import AttributeRule, BlockRule
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from studio.iac.aws_schema import AwsSchema, BlockSchema, aws_schema
+from studio.iac.extract import LANGUAGE_NAMES, sniff_language
+from studio.iac.report import Reason, Verdict
+
+# Plain values: no quotes kept around strings, no block markers, heredocs as plain strings, objects and
+# tuples as Python dicts and lists (python-hcl2 8.x keeps quotes and adds `__is_block__` by default).
+PLAIN = hcl2.SerializationOptions(
+    with_comments=False,
+    with_meta=False,
+    wrap_objects=False,
+    wrap_tuples=False,
+    explicit_blocks=False,
+    preserve_heredocs=False,
+    strip_string_quotes=True,
+)
+
+# Valid inside any resource or data block, whatever the provider schema says.
+META_ARGUMENTS = {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection"}
+# Top-level block keywords and how many labels each takes (None: any number, checked elsewhere).
+TOP_LEVEL_LABELS = {
+    "resource": 2, "data": 2, "provider": 1, "variable": 1, "output": 1, "module": 1, "check": 1,
+    "terraform": 0, "locals": 0, "moved": 0, "import": 0, "removed": 0,
+}
+LABEL_NAMES = {2: "a type and a name", 1: "a name", 0: "no label"}
+# Arguments of the blocks Terraform itself defines; `None` means anything goes (locals, module inputs).
+CORE_ARGUMENTS = {
+    "variable": {"type", "default", "description", "validation", "sensitive", "nullable", "ephemeral"},
+    "output": {"value", "description", "sensitive", "depends_on", "precondition", "ephemeral"},
+    "terraform": {"required_version", "required_providers", "backend", "cloud", "experiments",
+                  "provider_meta"},
+    "moved": {"from", "to"},
+    "import": {"to", "id", "identity", "provider", "for_each"},
+    "removed": {"from", "lifecycle", "provisioner", "connection"},
+}
+CORE_REQUIRED = {"output": ("value",), "module": ("source",), "moved": ("from", "to"), "import": ("to",),
+                 "removed": ("from",)}
+# Providers other than AWS that answers commonly use beside it; their resources are not checked.
+OTHER_PROVIDERS_NOTE = "not checked: {address} belongs to the {provider} provider, not AWS"
+
+REFERENCE = re.compile(r"(?<![\w.\-])(data\.[A-Za-z][\w-]*|[A-Za-z][\w-]*)\.([A-Za-z_][\w-]*)")
+STRING_OR_COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|#.*$|//.*$')
+HEREDOC_START = re.compile(r'<<-?[ \t]*"?(\w+)"?[ \t]*$')
+
+
+@dataclass
+class Outline:
+    """Where a block starts and ends, where each of its arguments is, and the same for nested blocks."""
+
+    line: int
+    end_line: int
+    labels: tuple[str, ...] = ()
+    attributes: dict[str, int] = field(default_factory=dict)
+    blocks: dict[str, list["Outline"]] = field(default_factory=dict)
+
+    def block(self, name: str, index: int) -> "Outline | None":
+        found = self.blocks.get(name, [])
+        return found[index] if index < len(found) else None
+
+    def dynamic(self, name: str) -> "Outline | None":
+        return next((d for d in self.blocks.get("dynamic", []) if d.labels[:1] == (name,)), None)
+
+    def line_of(self, name: str) -> int:
+        if name in self.attributes:
+            return self.attributes[name]
+        if self.blocks.get(name):
+            return self.blocks[name][0].line
+        return self.line
+
+
+@dataclass
+class TerraformBlock:
+    """One top-level block: `resource "aws_s3_bucket" "logs" { ... }` has keyword `resource`, labels
+    `("aws_s3_bucket", "logs")` and its body as plain values."""
+
+    keyword: str
+    labels: tuple[str, ...]
+    body: dict[str, Any]
+    outline: Outline
+
+    @property
+    def address(self) -> str:
+        """How Terraform names it in messages: `aws_s3_bucket.logs`, `data.aws_iam_policy_document.x`."""
+        if self.keyword == "resource":
+            return ".".join(self.labels)
+        return ".".join((self.keyword, *self.labels))
+
+    @property
+    def line(self) -> int:
+        return self.outline.line
+
+
+@dataclass
+class ParsedTerraform:
+    """The parse of one Terraform answer: blocks in order, and the parse verdict."""
+
+    code: str
+    blocks: list[TerraformBlock]
+    verdict: Verdict
+
+    def of(self, keyword: str) -> list[TerraformBlock]:
+        return [b for b in self.blocks if b.keyword == keyword]
+
+    def declared(self) -> set[tuple[str, str]]:
+        """Every referable address as (type, name): ("aws_s3_bucket", "logs"), ("var", "env"), ..."""
+        found: set[tuple[str, str]] = set()
+        for block in self.blocks:
+            if block.keyword == "resource" and len(block.labels) == 2:
+                found.add((block.labels[0], block.labels[1]))
+            elif block.keyword == "data" and len(block.labels) == 2:
+                found.add((f"data.{block.labels[0]}", block.labels[1]))
+            elif block.keyword in ("variable", "module") and block.labels:
+                found.add(({"variable": "var"}.get(block.keyword, block.keyword), block.labels[0]))
+            elif block.keyword == "locals":
+                found.update(("local", name) for name in block.body)
+        return found
+
+
+def references_in(value: Any) -> set[tuple[str, str]]:
+    """(type, name) pairs that expressions inside `value` refer to.
+
+    >>> sorted(references_in({"bucket": "${aws_s3_bucket.logs.id}", "x": ["${var.env}-a"]}))
+    [('aws_s3_bucket', 'logs'), ('var', 'env')]
+    """
+    found: set[tuple[str, str]] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "${" in item:
+                found.update(REFERENCE.findall(item[item.index("${"):]))
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Parsing
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _label_text(label) -> str:
+    text = label.serialize(PLAIN)
+    return text if isinstance(text, str) else str(text)
+
+
+def _outline(rule: BlockRule) -> Outline:
+    meta = rule._meta  # python-hcl2 keeps Lark's positions here; its serializer has no line numbers (8.1.4)
+    node = Outline(getattr(meta, "line", 0), getattr(meta, "end_line", 0),
+                   tuple(_label_text(label) for label in rule.labels[1:]))
+    for child in rule.body.children:
+        if isinstance(child, AttributeRule):
+            node.attributes[_label_text(child.identifier)] = getattr(child._meta, "line", node.line)
+        elif isinstance(child, BlockRule):
+            node.blocks.setdefault(_label_text(child.labels[0]), []).append(_outline(child))
+    return node
+
+
+def parse_terraform(code: str) -> ParsedTerraform:
+    """Parse `code` with python-hcl2; the verdict fails with a located reason when it does not parse."""
+    try:
+        tree = hcl2.parses(code, discard_comments=True)
+        blocks, reasons = [], []
+        for child in tree.body.children:
+            if isinstance(child, AttributeRule):
+                name = _label_text(child.identifier)
+                reasons.append(Reason(f'argument "{name}" outside any block', getattr(child._meta, "line", None)))
+                continue
+            if not isinstance(child, BlockRule):
+                continue
+            keyword = _label_text(child.labels[0])
+            outline = _outline(child)
+            block = TerraformBlock(keyword, outline.labels, child.body.serialize(PLAIN), outline)
+            expected = TOP_LEVEL_LABELS.get(keyword)
+            if expected is not None and len(block.labels) != expected and keyword != "check":
+                shown = " ".join([keyword, *(f'"{label}"' for label in block.labels)])
+                example = f' ({keyword} "aws_s3_bucket" "logs" {{ ... }})' if expected == 2 else ""
+                reasons.append(Reason(f"`{shown} {{` has {len(block.labels)} label(s): a {keyword} block takes "
+                                      f"{LABEL_NAMES[expected]}{example}", outline.line))
+                continue
+            blocks.append(block)
+    except UnexpectedInput as error:
+        return ParsedTerraform(code, [], _parse_failure(code, error))
+    except (RuntimeError, ValueError, RecursionError) as error:  # python-hcl2's own checks, deep nesting
+        return ParsedTerraform(code, [], Verdict("failed", [Reason(f"does not parse: {error}")],
+                                                  _partial_parse_score(code)))
+    if not blocks and not reasons:
+        return ParsedTerraform(code, [], Verdict("failed", [Reason("no Terraform blocks in the code")], 0.0))
+    verdict = Verdict.from_reasons(reasons, 1.0 if not reasons else 0.5 * len(blocks) / (len(blocks) + len(reasons)))
+    return ParsedTerraform(code, blocks, verdict)
+
+
+def _scan_brackets(code: str) -> tuple[list[tuple[str, int]], list[tuple[str, int]], list[tuple[int, int]]]:
+    """Brackets outside strings, comments and heredocs: (unclosed, unexpected closers, top-level spans).
+
+    Only for messages and partial credit; the verdict itself always comes from the real parser.
+    """
+    stack: list[tuple[str, int]] = []
+    stray: list[tuple[str, int]] = []
+    spans: list[tuple[int, int]] = []
+    pairs = {"}": "{", ")": "(", "]": "["}
+    heredoc = None
+    in_comment = False
+    start = None
+    for number, line in enumerate(code.splitlines(), 1):
+        if heredoc is not None:
+            if line.strip() == heredoc:
+                heredoc = None
+            continue
+        if in_comment:
+            if "*/" not in line:
+                continue
+            line, in_comment = line.split("*/", 1)[1], False
+        bare = STRING_OR_COMMENT.sub("", line)
+        if "/*" in bare:
+            bare, rest = bare.split("/*", 1)
+            in_comment = "*/" not in rest
+        for char in bare:
+            if char in "{([":
+                if not stack and char == "{" and start is None:
+                    start = number
+                stack.append((char, number))
+            elif char in pairs:
+                if stack and stack[-1][0] == pairs[char]:
+                    stack.pop()
+                    if not stack and start is not None:
+                        spans.append((start, number))
+                        start = None
+                else:
+                    stray.append((char, number))
+        opened = HEREDOC_START.search(line)
+        if opened:
+            heredoc = opened.group(1)
+    return stack, stray, spans
+
+
+def _parse_failure(code: str, error: UnexpectedInput) -> Verdict:
+    lines = code.splitlines()
+    line = getattr(error, "line", None)
+    line = line if isinstance(line, int) and line > 0 else None
+    text = lines[line - 1].strip() if line and line <= len(lines) else ""
+    unclosed, stray, _ = _scan_brackets(code)
+    if isinstance(error, UnexpectedToken) and error.token.type == "$END" or isinstance(error, UnexpectedEOF):
+        if unclosed:
+            char, opened = unclosed[-1]
+            message = f'"{char}" opened on line {opened} is never closed (the code ends first)'
+            return Verdict("failed", [Reason(message, opened)], _partial_parse_score(code))
+        message = "the code ends in the middle of a block or expression"
+    elif stray:
+        char, where = stray[0]
+        message = f'"{char}" closes nothing: the brackets before it are already balanced'
+        return Verdict("failed", [Reason(message, where)], _partial_parse_score(code))
+    elif isinstance(error, UnexpectedToken):
+        message = f'unexpected "{error.token.value}" in `{text}`' if text else f'unexpected "{error.token.value}"'
+    elif isinstance(error, UnexpectedCharacters):
+        char = error.char if error.char.isprintable() else repr(error.char)
+        message = f'unexpected character "{char}" in `{text}`' if text else f'unexpected character "{char}"'
+    else:
+        message = str(error).splitlines()[0]
+    if "::" in text:
+        message += " (`::` is not Terraform syntax outside provider functions like provider::aws::arn_parse)"
+    elif sniff_language(code) not in (None, "terraform"):
+        message += f" (this looks like {LANGUAGE_NAMES.get(sniff_language(code), 'another language')}, not HCL)"
+    elif re.match(r"\s*[\w-]+\s*:\s", text):
+        message += ' (HCL assigns with "=", not ":"; is this YAML?)'
+    column = getattr(error, "column", None)
+    if line and isinstance(column, int) and column > 0:
+        message = f"column {column}: {message}"
+    return Verdict("failed", [Reason(message, line)], _partial_parse_score(code))
+
+
+def _partial_parse_score(code: str) -> float:
+    """Partial credit for code that does not parse: 0.5 x the share of top-level blocks that parse alone.
+
+    GRPO needs variance inside a group: two broken answers are not equally broken when one has a single
+    stray brace in its fifth block and the other is Python.
+    """
+    lines = code.splitlines()
+    unclosed, _, spans = _scan_brackets(code)
+    if not spans or len(spans) > 200:
+        return 0.0
+    # A block still open at the end is a piece that failed too.
+    pieces = len(spans) + (1 if unclosed else 0)
+    good = 0
+    for start, end in spans:
+        try:
+            hcl2.parses_to_tree("\n".join(lines[start - 1:end]))
+            good += 1
+        except Exception:  # any failure of the piece is a failure, whatever python-hcl2 raises
+            pass
+    return 0.5 * good / pieces
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Schema
+# ---------------------------------------------------------------------------------------------------------
+
+
+def check_terraform_schema(parsed: ParsedTerraform, schema: AwsSchema | None = None) -> Verdict:
+    """Unknown resource and data-source types, unknown arguments and blocks, missing required ones.
+
+    The score is the mean over checked blocks of 1 / (1 + errors in the block), 0 for an unknown type.
+    """
+    if not parsed.verdict.passed:
+        return Verdict.skipped("the code does not parse")
+    schema = schema or aws_schema()
+    reasons: list[Reason] = []
+    scores: list[float] = []
+    seen: dict[tuple[str, ...], int] = {}
+    for block in parsed.blocks:
+        key = (block.keyword, *block.labels)
+        if block.keyword in ("resource", "data", "module", "variable", "output", "provider") and key in seen:
+            alias = block.body.get("alias") if block.keyword == "provider" else None
+            if not alias:
+                reasons.append(Reason(f"{block.address} is declared twice (first on line {seen[key]})",
+                                      block.line, block.address))
+                scores.append(0.0)
+                continue
+        seen.setdefault(key, block.line)
+        before = len(reasons)
+        outcome = _check_block(block, schema, reasons)
+        errors = sum(1 for r in reasons[before:] if r.severity == "error")
+        if outcome == "unknown":
+            scores.append(0.0)
+        elif outcome == "checked" or errors:
+            scores.append(1.0 / (1 + errors))
+    score = sum(scores) / len(scores) if scores else 1.0
+    return Verdict.from_reasons(reasons, score)
+
+
+def _check_block(block: TerraformBlock, schema: AwsSchema, reasons: list[Reason]) -> str | None:
+    """Append the block's reasons; say "checked", "unknown" (type not in the schema) or None (not counted)."""
+    keyword, address = block.keyword, block.address
+    if keyword in ("resource", "data"):
+        tf_type = block.labels[0]
+        if not tf_type.startswith("aws_"):
+            provider = tf_type.split("_", 1)[0]
+            reasons.append(Reason(OTHER_PROVIDERS_NOTE.format(address=address, provider=provider), block.line,
+                                  address, "note"))
+            return None
+        is_data = keyword == "data"
+        found = schema.data_source(tf_type) if is_data else schema.resource(tf_type)
+        if found is None:
+            reasons.append(Reason(_unknown_type_message(tf_type, address, schema, is_data), block.line, address))
+            return "unknown"
+        _check_body(found, block.body, block.outline, address, address, reasons, top=True)
+        return "checked"
+    if keyword == "provider":
+        if block.labels[0] != "aws":
+            reasons.append(Reason(f"not checked: provider {block.labels[0]} is not AWS", block.line, address,
+                                  "note"))
+            return None
+        _check_body(schema.provider, block.body, block.outline, address, address, reasons, top=False)
+        return "checked"
+    if keyword not in TOP_LEVEL_LABELS:
+        hint = ""
+        if keyword.startswith("aws_"):
+            hint = f' (did you mean resource "{keyword}" "{(block.labels or ("<name>",))[0]}"?)'
+        reasons.append(Reason(f'unknown top-level block "{keyword}"{hint}', block.line, keyword))
+        return "unknown"
+    allowed = CORE_ARGUMENTS.get(keyword)
+    if allowed is not None:
+        for name in block.body:
+            if name not in allowed:
+                reasons.append(Reason(f'{address}: unknown argument "{name}" in a {keyword} block',
+                                      block.outline.line_of(name), f"{address}.{name}"))
+    for name in CORE_REQUIRED.get(keyword, ()):
+        if name not in block.body:
+            reasons.append(Reason(f'{address}: missing required argument "{name}"', block.line, address))
+    return None
+
+
+def _unknown_type_message(tf_type: str, address: str, schema: AwsSchema, is_data: bool) -> str:
+    other = schema.resource(tf_type) if is_data else schema.data_source(tf_type)
+    if other is not None:
+        if is_data:
+            return f'{address}: {tf_type} is a resource, not a data source (write resource "{tf_type}" ...)'
+        return f'{address}: {tf_type} is a data source, not a resource (write data "{tf_type}" ...)'
+    kind = "data source" if is_data else "resource"
+    guess = schema.suggest_type(tf_type, data=is_data)
+    hint = f' (did you mean "{guess}"?)' if guess else ""
+    return f"{address}: unknown {kind} type{hint}"
+
+
+def _check_body(block_schema: BlockSchema, body: dict, outline: Outline | None, address: str, path: str,
+                reasons: list[Reason], *, top: bool) -> None:
+    where = address if path == address else f"{address}: {path[len(address) + 1:]}"
+    line = outline.line if outline else None
+    for name, value in body.items():
+        at = outline.line_of(name) if outline else line
+        if top and name in META_ARGUMENTS:
+            continue
+        if name == "dynamic":
+            _check_dynamic(block_schema, value, outline, address, path, reasons)
+            continue
+        if name in block_schema.arguments:
+            if outline and name in outline.blocks and name not in outline.attributes:
+                reasons.append(Reason(f'{where}: "{name}" is an argument, not a block (write {name} = ...)',
+                                      at, f"{path}.{name}"))
+            continue
+        child = block_schema.blocks.get(name)
+        if child is None:
+            guess = AwsSchema.suggest_argument(name, block_schema, address.split(".")[-2] if top else "")
+            hint = f' (did you mean "{guess}"?)' if guess else ""
+            what = "argument or block" if outline and name in outline.blocks else "argument"
+            reasons.append(Reason(f'{where}: unknown {what} "{name}"{hint}', at, f"{path}.{name}"))
+            continue
+        if child.nesting == "block" and outline and name in outline.attributes:
+            reasons.append(Reason(f'{where}: "{name}" is a block, not an argument (write {name} {{ ... }} '
+                                  'without "=")', at, f"{path}.{name}"))
+            continue
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                child_outline = outline.block(name, index) if outline and name in outline.blocks else None
+                _check_body(child, item, child_outline or outline, address, f"{path}.{name}", reasons, top=False)
+    dynamic_names = {next(iter(d), None) for d in body.get("dynamic", []) if isinstance(d, dict)}
+    for name, need in block_schema.arguments.items():
+        if need == "required" and name not in body:
+            reasons.append(Reason(f'{where}: missing required argument "{name}"', line, f"{path}.{name}"))
+    for name, child in block_schema.blocks.items():
+        if child.required and name not in body and name not in dynamic_names:
+            reasons.append(Reason(f'{where}: missing required block "{name}"', line, f"{path}.{name}"))
+
+
+def _check_dynamic(block_schema: BlockSchema, value: Any, outline: Outline | None, address: str, path: str,
+                   reasons: list[Reason]) -> None:
+    where = address if path == address else f"{address}: {path[len(address) + 1:]}"
+    for entry in value if isinstance(value, list) else [value]:
+        if not isinstance(entry, dict):
+            continue
+        for name, spec in entry.items():
+            node = outline.dynamic(name) if outline else None
+            at = node.line if node else (outline.line if outline else None)
+            child = block_schema.blocks.get(name)
+            if child is None:
+                guess = AwsSchema.suggest_argument(name, block_schema)
+                hint = f' (did you mean "{guess}"?)' if guess else ""
+                reasons.append(Reason(f'{where}: dynamic "{name}": no nested block "{name}" here{hint}', at,
+                                      f"{path}.dynamic.{name}"))
+                continue
+            if not isinstance(spec, dict):
+                continue
+            if "for_each" not in spec:
+                reasons.append(Reason(f'{where}: dynamic "{name}" needs for_each', at, f"{path}.dynamic.{name}"))
+            contents = spec.get("content")
+            if not contents:
+                reasons.append(Reason(f'{where}: dynamic "{name}" needs a content block', at,
+                                      f"{path}.dynamic.{name}"))
+                continue
+            for content in contents if isinstance(contents, list) else [contents]:
+                if isinstance(content, dict):
+                    content_outline = node.block("content", 0) if node else None
+                    _check_body(child, content, content_outline, address, f"{path}.{name}", reasons, top=False)
