@@ -53,11 +53,19 @@ class ModelShape:
     kv_heads: int
     head_dim: int
     tied: bool
+    bias: int = 0  # bias parameters per layer (Qwen2's q, k, v projections carry biases)
 
     @classmethod
     def from_config(cls, config: dict) -> "ModelShape":
         config = config.get("text_config", config)
         hidden, heads = int(config["hidden_size"]), int(config["num_attention_heads"])
+        head_dim = int(config.get("head_dim") or hidden // heads)
+        kv_width = int(config.get("num_key_value_heads") or heads) * head_dim
+        bias = 0
+        if config.get("model_type") == "qwen2":
+            bias = heads * head_dim + 2 * kv_width
+        elif config.get("attention_bias"):
+            bias = heads * head_dim + 2 * kv_width + hidden
         return cls(
             vocab=int(config["vocab_size"]),
             hidden=hidden,
@@ -65,8 +73,9 @@ class ModelShape:
             layers=int(config["num_hidden_layers"]),
             heads=heads,
             kv_heads=int(config.get("num_key_value_heads") or heads),
-            head_dim=int(config.get("head_dim") or hidden // heads),
+            head_dim=head_dim,
             tied=bool(config.get("tie_word_embeddings", False)),
+            bias=bias,
         )
 
     @classmethod
@@ -92,7 +101,8 @@ class ModelShape:
     @property
     def other_parameters(self) -> int:
         embeddings = self.vocab * self.hidden * (1 if self.tied else 2)
-        return embeddings + self.layers * 2 * self.hidden + self.hidden  # two norms per layer and the final one
+        # two norms per layer, the biases, and the final norm
+        return embeddings + self.layers * (2 * self.hidden + self.bias) + self.hidden
 
     @property
     def parameters(self) -> int:

@@ -347,7 +347,7 @@ def _type_problems(spec: Any) -> list[str]:
         else:
             ok = isinstance(value, expected)
         if not ok:
-            names = " or ".join(sorted({_type_name(t) for t in expected}))
+            names = "a number" if hint is float else " or ".join(sorted({_type_name(t) for t in expected}))
             found.append(f"{item.name} must be {names}, not {value!r}")
     return found
 
@@ -403,6 +403,7 @@ def from_dict(data: dict) -> JobSpec:
         raise SpecError([f"kind must be one of {', '.join(KINDS)}, not {kind!r}"])
     cls = KINDS[kind]
     problems = _unknown_key_problems(cls, data)
+    _read_exponents_as_numbers(cls, data)
     lora = data.get("lora")
     if isinstance(lora, dict):
         problems += _unknown_key_problems(LoraSettings, lora, "lora.")
@@ -412,6 +413,17 @@ def from_dict(data: dict) -> JobSpec:
         return cls(**data)
     except TypeError as error:  # a value of a shape the dataclass cannot take at all
         raise SpecError([str(error)]) from error
+
+
+def _read_exponents_as_numbers(cls: type, data: dict) -> None:
+    """YAML 1.1 (PyYAML) reads `1e-4` as a string: it wants `1.0e-4`. A person means the number."""
+    hints = typing.get_type_hints(cls)
+    for key, value in data.items():
+        if hints.get(key) is float and isinstance(value, str):
+            try:
+                data[key] = float(value)
+            except ValueError:
+                pass  # left for the type check to name
 
 
 def loads(text: str) -> JobSpec:
