@@ -111,7 +111,7 @@ def _register_by_hand(spec: specs.JobSpec, run: RunFolder) -> JobStore | None:
         return None  # a run outside the workspace is none of the studio's business
     store = JobStore()
     job = store.find(run.name)
-    if job is not None and job.state == "running":
+    if job is not None and job.state == "running" and runner.alive(job.supervisor_pid, job.supervisor_started):
         raise JobStateError(f"{run.name} is already running (pid {job.trainer_pid})")
     if job is None:
         store.add(run.name, spec.kind, gpus=spec.gpus, state="running")

@@ -253,6 +253,7 @@ def resume(name: str, store: JobStore | None = None) -> Job:
 def delete(name: str, store: JobStore | None = None) -> None:
     """Forget a job that is not running and delete its run folder (checkpoints and adapter included)."""
     store = store or JobStore()
+    reconcile(store)  # a job whose processes died is no longer running, and may go
     store.delete(name)
     shutil.rmtree(RunFolder.named(name).path, ignore_errors=True)
 

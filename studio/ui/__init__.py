@@ -20,6 +20,7 @@ CSS = """
 .im-code pre { padding: 0.75em; border-radius: 6px; overflow-x: auto; font-size: 0.85em; }
 #im-header h1 { margin-bottom: 0; }
 .im-muted { opacity: 0.75; font-size: 0.9em; }
+.im-log textarea { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.8em; }
 """
 
 THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="teal", neutral_hue="slate")
