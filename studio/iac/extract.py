@@ -43,8 +43,8 @@ FENCE = re.compile(
 # A Terraform block header: `resource "aws_s3_bucket" "logs" {`, `provider "aws" {`, `locals {`.
 TF_HEADER = re.compile(
     r'^[ \t]*(?:(?:resource|data)[ \t]+"?[\w-]+"?[ \t]+"?[\w-]+"?'
-    r'|(?:provider|variable|output|module)[ \t]+"?[\w-]+"?'
-    r'|terraform|locals|moved|import|check|removed)[ \t]*\{',
+    r'|(?:provider|variable|output|module|check)[ \t]+"?[\w-]+"?'
+    r'|terraform|locals|moved|import|removed)[ \t]*\{',
     re.MULTILINE,
 )
 # HCL that names a resource without the `resource` keyword still is (broken) Terraform.
@@ -231,6 +231,8 @@ def extract_code(text: str | None, kind: str | None = None) -> Extraction:
         return Extraction("", None, reason="the answer is empty")
     if looks_binary(text):
         return Extraction("", None, reason="the answer is not text (NUL bytes or control characters)")
+    # Windows line ends would hide a closing fence (```\r) and reach the parsers.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
 
     fenced = _fenced_blocks(text)
     if fenced:

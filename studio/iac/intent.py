@@ -162,18 +162,25 @@ def parse_path(path: str) -> list[str]:
 
 
 def resolve(value: Any, parts: list[str]) -> list[Any]:
-    """Every value a path reaches; lists met on the way are walked through (nested blocks are lists)."""
+    """Every value a path reaches; lists met on the way are walked through (nested blocks are lists).
+
+    `null` is a value (`default = null` makes a variable optional), so it is reached like any other.
+    """
     current = [value]
     for part in parts:
         reached = []
-        for item in _spread(current):
-            if part == "*":
+        if part == "*":
+            for item in current:
                 if isinstance(item, dict):
                     reached.extend(item.values())
-            elif isinstance(item, dict) and part in item:
-                reached.append(item[part])
+                elif isinstance(item, list):
+                    reached.extend(item)
+        else:
+            for item in _spread(current):
+                if isinstance(item, dict) and part in item:
+                    reached.append(item[part])
         current = reached
-    return [v for v in current if v is not None]
+    return current
 
 
 def _spread(values: list[Any]) -> list[Any]:
@@ -476,10 +483,11 @@ def check_intent(intent: dict | str | None, parsed: ParsedTerraform | ParsedKube
         spec = load_intent(intent)
     except IntentError as error:
         return Verdict("skipped", [Reason(f"the intent spec is invalid: {error}", path="intent")], 0.0)
-    if not spec.get("require") and not spec.get("forbid"):
-        return Verdict("passed", [Reason("no intent given", severity="note")], 1.0)
+    # Code that does not parse meets no intent, not even an empty one: junk must not earn intent credit.
     if parsed is None or not parsed.verdict.passed:
         return Verdict.skipped("the code does not parse")
+    if not spec.get("require") and not spec.get("forbid"):
+        return Verdict("passed", [Reason("no intent given", severity="note")], 1.0)
     if isinstance(parsed, ParsedKubernetes):
         objects = parsed.objects
         refers: Refers = _kubernetes_refers

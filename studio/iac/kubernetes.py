@@ -65,6 +65,8 @@ class Manifest:
     line: int
     text: str
     value: Any
+    # Where the object sits inside its document: [] for a plain document, ["items", 2] inside a `kind: List`.
+    within: tuple = ()
 
     @property
     def kind(self) -> str:
@@ -127,6 +129,10 @@ def parse_kubernetes(code: str) -> ParsedKubernetes:
             column = f"column {mark.column + 1}: " if mark is not None else ""
             detail = f" ({context})" if context else ""
             reasons.append(Reason(f"{column}document {number} is not valid YAML: {problem}{detail}", line))
+            continue
+        if isinstance(value, dict) and value.get("kind") == "List" and isinstance(value.get("items"), list):
+            # kubectl accepts a v1 List: its items are the objects.
+            documents.extend(Manifest(number, start, text, item, ("items", i)) for i, item in enumerate(value["items"]))
             continue
         documents.append(Manifest(number, start, text, value))
     if not pieces:
@@ -233,7 +239,8 @@ def check_kubernetes_schema(parsed: ParsedKubernetes, kubernetes_version: str | 
 def _check_document(doc: Manifest, folder: str, version: str, reasons: list[Reason]) -> str | None:
     value = doc.value
     if not isinstance(value, dict):
-        what = type(value).__name__.replace("str", "a string").replace("list", "a list").replace("int", "a number")
+        what = {"list": "a list", "str": "a string", "bool": "a boolean", "int": "a number", "float": "a number",
+                "date": "a date", "datetime": "a timestamp"}.get(type(value).__name__, "a plain value")
         reasons.append(Reason(f"document {doc.number} is {what}, not a Kubernetes object", doc.line))
         return "unknown"
     api_version, kind = value.get("apiVersion"), value.get("kind")
@@ -345,7 +352,7 @@ def _line_of(doc: Manifest, path: list) -> int:
     except yaml.YAMLError:
         return doc.line
     line = node.start_mark.line if node is not None else 0
-    for part in path:
+    for part in [*doc.within, *path]:
         if isinstance(node, yaml.MappingNode):
             pair = next(((k, v) for k, v in node.value if k.value == str(part)), None)
             if pair is None:

@@ -22,6 +22,10 @@ A stage that could not run scores 0. The total is the weighted sum; giving TRL t
 with `reward_weights` from `trl_reward_weights()` makes its `reward` equal to that total, and charts each
 component as `rewards/reward_<component>/mean`.
 
+The first of `reward_functions()` (and `reward_total`) also reports through GRPOTrainer's `log_metric` and
+`log_extra` hooks: the metric `iac/ok`, the share of the batch passing every correctness check, and a
+completions-table column `iac_verdict` with "ok" or the first error of each answer.
+
 TRL calls every reward function on the same batch, so each (completion, kind, intent) is validated once and
 cached. `IaCReward(workers=2)` spreads a batch over a process pool (spawned, so it is safe inside a
 trainer that has started CUDA or OpenMP threads).
@@ -100,13 +104,28 @@ def _intent_key(intent: Any) -> str:
     return json.dumps(intent, sort_keys=True)
 
 
-def _score_many(jobs: list[tuple[str, str | None, Any]], settings: dict) -> list[dict[str, float]]:
-    """Components of several answers; runs in this process or in a pool worker."""
-    return [
-        components_of(validate(text, kind, intent, best_practice=settings["best_practice"],
-                               kubernetes_version=settings["kubernetes_version"]))
-        for text, kind, intent in jobs
-    ]
+def verdict_line(report: Report) -> str:
+    """"ok", or the first error as one line (`schema: line 2: aws_s3_bucket.logs: unknown argument ...`)."""
+    if report.ok:
+        return "ok"
+    for stage, verdict in report.verdicts.items():
+        if verdict.status != "passed" and stage != "best_practice":
+            reason = next((r for r in verdict.reasons if r.severity == "error"), None)
+            return f"{stage}: {reason}" if reason else f"{stage}: {verdict.status}"
+    return "not ok"
+
+
+Scored = tuple[dict[str, float], str]
+
+
+def _score_many(jobs: list[tuple[str, str | None, Any]], settings: dict) -> list[Scored]:
+    """Components and verdict line of several answers; runs in this process or in a pool worker."""
+    out = []
+    for text, kind, intent in jobs:
+        report = validate(text, kind, intent, best_practice=settings["best_practice"],
+                          kubernetes_version=settings["kubernetes_version"])
+        out.append((components_of(report), verdict_line(report)))
+    return out
 
 
 def _balanced_shares(jobs: list[tuple[str, str | None, Any]], count: int) -> list[list[int]]:
@@ -179,6 +198,13 @@ class IaCReward:
     def components_batch(self, completions: list, kinds: list | None = None,
                          intents: list | None = None) -> list[dict[str, float]]:
         """Components for a batch; each distinct (text, kind, intent) is validated once."""
+        return [dict(parts) for parts, _ in self._scored(completions, kinds, intents)]
+
+    def verdicts_batch(self, completions: list, kinds: list | None = None, intents: list | None = None) -> list[str]:
+        """"ok" or the first error of each answer, from the same cache as the components."""
+        return [verdict for _, verdict in self._scored(completions, kinds, intents)]
+
+    def _scored(self, completions: list, kinds: list | None, intents: list | None) -> list[Scored]:
         n = len(completions)
         kinds = list(kinds) if kinds is not None else [None] * n
         intents = list(intents) if intents is not None else [None] * n
@@ -196,10 +222,10 @@ class IaCReward:
         out = []
         for key in keys:
             self._cache.move_to_end(key)
-            out.append(dict(self._cache[key]))
+            out.append(self._cache[key])
         return out
 
-    def _run(self, jobs: list[tuple[str, str | None, Any]]) -> list[dict[str, float]]:
+    def _run(self, jobs: list[tuple[str, str | None, Any]]) -> list[Scored]:
         settings = {"best_practice": self.best_practice, "kubernetes_version": self.kubernetes_version}
         if self.workers < 2 or len(jobs) < MIN_BATCH_FOR_POOL:
             return _score_many(jobs, settings)
@@ -229,33 +255,51 @@ class IaCReward:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def _remember(self, key: tuple, parts: dict[str, float]) -> None:
-        self._cache[key] = parts
+    def __getstate__(self) -> dict:
+        # A copy (deepcopy, pickle) gets the settings, not the pool's processes or the cache.
+        state = dict(self.__dict__)
+        state["_pool"], state["_cache"] = None, OrderedDict()
+        return state
+
+    def _remember(self, key: tuple, scored: Scored) -> None:
+        self._cache[key] = scored
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
     # -- TRL -------------------------------------------------------------------------------------------
 
-    def reward_function(self, component: str) -> RewardFunction:
-        """A TRL reward function for one component ("total" for the weighted sum), named reward_<component>."""
+    def reward_function(self, component: str, *, log: bool = False) -> RewardFunction:
+        """A TRL reward function for one component ("total" for the weighted sum), named reward_<component>.
+
+        With `log`, it also reports through the hooks GRPOTrainer passes in kwargs: the metric `iac/ok`
+        (share of the batch passing every correctness check) and the completions-table column
+        `iac_verdict` ("ok" or the first error). Only one function per trainer should log.
+        """
         if component not in COMPONENTS and component != "total":
             raise ValueError(f"unknown component {component!r}; choose from {COMPONENTS + ('total',)}")
 
         def reward(prompts: list | None = None, completions: list | None = None, **kwargs) -> list[float]:
             completions = completions or []
-            parts = self.components_batch(completions, _column(kwargs, "kind", len(completions)),
-                                          _column(kwargs, "intent", len(completions)))
+            scored = self._scored(completions, _column(kwargs, "kind", len(completions)),
+                                  _column(kwargs, "intent", len(completions)))
+            if log and scored:
+                verdicts = [verdict for _, verdict in scored]
+                if callable(kwargs.get("log_metric")):
+                    kwargs["log_metric"]("iac/ok", sum(v == "ok" for v in verdicts) / len(verdicts))
+                if callable(kwargs.get("log_extra")):
+                    kwargs["log_extra"]("iac_verdict", verdicts)
             if component == "total":
-                return [self.total(p) for p in parts]
-            return [p[component] for p in parts]
+                return [self.total(parts) for parts, _ in scored]
+            return [parts[component] for parts, _ in scored]
 
         reward.__name__ = reward.__qualname__ = f"reward_{component}"
         reward.__doc__ = f"TRL reward: the {component} component of IaCReward (see studio.iac.rewards)."
         return reward
 
     def reward_functions(self) -> list[RewardFunction]:
-        """One function per component with a non-zero weight, in COMPONENTS order."""
-        return [self.reward_function(c) for c in COMPONENTS if self.weights.get(c, 0.0)]
+        """One function per component with a non-zero weight, in COMPONENTS order; the first one logs."""
+        used = [c for c in COMPONENTS if self.weights.get(c, 0.0)]
+        return [self.reward_function(c, log=i == 0) for i, c in enumerate(used)]
 
     def trl_reward_weights(self) -> list[float]:
         """The `reward_weights` for GRPOConfig that go with `reward_functions()`."""
@@ -282,4 +326,4 @@ reward_schema = DEFAULT_REWARD.reward_function("schema")
 reward_intent = DEFAULT_REWARD.reward_function("intent")
 reward_best_practice = DEFAULT_REWARD.reward_function("best_practice")
 reward_wrong_language = DEFAULT_REWARD.reward_function("wrong_language")
-reward_total = DEFAULT_REWARD.reward_function("total")
+reward_total = DEFAULT_REWARD.reward_function("total", log=True)

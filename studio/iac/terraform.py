@@ -198,7 +198,7 @@ def parse_terraform(code: str) -> ParsedTerraform:
             outline = _outline(child)
             block = TerraformBlock(keyword, outline.labels, child.body.serialize(PLAIN), outline)
             expected = TOP_LEVEL_LABELS.get(keyword)
-            if expected is not None and len(block.labels) != expected and keyword != "check":
+            if expected is not None and len(block.labels) != expected:
                 shown = " ".join([keyword, *(f'"{label}"' for label in block.labels)])
                 example = f' ({keyword} "aws_s3_bucket" "logs" {{ ... }})' if expected == 2 else ""
                 reasons.append(Reason(f"`{shown} {{` has {len(block.labels)} label(s): a {keyword} block takes "
@@ -270,12 +270,12 @@ def _parse_failure(code: str, error: UnexpectedInput) -> Verdict:
         if unclosed:
             char, opened = unclosed[-1]
             message = f'"{char}" opened on line {opened} is never closed (the code ends first)'
-            return Verdict("failed", [Reason(message, opened)], _partial_parse_score(code))
+            return Verdict("failed", [Reason(message, opened)], _partial_parse_score(code, line))
         message = "the code ends in the middle of a block or expression"
     elif stray:
         char, where = stray[0]
         message = f'"{char}" closes nothing: the brackets before it are already balanced'
-        return Verdict("failed", [Reason(message, where)], _partial_parse_score(code))
+        return Verdict("failed", [Reason(message, where)], _partial_parse_score(code, line))
     elif isinstance(error, UnexpectedToken):
         message = f'unexpected "{error.token.value}" in `{text}`' if text else f'unexpected "{error.token.value}"'
     elif isinstance(error, UnexpectedCharacters):
@@ -292,14 +292,16 @@ def _parse_failure(code: str, error: UnexpectedInput) -> Verdict:
     column = getattr(error, "column", None)
     if line and isinstance(column, int) and column > 0:
         message = f"column {column}: {message}"
-    return Verdict("failed", [Reason(message, line)], _partial_parse_score(code))
+    return Verdict("failed", [Reason(message, line)], _partial_parse_score(code, line))
 
 
-def _partial_parse_score(code: str) -> float:
+def _partial_parse_score(code: str, error_line: int | None = None) -> float:
     """Partial credit for code that does not parse: 0.5 x the share of top-level blocks that parse alone.
 
     GRPO needs variance inside a group: two broken answers are not equally broken when one has a single
-    stray brace in its fifth block and the other is Python.
+    stray brace in its fifth block and the other is Python. The LALR parser stops at the first token that
+    cannot continue a valid program, so blocks that end before the error line parsed already and are not
+    parsed again.
     """
     lines = code.splitlines()
     unclosed, _, spans = _scan_brackets(code)
@@ -309,6 +311,9 @@ def _partial_parse_score(code: str) -> float:
     pieces = len(spans) + (1 if unclosed else 0)
     good = 0
     for start, end in spans:
+        if error_line is not None and end < error_line:
+            good += 1
+            continue
         try:
             hcl2.parses_to_tree("\n".join(lines[start - 1:end]))
             good += 1
@@ -427,7 +432,7 @@ def _check_body(block_schema: BlockSchema, body: dict, outline: Outline | None, 
         child = block_schema.blocks.get(name)
         if child is None:
             guess = AwsSchema.suggest_argument(name, block_schema, address.split(".")[-2] if top else "")
-            hint = f' (did you mean "{guess}"?)' if guess else ""
+            hint = f" (did you mean {_quoted(guess)}?)" if guess else ""
             what = "argument or block" if outline and name in outline.blocks else "argument"
             reasons.append(Reason(f'{where}: unknown {what} "{name}"{hint}', at, f"{path}.{name}"))
             continue
@@ -447,6 +452,11 @@ def _check_body(block_schema: BlockSchema, body: dict, outline: Outline | None, 
     for name, child in block_schema.blocks.items():
         if child.required and name not in body and name not in dynamic_names:
             reasons.append(Reason(f'{where}: missing required block "{name}"', line, f"{path}.{name}"))
+
+
+def _quoted(suggestion: str) -> str:
+    """An argument name in quotes; a snippet such as `tags = { Name = ... }` as it is."""
+    return f'"{suggestion}"' if suggestion.isidentifier() else suggestion
 
 
 def _check_dynamic(block_schema: BlockSchema, value: Any, outline: Outline | None, address: str, path: str,

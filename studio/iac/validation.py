@@ -22,6 +22,7 @@ from studio.iac.terraform import check_terraform_schema, parse_terraform
 # A GRPO answer is a few hundred tokens; thousands of lines are a generation loop, and checking them
 # would stall the reward for the whole batch.
 MAX_LINES = 2000
+CHARS_PER_LINE = 100
 
 
 def validate(text: str | None, kind: str | None = None, intent: dict | str | None = None,
@@ -36,9 +37,12 @@ def validate(text: str | None, kind: str | None = None, intent: dict | str | Non
         return _stopped(Verdict("failed", [Reason(reason)], 0.0), found.code, None, kind, found.wrong_language,
                         "no code to check")
     lines = found.code.count("\n") + 1
-    if lines > max_lines:
-        extracted = Verdict("failed", [Reason(f"the code is {lines:,} lines; answers over {max_lines:,} lines are "
-                                              "not checked (a generation loop?)")], 0.0)
+    # Lines or characters: a single 5 MB line would stall the parser as surely as 10,000 short ones.
+    if lines > max_lines or len(found.code) > max_lines * CHARS_PER_LINE:
+        size = f"{lines:,} lines" if lines > max_lines else f"{len(found.code):,} characters"
+        extracted = Verdict("failed", [Reason(f"the code is {size}; answers over {max_lines:,} lines "
+                                              f"({max_lines * CHARS_PER_LINE:,} characters) are not checked "
+                                              "(a generation loop?)")], 0.0)
         return _stopped(extracted, found.code, found.language, kind, None, "the code is too long to check")
 
     notes = []

@@ -151,3 +151,19 @@ def test_build_script_output_is_reproducible(tmp_path):
     build.main([str(wheel), "--out", str(tmp_path / "a")])
     build.main([str(wheel), "--out", str(tmp_path / "b")])
     assert (tmp_path / "a" / "aws_schema.json.gz").read_bytes() == (tmp_path / "b" / "aws_schema.json.gz").read_bytes()
+
+
+@pytest.mark.parametrize("tf_type, wrong, right", [
+    ("aws_s3_bucket", "name", "bucket"),
+    ("aws_lambda_function", "name", "function_name"),
+    ("aws_db_instance", "name", "db_name"),
+    ("aws_rds_cluster", "name", "cluster_identifier"),
+    ("aws_eks_node_group", "name", "node_group_name"),
+    ("aws_instance", "name", "tags = { Name = ... }"),
+    ("aws_s3_bucket", "bucket_name", "bucket"),
+    ("aws_s3_bucket_versioning", "versioning_configuraton", "versioning_configuration"),
+    ("aws_security_group_rule", "name", None),
+])
+def test_argument_suggestions(tf_type, wrong, right):
+    schema = aws_schema()
+    assert schema.suggest_argument(wrong, schema.resource(tf_type), tf_type) == right

@@ -150,3 +150,9 @@ def test_unknown_kind_is_refused():
 ])
 def test_sniff_language(code, language):
     assert sniff_language(code) == language
+
+
+def test_windows_line_ends():
+    found = extract_code(f"Sure:\r\n```hcl\r\n{BUCKET.replace(chr(10), chr(13) + chr(10))}\r\n```\r\nDone.", "terraform")
+    assert found.code == BUCKET
+    assert not found.truncated

@@ -301,8 +301,21 @@ def test_paths():
     assert parse_path("tags.*") == ["tags", "*"]
     value = {"a": [{"b": 1}, {"b": 2}, {"c": 3}], "m": {"x": 1, "y": None}}
     assert resolve(value, ["a", "b"]) == [1, 2]
-    assert resolve(value, ["m", "*"]) == [1]  # null counts as absent
-    assert resolve(value, ["a", "*"]) == [1, 2, 3]
+    assert resolve(value, ["m", "*"]) == [1, None]  # null is a value
+    assert resolve(value, ["a", "*"]) == [{"b": 1}, {"b": 2}, {"c": 3}]  # * on a list: its elements
+    assert resolve(value, ["a", "*", "b"]) == [1, 2]
+
+
+def test_star_over_a_list_of_strings_and_null_defaults():
+    code = ('resource "aws_cloudwatch_metric_alarm" "recover" {\n  alarm_name = "recover"\n'
+            '  comparison_operator = "GreaterThanOrEqualToThreshold"\n  evaluation_periods = 2\n'
+            '  alarm_actions = ["arn:aws:automate:${var.region}:ec2:recover"]\n}\n'
+            'variable "region" {\n  type = string\n}\nvariable "kms_key_arn" {\n  type = string\n  default = null\n}\n')
+    intent = {"require": [{"resource": "aws_cloudwatch_metric_alarm", "where": {"alarm_actions.*": {"regex": "ec2:recover"}}},
+                          {"variable": "kms_key_arn", "where": {"default": {"exists": True}}},
+                          {"variable": "region", "where": {"default": {"exists": False}}}]}
+    assert terraform_intent(code, intent) == []
+    assert terraform_intent(code, {"require": [{"variable": "kms_key_arn", "where": {"default": {"exists": False}}}]})
 
 
 # -- the spec itself --------------------------------------------------------------------------------------
@@ -351,3 +364,8 @@ def test_intent_score_is_the_share_of_clauses_met(provider5_s3):
 def test_intent_is_skipped_when_the_code_does_not_parse():
     verdict = check_intent(VERSIONING, parse_terraform('resource "aws_s3_bucket" "b" {\n'))
     assert verdict.status == "skipped" and verdict.score == 0.0
+
+
+def test_unparseable_code_earns_no_intent_credit_even_without_an_intent():
+    report = validate('```hcl\nresource "aws_s3_bucket" "b" {\n```', "terraform")
+    assert report.intent.status == "skipped" and report.intent.score == 0.0

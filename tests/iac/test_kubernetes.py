@@ -135,3 +135,10 @@ def test_schema_score_is_graded():
     broken = POD.replace("spec:\n", "spec:\n  colour: red\n", 1)
     parsed = parse_kubernetes(broken + "---\n" + POD.replace("name: p", "name: q"))
     assert check_kubernetes_schema(parsed).score == pytest.approx(0.75)
+
+
+def test_a_v1_list_is_checked_item_by_item():
+    code = ("apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: a}\n"
+            "  - apiVersion: v1\n    kind: Service\n    metadata: {name: s}\n    spec:\n      selectr: {app: a}\n")
+    assert schema_reasons(code) == ['line 11: Service s: spec: unknown field "selectr" (did you mean "selector"?)']
+    assert [doc.label for doc in parse_kubernetes(code).objects] == ["ConfigMap a", "Service s"]

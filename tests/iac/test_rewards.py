@@ -147,3 +147,29 @@ def test_pool_gives_the_same_components_as_one_process(group, deployment, fence)
         assert pooled._pool is not None  # the batch was big enough to use it
     finally:
         pooled.close()
+
+
+def test_a_reward_can_be_copied_without_its_pool(fence, provider5_s3):
+    import copy
+    import pickle
+
+    reward = IaCReward(workers=2, weights={"parse": 1.0})
+    reward.score(fence(provider5_s3), "terraform")
+    clone = pickle.loads(pickle.dumps(reward))
+    assert clone.weights == {"parse": 1.0} and clone.workers == 2 and len(clone._cache) == 0
+    assert copy.deepcopy(reward).score(fence(provider5_s3), "terraform")["parse"] == 1.0
+
+
+def test_trainer_hooks_get_the_ok_share_and_one_verdict_per_completion(group):
+    metrics, columns = [], {}
+    hooks = {"log_metric": lambda name, value: metrics.append((name, value)),
+             "log_extra": lambda column, values: columns.setdefault(column, []).extend(values)}
+    for function in IaCReward().reward_functions():  # as GRPOTrainer calls them: same batch, same kwargs
+        function(prompts=[""] * len(group), completions=group, kind=["terraform"] * len(group),
+                 intent=[INTENT] * len(group), **hooks)
+    assert metrics == [("iac/ok", pytest.approx(1 / 6))]
+    verdicts = columns["iac_verdict"]
+    assert len(verdicts) == len(group)
+    assert verdicts[0] == "ok"
+    assert verdicts[1] == 'schema: line 15: aws_s3_bucket.logs: unknown argument "name" (did you mean "bucket"?)'
+    assert verdicts[5] == "extracted: asked for Terraform but the answer is Python (boto3)"

@@ -258,9 +258,11 @@ def test_parse_failure_gives_partial_credit_for_the_blocks_that_parse():
     good = 'resource "aws_s3_bucket" "a" {\n  bucket = "a"\n}\n'
     broken = 'resource "aws_s3_bucket" "b" {\n  bucket = aws::b()\n}\n'
     half = parse_terraform(good + broken).verdict
+    half_again = parse_terraform(broken + good).verdict  # blocks after the error are parsed one by one
     none = parse_terraform(broken).verdict
-    assert half.status == none.status == "failed"
-    assert half.score == pytest.approx(0.25)
+    assert half.status == half_again.status == none.status == "failed"
+    assert half.score == half_again.score == pytest.approx(0.25)
+    assert parse_terraform(good + broken + good + good).verdict.score == pytest.approx(0.5 * 3 / 4)
     assert none.score == 0.0
 
 
@@ -282,3 +284,9 @@ def test_comments_and_heredocs_parse():
     code = ('# a comment\n// another\n/* block\ncomment */\nresource "aws_iam_policy" "p" {\n  name = "p"\n'
             '  policy = <<-EOT\n    {"Version": "2012-10-17", "Statement": []}\n  EOT\n}\n')
     assert schema_reasons(code) == []
+
+
+def test_name_on_a_resource_without_one_suggests_the_name_tag():
+    code = 'resource "aws_instance" "web" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n  name = "web"\n}\n'
+    assert schema_reasons(code) == [
+        'line 4: aws_instance.web: unknown argument "name" (did you mean tags = { Name = ... }?)']

@@ -63,7 +63,7 @@ def test_ten_thousand_line_answer_is_refused_quickly(fence):
     elapsed = time.perf_counter() - start
     assert code.count("\n") >= 10_000
     assert report.extracted.status == "failed"
-    assert "answers over 2,000 lines are not checked" in report.extracted.reasons[0].message
+    assert "answers over 2,000 lines (200,000 characters) are not checked" in report.extracted.reasons[0].message
     assert elapsed < 1.0
 
 
@@ -113,3 +113,11 @@ def test_shuffled_fragments_never_raise(lines, kind):
     report = validate("\n".join(lines), kind)
     for verdict in report.verdicts.values():
         assert 0.0 <= verdict.score <= 1.0
+
+
+def test_one_enormous_line_is_refused_quickly():
+    answer = 'resource "aws_s3_bucket" "b" { tags = { ' + " ".join(f"k{i} = {i}," for i in range(60_000)) + " } }"
+    start = time.perf_counter()
+    report = validate(answer, "terraform")
+    assert time.perf_counter() - start < 1.0
+    assert report.extracted.status == "failed" and "characters" in report.extracted.reasons[0].message
