@@ -20,7 +20,10 @@ The parts, per process (one GPU, or the CPU):
   plus one layer's worth during its recomputation. Counted at full max_length, so an upper bound for short rows.
 - logits: TRL 1.16 computes the log-probabilities with a fused LM head in tiles of at most 4,096 tokens x
   32,768 vocabulary entries, so the full batch x sequence x vocabulary tensor (which dominates plain PEFT at a
-  150k vocabulary) never exists. GRPO adds the generation's KV cache.
+  150k vocabulary) never exists. On CUDA its Triton kernel keeps about a tile in the compute dtype for the
+  forward and one for the backward (from the kernel's buffers; not measured here). Without Triton (the CPU) the
+  torch fallback works on whole tiles and holds about 16 tile-sized fp32 temporaries at its peak: measured with
+  `python bench/memory_estimate.py`, this is most of a CPU job's memory. GRPO adds the generation's KV cache.
 - runtime: on the CPU, Python, torch and the libraries (about 0.6 GiB resident, measured with a tiny model);
   on CUDA, the context (a few hundred MiB) is outside PyTorch's allocator and not counted.
 
@@ -38,6 +41,9 @@ from studio import models
 
 GIB = 2**30
 FUSED_TOKENS, FUSED_VOCAB = 4096, 32768  # trl.kernels.chunked_logprob's tile
+# Tile-sized fp32 temporaries of the fused LM head at its peak: 2 with Triton (forward and backward buffers),
+# about 16 in the torch fallback on the CPU (fitted to peak RSS at 256 to 2,048 tokens, bench/memory_estimate.py).
+TILE_COPIES = {"cuda": 2, "cpu": 16}
 CPU_RUNTIME_BYTES = int(0.6 * GIB)
 # Bits per weight of NF4's scales: 32-bit absmax per 64 weights, or 8-bit per 64 plus 32-bit per 256 blocks.
 SCALE_BITS = {False: 32 / 64, True: 8 / 64 + 32 / (64 * 256)}
@@ -173,7 +179,8 @@ def estimate(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> MemoryEs
     else:
         activations = tokens * shape.layers * per_layer_token * element
     report.parts["activations"] = activations
-    report.parts["logits"] = min(tokens, FUSED_TOKENS) * min(shape.vocab, FUSED_VOCAB) * element
+    tile = min(tokens, FUSED_TOKENS) * min(shape.vocab, FUSED_VOCAB)
+    report.parts["logits"] = TILE_COPIES["cuda" if on_gpu else "cpu"] * tile * (element if on_gpu else 4)
     if generated:
         report.parts["generation KV cache"] = generated * sequence * shape.layers * 2 * shape.kv_width * element
     if not on_gpu:

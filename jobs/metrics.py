@@ -9,8 +9,9 @@
 
 One line per logged training step; an evaluation writes a line of its own at its step (with `eval_loss` and the
 training fields null), so a reader groups by step. GRPO lines add the total reward (`reward`, `reward_std`), each
-reward component's `reward_<component>_mean` and `_std`, and `frac_zero_std`: the fraction of prompt groups whose
-answers all scored the same, which teach nothing.
+reward component's `reward_<component>_mean` and `_std`, `frac_zero_std`: the fraction of prompt groups whose
+answers all scored the same, which teach nothing, and `iac_ok`: the share of answers passing every correctness
+check (extracted, parsed, schema, intent).
 
 - tokens/s counts the tokens of the training steps since the last line (prompt and answer, padding excluded),
   over the time spent in those steps: evaluations and checkpoint saves are left out.
@@ -55,6 +56,7 @@ _RENAMES = {
     "frac_reward_zero_std": "frac_zero_std",
     "completions/mean_length": "completion_length",
     "completions/clipped_ratio": "clipped_ratio",
+    "iac/ok": "iac_ok",  # studio.iac.rewards: share of the answers passing every correctness check
 }
 _KEPT = ("loss", "learning_rate", "grad_norm", "reward", "reward_std", "kl", "entropy", "mean_token_accuracy")
 TRAINING_FIELDS = ("step", "total_steps", "epoch", "loss", "eval_loss", "learning_rate", "grad_norm",

@@ -87,11 +87,16 @@ class RunFolder:
                     found.append((int(match.group(1)), child))
         return max(found)[1] if found else None
 
-    def metrics(self) -> list[dict]:
-        """Every complete line of metrics.jsonl (a line being written is skipped, not an error)."""
+    def metrics(self, tail_bytes: int | None = None) -> list[dict]:
+        """Every complete line of metrics.jsonl (a line being written is skipped, not an error); with
+        `tail_bytes`, only the lines in the file's last that many bytes (a long run's file is megabytes)."""
         try:
-            text = self.metrics_file.read_text(encoding="utf-8")
-        except (FileNotFoundError, UnicodeDecodeError):
+            with self.metrics_file.open("rb") as handle:
+                if tail_bytes is not None:
+                    handle.seek(0, 2)
+                    handle.seek(max(0, handle.tell() - tail_bytes))
+                text = handle.read().decode("utf-8", errors="replace")
+        except FileNotFoundError:
             return []
         rows = []
         for line in text.splitlines():
@@ -104,11 +109,11 @@ class RunFolder:
         return rows
 
     def last_metrics(self) -> dict | None:
-        """The last training line (not an evaluation line) of metrics.jsonl."""
-        for row in reversed(self.metrics()):
+        """The last training line (not an evaluation line) of metrics.jsonl, read from the file's end."""
+        rows = self.metrics(tail_bytes=32_000)
+        for row in reversed(rows):
             if row.get("loss") is not None or row.get("reward") is not None:
                 return row
-        rows = self.metrics()
         return rows[-1] if rows else None
 
     def log_tail(self, lines: int = 40, max_bytes: int = 64_000) -> str:

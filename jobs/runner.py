@@ -349,10 +349,10 @@ def _run_training(job: Job, run: RunFolder, store: JobStore, say) -> int:
     env = _child_env({SUPERVISED_ENV: "1", "CUDA_VISIBLE_DEVICES": visible})
     if job.devices == CPU and spec.gpus and not gpu_ids():
         say("no GPU on this machine: training on the CPU")
+    # How an earlier attempt ended must not pass for this one's ending. The stop file stays: it may be a stop
+    # asked for while this supervisor started (resume and submit clear an old one).
     run.stopped_file.unlink(missing_ok=True)
     run.summary_file.unlink(missing_ok=True)
-    if job.stop_requested_at is None:
-        run.stop_file.unlink(missing_ok=True)  # left by an earlier attempt's stop
     say(f"starting on {'the CPU' if job.devices == CPU else 'GPU ' + job.devices}: {' '.join(argv)}")
     with open(run.log_file, "ab") as log:
         # Its own session: a stop can signal the whole tree (accelerate's ranks included) by its group id.

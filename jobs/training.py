@@ -1,11 +1,13 @@
 """What the SFT and GRPO entry points share: loading the model for training, the TRL arguments both take, the
 stop protocol, and saving the run at the end.
 
-    >>> stop = StopRequest.install(run)                     # SIGTERM, SIGINT or the run's stop file
-    >>> model, tokenizer, setup = load_for_training(spec)   # NF4 + prepare_model_for_kbit_training on CUDA
+    >>> stop = StopRequest.install(run)                 # SIGTERM, SIGINT or the run's stop file
+    >>> setup = describe_setup(spec)                    # device, dtype, 4-bit or not, ranks
+    >>> model, tokenizer = load_for_training(spec, setup)   # NF4 + prepare_model_for_kbit_training on CUDA
     >>> config = SFTConfig(**common_arguments(spec, run, setup, has_eval=True), completion_only_loss=True)
-    >>> ...
-    >>> finish(trainer, spec, run, setup, metrics, stop, extra={})   # adapter/ + summary.json, or stopped.json
+    >>> trainer = SFTTrainer(..., callbacks=[metrics, stop_callback(stop)])
+    >>> trainer.train(resume_from_checkpoint=checkpoint_to_resume(run, resume))
+    >>> finish(trainer, spec, run, setup, metrics, started)   # adapter/ + summary.json (save_stopped on a stop)
 
 Each entry point (jobs/sft.py, jobs/grpo.py) reads top to bottom with these calls; nothing here hides a trainer.
 """

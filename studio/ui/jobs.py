@@ -38,11 +38,8 @@ def jobs_table(store: JobStore) -> str:
     rows = []
     for job in jobs:
         run = RunFolder.named(job.name)
-        metrics = run.metrics()
-        done = progress.fraction(metrics)
-        if job.state == "succeeded":
-            done = 1.0
         last = run.last_metrics() or {}
+        done = 1.0 if job.state == "succeeded" else progress.fraction([last])
         steps = f"{last.get('step', 0)}/{last.get('total_steps', '?')}" if last else "-"
         eta = _duration(last.get("eta_s")) if job.state == "running" and last.get("eta_s") is not None else ""
         color = STATE_COLORS.get(job.state, "#64748b")
@@ -147,6 +144,10 @@ def reward_figure(rows: list[dict]):
     if total:
         figure.add_trace(go.Scatter(x=[r["step"] for r in total], y=[r["reward"] for r in total], mode="lines",
                                     name="total", line={"width": 3}))
+        passing = [r for r in total if r.get("iac_ok") is not None]
+        if passing:
+            figure.add_trace(go.Scatter(x=[r["step"] for r in passing], y=[r["iac_ok"] for r in passing],
+                                        mode="lines", name="answers passing every check", line={"dash": "dash"}))
         figure.add_trace(go.Scatter(x=[r["step"] for r in total if r.get("frac_zero_std") is not None],
                                     y=[r["frac_zero_std"] for r in total if r.get("frac_zero_std") is not None],
                                     mode="lines", name="zero-variance groups", line={"dash": "dot"}))

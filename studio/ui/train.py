@@ -33,9 +33,9 @@ KIND_SPECIFIC = [f.name for f in dataclasses.fields(specs.JobSpec)
 
 
 def dataset_choices() -> list[str]:
-    """JSONL files the studio knows: the project's data/ (and data/src/) and the workspace's datasets."""
+    """JSONL files the studio knows: the project's data/ and the workspace's datasets."""
     found = []
-    for folder in (PROJECT_ROOT / "data", PROJECT_ROOT / "data" / "src", workspace.datasets_dir()):
+    for folder in (PROJECT_ROOT / "data", workspace.datasets_dir()):
         found += sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
     return [_shown(path) for path in found]
 
@@ -59,6 +59,11 @@ def _reward_components() -> tuple[str, ...]:
     return COMPONENTS
 
 
+def _whole(value):
+    """Number boxes hand over floats (4.0); a whole number is what the person meant."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def spec_from_form(values: dict) -> specs.JobSpec:
     """The spec a form describes; raises SpecError with every problem."""
     kind = KIND_LABELS.get(values["kind"], values["kind"])
@@ -66,8 +71,8 @@ def spec_from_form(values: dict) -> specs.JobSpec:
     common = {f.name for f in dataclasses.fields(specs.JobSpec)} - {"lora"}
     for name in common:
         data[name] = values[name]
-    data["lora"] = {"r": values["lora_r"], "alpha": values["lora_alpha"], "dropout": values["lora_dropout"],
-                    "targets": list(values["lora_targets"] or [])}
+    data["lora"] = {"r": _whole(values["lora_r"]), "alpha": _whole(values["lora_alpha"]),
+                    "dropout": values["lora_dropout"], "targets": list(values["lora_targets"] or [])}
     if kind == "sft":
         data.update(completion_only_loss=values["completion_only_loss"], packing=values["packing"])
     else:
@@ -77,11 +82,8 @@ def spec_from_form(values: dict) -> specs.JobSpec:
     for name in ("seed", "max_steps", "batch_size", "gradient_accumulation", "max_length", "logging_steps",
                  "save_steps", "eval_steps", "save_total_limit", "gpus", "num_generations",
                  "max_completion_length"):
-        # Number boxes hand over floats (4.0); a whole number is what the person meant.
-        if isinstance(data.get(name), float) and data[name].is_integer():
-            data[name] = int(data[name])
-    data["lora"]["r"] = int(data["lora"]["r"]) if isinstance(data["lora"]["r"], float) and \
-        data["lora"]["r"].is_integer() else data["lora"]["r"]
+        if name in data:
+            data[name] = _whole(data[name])
     for name in ("dataset", "eval_dataset", "output", "model", "adapter"):
         if name in data:
             data[name] = (data[name] or "").strip()
@@ -97,12 +99,16 @@ def _problems_markdown(error: Exception) -> str:
 
 def preview(form: dict):
     """(estimate, command, job.yaml) for the form, or the problems in place of the estimate."""
-    from jobs import estimate, runner
-
     try:
         spec = spec_from_form(form).with_paths_resolved()
     except (specs.SpecError, ValueError) as error:
         return _problems_markdown(error), "", ""
+    return _preview_of(spec)
+
+
+def _preview_of(spec: specs.JobSpec):
+    from jobs import estimate, runner
+
     try:
         report = estimate.estimate_job(spec).markdown()
     except (models.ModelUnavailable, OSError, KeyError, ValueError) as error:
@@ -118,14 +124,17 @@ def launch(form: dict):
     from jobs import runner
     from jobs.store import JobStateError
 
+    from jobs.run_folder import RunFolder
+
     try:
         spec = spec_from_form(form)
         job = runner.submit(spec)
     except (specs.SpecError, JobStateError, models.ModelUnavailable, ValueError, OSError) as error:
-        return _problems_markdown(error), gr.update()
+        return _problems_markdown(error), gr.update(), gr.skip(), gr.skip(), gr.skip()
     where = f" on {'the CPU' if job.devices == 'cpu' else 'GPU ' + job.devices}" if job.state == "running" else ""
-    return (f"**{job.name}** is {job.state}{where}. Watch it in the Jobs tab; it goes on if you close this page.",
-            gr.update(value=""))
+    status = f"**{job.name}** is {job.state}{where}. Watch it in the Jobs tab; it goes on if you close this page."
+    # Show what was launched: the job.yaml as written in the run folder, its command and memory estimate.
+    return (status, gr.update(value=""), *_preview_of(specs.load(RunFolder.named(job.name).spec_file)))
 
 
 def switch_kind(kind_label):
@@ -244,7 +253,8 @@ def build() -> None:
         return launch(dict(zip(names, values)))
 
     preview_button.click(preview_form, inputs, [estimate_md, command, job_yaml], api_name="train_preview")
-    launch_button.click(launch_form, inputs, [status, form["output"]], api_name="train_launch").then(
+    launch_button.click(launch_form, inputs, [status, form["output"], estimate_md, command, job_yaml],
+                        api_name="train_launch").then(
         refresh_adapters, None, [form["adapter"]], api_name=False)
     form["kind"].change(switch_kind, form["kind"], [form[name] for name in KIND_SPECIFIC] + [sft_group, grpo_group],
                         api_name=False)

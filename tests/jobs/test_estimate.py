@@ -49,7 +49,7 @@ def test_the_fused_lm_head_bounds_the_logits():
     shape = ModelShape.from_config(QWEN_05B)
     small = estimate(SFTJob(batch_size=8, max_length=512), shape, "cuda").parts["logits"]
     large = estimate(SFTJob(batch_size=64, max_length=512), shape, "cuda").parts["logits"]
-    assert small == large and large < 0.5 * GIB
+    assert small == large and large <= 0.5 * GIB
 
 
 def test_grpo_adds_the_generation_cache_and_the_cpu_its_runtime():

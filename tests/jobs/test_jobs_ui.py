@@ -82,8 +82,8 @@ def test_a_bad_form_is_refused_with_its_problems_and_nothing_is_queued(studio):
     from jobs.store import JobStore
 
     client = Client(studio["url"], verbose=False)
-    status, _ = client.predict(*_form(client, studio, output="../escape", learning_rate=3.0),
-                               api_name="/train_launch")
+    status, *_ = client.predict(*_form(client, studio, output="../escape", learning_rate=3.0),
+                                api_name="/train_launch")
     assert "Cannot launch" in status and "learning_rate must be in (0, 1), not 3.0" in status
     assert "'../escape' is not a valid name" in status
     assert JobStore(studio["home"] / "jobs.sqlite").list() == []
@@ -121,6 +121,7 @@ def test_a_job_launched_in_the_browser_draws_its_loss_chart(studio, browser):
     page.locator("#train-checkpointing input").uncheck()
     page.locator("#train-launch").click()
     page.locator("#train-status").get_by_text("Watch it in the Jobs tab").wait_for(timeout=60_000)
+    assert "Memory estimate" in page.locator("#train-estimate").inner_text(), "launch shows what it launched"
 
     page.get_by_role("tab", name="Jobs").click()
     page.locator("#jobs-table").get_by_text("browser-sft").wait_for(timeout=30_000)
@@ -134,3 +135,19 @@ def test_a_job_launched_in_the_browser_draws_its_loss_chart(studio, browser):
     bar = page.locator("#jobs-table .im-progress").first
     assert bar.get_attribute("data-fraction") == "1.000"
     page.close()
+
+
+def test_a_grpo_form_becomes_its_spec():
+    """Number boxes hand over floats; the form's values become the spec a person filled in."""
+    from jobs import specs
+    from studio.ui import train
+
+    expected = specs.GRPOJob(output="grpo-form", num_generations=4, batch_size=4, gradient_accumulation=2,
+                             reward_weights={"format": 0.5, "parse": 1.0, "schema": 2.0, "intent": 1.0,
+                                             "best_practice": 0.0, "wrong_language": 1.0}, adapter="sft-1")
+    form = {name: float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+            for name, value in expected.to_dict().items() if name not in ("lora", "reward_weights")}
+    form.update(kind="GRPO (rewards from the IaC validators)", lora_r=32.0, lora_alpha=64.0, lora_dropout=0.05,
+                lora_targets=list(expected.lora.targets), completion_only_loss=True, packing=False,
+                **{f"weight_{name}": weight for name, weight in expected.reward_weights.items()})
+    assert train.spec_from_form(form) == expected

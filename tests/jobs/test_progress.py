@@ -58,10 +58,10 @@ def test_trl_log_names_map_to_the_studio_names():
 
     logs = {"loss": 0.1, "grad_norm": 0.3, "learning_rate": 1e-5, "rewards/reward_parse/mean": 0.4,
             "rewards/reward_parse/std": 0.2, "frac_reward_zero_std": 0.5, "completions/mean_length": 12.0,
-            "eval_rewards/reward_intent/mean": 0.9, "step_time": 1.2, "num_tokens": 900}
+            "eval_rewards/reward_intent/mean": 0.9, "step_time": 1.2, "num_tokens": 900, "iac/ok": 0.25}
     assert line_from_logs(logs) == {"loss": 0.1, "grad_norm": 0.3, "learning_rate": 1e-5, "reward_parse_mean": 0.4,
                                     "reward_parse_std": 0.2, "frac_zero_std": 0.5, "completion_length": 12.0,
-                                    "eval_reward_intent_mean": 0.9}
+                                    "eval_reward_intent_mean": 0.9, "iac_ok": 0.25}
 
 
 def test_mfu_peaks_are_named_and_specific_cards_win():

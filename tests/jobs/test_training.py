@@ -108,6 +108,7 @@ def test_queued_grpo_and_sft_jobs_run_one_after_the_other(sft_by_cli, job_home, 
             assert isinstance(row[f"reward_{component}_mean"], float), f"{component} missing at step {row['step']}"
             assert isinstance(row[f"reward_{component}_std"], float)
         assert 0.0 <= row["frac_zero_std"] <= 1.0 and row["reward"] is not None and row["tokens_per_s"] > 0
+        assert 0.0 <= row["iac_ok"] <= 1.0
     grpo_run = RunFolder.named("grpo")
     summary = grpo_run.summary()
     assert summary["started_from"] == str(sft_run.adapter)
