@@ -16,8 +16,9 @@ points and the metrics they write.
 | `training` | what the SFT and GRPO entry points share: loading for LoRA, TRL arguments, the stop protocol |
 | `sft`, `grpo` | the entry points, one per job kind |
 | `metrics` | the callback that writes metrics.jsonl (tokens/s, peak memory, MFU, ETA, rewards) |
+| `progress` | reading metrics.jsonl back: progress, ETA, the warning when GRPO's groups teach nothing |
 | `estimate` | the memory a job will need, before it is launched |
 
-Importing `jobs`, `specs`, `store`, `runner`, `run_folder` or `estimate` loads no torch: the UI and the
-supervisors stay light.
+Importing `jobs`, `specs`, `store`, `runner`, `run_folder`, `progress` or `estimate` loads no torch: the UI and
+the supervisors stay light.
 """

@@ -157,7 +157,8 @@ def describe_exit(code: int | None) -> str:
 def submit(spec: specs.JobSpec, store: JobStore | None = None, start: bool = True) -> Job:
     """Write the run folder's job.yaml, queue the job and start it if a device is free.
 
-    Relative dataset paths are made absolute here, so the job reads the files the person meant.
+    Relative paths (datasets, a model or adapter folder) are made absolute here, so the job, which runs from the
+    project folder, reads the files the person meant.
     """
     store = store or JobStore()
     spec = spec.with_paths_resolved()
@@ -165,8 +166,9 @@ def submit(spec: specs.JobSpec, store: JobStore | None = None, start: bool = Tru
     if spec.run_folder().parent != workspace.runs_dir():
         problems.append(f"output {spec.output!r}: queued jobs keep their runs in {workspace.runs_dir()}; give a "
                         "run name (an absolute folder is for `python -m jobs run` alone)")
-    if spec.gpus > 1 and len(gpu_ids()) and spec.gpus > len(gpu_ids()):
-        problems.append(f"gpus is {spec.gpus} but this machine has {len(gpu_ids())} GPU(s)")
+    gpus = gpu_ids()
+    if spec.gpus > 1 and gpus and spec.gpus > len(gpus):
+        problems.append(f"gpus is {spec.gpus} but this machine has {len(gpus)} GPU(s)")
     if problems:
         raise specs.SpecError(problems)
     _check_model(spec.model)

@@ -203,7 +203,8 @@ class JobSpec:
         return Path(self.output).name
 
     def with_paths_resolved(self, base: Path | None = None) -> "JobSpec":
-        """The same spec with relative dataset paths made absolute against `base` (the current folder).
+        """The same spec with relative paths made absolute against `base` (the current folder): the datasets,
+        and the model or starting adapter when they name a folder that exists there.
 
         The runner starts jobs from the project folder, so job.yaml carries paths that hold from anywhere.
         """
@@ -212,6 +213,10 @@ class JobSpec:
         for name in ("dataset", "eval_dataset"):
             value = getattr(self, name)
             if value and not Path(value).expanduser().is_absolute():
+                changes[name] = str((base / value).resolve())
+        for name in ("model", "adapter"):
+            value = getattr(self, name, "")
+            if value and not Path(value).expanduser().is_absolute() and (base / value).is_dir():
                 changes[name] = str((base / value).resolve())
         return dataclasses.replace(self, **changes) if changes else self
 

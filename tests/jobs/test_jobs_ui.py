@@ -134,6 +134,17 @@ def test_a_job_launched_in_the_browser_draws_its_loss_chart(studio, browser):
     page.locator("#jobs-table").get_by_text("succeeded").wait_for(timeout=120_000)
     bar = page.locator("#jobs-table .im-progress").first
     assert bar.get_attribute("data-fraction") == "1.000"
+
+    # Delete asks first, then removes the run folder.
+    run_folder = studio["home"] / "runs" / "browser-sft"
+    assert (run_folder / "adapter" / "adapter_config.json").is_file()
+    page.locator("#jobs-delete").click()
+    page.locator("#jobs-delete-confirm").wait_for(timeout=10_000)
+    assert run_folder.exists(), "nothing is deleted before the confirmation"
+    page.locator("#jobs-delete-confirm").click()
+    page.locator("#jobs-action-status").get_by_text("browser-sft deleted").wait_for(timeout=30_000)
+    assert not run_folder.exists()
+    page.locator("#jobs-table").get_by_text("No jobs yet").wait_for(timeout=30_000)
     page.close()
 
 
@@ -151,3 +162,18 @@ def test_a_grpo_form_becomes_its_spec():
                 lora_targets=list(expected.lora.targets), completion_only_loss=True, packing=False,
                 **{f"weight_{name}": weight for name, weight in expected.reward_weights.items()})
     assert train.spec_from_form(form) == expected
+
+
+def test_the_tabs_and_the_job_system_import_no_torch():
+    """The page comes up in seconds and supervisors stay small: torch loads only in the training process."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, studio.ui.train, studio.ui.jobs, jobs.runner, jobs.store, jobs.estimate, jobs.progress; "
+            "from studio.ui import build_app; build_app(); "
+            "print(sorted(m for m in ('torch', 'transformers', 'trl', 'peft') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"

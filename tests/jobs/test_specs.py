@@ -148,9 +148,15 @@ def test_a_broken_job_yaml_names_its_file(tmp_path):
         specs.load(path)
 
 
-def test_relative_dataset_paths_are_made_absolute(tmp_path):
+def test_relative_paths_are_made_absolute(tmp_path):
     spec = SFTJob(dataset="data/train.jsonl", eval_dataset="").with_paths_resolved(tmp_path)
     assert spec.dataset == str(tmp_path / "data" / "train.jsonl") and spec.eval_dataset == ""
+    (tmp_path / "my-model").mkdir()
+    assert SFTJob(model="my-model").with_paths_resolved(tmp_path).model == str(tmp_path / "my-model")
+    # A hub id stays a hub id, and the embedded model its name
+    assert SFTJob(model="Qwen/Qwen2.5-0.5B-Instruct").with_paths_resolved(tmp_path).model == \
+        "Qwen/Qwen2.5-0.5B-Instruct"
+    assert SFTJob().with_paths_resolved(tmp_path).model == models.EMBEDDED
 
 
 def test_missing_files_are_reported_at_launch_not_on_load(tmp_path):
