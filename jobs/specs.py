@@ -250,8 +250,8 @@ class SFTJob(JobSpec):
 
     completion_only_loss: bool = _help("Compute the loss on the answer only, not on the system and user turns.",
                                        True)
-    packing: bool = _help("Pack several rows into each max_length sequence (fewer pad tokens; needs a "
-                          "padding-free attention such as FlashAttention to keep rows apart).", False)
+    packing: bool = _help("Pack several rows into each max_length sequence: fewer pad tokens. The rows stay apart: "
+                          "transformers masks attention between them from their position ids.", False)
 
 
 def _default_reward_weights() -> dict[str, float]:
