@@ -59,6 +59,7 @@ _RENAMES = {
     "iac/ok": "iac_ok",  # studio.iac.rewards: share of the answers passing every correctness check
 }
 _KEPT = ("loss", "learning_rate", "grad_norm", "reward", "reward_std", "kl", "entropy", "mean_token_accuracy")
+# Every training line has these keys (null where not measured: MFU on the CPU, eval_loss between evaluations).
 TRAINING_FIELDS = ("step", "total_steps", "epoch", "loss", "eval_loss", "learning_rate", "grad_norm",
                    "tokens_per_s", "peak_memory_bytes", "peak_memory_of", "mfu", "mfu_peak", "elapsed_s", "eta_s")
 

@@ -26,7 +26,6 @@ from typing import Iterator
 from studio import workspace
 
 STATES = ("queued", "running", "succeeded", "failed", "stopped")
-ACTIVE = ("queued", "running")
 CPU = "cpu"
 
 SCHEMA = """

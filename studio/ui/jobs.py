@@ -24,7 +24,6 @@ from jobs.store import JobNotFound, JobStateError, JobStore
 REFRESH_S = 2.0
 STATE_COLORS = {"queued": "#64748b", "running": "#4f46e5", "succeeded": "#059669", "failed": "#dc2626",
                 "stopped": "#d97706"}
-CSS_CLASSES = ["im-jobs"]
 
 
 # -- the list ------------------------------------------------------------------------------------------

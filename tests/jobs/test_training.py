@@ -56,9 +56,12 @@ def test_an_sft_job_trains_through_the_cli(sft_by_cli, monkeypatch):
     home, run, result = sft_by_cli
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
+    from jobs.metrics import TRAINING_FIELDS
+
     lines = training_lines(run)
     assert [row["step"] for row in lines] == [1, 2, 3, 4]
     for row in lines:
+        assert set(TRAINING_FIELDS) <= set(row), set(TRAINING_FIELDS) - set(row)
         assert row["total_steps"] == 4 and row["epoch"] > 0 and row["loss"] > 0 and row["grad_norm"] is not None
         assert row["learning_rate"] is not None and row["tokens_per_s"] > 0 and row["eta_s"] is not None
         assert row["peak_memory_bytes"] > 0 and row["peak_memory_of"] == "rss" and row["mfu"] is None
