@@ -239,7 +239,7 @@ def build() -> None:
         lr_plot = gr.Plot(label="Learning rate", elem_id="jobs-lr-plot")
     reward_plot = gr.Plot(label="Rewards", elem_id="jobs-reward-plot", visible=False)
     log = gr.Textbox(label="train.log (the end)", lines=14, max_lines=14, autoscroll=True, interactive=False,
-                     elem_id="jobs-log", elem_classes=["im-log"])
+                     elem_id="jobs-log", elem_classes=["im-mono"])
     with gr.Accordion("More", open=False):
         kill_button = gr.Button("Kill now (loses the steps since the last checkpoint)", elem_id="jobs-kill")
     seen = gr.State(None)
