@@ -61,7 +61,7 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
     # -- the model: a new adapter, or an SFT run's adapter trained further ----------------------------------
     model, tokenizer = training.load_for_training(spec, setup)
     tokenizer.padding_side = "left"  # generation appends on the right, so prompts are padded on the left
-    peft_config = spec.lora.shape().peft_config()
+    peft_config = spec.lora.shape().peft_config(model.config.num_hidden_layers)
     start_from = spec.adapter_folder()
     if start_from is not None:
         from peft import PeftModel

@@ -52,7 +52,7 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
         train_dataset=train_rows,
         eval_dataset=eval_rows,
         processing_class=tokenizer,
-        peft_config=spec.lora.shape().peft_config(),
+        peft_config=spec.lora.shape().peft_config(model.config.num_hidden_layers),
         callbacks=[metrics, stopper],
     )
     training.quiet_printer(trainer)

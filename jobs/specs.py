@@ -80,9 +80,12 @@ class LoraSettings:
     alpha: int = _help("LoRA alpha: the update is scaled by alpha / r.", models.LoraShape.alpha)
     dropout: float = _help("Dropout on the adapter's input.", models.LoraShape.dropout)
     targets: tuple[str, ...] = _help("Module names the adapter wraps.", models.LoraShape.targets)
+    top_layers: int = _help("Adapt only the last N decoder layers (0: all). The backward pass stops at the lowest "
+                            "adapted layer: much faster on a CPU.", models.LoraShape.top_layers)
 
     def shape(self) -> models.LoraShape:
-        return models.LoraShape(r=self.r, alpha=self.alpha, dropout=self.dropout, targets=tuple(self.targets))
+        return models.LoraShape(r=self.r, alpha=self.alpha, dropout=self.dropout, targets=tuple(self.targets),
+                                top_layers=self.top_layers)
 
     def problems(self) -> list[str]:
         found = []
@@ -92,6 +95,8 @@ class LoraSettings:
             found.append(f"lora.alpha must be positive, not {self.alpha!r} (twice r is usual)")
         if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
             found.append(f"lora.dropout must be in [0, 1), not {self.dropout!r}")
+        if not (isinstance(self.top_layers, int) and self.top_layers >= 0):
+            found.append(f"lora.top_layers must be 0 (all layers) or a positive number, not {self.top_layers!r}")
         if not self.targets or not all(isinstance(t, str) and _IDENTIFIER.match(t) for t in self.targets):
             found.append(f"lora.targets must be a non-empty list of module names like q_proj, not {self.targets!r}")
         return found

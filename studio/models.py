@@ -264,15 +264,25 @@ class LoraShape:
     alpha: int = 64
     dropout: float = 0.05
     targets: tuple[str, ...] = LORA_TARGETS
+    # 0 adapts every decoder layer; N adapts the last N only. The backward pass then stops at the lowest adapted
+    # layer, which on a CPU is most of the cost of a step.
+    top_layers: int = 0
 
-    def peft_config(self):
+    def peft_config(self, num_layers: int | None = None):
+        """PEFT's LoraConfig; `num_layers` (the model's decoder layers) is needed when `top_layers` is set."""
         from peft import LoraConfig
 
+        layers = None
+        if self.top_layers:
+            if not num_layers:
+                raise ValueError("top_layers needs the model's number of layers")
+            layers = list(range(max(0, num_layers - self.top_layers), num_layers))
         return LoraConfig(
             r=self.r,
             lora_alpha=self.alpha,
             lora_dropout=self.dropout,
             target_modules=list(self.targets),
+            layers_to_transform=layers,
             task_type="CAUSAL_LM",
         )
 
@@ -298,7 +308,7 @@ def footprint(name: str, lora: LoraShape = LoraShape(), four_bit: bool = True) -
         report["bytes"][label] = model.get_memory_footprint()
         if label == "fp32":
             report["parameters"] = sum(p.numel() for p in model.parameters())
-            peft_model = get_peft_model(model, lora.peft_config())
+            peft_model = get_peft_model(model, lora.peft_config(model.config.num_hidden_layers))
             trainable, total = peft_model.get_nb_trainable_parameters()
             report["lora"] = {
                 "r": lora.r,

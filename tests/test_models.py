@@ -143,5 +143,26 @@ def test_footprint_figures(tiny_model):
     assert lora["targets"] == list(models.LORA_TARGETS)
 
 
+def test_lora_on_the_top_layers_only(tiny_model):
+    """top_layers=N wraps the projections of the last N decoder layers and leaves the others plain."""
+    import transformers
+    from peft import get_peft_model
+
+    config = transformers.AutoConfig.from_pretrained(tiny_model)
+    layers = config.num_hidden_layers
+    assert layers >= 2
+    everywhere = models.footprint(str(tiny_model), four_bit=False)["lora"]["trainable"]
+    top = models.footprint(str(tiny_model), lora=models.LoraShape(top_layers=1), four_bit=False)["lora"]["trainable"]
+    assert top * layers == everywhere, "one layer's worth of adapter parameters"
+
+    model = transformers.AutoModelForCausalLM.from_pretrained(tiny_model)
+    peft_model = get_peft_model(model, models.LoraShape(top_layers=1).peft_config(layers))
+    adapted = {name.split(".layers.")[1].split(".")[0] for name, _ in peft_model.named_parameters()
+               if "lora_A" in name}
+    assert adapted == {str(layers - 1)}
+    with pytest.raises(ValueError, match="number of layers"):
+        models.LoraShape(top_layers=1).peft_config()
+
+
 def test_dtype_choice():
     assert models.pick_dtype("cpu") == torch.float32

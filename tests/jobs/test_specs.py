@@ -65,6 +65,7 @@ def test_an_sft_key_in_a_grpo_spec_is_refused():
     ({"output": "../escape"}, "output: '../escape' is not a valid name"),
     ({"lora": {"r": 0}}, "lora.r must be a whole number from 1 to 1024, not 0"),
     ({"lora": {"targets": []}}, "lora.targets must be a non-empty list of module names"),
+    ({"lora": {"top_layers": -2}}, "lora.top_layers must be 0 (all layers) or a positive number, not -2"),
     ({"dataset": "rows.csv"}, "dataset must be a .jsonl file, not 'rows.csv'"),
 ])
 def test_bad_values_are_refused_with_what_to_change(changes, expected):

@@ -1,0 +1,168 @@
+"""Choose the default recipe's hyperparameters by experiment: train variants, evaluate each, print one table.
+
+    python bench/recipe_sweep.py bench/sweeps/sft.yaml                   # variants one after the other
+    python bench/recipe_sweep.py bench/sweeps/sft.yaml --parallel 8 --gpus 2 --out results/
+                                                                          # a GPU machine: 4 variants per GPU
+
+A sweep file holds `defaults` (an `sft` and a `grpo` spec, the keys of `jobs.specs.SFTJob` / `GRPOJob`) and
+`variants`, each with a `name` and the keys it changes:
+
+    defaults:
+      sft: {epochs: 1, learning_rate: 0.001}
+      grpo: {max_steps: 30, num_generations: 4}
+    variants:
+      - name: base                      # no `sft` or `grpo`: the base model as it is
+      - name: lr-2e-3
+        sft: {learning_rate: 0.002}
+      - name: lr-2e-3+grpo
+        after: lr-2e-3                  # GRPO from that variant's SFT adapter
+        grpo: {temperature: 1.0}
+
+Every variant trains through the studio's own entry point (`python -m jobs run job.yaml`) and is evaluated with
+`studio.evaluation` over the held-out split, greedy. The table is the share of answers passing each stage,
+overall and per kind, with the training wall time; each variant's summary lands in `--out` as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `python bench/recipe_sweep.py` from anywhere
+
+STAGES = ("parses", "schema", "intent", "pass")
+
+
+def load_sweep(path: Path) -> tuple[dict, list[dict]]:
+    data = yaml.safe_load(path.read_text())
+    return data.get("defaults", {}), data["variants"]
+
+
+def job_yaml(kind: str, settings: dict, run: Path) -> Path:
+    """Write the variant's job.yaml (validated by the studio's own spec) and return its path."""
+    from jobs import specs
+
+    spec = specs.from_dict({"kind": kind, **settings, "output": str(run)})
+    path = run.parent / f"{run.name}.yaml"
+    path.write_text(specs.dump(spec))
+    return path
+
+
+def train(kind: str, settings: dict, run: Path, env: dict) -> float:
+    started = time.monotonic()
+    path = job_yaml(kind, settings, run)
+    with open(run.parent / f"{run.name}.log", "w") as log:
+        subprocess.run([sys.executable, "-m", "jobs", "run", str(path)], cwd=ROOT, env=env, stdout=log,
+                       stderr=subprocess.STDOUT, check=True)
+    return time.monotonic() - started
+
+
+def evaluate(adapter: Path | None, settings: dict, limit: int, batch_size: int, folder: Path) -> dict:
+    """The variant's rates over the eval split (greedy); the answers and verdicts are kept in `folder`."""
+    from studio import evaluation, generation, models
+
+    model = settings.get("model") or models.EMBEDDED
+    rows = evaluation.load_rows(evaluation.EVAL_SPLIT)[: limit or None]
+    contenders = evaluation.candidates(model, adapter=str(adapter) if adapter else None, with_base=adapter is None)
+    results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=512), batch_size=batch_size)
+    evaluation.write(results, folder)
+    return results.summary["models"][-1]
+
+
+def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int | None, limit: int,
+                batch_size: int) -> dict:
+    """Train one variant (SFT, then GRPO if asked) and evaluate it; runs in its own process."""
+    env = dict(os.environ)
+    if gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = str(gpu)
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    name = variant["name"]
+    record = {"name": name, "variant": variant, "seconds": {}}
+    adapter = None
+    sft = {**defaults.get("sft", {}), **variant.get("sft", {})}
+    if "sft" in variant:
+        run = work / f"{name}-sft"
+        record["seconds"]["sft"] = round(train("sft", sft, run, env), 1)
+        adapter = run / "adapter"
+    if "grpo" in variant:
+        start = work / f"{variant['after']}-sft" / "adapter" if variant.get("after") else adapter
+        grpo = {**defaults.get("grpo", {}), **variant["grpo"]}
+        if start is not None:
+            grpo["adapter"] = str(start)
+        run = work / f"{name}-grpo"
+        record["seconds"]["grpo"] = round(train("grpo", grpo, run, env), 1)
+        adapter = run / "adapter"
+    started = time.monotonic()
+    record["eval"] = evaluate(adapter, sft, limit, batch_size, out / name)
+    record["seconds"]["eval"] = round(time.monotonic() - started, 1)
+    (out / f"{name}.json").write_text(json.dumps(record, indent=1))
+    return record
+
+
+def table(records: list[dict]) -> str:
+    header = ["variant", "train s"] + [f"{kind[:2]} {stage}" for kind in ("terraform", "kubernetes") for stage in
+                                        STAGES] + ["all pass"]
+    lines = [" | ".join(header), " | ".join("---" for _ in header)]
+    for record in records:
+        kinds = record["eval"]["by_kind"]
+        train_s = sum(v for k, v in record["seconds"].items() if k != "eval")
+        cells = [record["name"], f"{train_s:.0f}"]
+        cells += [f"{100 * kinds[kind][stage]:.0f}" for kind in ("terraform", "kubernetes") for stage in STAGES]
+        cells.append(f"{100 * record['eval']['rates']['pass']:.0f}")
+        lines.append(" | ".join(cells))
+    return "\n".join(f"| {line} |" for line in lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sweep", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("sweep-results"))
+    parser.add_argument("--work", type=Path, default=None, help="run folders (default: <out>/runs)")
+    parser.add_argument("--parallel", type=int, default=1, help="variants at once")
+    parser.add_argument("--gpus", type=int, default=0, help="GPUs to spread the variants over")
+    parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
+    parser.add_argument("--eval-batch", type=int, default=16)
+    parser.add_argument("--only", nargs="*", default=None, help="variant names to run")
+    args = parser.parse_args()
+    defaults, variants = load_sweep(args.sweep)
+    if args.only:
+        variants = [v for v in variants if v["name"] in args.only]
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = (args.work or args.out / "runs").resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    # GRPO variants that start from another variant's SFT wait for the first wave.
+    waves = [[v for v in variants if not v.get("after")], [v for v in variants if v.get("after")]]
+    records, slot = [], 0
+    context = __import__("multiprocessing").get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=args.parallel, mp_context=context) as pool:
+        for wave in waves:
+            futures = {}
+            for variant in wave:
+                gpu = slot % args.gpus if args.gpus else None
+                slot += 1
+                futures[pool.submit(run_variant, variant, defaults, work, args.out, gpu, args.limit,
+                                    args.eval_batch)] = variant["name"]
+            for future in concurrent.futures.as_completed(futures):
+                try:
+                    records.append(future.result())
+                    print(f"[sweep] {futures[future]} done", flush=True)
+                except Exception as error:  # one broken variant must not lose the others' results
+                    print(f"[sweep] {futures[future]} failed: {error}", flush=True)
+    order = {v["name"]: i for i, v in enumerate(variants)}
+    records.sort(key=lambda r: order[r["name"]])
+    text = table(records)
+    (args.out / "table.md").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
