@@ -92,6 +92,13 @@ def fine_tuned(choice: str | Path | None) -> FineTuned | None:
     )
 
 
+def base_model_of(tuned: FineTuned) -> str | None:
+    """The base model an adapter was trained on (the studio's name for it); None for a merged export."""
+    if tuned.merged:
+        return None
+    return adapters.read(tuned.path).base_model or None
+
+
 def fine_tuned_choices() -> list[tuple[str, str]]:
     """(label, folder) for every run adapter in the workspace, newest first, for a dropdown."""
     return [(adapter.label, str(adapter.path)) for adapter in adapters.find()]

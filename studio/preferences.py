@@ -47,8 +47,12 @@ def record(messages: list[dict], *, left: str, right: str, vote: str, left_model
     """Append one vote on two answers to `messages` (the system and user turns) and return it as stored."""
     if vote not in VOTES:
         raise ValueError(f"vote must be one of {', '.join(VOTES)}, not {vote!r}")
-    if not (left or "").strip() or not (right or "").strip():
+    if left is None or right is None:
         raise ValueError("Both answers are needed for a vote: generate them first.")
+    # An empty answer can lose (it is a fair rejected answer) but cannot win.
+    preferred = {"left": left, "right": right}.get(vote)
+    if preferred is not None and not preferred.strip():
+        raise ValueError(f"The {vote} answer is empty: it cannot be the better one.")
     if not messages or messages[-1].get("role") != "user":
         raise ValueError("The prompt must end with the user's request.")
     entry = {

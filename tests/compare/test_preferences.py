@@ -64,9 +64,11 @@ def test_identical_answers_and_bad_votes_are_refused_or_skipped(home):
     assert preferences.export_dpo()[1] == 0, "a pair of identical answers teaches nothing"
     with pytest.raises(ValueError, match="vote must be one of"):
         vote("maybe")
-    with pytest.raises(ValueError, match="Both answers"):
-        vote("left", right="  ")
-    assert len(preferences.read_votes()) == 1
+    with pytest.raises(ValueError, match="left answer is empty"):
+        vote("left", left="  ")
+    vote("right", left="")  # an empty answer is a fair loser
+    assert len(preferences.read_votes()) == 2
+    assert preferences.export_dpo()[1] == 1
 
 
 def test_a_damaged_line_is_skipped_and_concurrent_votes_stay_whole(home):
