@@ -394,6 +394,47 @@ def find_results() -> list[Path]:
     return [p.parent for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]
 
 
+# -- the drill-down ---------------------------------------------------------------------------------------
+
+FILTERS = {
+    "all": "every row",
+    "gained": "fine-tuned passes, base fails",
+    "lost": "base passes, fine-tuned fails",
+    "both_fail": "both fail",
+    "both_pass": "both pass",
+}
+
+
+def row_passes(record: dict, label: str) -> bool | None:
+    """Whether any of `label`'s answers to the row passes; None when that model did not answer it."""
+    answers = record.get("answers", {}).get(label)
+    return any(answer["ok"] for answer in answers) if answers else None
+
+
+def drill_down(records: list[dict], which: str = "all", labels: tuple[str, str] = ("base", "fine-tuned")) -> list[dict]:
+    """The rows of one outcome (a key of FILTERS): where the fine-tuned model gained, lost, or neither.
+
+    >>> rows = [{"answers": {"base": [{"ok": False}], "fine-tuned": [{"ok": True}]}},
+    ...         {"answers": {"base": [{"ok": True}], "fine-tuned": [{"ok": True}]}}]
+    >>> len(drill_down(rows, "gained")), len(drill_down(rows, "both_pass")), len(drill_down(rows, "lost"))
+    (1, 1, 0)
+    """
+    if which not in FILTERS:
+        raise ValueError(f"which must be one of {', '.join(FILTERS)}, not {which!r}")
+    if which == "all":
+        return list(records)
+    base, tuned = labels
+    wanted = {"gained": (False, True), "lost": (True, False), "both_fail": (False, False), "both_pass": (True, True)}
+    picked = []
+    for record in records:
+        before, after = row_passes(record, base), row_passes(record, tuned)
+        # A base model evaluated alone: "both" filters then mean "it passes" and "it fails".
+        outcome = (before, before if after is None else after)
+        if outcome == wanted[which]:
+            picked.append(record)
+    return picked
+
+
 # -- tables and charts -------------------------------------------------------------------------------------
 
 
