@@ -2,6 +2,7 @@
 
     python bench/eval_batch.py                        # embedded model, 16 eval rows, 128 new tokens, greedy
     python bench/eval_batch.py --rows 24 --tokens 256 --sizes 1 4 8 16
+    python bench/eval_batch.py --threads 1      # one torch thread (a machine shared with other work)
 
 Generates greedy answers to the same eval rows (longest prompts first, as `evaluation.evaluate` orders them)
 at each batch size and prints answers per minute and new tokens per second, against batch 1, the baseline.
@@ -37,7 +38,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=16)
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 8, 16])
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     model, tokenizer = models.load(models.EMBEDDED)
     rows = evaluation.load_rows(evaluation.EVAL_SPLIT)

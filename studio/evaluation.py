@@ -1,5 +1,8 @@
 """Evaluation: run models over held-out rows, check every answer, and report the rate of each stage.
 
+    python -m studio.evaluation --name smollm-base                # the embedded model over the eval split, here
+    python -m studio.evaluation --adapter sft-1 --limit 20        # base and fine-tuned; results in runs/sft-1/eval
+
     >>> from studio import evaluation, generation, models
     >>> rows = evaluation.load_rows(evaluation.EVAL_SPLIT)                  # the 121 held-out rows
     >>> contenders = evaluation.candidates(models.EMBEDDED, adapter="workspace/runs/sft-1/adapter")
@@ -22,6 +25,7 @@ the same row's answer alone in the last bits of the arithmetic, and so, rarely, 
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import json
@@ -444,7 +448,8 @@ def table(summary: dict):
 
     labels = [entry["label"] for entry in summary["models"]]
     lines = []
-    for scope in ("all", *KINDS):
+    counted = summary.get("kinds", {})
+    for scope in ("all", *(kind for kind in KINDS if counted.get(kind, 1))):
         for stage in STAGES:
             line = {"kind": scope, "stage": stage}
             for entry in summary["models"]:
@@ -483,3 +488,79 @@ def _rows_in(summary: dict, scope: str) -> int | str:
     if scope == "all":
         return summary["rows"]
     return summary.get("kinds", {}).get(scope, "?")
+
+
+# -- the command line --------------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of an evaluation, shared by `python -m studio.evaluation` and `python -m jobs eval`."""
+    parser.add_argument("--model", default=models.EMBEDDED, help="base model: the embedded default, a hub id or a "
+                        "folder (default: %(default)s)")
+    parser.add_argument("--adapter", default="", help="a run's name or an adapter folder: evaluated on the base")
+    parser.add_argument("--merged", default="", help="a merged export's folder: evaluated beside the base")
+    parser.add_argument("--no-base", action="store_true", help="evaluate the fine-tuned model alone")
+    parser.add_argument("--dataset", default=str(EVAL_SPLIT), help="JSONL rows (default: the eval split)")
+    parser.add_argument("--limit", type=int, default=0, help="the first N rows only (0: all)")
+    parser.add_argument("--samples", type=int, default=1, help="answers per row, for pass@k (needs --temperature)")
+    parser.add_argument("--temperature", type=float, default=0.0, help="0: greedy (default)")
+    parser.add_argument("--max-new-tokens", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default; 1 can be "
+                        "faster on a machine busy with other work)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--judge-url", default="", help="an OpenAI-compatible server scoring every answer (off)")
+    parser.add_argument("--judge-model", default="default")
+    return parser
+
+
+def adapter_folder(adapter: str) -> Path:
+    """A run's name (its adapter/) or an adapter folder."""
+    path = Path(adapter).expanduser()
+    if path.exists() or "/" in adapter:
+        return path
+    return workspace.inside(workspace.runs_dir(), adapter) / "adapter"
+
+
+def run_of(adapter: Path) -> Path | None:
+    """The run folder an adapter belongs to (`runs/<run>/adapter`), or None."""
+    adapter = adapter.resolve()
+    runs = workspace.runs_dir().resolve()
+    return adapter.parent if adapter.name == "adapter" and adapter.parent.parent == runs else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m studio.evaluation", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    parser.add_argument("--name", default="", help="results under workspace/evaluations/<name> (when no run)")
+    args = parser.parse_args(argv)
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    adapter = adapter_folder(args.adapter) if args.adapter else None
+    contenders = candidates(args.model, adapter=str(adapter) if adapter else None, merged=args.merged or None,
+                            with_base=not args.no_base)
+    rows = load_rows(args.dataset)[: args.limit or None]
+    run = run_of(adapter) if adapter else None
+    folder = results_folder(run=run, name=args.name or time.strftime("eval-%Y%m%d-%H%M%S"))
+    settings = generation.Settings(max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed)
+    judge = None
+    if args.judge_url:
+        from studio.judge import Judge
+
+        judge = Judge(args.judge_url, model=args.judge_model)
+        judge.check()
+    print(f"{len(rows)} rows of {args.dataset}, {', '.join(c.label for c in contenders)}; "
+          f"{torch.get_num_threads()} threads; results in {folder}", flush=True)
+    results = evaluate(rows, contenders, settings, samples=args.samples, batch_size=args.batch_size,
+                       split=Path(args.dataset).stem, judge=judge, on_progress=lambda p: print(p, flush=True))
+    write(results, folder)
+    print(table(results.summary).to_string(index=False))
+    print(f"{results.summary['seconds']:.0f} s; results in {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
