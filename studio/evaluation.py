@@ -454,10 +454,10 @@ def table(summary: dict):
             line = {"kind": scope, "stage": stage}
             for entry in summary["models"]:
                 figures = entry["rates"] if scope == "all" else entry["by_kind"].get(scope)
-                line[entry["label"]] = round(figures[stage], 3) if figures else None
+                line[entry["label"]] = figures[stage] if figures else None
             if len(labels) == 2 and None not in (line[labels[0]], line[labels[1]]):
-                line["change"] = round(line[labels[1]] - line[labels[0]], 3)
-            lines.append(line)
+                line["change"] = line[labels[1]] - line[labels[0]]
+            lines.append({key: round(value, 4) if isinstance(value, float) else value for key, value in line.items()})
     return pd.DataFrame(lines)
 
 
