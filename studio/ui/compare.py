@@ -122,7 +122,7 @@ def _compare(base_name, tuned_choice, kind, prompt, context, decoding, temperatu
                     right_verdict = verdict_html(right.report.to_dict(), intent is not None) + code_block_html(
                         right.report.to_dict(), kind)
                     pair = {
-                        "messages": chat.messages_for(prompt, kind, context),
+                        "messages": chat.messages_for(prompt, kind, context), "kind": kind,
                         "left": left.text, "right": right.text,
                         "left_model": f"base: {base_name or models.EMBEDDED}", "right_model": f"fine-tuned: "
                         f"{tuned.label}", "example_id": (example or {}).get("id", "") if intent is not None else "",
@@ -159,16 +159,36 @@ def _vote(choice: str):
     def vote(pair):
         if not pair:
             raise gr.Error("Generate both answers first (choose a fine-tuned model), then vote.")
+        if pair.get("voted"):
+            return pair, f"Already saved for these answers ({preferences.VOTE_LABELS[pair['voted']].lower()}). " \
+                         f"{_vote_counts()}"
         try:
             preferences.record(pair["messages"], left=pair["left"], right=pair["right"], vote=choice,
                                left_model=pair["left_model"], right_model=pair["right_model"],
                                example_id=pair.get("example_id", ""), settings=pair.get("settings"))
         except ValueError as error:
             raise gr.Error(str(error)) from error
-        # One vote per pair: the state is cleared so a second click does not count twice.
-        return None, f"Saved: {preferences.VOTE_LABELS[choice].lower()}. {_vote_counts()}"
+        # One vote per pair: a second click on the same answers does not count twice.
+        return {**pair, "voted": choice}, f"Saved: {preferences.VOTE_LABELS[choice].lower()}. {_vote_counts()}"
 
     return vote
+
+
+def _ask_judge(url: str, judge_model: str, pair):
+    from studio.judge import Judge, JudgeUnavailable
+
+    if not pair:
+        raise gr.Error("Generate both answers first (choose a fine-tuned model), then ask the judge.")
+    request = pair["messages"][-1]["content"]
+    kind = pair.get("kind", "terraform")
+    try:
+        judge = Judge(url, model=judge_model or "default")
+        scores = [judge.score(request, pair[side], kind) for side in ("left", "right")]
+    except (ValueError, JudgeUnavailable) as error:
+        raise gr.Error(str(error), duration=None) from error
+    lines = [f"- **{name}**: {score.score if score.score is not None else '?'}/5: {score.reason}"
+             for name, score in zip(("Base", "Fine-tuned"), scores)]
+    return "\n".join(lines)
 
 
 def _export_votes():
@@ -301,6 +321,14 @@ def build() -> None:
         gr.Markdown(VOTE_NOTE, elem_classes=["im-muted"])
         vote_status = gr.Markdown(elem_id="vote-status")
         vote_file = gr.File(label="DPO pairs (JSONL)", elem_id="vote-file", visible=True, interactive=False)
+    with gr.Accordion("LLM judge (optional, off unless asked)", open=False):
+        gr.Markdown("A model behind an OpenAI-compatible server (llama.cpp's `llama-server`, vLLM) scores both "
+                    "answers from 1 to 5 against the request, with a rubric: a second opinion beside the validators.")
+        with gr.Row():
+            judge_url = gr.Textbox("http://127.0.0.1:8080", label="Server URL", elem_id="judge-url", scale=3)
+            judge_model = gr.Textbox("default", label="Model name", elem_id="judge-model", scale=2)
+            judge_button = gr.Button("Ask the judge", elem_id="judge-ask", scale=1)
+        judge_scores = gr.Markdown(elem_id="judge-scores")
     with gr.Accordion("Model footprint", open=False):
         gr.Markdown(
             "Weights in memory at each precision as `get_memory_footprint` measures them, and the parameters the "
@@ -321,4 +349,5 @@ def build() -> None:
     for choice, button in votes.items():
         button.click(_vote(choice), [pair], [pair, vote_status], api_name=False)
     export.click(_export_votes, None, [vote_file, vote_status], api_name="export_votes")
+    judge_button.click(_ask_judge, [judge_url, judge_model, pair], [judge_scores], api_name=False)
     measure.click(_footprint, [model_name], [footprint], api_name="footprint")

@@ -76,6 +76,8 @@ def test_a_comparison_in_the_browser(studio, tiny_llama):
 
         page.locator("#vote-right").click()
         expect(page.locator("#vote-status")).to_contain_text("Saved: right is better", timeout=10_000)
+        page.locator("#vote-left").click()  # a second vote on the same answers does not count
+        expect(page.locator("#vote-status")).to_contain_text("Already saved", timeout=10_000)
         votes = [json.loads(line) for line in (home / "preferences" / "votes.jsonl").read_text().splitlines()]
         assert [v["vote"] for v in votes] == ["right"] and votes[0]["example_id"] == "tfc-0006"
         assert votes[0]["right"]["model"].startswith("fine-tuned: sft-tiny")

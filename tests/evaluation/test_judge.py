@@ -101,3 +101,16 @@ def test_evaluation_keeps_the_judges_scores(server, tiny_llama):
     scores = [record["answers"]["base"][0]["judge"]["score"] for record in results.rows]
     assert scores == [2, 4]
     assert results.summary["models"][0]["judge"] == {"mean_score": 3.0, "answers": 2}
+
+
+def test_the_compare_tab_asks_the_judge_about_both_answers(server):
+    from studio import chat
+    from studio.ui import compare as compare_tab
+
+    FakeServer.replies = ['{"score": 1, "reason": "boto3"}', '{"score": 5, "reason": "right"}']
+    pair = {"messages": chat.messages_for("A bucket", "kubernetes"), "kind": "kubernetes", "left": "x", "right": "y"}
+    shown = compare_tab._ask_judge(server, "grader", pair)
+    assert shown == "- **Base**: 1/5: boto3\n- **Fine-tuned**: 5/5: right"
+    assert "Kubernetes YAML" in FakeServer.requests[0]["messages"][0]["content"]
+    with pytest.raises(Exception, match="cannot be reached"):
+        compare_tab._ask_judge(f"http://127.0.0.1:{free_port()}", "grader", pair)
