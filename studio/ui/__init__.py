@@ -20,6 +20,11 @@ CSS = """
 .im-code pre { padding: 0.75em; border-radius: 6px; overflow-x: auto; font-size: 0.85em; }
 #im-header h1 { margin-bottom: 0; }
 .im-muted { opacity: 0.75; font-size: 0.9em; }
+.im-mono textarea { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.85em; }
+.im-verdict { padding: 0.5em 0.75em; border-radius: 6px; border-left: 4px solid; }
+.im-verdict.im-pass { border-color: #16a34a; background: rgba(22, 163, 74, 0.08); }
+.im-verdict.im-fail { border-color: #dc2626; background: rgba(220, 38, 38, 0.08); }
+.im-verdict ul { margin: 0.4em 0 0 1.2em; }
 """
 
 THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="teal", neutral_hue="slate")
