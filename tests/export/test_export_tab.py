@@ -1,0 +1,92 @@
+"""The Export tab in a real browser: pick a run, export, download a file, read the serving commands."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.export.tiny_runs import build_adapter, build_export_base, install_run
+from tests.factories import free_port
+
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    """The studio on a workspace holding one run of a tiny llama model; yields (url, workspace)."""
+    root = tmp_path_factory.mktemp("export-tab")
+    home = root / "workspace"
+    base = build_export_base(root / "base", "llama")
+    install_run(home, "sft-tiny", base, build_adapter(base, root / "adapter"), evaluation=True)
+    previous = os.environ.get("INFRAMIND_HOME")
+    os.environ["INFRAMIND_HOME"] = str(home)
+    from studio.ui import CSS, THEME, build_app
+
+    demo = build_app()
+    demo.queue()
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, theme=THEME, css=CSS, quiet=True)
+    yield f"http://127.0.0.1:{port}/", home
+    demo.close()
+    if previous is None:
+        os.environ.pop("INFRAMIND_HOME", None)
+    else:
+        os.environ["INFRAMIND_HOME"] = previous
+
+
+def test_browser_exports_a_run_and_downloads_its_gguf(studio):
+    from playwright.sync_api import sync_playwright
+
+    url, home = studio
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
+        page = browser.new_page()
+        page.goto(url)
+        page.get_by_role("tab", name="Export").click()
+        page.locator("#export-run input").click()
+        page.get_by_role("option", name="sft-tiny").click()
+        name = page.locator("#export-name textarea, #export-name input").first
+        name.wait_for()
+        page.wait_for_function("document.querySelector('#export-name textarea, #export-name input').value !== ''")
+        name.fill("tiny-iac")
+        # Two GGUF types keep it quick: untick Q4_1, leave F16 and Q8_0.
+        page.locator("#export-gguf-types").get_by_text("Q4_1", exact=False).click()
+        page.locator("#export-go").click()
+
+        summary = page.locator("#export-summary")
+        summary.get_by_text("Exported").wait_for(timeout=150_000)
+        text = summary.inner_text()
+        assert "gguf/tiny-iac-Q8_0.gguf" in text and "merged/model.safetensors" in text
+        assert "merged vs base + adapter" in text and "llama.cpp F16 vs merged" in text
+        assert "Q4_1" not in text
+
+        # The download link serves the file in place, whole.
+        link = summary.get_by_role("link", name="gguf/tiny-iac-Q8_0.gguf")
+        response = page.request.get(page.url.rstrip("/") + "/" + link.get_attribute("href").lstrip("/"))
+        assert response.status == 200
+        on_disk = home / "exports" / "tiny-iac" / "gguf" / "tiny-iac-Q8_0.gguf"
+        assert response.body() == on_disk.read_bytes()
+        assert page.locator('#export-files td[aria-label="tiny-iac-F16.gguf"]').count() == 1
+
+        commands = page.locator("#export-commands").inner_text()
+        for expected in ("vllm serve", "--chat-template", "llama-server -m", "--jinja", "ollama create tiny-iac",
+                         "ollama run tiny-iac"):
+            assert expected in commands, expected
+
+        # Exporting again under the same name without ticking overwrite is refused, and says how to proceed.
+        page.locator("#export-go").click()
+        page.get_by_text("tick 'overwrite'").first.wait_for(timeout=30_000)
+        browser.close()
+
+
+def test_api_refuses_a_name_that_leaves_the_exports_folder(studio):
+    from gradio_client import Client
+
+    url, home = studio
+    client = Client(url, verbose=False)
+    with pytest.raises(Exception, match="not a valid name"):
+        client.predict("sft-tiny", "../../escape", ["adapter"], [], "auto", "terraform", False, False,
+                       api_name="/export")
+    assert not (home.parent / "escape").exists()
