@@ -95,13 +95,28 @@ def fine_tuned(choice: str | Path | None) -> FineTuned | None:
 def base_model_of(tuned: FineTuned) -> str | None:
     """The base model an adapter was trained on (the studio's name for it); None for a merged export."""
     if tuned.merged:
-        return None
+        from studio.export.build import read_export
+
+        # An export's merged/ folder: the adapter of the run it was exported from names the base.
+        export = read_export(tuned.path.parent) if tuned.path.name == "merged" else None
+        if export is None:
+            return None
+        try:
+            return adapters.read(workspace.inside(workspace.runs_dir(), export.run) / "adapter").base_model or None
+        except (OSError, ValueError):
+            return None
     return adapters.read(tuned.path).base_model or None
 
 
 def fine_tuned_choices() -> list[tuple[str, str]]:
-    """(label, folder) for every run adapter in the workspace, newest first, for a dropdown."""
-    return [(adapter.label, str(adapter.path)) for adapter in adapters.find()]
+    """(label, folder) for every run adapter, then every merged export, newest first, for a dropdown."""
+    from studio.export.build import list_exports
+
+    found = [(adapter.label, str(adapter.path)) for adapter in adapters.find()]
+    for export in list_exports():
+        if (export.folder / "merged" / "config.json").is_file():
+            found.append((f"{export.name} (merged export of {export.run})", str(export.folder / "merged")))
+    return found
 
 
 def examples(path: Path = EVAL_SPLIT) -> list[dataset.Row]:

@@ -134,3 +134,18 @@ def test_intent_only_for_an_unchanged_example():
     other = "kubernetes" if row["kind"] == "terraform" else "terraform"
     assert compare.intent_for(row, other, row["instruction"], row["input"]) is None
     assert len(compare.examples()) == 121
+
+
+def test_a_merged_export_is_offered_with_its_base(home, tiny_llama, tiny_adapter):
+    import shutil
+
+    from studio.export.build import ExportRequest, build_export
+
+    shutil.copytree(tiny_adapter, home / "runs" / "sft-9" / "adapter")
+    build_export(ExportRequest(run="sft-9", name="sft-9-merged", formats=("merged",)))
+    choices = {folder: label for label, folder in compare.fine_tuned_choices()}
+    folder = home / "exports" / "sft-9-merged" / "merged"
+    assert choices[str(folder)] == "sft-9-merged (merged export of sft-9)"
+    tuned = compare.fine_tuned(str(folder))
+    assert tuned.merged and compare.base_model_of(tuned) == str(tiny_llama)
+    assert compare.base_model_of(compare.fine_tuned("sft-9")) == str(tiny_llama)
