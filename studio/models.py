@@ -220,14 +220,14 @@ def pick_dtype(device_name: str | None = None):
     return torch.float32
 
 
-def quantization_config(compute_dtype):
+def quantization_config(compute_dtype, double_quant: bool = True):
     """NF4 4-bit with double quantization, the QLoRA recipe."""
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type="nf4",
-        bnb_4bit_use_double_quant=True,
+        bnb_4bit_use_double_quant=double_quant,
         bnb_4bit_compute_dtype=compute_dtype,
     )
 
@@ -241,7 +241,8 @@ def load_tokenizer(name: str, progress: Progress | None = None):
     return tokenizer
 
 
-def load(name: str, *, four_bit: bool = False, dtype=None, device_map="auto", progress: Progress | None = None):
+def load(name: str, *, four_bit: bool = False, dtype=None, device_map="auto", progress: Progress | None = None,
+         double_quant: bool = True):
     """`(model, tokenizer)` for `name`, in the dtype of `pick_dtype` unless given, optionally NF4 4-bit."""
     from transformers import AutoModelForCausalLM
 
@@ -249,7 +250,7 @@ def load(name: str, *, four_bit: bool = False, dtype=None, device_map="auto", pr
     dtype = dtype or pick_dtype()
     kwargs = {"dtype": dtype, "device_map": device_map}
     if four_bit:
-        kwargs["quantization_config"] = quantization_config(dtype)
+        kwargs["quantization_config"] = quantization_config(dtype, double_quant)
     model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
     model.eval()
     return model, load_tokenizer(str(folder))

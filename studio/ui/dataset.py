@@ -455,7 +455,7 @@ def _wire(t: SimpleNamespace) -> None:
     t.import_append.click(append_file, [t.name, t.pending], [t.import_preview], api_name=False).then(
         whole, [*filters, t.page], dataset_outputs, api_name=False).then(
         check_all, [t.name], [t.summary], api_name=False)
-    t.export.click(export_file, [t.name, t.export_format, t.export_split], [t.export_file], api_name="export")
+    t.export.click(export_file, [t.name, t.export_format, t.export_split], [t.export_file], api_name="export_dataset")
 
     # -- versions -------------------------------------------------------------------------------------------
 

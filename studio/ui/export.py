@@ -226,7 +226,7 @@ def build() -> None:
         _export,
         inputs,
         [summary, files, commands, existing],
-        api_name="export",
+        api_name="export_model",
         concurrency_limit=1,
         show_progress_on=summary,
     )

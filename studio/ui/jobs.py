@@ -1,9 +1,260 @@
-"""The Jobs tab: watch jobs with live loss and reward plots."""
+"""The Jobs tab: every job with its state and a progress bar; for the chosen one, live plotly charts (loss and
+eval loss, learning rate, each reward component) from metrics.jsonl, the end of train.log, and stop, resume and
+delete (with a confirmation).
+
+    >>> with gr.Blocks() as demo:
+    ...     build()
+
+A timer re-reads the job store and the run folder every few seconds. Nothing lives in the page: closing or
+reloading it, or restarting the studio, changes nothing for a running job, and the tab picks it up again from
+the store. Each refresh also lets the runner notice jobs whose processes died and start what is queued.
+"""
 
 from __future__ import annotations
 
+import html
+import time
+
 import gradio as gr
+
+from jobs import progress, runner
+from jobs.run_folder import RunFolder
+from jobs.store import JobNotFound, JobStateError, JobStore
+
+REFRESH_S = 2.0
+STATE_COLORS = {"queued": "#64748b", "running": "#4f46e5", "succeeded": "#059669", "failed": "#dc2626",
+                "stopped": "#d97706"}
+
+
+# -- the list ------------------------------------------------------------------------------------------
+
+
+def jobs_table(store: JobStore) -> str:
+    """The job list as an HTML table with a progress bar per job."""
+    jobs = store.list()
+    if not jobs:
+        return "<p class='im-muted'>No jobs yet: launch one in the Train tab.</p>"
+    rows = []
+    for job in jobs:
+        run = RunFolder.named(job.name)
+        last = run.last_metrics() or {}
+        done = 1.0 if job.state == "succeeded" else progress.fraction([last])
+        steps = f"{last.get('step', 0)}/{last.get('total_steps', '?')}" if last else "-"
+        eta = _duration(last.get("eta_s")) if job.state == "running" and last.get("eta_s") is not None else ""
+        color = STATE_COLORS.get(job.state, "#64748b")
+        bar = (f"<div style='background:#e2e8f0;border-radius:4px;height:10px;min-width:120px'>"
+               f"<div class='im-progress' data-fraction='{done:.3f}' style='background:{color};width:{done * 100:.1f}%;"
+               f"height:10px;border-radius:4px'></div></div>")
+        started = time.strftime("%m-%d %H:%M", time.localtime(job.started_at)) if job.started_at else ""
+        rows.append(
+            f"<tr data-job='{html.escape(job.name)}'><td><b>{html.escape(job.name)}</b></td><td>{job.kind}</td>"
+            f"<td><span class='im-state' style='color:{color};font-weight:600'>{job.state}</span></td>"
+            f"<td>{bar}</td><td>{steps}</td><td>{eta}</td><td>{html.escape(job.devices or '')}</td>"
+            f"<td>{started}</td></tr>")
+    head = "".join(f"<th style='text-align:left'>{h}</th>" for h in
+                   ("run", "kind", "state", "progress", "step", "ETA", "device", "started"))
+    return (f"<table style='width:100%;border-collapse:collapse'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _duration(seconds) -> str:
+    return progress.format_duration(seconds)
+
+
+# -- one job -------------------------------------------------------------------------------------------
+
+
+def job_details(store: JobStore, name: str) -> str:
+    try:
+        job = store.get(name)
+    except JobNotFound:
+        return ""
+    run = RunFolder.named(name)
+    lines = [f"**{job.name}**: {job.kind}, **{job.state}**" + (f" on {job.devices}" if job.devices else "")]
+    if job.stop_requested_at and job.state == "running":
+        lines.append("Stop requested: it ends after its current step, with a checkpoint.")
+    if job.message:
+        first, _, rest = job.message.partition("\n")
+        lines.append(first)
+        if rest.strip() and job.state == "failed":
+            lines.append(f"```\n{rest.strip()[-3000:]}\n```")
+    last = run.last_metrics()
+    if last:
+        figures = []
+        if last.get("tokens_per_s"):
+            figures.append(f"{last['tokens_per_s']:,.0f} tokens/s")
+        if last.get("peak_memory_bytes"):
+            figures.append(f"peak memory {last['peak_memory_bytes'] / 2**30:.2f} GiB ({last.get('peak_memory_of')})")
+        if last.get("mfu") is not None:
+            figures.append(f"MFU {last['mfu']:.1%} of {last.get('mfu_peak')}")
+        if last.get("elapsed_s") is not None:
+            figures.append(f"elapsed {_duration(last['elapsed_s'])}")
+        if figures:
+            lines.append(", ".join(figures))
+    summary = run.summary()
+    if summary and job.state == "succeeded":
+        parts = [f"{key.replace('_', ' ')} {summary[key]:.4g}" for key in ("train_loss", "eval_loss", "reward")
+                 if isinstance(summary.get(key), (int, float))]
+        lines.append("Final: " + ", ".join(parts) + f". Adapter in `{summary.get('adapter')}`.")
+    checkpoint = run.last_checkpoint()
+    if job.state in ("stopped", "failed"):
+        lines.append(f"Resume continues from {checkpoint.name}." if checkpoint else "Resume starts over (no "
+                     "checkpoint yet).")
+    return "\n\n".join(lines)
+
+
+def loss_figure(rows: list[dict]):
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    train = [row for row in rows if row.get("loss") is not None]
+    evals = [row for row in rows if row.get("eval_loss") is not None]
+    if train:
+        figure.add_trace(go.Scatter(x=[r["step"] for r in train], y=[r["loss"] for r in train], mode="lines+markers",
+                                    name="loss"))
+    if evals:
+        figure.add_trace(go.Scatter(x=[r["step"] for r in evals], y=[r["eval_loss"] for r in evals],
+                                    mode="lines+markers", name="eval loss"))
+    return _layout(figure, "Loss", "loss")
+
+
+def lr_figure(rows: list[dict]):
+    import plotly.graph_objects as go
+
+    train = [row for row in rows if row.get("learning_rate") is not None]
+    figure = go.Figure()
+    if train:
+        figure.add_trace(go.Scatter(x=[r["step"] for r in train], y=[r["learning_rate"] for r in train],
+                                    mode="lines", name="learning rate"))
+    return _layout(figure, "Learning rate", "learning rate")
+
+
+def reward_figure(rows: list[dict]):
+    """Each reward component's mean per step, the total reward, and the share of zero-variance groups."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    train = progress.training_rows(rows)
+    for name in progress.reward_components(rows):
+        points = [r for r in train if r.get(f"{name}_mean") is not None]
+        figure.add_trace(go.Scatter(x=[r["step"] for r in points], y=[r[f"{name}_mean"] for r in points],
+                                    mode="lines+markers", name=name.removeprefix("reward_")))
+    total = [r for r in train if r.get("reward") is not None]
+    if total:
+        figure.add_trace(go.Scatter(x=[r["step"] for r in total], y=[r["reward"] for r in total], mode="lines",
+                                    name="total", line={"width": 3}))
+        passing = [r for r in total if r.get("iac_ok") is not None]
+        if passing:
+            figure.add_trace(go.Scatter(x=[r["step"] for r in passing], y=[r["iac_ok"] for r in passing],
+                                        mode="lines", name="answers passing every check", line={"dash": "dash"}))
+        figure.add_trace(go.Scatter(x=[r["step"] for r in total if r.get("frac_zero_std") is not None],
+                                    y=[r["frac_zero_std"] for r in total if r.get("frac_zero_std") is not None],
+                                    mode="lines", name="zero-variance groups", line={"dash": "dot"}))
+    return _layout(figure, "Rewards (GRPO)", "mean reward")
+
+
+def _layout(figure, title: str, y_title: str):
+    figure.update_layout(title=title, xaxis_title="step", yaxis_title=y_title, height=300,
+                         margin={"l": 50, "r": 10, "t": 40, "b": 40}, legend={"orientation": "h", "y": -0.25})
+    return figure
+
+
+# -- the timer -----------------------------------------------------------------------------------------
+
+
+def refresh(selected: str | None, seen: tuple | None):
+    """Everything the tab shows, re-read from the store and the run folder.
+
+    The charts are rebuilt only when metrics.jsonl changed (`seen` holds its size), so an idle chart does not
+    flicker; the chosen job stays chosen while it exists, and the newest is chosen otherwise.
+    """
+    store = JobStore()
+    runner.schedule(store)  # notices dead jobs, starts queued ones
+    names = [job.name for job in store.list()]
+    if selected not in names:
+        selected = names[0] if names else None
+    table = jobs_table(store)
+    chooser = gr.update(choices=names, value=selected)
+    if selected is None:
+        return table, chooser, "", gr.update(value="", visible=False), None, None, None, "", None
+    run = RunFolder.named(selected)
+    size = run.metrics_file.stat().st_size if run.metrics_file.exists() else -1
+    rows = run.metrics()
+    warning = progress.learning_signal_warning(rows)
+    warning_update = gr.update(value=f"⚠️ {warning}" if warning else "", visible=bool(warning))
+    key = (selected, size)
+    if key == seen:
+        plots = (gr.skip(), gr.skip(), gr.skip())
+    else:
+        has_rewards = bool(progress.reward_components(rows))
+        plots = (loss_figure(rows), lr_figure(rows), gr.update(value=reward_figure(rows), visible=has_rewards))
+    return (table, chooser, job_details(store, selected), warning_update, *plots, run.log_tail(60), key)
+
+
+def _act(action, name: str | None):
+    if not name:
+        return "Choose a job first."
+    try:
+        action(name)
+    except (JobNotFound, JobStateError) as error:
+        return f"{error}"
+    return ""
+
+
+def stop_job(name):
+    return _act(lambda n: runner.stop(n), name)
+
+
+def kill_job(name):
+    return _act(lambda n: runner.stop(n, force=True), name)
+
+
+def resume_job(name):
+    return _act(runner.resume, name)
+
+
+def delete_job(name):
+    message = _act(runner.delete, name)
+    return message or f"{name} deleted.", gr.update(visible=False)
 
 
 def build() -> None:
-    gr.Markdown("This tab will watch jobs with live loss and reward plots. It is being built (issue 5).")
+    gr.Markdown("Jobs run in processes of their own: closing or reloading this page changes nothing for them.",
+                elem_classes=["im-muted"])
+    table = gr.HTML(elem_id="jobs-table")
+    with gr.Row():
+        chooser = gr.Dropdown([], label="Job", elem_id="jobs-select", scale=3)
+        stop_button = gr.Button("Stop", elem_id="jobs-stop", scale=1)
+        resume_button = gr.Button("Resume", elem_id="jobs-resume", scale=1)
+        delete_button = gr.Button("Delete…", variant="stop", elem_id="jobs-delete", scale=1)
+    with gr.Row(visible=False) as confirm_row:
+        confirm_text = gr.Markdown()
+        confirm_button = gr.Button("Delete the run and its folder", variant="stop", elem_id="jobs-delete-confirm")
+        cancel_button = gr.Button("Keep it", elem_id="jobs-delete-cancel")
+    action_status = gr.Markdown(elem_id="jobs-action-status")
+    warning = gr.Markdown(visible=False, elem_id="jobs-warning")
+    details = gr.Markdown(elem_id="jobs-details")
+    with gr.Row():
+        loss_plot = gr.Plot(label="Loss", elem_id="jobs-loss-plot")
+        lr_plot = gr.Plot(label="Learning rate", elem_id="jobs-lr-plot")
+    reward_plot = gr.Plot(label="Rewards", elem_id="jobs-reward-plot", visible=False)
+    log = gr.Textbox(label="train.log (the end)", lines=14, max_lines=14, autoscroll=True, interactive=False,
+                     elem_id="jobs-log", elem_classes=["im-mono"])
+    with gr.Accordion("More", open=False):
+        kill_button = gr.Button("Kill now (loses the steps since the last checkpoint)", elem_id="jobs-kill")
+    seen = gr.State(None)
+    timer = gr.Timer(REFRESH_S)
+
+    outputs = [table, chooser, details, warning, loss_plot, lr_plot, reward_plot, log, seen]
+    timer.tick(refresh, [chooser, seen], outputs, api_name=False, show_progress="hidden")
+    chooser.input(lambda name: refresh(name, None), [chooser], outputs, api_name=False,
+                  show_progress="hidden")
+    stop_button.click(stop_job, chooser, action_status, api_name="jobs_stop")
+    kill_button.click(kill_job, chooser, action_status, api_name=False)
+    resume_button.click(resume_job, chooser, action_status, api_name="jobs_resume")
+    delete_button.click(
+        lambda name: (gr.update(visible=bool(name)),
+                      f"Delete **{name}**: its checkpoints, adapter and logs?" if name else ""),
+        chooser, [confirm_row, confirm_text], api_name=False)
+    cancel_button.click(lambda: gr.update(visible=False), None, confirm_row, api_name=False)
+    confirm_button.click(delete_job, chooser, [action_status, confirm_row], api_name="jobs_delete")

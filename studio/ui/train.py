@@ -1,9 +1,265 @@
-"""The Train tab: launch QLoRA SFT and GRPO jobs."""
+"""The Train tab: SFT and GRPO forms with the defaults, a memory estimate and the exact command and job.yaml
+before launch, and the launch itself (the job is queued and runs in processes of its own).
+
+    >>> with gr.Blocks() as demo:
+    ...     build()
+
+The form writes a spec (`jobs.specs`); the engine reads only that. Launch is `jobs.runner.submit`, the same call
+as `python -m jobs submit job.yaml`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import gradio as gr
+
+from jobs import specs
+from jobs.runner import PROJECT_ROOT
+from studio import adapters, models, workspace
+
+KIND_LABELS = {"SFT (supervised fine-tuning)": "sft", "GRPO (rewards from the IaC validators)": "grpo"}
+
+QUANTIZATION_INFO = (
+    "auto = NF4 4-bit with double quantization (QLoRA) where CUDA is present, full precision on the CPU: there "
+    "bitsandbytes runs 4-bit but about 50x slower, and at 135M parameters it saves little memory."
+)
+
+SFT_DEFAULTS, GRPO_DEFAULTS = specs.SFTJob(output="x"), specs.GRPOJob(output="x")
+# Fields whose default differs between the kinds: switching the kind resets them to the new kind's default.
+KIND_SPECIFIC = [f.name for f in dataclasses.fields(specs.JobSpec)
+                 if getattr(SFT_DEFAULTS, f.name) != getattr(GRPO_DEFAULTS, f.name) and f.name != "output"]
+
+
+def dataset_choices() -> list[str]:
+    """JSONL files the studio knows: the project's data/ and the workspace's datasets."""
+    found = []
+    for folder in (PROJECT_ROOT / "data", workspace.datasets_dir()):
+        found += sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+    return [_shown(path) for path in found]
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working folder when it is inside it (short in the form), else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def adapter_choices() -> list[str]:
+    """Starting adapters for GRPO: none, or a finished SFT run's adapter/ (by run name)."""
+    return [""] + [adapter.run for adapter in adapters.find()]
+
+
+def _reward_components() -> tuple[str, ...]:
+    from studio.iac.rewards import COMPONENTS
+
+    return COMPONENTS
+
+
+def _whole(value):
+    """Number boxes hand over floats (4.0); a whole number is what the person meant."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def spec_from_form(values: dict) -> specs.JobSpec:
+    """The spec a form describes; raises SpecError with every problem."""
+    kind = KIND_LABELS.get(values["kind"], values["kind"])
+    data = {"kind": kind}
+    common = {f.name for f in dataclasses.fields(specs.JobSpec)} - {"lora"}
+    for name in common:
+        data[name] = values[name]
+    data["lora"] = {"r": _whole(values["lora_r"]), "alpha": _whole(values["lora_alpha"]),
+                    "dropout": values["lora_dropout"], "targets": list(values["lora_targets"] or [])}
+    if kind == "sft":
+        data.update(completion_only_loss=values["completion_only_loss"], packing=values["packing"])
+    else:
+        data.update({name: values[name] for name in ("num_generations", "max_completion_length", "temperature",
+                                                     "beta", "adapter")})
+        data["reward_weights"] = {c: values[f"weight_{c}"] for c in _reward_components()}
+    for name in ("seed", "max_steps", "batch_size", "gradient_accumulation", "max_length", "logging_steps",
+                 "save_steps", "eval_steps", "save_total_limit", "gpus", "num_generations",
+                 "max_completion_length"):
+        if name in data:
+            data[name] = _whole(data[name])
+    for name in ("dataset", "eval_dataset", "output", "model", "adapter"):
+        if name in data:
+            data[name] = (data[name] or "").strip()
+    if not data["output"]:
+        data.pop("output")
+    return specs.from_dict(data)
+
+
+def _problems_markdown(error: Exception) -> str:
+    problems = getattr(error, "problems", None) or [str(error)]
+    return "**Cannot launch:**\n" + "\n".join(f"- {problem}" for problem in problems)
+
+
+def preview(form: dict):
+    """(estimate, command, job.yaml) for the form, or the problems in place of the estimate."""
+    try:
+        spec = spec_from_form(form).with_paths_resolved()
+    except (specs.SpecError, ValueError) as error:
+        return _problems_markdown(error), "", ""
+    return _preview_of(spec)
+
+
+def _preview_of(spec: specs.JobSpec):
+    from jobs import estimate, runner
+
+    try:
+        report = estimate.estimate_job(spec).markdown()
+    except (models.ModelUnavailable, OSError, KeyError, ValueError) as error:
+        report = f"No memory estimate: {error}"
+    missing = spec.missing_files()
+    if missing:
+        report = "**Before launch:** " + "; ".join(missing) + "\n\n" + report
+    return f"### Memory estimate\n{report}", runner.preview_command(spec), specs.dump(spec)
+
+
+def launch(form: dict):
+    """Queue the job the form describes; it starts at once when its device is free."""
+    from jobs import runner
+    from jobs.store import JobStateError
+
+    from jobs.run_folder import RunFolder
+
+    try:
+        spec = spec_from_form(form)
+        job = runner.submit(spec)
+    except (specs.SpecError, JobStateError, models.ModelUnavailable, ValueError, OSError) as error:
+        return _problems_markdown(error), gr.update(), gr.skip(), gr.skip(), gr.skip()
+    where = f" on {'the CPU' if job.devices == 'cpu' else 'GPU ' + job.devices}" if job.state == "running" else ""
+    status = f"**{job.name}** is {job.state}{where}. Watch it in the Jobs tab; it goes on if you close this page."
+    # Show what was launched: the job.yaml as written in the run folder, its command and memory estimate.
+    return (status, gr.update(value=""), *_preview_of(specs.load(RunFolder.named(job.name).spec_file)))
+
+
+def switch_kind(kind_label):
+    """Reset the fields whose defaults differ between SFT and GRPO, and show the kind's own settings."""
+    defaults = SFT_DEFAULTS if KIND_LABELS[kind_label] == "sft" else GRPO_DEFAULTS
+    is_sft = defaults.kind == "sft"
+    return [gr.update(value=getattr(defaults, name)) for name in KIND_SPECIFIC] + [
+        gr.update(visible=is_sft), gr.update(visible=not is_sft)]
 
 
 def build() -> None:
-    gr.Markdown("This tab will launch QLoRA SFT and GRPO jobs. It is being built (issue 5).")
+    d = SFT_DEFAULTS
+    # Common fields take the SFT wording (GRPO reads max_length as the prompt's); GRPO's own fields their own.
+    help_ = {**specs.field_help(specs.GRPOJob), **specs.field_help(specs.SFTJob)}
+    form: dict[str, gr.components.Component] = {}
+    gr.Markdown(
+        "Fill in a job, **Preview** its memory estimate, command and job.yaml, then **Launch**. The job runs in "
+        "processes of its own: it keeps going if you close the page or restart the studio.",
+        elem_classes=["im-muted"],
+    )
+    form["kind"] = gr.Radio(list(KIND_LABELS), value=next(iter(KIND_LABELS)), label="Job", elem_id="train-kind")
+    with gr.Row():
+        form["model"] = gr.Dropdown(models.choices(), value=d.model, label="Base model", allow_custom_value=True,
+                                    info=help_["model"], elem_id="train-model", scale=3)
+        form["output"] = gr.Textbox(label="Run name", placeholder="empty: <kind>-<date>-<time>",
+                                    info="A folder under the workspace's runs/", elem_id="train-output", scale=2)
+    with gr.Row():
+        datasets = dataset_choices()
+        form["dataset"] = gr.Dropdown(datasets, value=d.dataset, label="Training rows", allow_custom_value=True,
+                                      info=help_["dataset"], elem_id="train-dataset")
+        form["eval_dataset"] = gr.Dropdown([""] + datasets, value=d.eval_dataset, label="Held-out rows",
+                                           allow_custom_value=True, info=help_["eval_dataset"],
+                                           elem_id="train-eval-dataset")
+    with gr.Row():
+        form["max_steps"] = gr.Number(d.max_steps, label="Max steps", precision=0, minimum=0,
+                                      info=help_["max_steps"], elem_id="train-max-steps")
+        form["epochs"] = gr.Number(d.epochs, label="Epochs", minimum=0, info=help_["epochs"], elem_id="train-epochs")
+        form["batch_size"] = gr.Number(d.batch_size, label="Batch size", precision=0, minimum=1,
+                                       info=help_["batch_size"], elem_id="train-batch-size")
+        form["gradient_accumulation"] = gr.Number(d.gradient_accumulation, label="Gradient accumulation",
+                                                  precision=0, minimum=1, elem_id="train-accumulation")
+    with gr.Row():
+        form["learning_rate"] = gr.Number(d.learning_rate, label="Learning rate", elem_id="train-lr")
+        form["lr_schedule"] = gr.Dropdown(list(specs.SCHEDULES), value=d.lr_schedule, label="Schedule",
+                                          elem_id="train-schedule")
+        form["warmup_ratio"] = gr.Number(d.warmup_ratio, label="Warm-up share", minimum=0, maximum=0.99)
+        form["max_length"] = gr.Number(d.max_length, label="Max length (tokens)", precision=0, minimum=32,
+                                       info=help_["max_length"], elem_id="train-max-length")
+    with gr.Row():
+        form["quantization"] = gr.Radio(list(specs.QUANTIZATIONS), value=d.quantization, label="Base weights",
+                                        info=QUANTIZATION_INFO, elem_id="train-quantization", scale=3)
+        form["double_quantization"] = gr.Checkbox(d.double_quantization, label="Double quantization",
+                                                  info=help_["double_quantization"])
+        form["gpus"] = gr.Number(d.gpus, label="GPUs", precision=0, minimum=0, info=help_["gpus"],
+                                 elem_id="train-gpus")
+    with gr.Accordion("LoRA", open=False):
+        with gr.Row():
+            form["lora_r"] = gr.Number(d.lora.r, label="r", precision=0, minimum=1, elem_id="train-lora-r")
+            form["lora_alpha"] = gr.Number(d.lora.alpha, label="alpha", minimum=1)
+            form["lora_dropout"] = gr.Number(d.lora.dropout, label="dropout", minimum=0, maximum=0.99)
+        form["lora_targets"] = gr.CheckboxGroup(list(models.LORA_TARGETS), value=list(d.lora.targets),
+                                                label="Projections the adapter wraps")
+    with gr.Accordion("Logging, checkpoints, seed", open=False):
+        with gr.Row():
+            form["logging_steps"] = gr.Number(d.logging_steps, label="Log every (steps)", precision=0, minimum=1)
+            form["save_steps"] = gr.Number(d.save_steps, label="Checkpoint every (steps)", precision=0,
+                                           minimum=1, elem_id="train-save-steps")
+            form["eval_steps"] = gr.Number(d.eval_steps, label="Evaluate every (steps)", precision=0, minimum=1,
+                                           elem_id="train-eval-steps")
+            form["save_total_limit"] = gr.Number(d.save_total_limit, label="Checkpoints kept", precision=0,
+                                                 minimum=0)
+            form["seed"] = gr.Number(d.seed, label="Seed", precision=0, minimum=0)
+            form["gradient_checkpointing"] = gr.Checkbox(d.gradient_checkpointing, label="Gradient checkpointing",
+                                                         info=help_["gradient_checkpointing"],
+                                                         elem_id="train-checkpointing")
+    with gr.Group(visible=True) as sft_group:
+        gr.Markdown("**SFT**: the loss falls on the answers of the chat-templated rows.")
+        with gr.Row():
+            form["completion_only_loss"] = gr.Checkbox(True, label="Loss on the answer only",
+                                                       info=help_["completion_only_loss"])
+            form["packing"] = gr.Checkbox(False, label="Packing", info=help_["packing"])
+    g = GRPO_DEFAULTS
+    with gr.Group(visible=False) as grpo_group:
+        gr.Markdown("**GRPO**: answers sampled per request, scored by the validators, compared within their group.")
+        with gr.Row():
+            form["num_generations"] = gr.Number(g.num_generations, label="Answers per prompt", precision=0,
+                                                minimum=2, info=help_["num_generations"],
+                                                elem_id="train-num-generations")
+            form["max_completion_length"] = gr.Number(g.max_completion_length, label="Max answer length", precision=0,
+                                                      minimum=8, elem_id="train-max-completion")
+            form["temperature"] = gr.Number(g.temperature, label="Temperature", minimum=0.05, maximum=5,
+                                            info=help_["temperature"])
+            form["beta"] = gr.Number(g.beta, label="KL beta", minimum=0, info=help_["beta"])
+        form["adapter"] = gr.Dropdown(adapter_choices(), value="", label="Start from adapter",
+                                      allow_custom_value=True, info=help_["adapter"], elem_id="train-adapter")
+        gr.Markdown("Reward weights (a weight of 0 leaves the component out)")
+        with gr.Row():
+            for component in _reward_components():
+                form[f"weight_{component}"] = gr.Number(g.reward_weights.get(component, 0.0), label=component,
+                                                        elem_id=f"train-weight-{component}")
+    with gr.Row():
+        preview_button = gr.Button("Preview", elem_id="train-preview")
+        launch_button = gr.Button("Launch", variant="primary", elem_id="train-launch")
+    status = gr.Markdown(elem_id="train-status")
+    estimate_md = gr.Markdown(elem_id="train-estimate")
+    with gr.Row():
+        command = gr.Code(label="Command", language="shell", interactive=False, elem_id="train-command")
+        job_yaml = gr.Code(label="job.yaml", language="yaml", interactive=False, elem_id="train-yaml")
+
+    names, inputs = list(form), list(form.values())
+
+    def preview_form(*values):
+        return preview(dict(zip(names, values)))
+
+    def launch_form(*values):
+        return launch(dict(zip(names, values)))
+
+    preview_button.click(preview_form, inputs, [estimate_md, command, job_yaml], api_name="train_preview")
+    launch_button.click(launch_form, inputs, [status, form["output"], estimate_md, command, job_yaml],
+                        api_name="train_launch").then(
+        refresh_adapters, None, [form["adapter"]], api_name=False)
+    form["kind"].change(switch_kind, form["kind"], [form[name] for name in KIND_SPECIFIC] + [sft_group, grpo_group],
+                        api_name=False)
+
+
+def refresh_adapters():
+    """Offer the adapters of runs finished since the page loaded."""
+    return gr.update(choices=adapter_choices())

@@ -88,5 +88,5 @@ def test_api_refuses_a_name_that_leaves_the_exports_folder(studio):
     client = Client(url, verbose=False)
     with pytest.raises(Exception, match="not a valid name"):
         client.predict("sft-tiny", "../../escape", ["adapter"], [], "auto", "terraform", False, False,
-                       api_name="/export")
+                       api_name="/export_model")
     assert not (home.parent / "escape").exists()

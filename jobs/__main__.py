@@ -1,0 +1,255 @@
+"""The job command line: train headless, or queue and watch jobs like the Jobs tab does.
+
+    python -m jobs run workspace/runs/sft-iac-1/job.yaml     # train now, in this terminal (Ctrl-C stops cleanly)
+    python -m jobs submit job.yaml                           # queue it; it runs in the background
+    python -m jobs list                                      # every job, its state and progress
+    python -m jobs status sft-iac-1                          # details, the last metrics, the summary
+    python -m jobs logs sft-iac-1 -n 50 --follow             # train.log
+    python -m jobs stop sft-iac-1                            # checkpoint at the end of the step, then end
+    python -m jobs resume sft-iac-1                          # continue from the last checkpoint
+    python -m jobs delete sft-iac-1 --yes                    # forget it and delete its run folder
+
+`run` is the training entry point the runner starts (through `accelerate launch` for several GPUs); started by
+hand, it records itself in the job store so that the Jobs tab and `list` show it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from jobs import runner, specs
+from jobs.run_folder import RunFolder
+from jobs.store import CPU, JobNotFound, JobStateError, JobStore
+from studio import workspace
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="train the job described by a job.yaml, in this process")
+    run.add_argument("job_yaml", type=Path)
+    run.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    submit = commands.add_parser("submit", help="queue a job.yaml; it starts when a device is free")
+    submit.add_argument("job_yaml", type=Path)
+    commands.add_parser("list", help="every job with its state and progress")
+    for name, text in (("status", "a job's details"), ("resume", "queue a stopped or failed job again")):
+        commands.add_parser(name, help=text).add_argument("name")
+    stop = commands.add_parser("stop", help="stop a job cleanly (a checkpoint, then the end)")
+    stop.add_argument("name")
+    stop.add_argument("--force", action="store_true", help="kill it now; steps since the last checkpoint are lost")
+    logs = commands.add_parser("logs", help="the end of a job's train.log")
+    logs.add_argument("name")
+    logs.add_argument("-n", "--lines", type=int, default=40)
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing while the job runs")
+    delete = commands.add_parser("delete", help="forget a job and delete its run folder")
+    delete.add_argument("name")
+    delete.add_argument("--yes", action="store_true", help="do not ask")
+    supervise = commands.add_parser("supervise", help=argparse.SUPPRESS)
+    supervise.add_argument("name")
+    supervise.add_argument("--attach", action="store_true")
+
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (specs.SpecError, JobNotFound, JobStateError, workspace.UnsafeName) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+# -- run -----------------------------------------------------------------------------------------------
+
+
+def entry_point(spec: specs.JobSpec):
+    module, function = spec.entry_point.split(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def cmd_run(args) -> int:
+    spec = specs.load(args.job_yaml)
+    problems = spec.missing_files()
+    if problems:
+        raise specs.SpecError(problems)
+    run = RunFolder(spec.run_folder())
+    run.path.mkdir(parents=True, exist_ok=True)
+    if not run.spec_file.exists() or run.spec_file.resolve() != args.job_yaml.resolve():
+        specs.save(spec, run.spec_file)  # the run keeps the spec it ran with
+    store = _register_by_hand(spec, run)
+    if store is not None:
+        run.clear_outcome()
+    if not os.environ.get(runner.SUPERVISED_ENV):
+        _copy_output_to(run.log_file)
+    print(f"[job] {spec.kind} job {run.name} (pid {os.getpid()}), run folder {run.path}", flush=True)
+    try:
+        outcome = entry_point(spec)(spec, run, resume=args.resume)
+    except BaseException as error:
+        traceback.print_exc()
+        sys.stdout.flush()
+        if store is not None:
+            state, message = runner.outcome(run, 1, False)
+            store.finish(run.name, state, exit_code=1, message=f"{type(error).__name__}: {error}\n{message}")
+        return 1
+    if store is not None:
+        state, message = runner.outcome(run, 0, False)
+        store.finish(run.name, state, exit_code=0, message=message)
+    return 0
+
+
+def _register_by_hand(spec: specs.JobSpec, run: RunFolder) -> JobStore | None:
+    """Record a job started by hand (not by a supervisor) in the store, so the Jobs tab and `list` show it."""
+    if os.environ.get(runner.SUPERVISED_ENV) or os.environ.get("RANK", "0") != "0":
+        return None
+    if run.path.parent != workspace.runs_dir():
+        return None  # a run outside the workspace is none of the studio's business
+    store = JobStore()
+    job = store.find(run.name)
+    if job is not None and job.state == "running" and runner.alive(job.supervisor_pid, job.supervisor_started):
+        raise JobStateError(f"{run.name} is already running (pid {job.trainer_pid})")
+    if job is None:
+        store.add(run.name, spec.kind, gpus=spec.gpus, state="running")
+    pid, started = os.getpid(), runner._started(os.getpid())
+    gpus = runner.gpu_ids()
+    devices = ",".join(gpus[: max(1, spec.gpus)]) if gpus and spec.gpus else CPU
+    store.update(run.name, state="running", devices=devices, started_at=time.time(), ended_at=None,
+                 supervisor_pid=pid, supervisor_started=started, trainer_pid=pid, trainer_started=started,
+                 stop_requested_at=None, exit_code=None, message="started by hand")
+    return store
+
+
+class _Tee:
+    """Writes to the terminal and to train.log: a job started by hand keeps its log like a queued one."""
+
+    def __init__(self, stream, log):
+        self.stream, self.log = stream, log
+
+    def write(self, text):
+        self.log.write(text)
+        self.log.flush()
+        return self.stream.write(text)
+
+    def flush(self):
+        self.stream.flush()
+        self.log.flush()
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+def _copy_output_to(path: Path) -> None:
+    log = open(path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115 - open for the process's life
+    sys.stdout = _Tee(sys.stdout, log)
+    sys.stderr = _Tee(sys.stderr, log)
+
+
+# -- the queue -----------------------------------------------------------------------------------------
+
+
+def cmd_submit(args) -> int:
+    job = runner.submit(specs.load(args.job_yaml))
+    print(f"{job.name}: {job.state}" + (f" on {job.devices}" if job.devices else ""))
+    return 0
+
+
+def progress(name: str) -> str:
+    last = RunFolder.named(name).last_metrics()
+    if not last or not last.get("total_steps"):
+        return "-"
+    return f"{last['step']}/{last['total_steps']}"
+
+
+def cmd_list(args) -> int:
+    store = JobStore()
+    runner.reconcile(store)
+    rows = [("NAME", "KIND", "STATE", "STEP", "DEVICE", "STARTED", "NOTE")]
+    for job in store.list():
+        started = time.strftime("%m-%d %H:%M", time.localtime(job.started_at)) if job.started_at else "-"
+        note = (job.message or "").splitlines()[0] if job.message else ""
+        rows.append((job.name, job.kind, job.state, progress(job.name), job.devices or "-", started, note[:60]))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_status(args) -> int:
+    store = JobStore()
+    runner.reconcile(store)
+    job = store.get(args.name)
+    run = RunFolder.named(job.name)
+    print(f"{job.name}: {job.kind}, {job.state}, step {progress(job.name)}, device {job.devices or '-'}")
+    if job.message:
+        print(job.message)
+    last = run.last_checkpoint()
+    print(f"run folder: {run.path}\nlast checkpoint: {last.name if last else 'none'}")
+    metrics = run.last_metrics()
+    if metrics:
+        print("last metrics: " + json.dumps(metrics))
+    summary = run.summary()
+    if summary:
+        print("summary: " + json.dumps(summary, indent=1))
+    return 0
+
+
+def cmd_stop(args) -> int:
+    job = runner.stop(args.name, force=args.force)
+    print(f"{job.name}: {'stop requested' if job.state == 'running' else job.state}")
+    return 0
+
+
+def cmd_resume(args) -> int:
+    job = runner.resume(args.name)
+    print(f"{job.name}: {job.state}")
+    return 0
+
+
+def cmd_logs(args) -> int:
+    store = JobStore()
+    run = RunFolder.named(store.get(args.name).name)
+    print(run.log_tail(args.lines))
+    if not args.follow:
+        return 0
+    offset = run.log_file.stat().st_size if run.log_file.exists() else 0
+    while True:
+        if run.log_file.exists() and run.log_file.stat().st_size > offset:
+            with run.log_file.open("rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read()
+            offset += len(chunk)
+            sys.stdout.write(chunk.decode("utf-8", errors="replace"))
+            sys.stdout.flush()
+        elif store.get(args.name).state not in ("queued", "running"):
+            return 0
+        time.sleep(1.0)
+
+
+def cmd_delete(args) -> int:
+    if not args.yes:
+        answer = input(f"Delete {args.name} and its run folder (checkpoints, adapter)? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("kept")
+            return 1
+    runner.delete(args.name)
+    print(f"{args.name}: deleted")
+    return 0
+
+
+def cmd_supervise(args) -> int:
+    runner.supervise(args.name, attach=args.attach)
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run, "submit": cmd_submit, "list": cmd_list, "status": cmd_status, "stop": cmd_stop,
+    "resume": cmd_resume, "logs": cmd_logs, "delete": cmd_delete, "supervise": cmd_supervise,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

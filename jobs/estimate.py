@@ -1,0 +1,204 @@
+"""The memory a job will need, estimated from the model's config.json before anything is loaded.
+
+    >>> from jobs.estimate import estimate_job
+    >>> report = estimate_job(SFTJob(model="Qwen2.5-0.5B folder", batch_size=16, max_length=512), device="cuda")
+    >>> report.parts
+    {'weights': ..., 'LoRA weights and gradients': ..., 'optimizer state': ..., 'activations': ..., 'logits': ...}
+    >>> print(report.markdown())
+
+The parts, per process (one GPU, or the CPU):
+
+- weights: NF4 linear layers at 4 bits plus their scales (double quantization: 8-bit scales per 64 weights and
+  an fp32 scale per 256 of those), the rest (embeddings, norms) in fp32 as `prepare_model_for_kbit_training`
+  leaves them; without 4-bit, every parameter in the compute dtype.
+- LoRA weights and gradients: r x (in + out) per wrapped projection and layer, twice (weights and gradients),
+  in fp32 (bf16 on a 4-bit base, where TRL casts the adapter).
+- optimizer state: AdamW's two moments per trained parameter.
+- activations: what the backward pass needs per token and layer, about 13 x hidden + 5 x intermediate + 2 x the
+  key/value width elements (the inputs of every projection, attention's q, k, v and output, the MLP's
+  intermediate products, LoRA's dropped-out inputs); with gradient checkpointing only each layer's input is kept,
+  plus one layer's worth during its recomputation. Counted at full max_length, so an upper bound for short rows.
+- logits: TRL 1.16 computes the log-probabilities with a fused LM head in tiles of at most 4,096 tokens x
+  32,768 vocabulary entries, so the full batch x sequence x vocabulary tensor (which dominates plain PEFT at a
+  150k vocabulary) never exists. On CUDA its Triton kernel keeps about a tile in the compute dtype for the
+  forward and one for the backward (from the kernel's buffers; not measured here). Without Triton (the CPU) the
+  torch fallback works on whole tiles and holds about 16 tile-sized fp32 temporaries at its peak: measured with
+  `python bench/memory_estimate.py`, this is most of a CPU job's memory. GRPO adds the generation's KV cache.
+- runtime: on the CPU, Python, torch and the libraries (about 0.6 GiB resident, measured with a tiny model);
+  on CUDA, the context (a few hundred MiB) is outside PyTorch's allocator and not counted.
+
+This module imports no torch: the Train tab calls it on every change of the form.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jobs.specs import GRPOJob, JobSpec
+from studio import models
+
+GIB = 2**30
+FUSED_TOKENS, FUSED_VOCAB = 4096, 32768  # trl.kernels.chunked_logprob's tile
+# Tile-sized fp32 temporaries of the fused LM head at its peak: 2 with Triton (forward and backward buffers),
+# about 16 in the torch fallback on the CPU (fitted to peak RSS at 256 to 2,048 tokens, bench/memory_estimate.py).
+TILE_COPIES = {"cuda": 2, "cpu": 16}
+CPU_RUNTIME_BYTES = int(0.6 * GIB)
+# Bits per weight of NF4's scales: 32-bit absmax per 64 weights, or 8-bit per 64 plus 32-bit per 256 blocks.
+SCALE_BITS = {False: 32 / 64, True: 8 / 64 + 32 / (64 * 256)}
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    vocab: int
+    hidden: int
+    intermediate: int
+    layers: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    tied: bool
+    bias: int = 0  # bias parameters per layer (Qwen2's q, k, v projections carry biases)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "ModelShape":
+        config = config.get("text_config", config)
+        hidden, heads = int(config["hidden_size"]), int(config["num_attention_heads"])
+        head_dim = int(config.get("head_dim") or hidden // heads)
+        kv_width = int(config.get("num_key_value_heads") or heads) * head_dim
+        bias = 0
+        if config.get("model_type") == "qwen2":
+            bias = heads * head_dim + 2 * kv_width
+        elif config.get("attention_bias"):
+            bias = heads * head_dim + 2 * kv_width + hidden
+        return cls(
+            vocab=int(config["vocab_size"]),
+            hidden=hidden,
+            intermediate=int(config.get("intermediate_size", 4 * hidden)),
+            layers=int(config["num_hidden_layers"]),
+            heads=heads,
+            kv_heads=int(config.get("num_key_value_heads") or heads),
+            head_dim=head_dim,
+            tied=bool(config.get("tie_word_embeddings", False)),
+            bias=bias,
+        )
+
+    @classmethod
+    def of(cls, model_name: str) -> "ModelShape":
+        """The shape of a studio model (the embedded one is materialized on first use)."""
+        folder = models.resolve(model_name)
+        return cls.from_config(json.loads((Path(folder) / "config.json").read_text()))
+
+    @property
+    def kv_width(self) -> int:
+        return self.kv_heads * self.head_dim
+
+    def projections(self) -> dict[str, tuple[int, int]]:
+        """(in, out) features of each projection of one layer."""
+        h, i, kv, q = self.hidden, self.intermediate, self.kv_width, self.heads * self.head_dim
+        return {"q_proj": (h, q), "k_proj": (h, kv), "v_proj": (h, kv), "o_proj": (q, h),
+                "gate_proj": (h, i), "up_proj": (h, i), "down_proj": (i, h)}
+
+    @property
+    def linear_parameters(self) -> int:
+        return self.layers * sum(a * b for a, b in self.projections().values())
+
+    @property
+    def other_parameters(self) -> int:
+        embeddings = self.vocab * self.hidden * (1 if self.tied else 2)
+        # two norms per layer, the biases, and the final norm
+        return embeddings + self.layers * (2 * self.hidden + self.bias) + self.hidden
+
+    @property
+    def parameters(self) -> int:
+        return self.linear_parameters + self.other_parameters
+
+    def lora_parameters(self, r: int, targets) -> int:
+        shapes = self.projections()
+        return self.layers * sum(r * (shapes[t][0] + shapes[t][1]) for t in targets if t in shapes)
+
+
+@dataclass
+class MemoryEstimate:
+    device: str
+    dtype: str
+    four_bit: bool
+    tokens: int
+    parts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.parts.values())
+
+    def markdown(self) -> str:
+        where = "per GPU" if self.device == "cuda" else "on the CPU"
+        rows = [f"| part ({where}, {self.dtype}{', NF4 base' if self.four_bit else ''}) | memory |", "| --- | ---: |"]
+        rows += [f"| {name} | {_gib(size)} |" for name, size in self.parts.items()]
+        rows.append(f"| **total** | **{_gib(self.total)}** |")
+        return "\n".join(rows + ([""] + [f"- {note}" for note in self.notes] if self.notes else []))
+
+
+def _count(number: int) -> str:
+    return f"{number / 1e9:,.2f}B" if number >= 1e9 else f"{number / 1e6:,.1f}M" if number >= 1e6 else f"{number:,}"
+
+
+def _gib(size: int) -> str:
+    return f"{size / GIB:,.2f} GiB" if size >= GIB / 10 else f"{size / 2**20:,.1f} MiB"
+
+
+def estimate(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> MemoryEstimate:
+    """The estimate for `spec` on `device` ("cuda" or "cpu"), per process."""
+    on_gpu = device == "cuda"
+    element = 2 if on_gpu else 4  # bf16 on the GPU, fp32 on the CPU (see studio.models.pick_dtype)
+    four_bit = spec.quantization == "nf4" or (spec.quantization == "auto" and on_gpu)
+    report = MemoryEstimate(device, "bf16" if on_gpu else "fp32", four_bit, 0)
+
+    if four_bit:
+        per_weight = (4 + SCALE_BITS[spec.double_quantization]) / 8
+        report.parts["weights"] = int(shape.linear_parameters * per_weight + shape.other_parameters * 4)
+    else:
+        report.parts["weights"] = shape.parameters * element
+
+    lora = shape.lora_parameters(spec.lora.r, spec.lora.targets)
+    lora_element = 2 if four_bit else 4
+    report.parts["LoRA weights and gradients"] = 2 * lora * lora_element
+    report.parts["optimizer state"] = 2 * lora * lora_element
+
+    if isinstance(spec, GRPOJob):
+        sequence = spec.max_length + spec.max_completion_length
+        generated = spec.batch_size * spec.gradient_accumulation  # the generation batch, per process
+    else:
+        sequence, generated = spec.max_length, 0
+    tokens = spec.batch_size * sequence
+    report.tokens = tokens
+    per_layer_token = 13 * shape.hidden + 5 * shape.intermediate + 2 * shape.kv_width
+    if spec.gradient_checkpointing:
+        activations = tokens * (shape.layers * shape.hidden + per_layer_token) * element
+    else:
+        activations = tokens * shape.layers * per_layer_token * element
+    report.parts["activations"] = activations
+    tile = min(tokens, FUSED_TOKENS) * min(shape.vocab, FUSED_VOCAB)
+    report.parts["logits"] = TILE_COPIES["cuda" if on_gpu else "cpu"] * tile * (element if on_gpu else 4)
+    if generated:
+        report.parts["generation KV cache"] = generated * sequence * shape.layers * 2 * shape.kv_width * element
+    if not on_gpu:
+        report.parts["runtime"] = CPU_RUNTIME_BYTES
+
+    report.notes.append(f"{_count(shape.parameters)} parameters, {_count(lora)} trained by LoRA r={spec.lora.r}; "
+                        f"{spec.batch_size} x {sequence} tokens per forward pass at most")
+    if four_bit and not on_gpu:
+        report.notes.append("4-bit on the CPU: about 50x slower to generate than fp32, and it saves little here")
+    if spec.quantization == "auto":
+        report.notes.append("quantization auto: NF4 on a GPU, full precision on the CPU")
+    return report
+
+
+def estimate_job(spec: JobSpec, device: str | None = None) -> MemoryEstimate:
+    """`estimate` with the model's shape read from its config.json; `device` defaults to where it will run."""
+    if device is None:
+        from jobs.runner import gpu_ids
+
+        device = "cuda" if gpu_ids() and spec.gpus > 0 else "cpu"
+    return estimate(spec, ModelShape.of(spec.model), device)

@@ -1,0 +1,123 @@
+"""The GRPO job: TRL's GRPOTrainer samples answers to the dataset's requests and the IaC validators score them.
+
+    python -m jobs run workspace/runs/grpo-iac-1/job.yaml            # what the runner and the Train tab start
+    python -m jobs run workspace/runs/grpo-iac-1/job.yaml --resume   # continue from the last checkpoint
+
+The rewards are `studio.iac.rewards`: one TRL reward function per component (format, parse, schema, intent,
+best practice, wrong language), weighted by the spec, each reading the row's `kind` and `intent` columns. TRL
+logs each component's mean and std, which the metrics callback writes to metrics.jsonl for the Jobs tab.
+
+Reads top to bottom: set up, load the data and the model, train, save, clean up.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from jobs import training
+from jobs.metrics import MetricsCallback
+from jobs.run_folder import RunFolder
+from jobs.specs import GRPOJob
+from studio import dataset
+
+
+def prompt_rows(rows: list[dataset.Row]) -> list[dict]:
+    """The request of each row as a conversational prompt, with the columns the rewards read.
+
+    `intent` travels as JSON text: Arrow would otherwise force every row's intent into one struct type.
+    """
+    return [{"prompt": dataset.to_prompt_completion(row)["prompt"], "kind": row.kind,
+             "intent": json.dumps(row.intent or {}, sort_keys=True)} for row in rows]
+
+
+def _fits(tokenizer, max_length: int):
+    def fits(row: dict) -> bool:
+        ids = tokenizer.apply_chat_template(row["prompt"], add_generation_prompt=True, tokenize=True)
+        ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
+        return len(ids) <= max_length
+
+    return fits
+
+
+def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
+    """Train `spec` into `run`; returns "succeeded" or "stopped"."""
+    started = time.monotonic()
+    stop = training.StopRequest.install(run)
+
+    # -- set up: the rewards and the requests --------------------------------------------------------------
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    from studio.iac.rewards import IaCReward
+
+    setup = training.describe_setup(spec)
+    rewards = IaCReward(weights={name: float(w) for name, w in spec.reward_weights.items()})
+    reward_functions = rewards.reward_functions()
+    print("[job] rewards: " + ", ".join(f"{f.__name__} x {w:g}" for f, w in zip(reward_functions,
+                                                                                rewards.trl_reward_weights())),
+          flush=True)
+
+    # -- the model: a new adapter, or an SFT run's adapter trained further ----------------------------------
+    model, tokenizer = training.load_for_training(spec, setup)
+    tokenizer.padding_side = "left"  # generation appends on the right, so prompts are padded on the left
+    peft_config = spec.lora.shape().peft_config()
+    start_from = spec.adapter_folder()
+    if start_from is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(start_from), is_trainable=True)
+        peft_config = None  # the adapter brings its own shape; the spec's lora settings do not apply
+        print(f"[job] starting from the adapter in {start_from}", flush=True)
+
+    fits = _fits(tokenizer, spec.max_length)
+    train_rows = Dataset.from_list(prompt_rows(training.read_rows(spec.dataset))).filter(fits)
+    eval_rows = None
+    if spec.eval_dataset:
+        eval_rows = Dataset.from_list(prompt_rows(training.read_rows(spec.eval_dataset))).filter(fits)
+    if len(train_rows) == 0:
+        raise ValueError(f"every prompt is longer than max_length={spec.max_length} tokens: raise max_length")
+    print(f"[job] GRPO on {len(train_rows)} prompts x {spec.num_generations} answers of up to "
+          f"{spec.max_completion_length} tokens", flush=True)
+
+    config = GRPOConfig(
+        **training.common_arguments(spec, run, setup, has_eval=bool(eval_rows)),
+        num_generations=spec.num_generations,
+        max_completion_length=spec.max_completion_length,
+        temperature=spec.temperature,
+        beta=spec.beta,
+        reward_weights=rewards.trl_reward_weights(),
+    )
+    metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype)
+    stopper = training.stop_callback(stop)
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=reward_functions,
+        args=config,
+        train_dataset=train_rows,
+        eval_dataset=eval_rows or None,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=[metrics, stopper],
+    )
+    training.quiet_printer(trainer)
+
+    # -- train ---------------------------------------------------------------------------------------------
+    if stop.requested:  # asked to stop while the model loaded: nothing new to save
+        return training.save_stopped(run, setup, 0, stop)
+    trainer.train(resume_from_checkpoint=training.checkpoint_to_resume(run, resume))
+
+    # -- save ----------------------------------------------------------------------------------------------
+    if stopper.stopped_at is not None:
+        return training.save_stopped(run, setup, trainer.state.global_step, stop)
+    last = metrics.last
+    extra = {
+        "reward": last.get("reward"),
+        "frac_zero_std": last.get("frac_zero_std"),
+        "rewards": {key[: -len("_mean")]: value for key, value in last.items()
+                    if key.startswith("reward_") and key.endswith("_mean")},
+        "started_from": str(start_from) if start_from else None,
+    }
+    result = training.finish(trainer, spec, run, setup, metrics, started, extra=extra)
+    rewards.close()
+    return result

@@ -1,0 +1,294 @@
+"""metrics.jsonl: what a job writes at every logged step, and the figures a person tunes for.
+
+    >>> from jobs.metrics import MetricsCallback
+    >>> trainer.add_callback(MetricsCallback(run.metrics_file, compute_dtype="bf16"))
+    >>> RunFolder.named("sft-iac-1").metrics()[-1]
+    {'step': 40, 'total_steps': 200, 'epoch': 0.43, 'loss': 0.82, 'eval_loss': None, 'learning_rate': 0.00019,
+     'grad_norm': 0.31, 'tokens_per_s': 20514.0, 'peak_memory_bytes': 6123456512, 'peak_memory_of': 'cuda',
+     'mfu': 0.071, 'mfu_peak': 'H100 SXM bf16 dense 989 TFLOP/s', 'elapsed_s': 61.2, 'eta_s': 244.8, ...}
+
+One line per logged training step; an evaluation writes a line of its own at its step (with `eval_loss` and the
+training fields null), so a reader groups by step. GRPO lines add the total reward (`reward`, `reward_std`), each
+reward component's `reward_<component>_mean` and `_std`, `frac_zero_std`: the fraction of prompt groups whose
+answers all scored the same, which teach nothing, and `iac_ok`: the share of answers passing every correctness
+check (extracted, parsed, schema, intent).
+
+- tokens/s counts the tokens of the training steps since the last line (prompt and answer, padding excluded),
+  over the time spent in those steps: evaluations and checkpoint saves are left out.
+- peak memory is CUDA's max allocated on the GPU, or the process's peak resident set on the CPU.
+- MFU is the model FLOPs those tokens needed (4 per frozen and 6 per trained parameter, plus attention) over the
+  named peak of the GPU at the compute dtype; none on the CPU or an unknown card.
+- ETA is the remaining steps times the mean of the last steps' durations.
+
+Only the main process (rank 0) writes. This module imports no torch at import time except through transformers'
+callback base class, which the job has loaded anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import resource
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+from transformers import TrainerCallback
+
+from jobs.progress import format_duration
+
+# Dense (no sparsity) tensor-core peaks from NVIDIA's datasheets, FLOP/s, by the compute dtype. Matched against
+# torch.cuda.get_device_name(); the first matching row wins, so the specific names come first.
+PEAKS = (
+    ("H100 PCIe", "H100 PCIe", {"bf16": 756e12, "fp16": 756e12}),
+    ("H100 NVL", "H100 NVL", {"bf16": 835e12, "fp16": 835e12}),
+    ("H100", "H100 SXM", {"bf16": 989e12, "fp16": 989e12}),
+    ("H200", "H200", {"bf16": 989e12, "fp16": 989e12}),
+    ("A100", "A100", {"bf16": 312e12, "fp16": 312e12}),
+    ("L40S", "L40S", {"bf16": 362e12, "fp16": 362e12}),
+    ("L4", "L4", {"bf16": 121e12, "fp16": 121e12}),
+    ("T4", "T4", {"fp16": 65e12}),
+)
+
+_REWARD_KEY = re.compile(r"^(eval_)?rewards/(.+)/(mean|std)$")
+_RENAMES = {
+    "frac_reward_zero_std": "frac_zero_std",
+    "completions/mean_length": "completion_length",
+    "completions/clipped_ratio": "clipped_ratio",
+    "iac/ok": "iac_ok",  # studio.iac.rewards: share of the answers passing every correctness check
+}
+_KEPT = ("loss", "learning_rate", "grad_norm", "reward", "reward_std", "kl", "entropy", "mean_token_accuracy")
+# Every training line has these keys (null where not measured: MFU on the CPU, eval_loss between evaluations).
+TRAINING_FIELDS = ("step", "total_steps", "epoch", "loss", "eval_loss", "learning_rate", "grad_norm",
+                   "tokens_per_s", "peak_memory_bytes", "peak_memory_of", "mfu", "mfu_peak", "elapsed_s", "eta_s")
+
+
+def named_peak(device_name: str, dtype: str) -> tuple[str, float] | None:
+    """('H100 SXM bf16 dense 989 TFLOP/s', 9.89e14) for a card and compute dtype, or None when unknown."""
+    for needle, label, by_dtype in PEAKS:
+        if needle in device_name and dtype in by_dtype:
+            flops = by_dtype[dtype]
+            return f"{label} {dtype} dense {flops / 1e12:.0f} TFLOP/s", flops
+    return None
+
+
+def flops_per_token(frozen: int, trained: int, layers: int, hidden: int, seq_len: float) -> float:
+    """Model FLOPs to train on one token with LoRA: the frozen weights take a forward and the input-gradient pass
+    (2 + 2 per parameter), the trained ones also their weight gradient (6), and attention 12 x layers x hidden x
+    the sequence length (nanoGPT's estimate_mfu, PaLM appendix B)."""
+    return 4.0 * frozen + 6.0 * trained + 12.0 * layers * hidden * seq_len
+
+
+def peak_memory() -> tuple[int, str]:
+    """(bytes, where): CUDA's max allocated on this process's GPU, else the process's peak resident set."""
+    try:
+        import torch
+
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            return int(torch.cuda.max_memory_allocated()), "cuda"
+    except ImportError:
+        pass
+    # Linux reports ru_maxrss in KiB, macOS in bytes.
+    scale = 1 if sys.platform == "darwin" else 1024
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * scale, "rss"
+
+
+def line_from_logs(logs: dict) -> dict:
+    """The metrics.jsonl fields found in one of Trainer's log dicts (TRL's names mapped to the studio's)."""
+    out = {}
+    for key, value in logs.items():
+        match = _REWARD_KEY.match(key)
+        if match:
+            out[f"{match.group(1) or ''}{match.group(2)}_{match.group(3)}"] = value
+        elif key in _RENAMES:
+            out[_RENAMES[key]] = value
+        elif key in _KEPT or key == "eval_loss" or key == "eval_reward":
+            out[key] = value
+    return out
+
+
+class MetricsCallback(TrainerCallback):
+    """Appends a line to metrics.jsonl at every log, prints a one-line summary to train.log, keeps the totals."""
+
+    def __init__(self, path: Path, compute_dtype: str = "fp32", window: int = 20):
+        self.path = Path(path)
+        self.compute_dtype = compute_dtype
+        self.step_times: deque[float] = deque(maxlen=window)
+        self.step_began: float | None = None
+        self.seconds_since_log = 0.0
+        self.tokens_at_log: float | None = None
+        self.tokens_base = 0.0
+        self.elapsed_offset = 0.0
+        self.began = time.monotonic()
+        self.shape: dict | None = None
+        self.peak: tuple[str, float] | None = None
+        self.world_size = 1
+        self.sequences_per_step = 1
+        # Totals for summary.json
+        self.total_tokens = 0.0
+        self.total_step_seconds = 0.0
+        self.last: dict = {}
+        self.last_eval: dict = {}
+        self.last_eval_step: int | None = None
+
+    # -- set-up ----------------------------------------------------------------------------------------
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.world_size = max(1, args.world_size)
+        self.sequences_per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps * \
+            self.world_size
+        self.tokens_base = float(state.num_input_tokens_seen or 0)
+        self.began = time.monotonic()
+        if model is not None:
+            self.shape = _model_shape(model)
+        self.peak = _device_peak(self.compute_dtype)
+        if state.is_world_process_zero:
+            self.elapsed_offset = self._keep_lines_up_to(state.global_step)
+
+    def _keep_lines_up_to(self, step: int) -> float:
+        """On resume, drop the lines logged after the checkpoint (those steps run again); returns the elapsed
+        time the kept lines reached, which this attempt continues from."""
+        if not self.path.exists():
+            return 0.0
+        from studio import workspace
+
+        kept, elapsed = [], 0.0
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict) and step > 0 and row.get("step", 0) <= step:
+                kept.append(line)
+                elapsed = max(elapsed, float(row.get("elapsed_s") or 0.0))
+        workspace.atomic_write_text(self.path, "".join(f"{line}\n" for line in kept))
+        return elapsed
+
+    # -- timing ----------------------------------------------------------------------------------------
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.step_began = time.monotonic()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.step_began is not None:
+            seconds = time.monotonic() - self.step_began
+            self.step_times.append(seconds)
+            self.seconds_since_log += seconds
+            self.total_step_seconds += seconds
+            self.step_began = None
+
+    # -- lines -----------------------------------------------------------------------------------------
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        if "train_runtime" in logs:  # Trainer's end-of-training summary, not a step
+            return
+        fields = line_from_logs(logs)
+        now = time.monotonic()
+        row = {
+            "step": state.global_step,
+            "total_steps": state.max_steps,
+            "epoch": round(float(state.epoch or 0.0), 4),
+            "loss": None,
+            "eval_loss": None,
+            "learning_rate": None,
+            "grad_norm": None,
+        }
+        if "eval_loss" in fields or any(key.startswith("eval_") for key in fields):
+            row.update(fields)
+            self.last_eval, self.last_eval_step = fields, state.global_step
+        else:
+            row.update(fields)
+            row.update(self._throughput(logs.get("num_tokens")))
+            bytes_, where = peak_memory()
+            row["peak_memory_bytes"], row["peak_memory_of"] = bytes_, where
+            remaining = max(0, state.max_steps - state.global_step)
+            mean_step = sum(self.step_times) / len(self.step_times) if self.step_times else None
+            row["eta_s"] = round(remaining * mean_step, 1) if mean_step is not None else None
+            self.last = row
+        row["elapsed_s"] = round(self.elapsed_offset + now - self.began, 2)
+        row["time"] = round(time.time(), 3)
+        if state.is_world_process_zero:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(row) + "\n")
+            print(self._one_line(row), flush=True)
+
+    def _throughput(self, num_tokens) -> dict:
+        out = {"tokens_per_s": None, "mfu": None, "mfu_peak": self.peak[0] if self.peak else None}
+        if num_tokens is None:
+            return out
+        num_tokens = float(num_tokens)
+        previous = self.tokens_at_log if self.tokens_at_log is not None else self.tokens_base
+        # SFT's counter restarts at 0 in a resumed process while GRPO's is restored with the state: a count
+        # below the previous one is a restart.
+        delta = num_tokens - previous if num_tokens >= previous else num_tokens
+        self.tokens_at_log = num_tokens
+        seconds, self.seconds_since_log = self.seconds_since_log, 0.0
+        self.total_tokens += delta
+        if seconds <= 0 or delta <= 0:
+            return out
+        rate = delta / seconds
+        out["tokens_per_s"] = round(rate, 1)
+        if self.peak and self.shape:
+            steps = max(1, len(self.step_times))
+            seq_len = delta / max(1, self.sequences_per_step * steps)
+            flops = flops_per_token(self.shape["frozen"], self.shape["trained"], self.shape["layers"],
+                                    self.shape["hidden"], seq_len)
+            out["mfu"] = round(rate * flops / (self.peak[1] * self.world_size), 4)
+        return out
+
+    @staticmethod
+    def _one_line(row: dict) -> str:
+        parts = [f"step {row['step']}/{row['total_steps']}"]
+        for key, label, fmt in (("loss", "loss", "{:.4f}"), ("eval_loss", "eval_loss", "{:.4f}"),
+                                ("reward", "reward", "{:.3f}"), ("frac_zero_std", "zero-variance groups", "{:.0%}"),
+                                ("learning_rate", "lr", "{:.2e}"), ("tokens_per_s", "tokens/s", "{:,.0f}"),
+                                ("mfu", "MFU", "{:.1%}")):
+            if row.get(key) is not None:
+                parts.append(f"{label} {fmt.format(row[key])}")
+        if row.get("peak_memory_bytes"):
+            parts.append(f"peak {row['peak_memory_bytes'] / 2**30:.2f} GiB ({row['peak_memory_of']})")
+        if row.get("eta_s") is not None:
+            parts.append(f"ETA {format_duration(row['eta_s'])}")
+        return "[metrics] " + ", ".join(parts)
+
+    # -- totals ----------------------------------------------------------------------------------------
+
+    def totals(self) -> dict:
+        """Figures over the whole attempt, for summary.json."""
+        rate = self.total_tokens / self.total_step_seconds if self.total_step_seconds > 0 else None
+        bytes_, where = peak_memory()
+        return {
+            "tokens": int(self.total_tokens),
+            "tokens_per_s": round(rate, 1) if rate else None,
+            "peak_memory_bytes": bytes_,
+            "peak_memory_of": where,
+            "elapsed_s": round(self.elapsed_offset + time.monotonic() - self.began, 2),
+        }
+
+
+def _model_shape(model) -> dict | None:
+    """Parameter counts (4-bit weights counted as PEFT counts them, unpacked) and the size that attention costs."""
+    try:
+        if hasattr(model, "get_nb_trainable_parameters"):
+            trained, total = model.get_nb_trainable_parameters()
+        else:
+            total = sum(p.numel() for p in model.parameters())
+            trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+        return {"frozen": total - trained, "trained": trained, "layers": int(config.num_hidden_layers),
+                "hidden": int(config.hidden_size)}
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def _device_peak(compute_dtype: str) -> tuple[str, float] | None:
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return None
+        return named_peak(torch.cuda.get_device_name(), compute_dtype)
+    except (ImportError, RuntimeError):
+        return None

@@ -1,0 +1,74 @@
+"""The SFT job: TRL's SFTTrainer on the chat-templated rows, the loss on the answers only, a LoRA adapter.
+
+    python -m jobs run workspace/runs/sft-iac-1/job.yaml            # what the runner and the Train tab start
+    python -m jobs run workspace/runs/sft-iac-1/job.yaml --resume   # continue from the last checkpoint
+
+Reads top to bottom: set up, load the data and the model, train, save, clean up.
+"""
+
+from __future__ import annotations
+
+import time
+
+from jobs import training
+from jobs.metrics import MetricsCallback
+from jobs.run_folder import RunFolder
+from jobs.specs import SFTJob
+from studio import dataset
+
+
+def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
+    """Train `spec` into `run`; returns "succeeded" or "stopped"."""
+    started = time.monotonic()
+    stop = training.StopRequest.install(run)
+
+    # -- set up: the rows as TRL's conversational prompt-completion pairs ----------------------------------
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    setup = training.describe_setup(spec)
+    # The prompt is the system and user turns, the completion the answer: TRL templates both with the model's
+    # chat template and masks the prompt out of the loss, no template markers needed.
+    train_rows = Dataset.from_list([dataset.to_prompt_completion(row) for row in training.read_rows(spec.dataset)])
+    eval_rows = None
+    if spec.eval_dataset:
+        eval_rows = Dataset.from_list([dataset.to_prompt_completion(r) for r in training.read_rows(spec.eval_dataset)])
+    print(f"[job] SFT on {len(train_rows)} rows" + (f", evaluating on {len(eval_rows)}" if eval_rows else ""),
+          flush=True)
+
+    # -- the model -----------------------------------------------------------------------------------------
+    model, tokenizer = training.load_for_training(spec, setup)
+    config = SFTConfig(
+        **training.common_arguments(spec, run, setup, has_eval=eval_rows is not None),
+        max_length=spec.max_length,
+        completion_only_loss=spec.completion_only_loss,
+        packing=spec.packing,
+    )
+    metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype)
+    stopper = training.stop_callback(stop)
+    trainer = SFTTrainer(
+        model=model,
+        args=config,
+        train_dataset=train_rows,
+        eval_dataset=eval_rows,
+        processing_class=tokenizer,
+        peft_config=spec.lora.shape().peft_config(),
+        callbacks=[metrics, stopper],
+    )
+    training.quiet_printer(trainer)
+    if len(trainer.train_dataset) == 0:
+        raise ValueError(f"no training row is left after cutting to max_length={spec.max_length}: every answer "
+                         "was cut off entirely. Raise max_length.")
+    trainable, total = trainer.model.get_nb_trainable_parameters()
+    print(f"[job] LoRA r={spec.lora.r} alpha={spec.lora.alpha} on {', '.join(spec.lora.targets)}: "
+          f"{trainable:,} trainable of {total:,} parameters ({100 * trainable / total:.2f}%)", flush=True)
+
+    # -- train ---------------------------------------------------------------------------------------------
+    if stop.requested:  # asked to stop while the model loaded: nothing new to save
+        return training.save_stopped(run, setup, 0, stop)
+    trainer.train(resume_from_checkpoint=training.checkpoint_to_resume(run, resume))
+
+    # -- save ----------------------------------------------------------------------------------------------
+    if stopper.stopped_at is not None:
+        return training.save_stopped(run, setup, trainer.state.global_step, stop)
+    return training.finish(trainer, spec, run, setup, metrics, started)

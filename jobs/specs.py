@@ -1,0 +1,464 @@
+"""Typed job specs: one dataclass per job kind, validated on construction, saved as `job.yaml` in the run folder.
+
+    >>> from jobs.specs import SFTJob, GRPOJob, load, dump
+    >>> spec = SFTJob(model="SmolLM2-135M-Instruct (embedded)", max_steps=200, output="sft-iac-1")
+    >>> spec.lora.r, spec.lora.alpha, spec.quantization
+    (32, 64, 'auto')
+    >>> print(dump(spec))                   # the job.yaml the Train tab previews and writes
+    kind: sft
+    model: SmolLM2-135M-Instruct (embedded)
+    ...
+    >>> load("workspace/runs/sft-iac-1/job.yaml") == spec
+    True
+    >>> SFTJob(lerning_rate=1e-4)
+    Traceback (most recent call last):
+    TypeError: ... unexpected keyword argument 'lerning_rate'
+    >>> from_dict({"kind": "sft", "lerning_rate": 1e-4})
+    Traceback (most recent call last):
+    SpecError: unknown key 'lerning_rate' (did you mean 'learning_rate'?) ...
+
+A new job kind (the Evaluate tab's `eval`, say) is a new dataclass deriving from `JobSpec`, decorated with
+`@register`, whose `entry_point` names the function that runs it ("jobs.evaluate:run"): the CLI, the runner and
+the Jobs tab need nothing else.
+
+This module imports no torch, transformers or trl: the UI builds and checks specs before anything heavy loads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import re
+import time
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+
+from studio import models, workspace
+
+QUANTIZATIONS = ("auto", "nf4", "none")
+SCHEDULES = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial",
+             "inverse_sqrt")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+class SpecError(ValueError):
+    """A job spec that cannot run; the message lists every problem and what to change."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+KINDS: dict[str, type["JobSpec"]] = {}
+
+
+def register(cls: type["JobSpec"]) -> type["JobSpec"]:
+    """Make a spec class known to `from_dict`, the CLI and the runner under its `kind`."""
+    if not cls.kind or cls.kind in KINDS:
+        raise ValueError(f"{cls.__name__}: kind {cls.kind!r} is empty or already registered")
+    KINDS[cls.kind] = cls
+    return cls
+
+
+def _help(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclasses.MISSING):
+    """A dataclass field that carries its help text (shown by the Train tab and `python -m jobs run --help`)."""
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata={"help": text})
+    return field(default=default, metadata={"help": text})
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """The LoRA adapter a job trains; the defaults are the studio's (`studio.models.LoraShape`)."""
+
+    r: int = _help("LoRA rank: the adapter's inner dimension.", models.LoraShape.r)
+    alpha: int = _help("LoRA alpha: the update is scaled by alpha / r.", models.LoraShape.alpha)
+    dropout: float = _help("Dropout on the adapter's input.", models.LoraShape.dropout)
+    targets: tuple[str, ...] = _help("Module names the adapter wraps.", models.LoraShape.targets)
+
+    def shape(self) -> models.LoraShape:
+        return models.LoraShape(r=self.r, alpha=self.alpha, dropout=self.dropout, targets=tuple(self.targets))
+
+    def problems(self) -> list[str]:
+        found = []
+        if not (isinstance(self.r, int) and 1 <= self.r <= 1024):
+            found.append(f"lora.r must be a whole number from 1 to 1024, not {self.r!r} (16-64 is usual)")
+        if not (isinstance(self.alpha, (int, float)) and self.alpha > 0):
+            found.append(f"lora.alpha must be positive, not {self.alpha!r} (twice r is usual)")
+        if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
+            found.append(f"lora.dropout must be in [0, 1), not {self.dropout!r}")
+        if not self.targets or not all(isinstance(t, str) and _IDENTIFIER.match(t) for t in self.targets):
+            found.append(f"lora.targets must be a non-empty list of module names like q_proj, not {self.targets!r}")
+        return found
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What every training job has: the model, the data, the schedule, the adapter and where it all goes."""
+
+    kind: ClassVar[str] = ""
+    # "module:function" called as function(spec, run_folder, resume) in the job's own process.
+    entry_point: ClassVar[str] = ""
+
+    model: str = _help("Base model: the embedded default, a hub id or a local folder.", models.EMBEDDED)
+    dataset: str = _help("Training rows (JSONL of Alpaca rows with kind and intent).", "data/train.jsonl")
+    eval_dataset: str = _help("Held-out rows for the eval loss; empty for none.", "data/eval.jsonl")
+    output: str = _help("Run name (a folder under the workspace's runs/) or an absolute folder; "
+                        "empty picks <kind>-<date>-<time>.", "")
+    seed: int = _help("Seed for the adapter's initialization, shuffling and sampling.", 42)
+    epochs: float = _help("Passes over the training rows (ignored when max_steps > 0).", 1.0)
+    max_steps: int = _help("Optimizer steps to run; 0 means run `epochs` passes.", 0)
+    batch_size: int = _help("Rows per device per forward pass.", 4)
+    gradient_accumulation: int = _help("Forward passes per optimizer step (effective batch = batch x this x GPUs).",
+                                       4)
+    learning_rate: float = _help("Peak learning rate of the adapter.", 2e-4)
+    lr_schedule: str = _help(f"Learning-rate schedule: {', '.join(SCHEDULES)}.", "cosine")
+    warmup_ratio: float = _help("Share of the steps spent warming up the learning rate.", 0.03)
+    max_length: int = _help("Longest sequence in tokens; longer rows are cut.", 1024)
+    logging_steps: int = _help("Steps between two lines of metrics.jsonl.", 1)
+    save_steps: int = _help("Steps between two checkpoints.", 50)
+    eval_steps: int = _help("Steps between two evaluations on eval_dataset.", 50)
+    save_total_limit: int = _help("Checkpoints kept (the oldest go first); 0 keeps all.", 2)
+    quantization: str = _help("Base weights: 'nf4' (QLoRA 4-bit), 'none', or 'auto' = nf4 where CUDA is "
+                              "present, none on the CPU (4-bit there is slow and saves little).", "auto")
+    double_quantization: bool = _help("Quantize the 4-bit scales too (QLoRA's double quantization).", True)
+    lora: LoraSettings = _help("The LoRA adapter.", factory=LoraSettings)
+    gradient_checkpointing: bool = _help("Recompute activations in the backward pass: less memory, ~20% slower.",
+                                         True)
+    gpus: int = _help("GPUs to train on (several go through `accelerate launch`); 0 trains on the CPU. Where no "
+                      "GPU exists the job runs on the CPU.", 1)
+
+    def __post_init__(self) -> None:
+        if not self.output:
+            # A frozen dataclass: set the default run name through object.__setattr__, once, here.
+            object.__setattr__(self, "output", f"{self.kind}-{time.strftime('%Y%m%d-%H%M%S')}")
+        if isinstance(self.lora, dict):
+            object.__setattr__(self, "lora", _build(LoraSettings, self.lora, "lora."))
+        if isinstance(self.lora, LoraSettings) and isinstance(self.lora.targets, list):
+            object.__setattr__(self, "lora", dataclasses.replace(self.lora, targets=tuple(self.lora.targets)))
+        problems = _type_problems(self) or self.problems()
+        if problems:
+            raise SpecError(problems)
+
+    # -- validation ------------------------------------------------------------------------------------
+
+    def problems(self) -> list[str]:
+        """Every value that cannot work, each with what to change. Subclasses add their own."""
+        found = []
+        if not self.model.strip():
+            found.append(f"model is empty: use '{models.EMBEDDED}', a hub id or a local folder")
+        if not self.dataset.strip():
+            found.append("dataset is empty: give a JSONL file of training rows (data/train.jsonl)")
+        for name in ("dataset", "eval_dataset"):
+            value = getattr(self, name)
+            if value and not value.endswith(".jsonl"):
+                found.append(f"{name} must be a .jsonl file, not {value!r}")
+        if not Path(self.output).is_absolute():
+            try:
+                workspace.inside(Path("/runs"), self.output)
+            except workspace.UnsafeName as error:
+                found.append(f"output: {error}")
+        for name in ("batch_size", "gradient_accumulation", "max_length", "logging_steps", "save_steps",
+                     "eval_steps"):
+            if getattr(self, name) < 1:
+                found.append(f"{name} must be at least 1, not {getattr(self, name)}")
+        for name in ("max_steps", "save_total_limit", "gpus", "seed"):
+            if getattr(self, name) < 0:
+                found.append(f"{name} must be 0 or more, not {getattr(self, name)}")
+        if self.max_steps == 0 and not (self.epochs > 0 and math.isfinite(self.epochs)):
+            found.append(f"epochs must be positive when max_steps is 0, not {self.epochs}")
+        if self.max_length < 32 and self.max_length >= 1:
+            found.append(f"max_length {self.max_length} leaves no room for an answer: use 256 or more")
+        if not (0 < self.learning_rate < 1):
+            found.append(f"learning_rate must be in (0, 1), not {self.learning_rate} (LoRA: 1e-4 to 5e-4)")
+        if self.lr_schedule not in SCHEDULES:
+            found.append(f"lr_schedule must be one of {', '.join(SCHEDULES)}, not {self.lr_schedule!r}")
+        if not (0 <= self.warmup_ratio < 1):
+            found.append(f"warmup_ratio must be in [0, 1), not {self.warmup_ratio}")
+        if self.quantization not in QUANTIZATIONS:
+            found.append(f"quantization must be one of {', '.join(QUANTIZATIONS)}, not {self.quantization!r}")
+        found.extend(self.lora.problems())
+        return found
+
+    # -- derived ---------------------------------------------------------------------------------------
+
+    @property
+    def processes(self) -> int:
+        """Training processes: one per GPU when several are asked for, else one."""
+        return max(1, self.gpus)
+
+    def run_folder(self) -> Path:
+        """Where the run keeps its files: the workspace's runs/<output>, or `output` itself when absolute."""
+        if Path(self.output).is_absolute():
+            return Path(self.output)
+        return workspace.inside(workspace.runs_dir(), self.output)
+
+    @property
+    def run_name(self) -> str:
+        return Path(self.output).name
+
+    def with_paths_resolved(self, base: Path | None = None) -> "JobSpec":
+        """The same spec with relative paths made absolute against `base` (the current folder): the datasets,
+        and the model or starting adapter when they name a folder that exists there.
+
+        The runner starts jobs from the project folder, so job.yaml carries paths that hold from anywhere.
+        """
+        base = Path(base or Path.cwd())
+        changes = {}
+        for name in ("dataset", "eval_dataset"):
+            value = getattr(self, name)
+            if value and not Path(value).expanduser().is_absolute():
+                changes[name] = str((base / value).resolve())
+        for name in ("model", "adapter"):
+            value = getattr(self, name, "")
+            if value and not Path(value).expanduser().is_absolute() and (base / value).is_dir():
+                changes[name] = str((base / value).resolve())
+        return dataclasses.replace(self, **changes) if changes else self
+
+    def missing_files(self) -> list[str]:
+        """Dataset files that do not exist, as messages (checked at launch, not on construction, so that the
+        job.yaml of an old run still loads after its data moved)."""
+        found = []
+        for name in ("dataset", "eval_dataset"):
+            value = getattr(self, name)
+            if value and not Path(value).expanduser().is_file():
+                found.append(f"{name} {value!r} does not exist")
+        return found
+
+    def to_dict(self) -> dict:
+        data = {"kind": self.kind}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, LoraSettings):
+                value = {**dataclasses.asdict(value), "targets": list(value.targets)}
+            data[item.name] = value
+        return data
+
+
+@register
+@dataclass(frozen=True)
+class SFTJob(JobSpec):
+    """Supervised fine-tuning with TRL's SFTTrainer on the chat-templated rows, loss on the answers only."""
+
+    kind: ClassVar[str] = "sft"
+    entry_point: ClassVar[str] = "jobs.sft:train"
+
+    completion_only_loss: bool = _help("Compute the loss on the answer only, not on the system and user turns.",
+                                       True)
+    packing: bool = _help("Pack several rows into each max_length sequence: fewer pad tokens. The rows stay apart: "
+                          "transformers masks attention between them from their position ids.", False)
+
+
+def _default_reward_weights() -> dict[str, float]:
+    from studio.iac.rewards import DEFAULT_WEIGHTS
+
+    return dict(DEFAULT_WEIGHTS)
+
+
+@register
+@dataclass(frozen=True)
+class GRPOJob(JobSpec):
+    """GRPO with TRL's GRPOTrainer: sampled answers scored by the IaC validators (studio.iac.rewards)."""
+
+    kind: ClassVar[str] = "grpo"
+    entry_point: ClassVar[str] = "jobs.grpo:train"
+
+    learning_rate: float = _help("Peak learning rate of the adapter (RL wants it lower than SFT).", 1e-5)
+    gradient_accumulation: int = _help("Forward passes per optimizer step; the generation batch is batch x this "
+                                       "x GPUs answers, num_generations per prompt.", 2)
+    max_length: int = _help("Longest prompt in tokens.", 1024)
+    num_generations: int = _help("Answers sampled per prompt; rewards are compared within this group.", 4)
+    max_completion_length: int = _help("Longest answer in tokens.", 256)
+    temperature: float = _help("Sampling temperature: too low and a group's answers are alike (no signal).", 0.9)
+    beta: float = _help("KL penalty against the starting model; 0 skips the reference pass.", 0.0)
+    reward_weights: dict[str, float] = _help("Weight of each reward component (studio.iac.rewards); 0 leaves it "
+                                             "out.", factory=_default_reward_weights)
+    adapter: str = _help("Start from this adapter: an SFT run's name or its adapter/ folder; empty starts a new "
+                         "one.", "")
+
+    def problems(self) -> list[str]:
+        from studio.iac.rewards import COMPONENTS
+
+        found = super().problems()
+        if self.num_generations < 2:
+            found.append(f"num_generations must be at least 2 (GRPO compares answers within a group), "
+                         f"not {self.num_generations}")
+        else:
+            batch = self.batch_size * self.gradient_accumulation * self.processes
+            if batch % self.num_generations:
+                divisors = [str(d) for d in range(2, batch + 1) if batch % d == 0]
+                choice = f"pick {', '.join(divisors)}" if divisors else "raise batch_size"
+                found.append(f"num_generations must divide the generation batch (batch_size x "
+                             f"gradient_accumulation x GPUs): {batch} % {self.num_generations} != 0, {choice}")
+            eval_batch = self.batch_size * self.processes
+            if self.eval_dataset and eval_batch % self.num_generations:
+                found.append(f"with an eval_dataset, num_generations must divide the eval batch (batch_size x "
+                             f"GPUs): {eval_batch} % {self.num_generations} != 0; change batch_size or clear "
+                             "eval_dataset")
+        if self.max_completion_length < 8:
+            found.append(f"max_completion_length must be at least 8 tokens, not {self.max_completion_length}")
+        if not (0 < self.temperature <= 5):
+            found.append(f"temperature must be in (0, 5], not {self.temperature} (0.7-1.0 is usual for GRPO)")
+        if self.beta < 0:
+            found.append(f"beta must be 0 or more, not {self.beta}")
+        unknown = sorted(set(self.reward_weights) - set(COMPONENTS))
+        if unknown:
+            found.append(f"reward_weights: unknown component(s) {', '.join(unknown)}; the components are "
+                         f"{', '.join(COMPONENTS)}")
+        bad = [k for k, v in self.reward_weights.items() if isinstance(v, bool) or not isinstance(v, (int, float))]
+        if bad:
+            found.append(f"reward_weights must be numbers: {', '.join(bad)} is not")
+        elif not any(self.reward_weights.get(c, 0) for c in COMPONENTS):
+            found.append("reward_weights are all 0: give at least one component a weight")
+        return found
+
+    def adapter_folder(self) -> Path | None:
+        """The starting adapter's folder: a path as given, or a run name's adapter/ in the workspace."""
+        if not self.adapter:
+            return None
+        path = Path(self.adapter).expanduser()
+        if path.is_absolute() or path.exists() or "/" in self.adapter:
+            return path
+        return workspace.inside(workspace.runs_dir(), self.adapter) / "adapter"
+
+    def missing_files(self) -> list[str]:
+        found = super().missing_files()
+        folder = self.adapter_folder()
+        if folder is not None and not (folder / "adapter_config.json").is_file():
+            found.append(f"adapter {self.adapter!r}: {folder} holds no adapter_config.json (finish the SFT run "
+                         "first, or give its adapter/ folder)")
+        return found
+
+
+# -- building from YAML or a form ----------------------------------------------------------------------
+
+
+def _type_problems(spec: Any) -> list[str]:
+    """Values of the wrong type (a string for an integer, a number for a flag), named by field."""
+    hints = typing.get_type_hints(type(spec))
+    found = []
+    for item in dataclasses.fields(spec):
+        value, hint = getattr(spec, item.name), hints[item.name]
+        expected = _expected_types(hint)
+        if expected is None:
+            continue
+        if isinstance(value, bool) and bool not in expected:
+            ok = False  # True is an int to Python, never to a person filling a form
+        else:
+            ok = isinstance(value, expected)
+        if not ok:
+            names = "a number" if hint is float else " or ".join(sorted({_type_name(t) for t in expected}))
+            found.append(f"{item.name} must be {names}, not {value!r}")
+    return found
+
+
+def _expected_types(hint: Any) -> tuple | None:
+    if hint is float:
+        return (int, float)
+    if hint in (int, str, bool):
+        return (hint,)
+    origin = typing.get_origin(hint)
+    if origin is dict:
+        return (dict,)
+    if origin is tuple:
+        return (tuple, list)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return (hint,)
+    return None
+
+
+def _type_name(kind: type) -> str:
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping",
+            tuple: "a list", list: "a list"}.get(kind, kind.__name__)
+
+
+def _unknown_key_problems(cls: type, data: dict, prefix: str = "") -> list[str]:
+    names = [item.name for item in dataclasses.fields(cls)]
+    found = []
+    for key in data:
+        if key in names:
+            continue
+        close = difflib.get_close_matches(str(key), names, n=1)
+        hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+        found.append(f"unknown key '{prefix}{key}'{hint}")
+    if found:
+        found.append(f"{'a ' + cls.__name__ if not prefix else prefix.rstrip('.')} takes: {', '.join(names)}")
+    return found
+
+
+def _build(cls: type, data: dict, prefix: str = ""):
+    problems = _unknown_key_problems(cls, data, prefix)
+    if problems:
+        raise SpecError(problems)
+    return cls(**data)
+
+
+def from_dict(data: dict) -> JobSpec:
+    """A spec from a mapping with a `kind` key (a parsed job.yaml); unknown keys are refused by name."""
+    if not isinstance(data, dict):
+        raise SpecError([f"a job spec is a mapping of keys to values, not {type(data).__name__}"])
+    data = dict(data)
+    kind = data.pop("kind", None)
+    if kind not in KINDS:
+        raise SpecError([f"kind must be one of {', '.join(KINDS)}, not {kind!r}"])
+    cls = KINDS[kind]
+    problems = _unknown_key_problems(cls, data)
+    _read_exponents_as_numbers(cls, data)
+    lora = data.get("lora")
+    if isinstance(lora, dict):
+        problems += _unknown_key_problems(LoraSettings, lora, "lora.")
+    if problems:
+        raise SpecError(problems)
+    try:
+        return cls(**data)
+    except TypeError as error:  # a value of a shape the dataclass cannot take at all
+        raise SpecError([str(error)]) from error
+
+
+def _read_exponents_as_numbers(cls: type, data: dict) -> None:
+    """YAML 1.1 (PyYAML) reads `1e-4` as a string: it wants `1.0e-4`. A person means the number."""
+    hints = typing.get_type_hints(cls)
+    for key, value in data.items():
+        if hints.get(key) is float and isinstance(value, str):
+            try:
+                data[key] = float(value)
+            except ValueError:
+                pass  # left for the type check to name
+
+
+def loads(text: str) -> JobSpec:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise SpecError([f"not valid YAML: {error}"]) from error
+    return from_dict(data or {})
+
+
+def load(path: str | Path) -> JobSpec:
+    """The spec saved in a job.yaml; every problem is named with the file."""
+    path = Path(path)
+    try:
+        return loads(path.read_text(encoding="utf-8"))
+    except SpecError as error:
+        raise SpecError([f"{path}: {problem}" for problem in error.problems]) from error
+
+
+def dump(spec: JobSpec) -> str:
+    """The job.yaml text: a header saying how to run it, then every field in declaration order."""
+    header = (f"# InfraMind Studio {spec.kind} job. Run it with: python -m jobs run job.yaml\n"
+              "# Every key is checked: an unknown or misspelled key is refused, not ignored.\n")
+    return header + yaml.safe_dump(spec.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+
+
+def save(spec: JobSpec, path: str | Path) -> None:
+    workspace.atomic_write_text(Path(path), dump(spec))
+
+
+def field_help(cls: type[JobSpec]) -> dict[str, str]:
+    """Each field's help text, for forms and `--help`."""
+    return {item.name: item.metadata.get("help", "") for item in dataclasses.fields(cls)}

@@ -1,0 +1,292 @@
+"""What the SFT and GRPO entry points share: loading the model for training, the TRL arguments both take, the
+stop protocol, and saving the run at the end.
+
+    >>> stop = StopRequest.install(run)                 # SIGTERM, SIGINT or the run's stop file
+    >>> setup = describe_setup(spec)                    # device, dtype, 4-bit or not, ranks
+    >>> model, tokenizer = load_for_training(spec, setup)   # NF4 + prepare_model_for_kbit_training on CUDA
+    >>> config = SFTConfig(**common_arguments(spec, run, setup, has_eval=True), completion_only_loss=True)
+    >>> trainer = SFTTrainer(..., callbacks=[metrics, stop_callback(stop)])
+    >>> trainer.train(resume_from_checkpoint=checkpoint_to_resume(run, resume))
+    >>> finish(trainer, spec, run, setup, metrics, started)   # adapter/ + summary.json (save_stopped on a stop)
+
+Each entry point (jobs/sft.py, jobs/grpo.py) reads top to bottom with these calls; nothing here hides a trainer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobs.run_folder import RunFolder
+from jobs.specs import JobSpec
+from studio import dataset, models, workspace
+
+
+# -- stopping ------------------------------------------------------------------------------------------
+
+
+class StopRequest:
+    """A stop asked for by signal (SIGTERM from `python -m jobs stop`, Ctrl-C) or by the run's stop file.
+
+    The handler only sets a flag: the training step in progress finishes, then `StopCallback` ends training
+    with a checkpoint, so the checkpoint is whole.
+    """
+
+    def __init__(self, stop_file: Path | None = None):
+        self.stop_file = stop_file
+        self.signal: str | None = None
+
+    @classmethod
+    def install(cls, run: RunFolder) -> "StopRequest":
+        request = cls(run.stop_file)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, request._handle)
+        return request
+
+    def _handle(self, signum, frame) -> None:
+        if self.signal is None:
+            print(f"[job] {signal.Signals(signum).name} received: stopping after this step with a checkpoint",
+                  flush=True)
+        self.signal = signal.Signals(signum).name
+
+    @property
+    def requested(self) -> bool:
+        return self.signal is not None or bool(self.stop_file and self.stop_file.exists())
+
+
+def stop_callback(request: StopRequest):
+    """A TrainerCallback that turns a stop request into `should_training_stop` plus a checkpoint.
+
+    With several processes every rank must stop at the same step, or the others wait forever in the next
+    all-reduce: the ranks agree by an all-reduce of their flags (MAX) at each step end.
+    """
+    import torch
+    from transformers import TrainerCallback
+
+    class StopCallback(TrainerCallback):
+        def __init__(self):
+            self.stopped_at: int | None = None
+
+        def _agreed(self, args) -> bool:
+            wanted = request.requested
+            if torch.distributed.is_available() and torch.distributed.is_initialized() and args.world_size > 1:
+                flag = torch.tensor([1.0 if wanted else 0.0], device=args.device)
+                torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+                wanted = bool(flag.item())
+            return wanted
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step < state.max_steps and self._agreed(args):
+                control.should_training_stop = True
+                control.should_save = True
+                control.should_log = True
+                self.stopped_at = state.global_step
+            return control
+
+    return StopCallback()
+
+
+# -- loading -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Setup:
+    """How the job runs here: device, compute dtype, 4-bit or not, and the processes of a multi-GPU run."""
+
+    device: str
+    dtype: str
+    four_bit: bool
+    world_size: int
+    rank: int
+    local_rank: int
+    note: str
+
+    @property
+    def main_process(self) -> bool:
+        return self.rank == 0
+
+
+def quiet_libraries() -> None:
+    """Keep train.log readable: no progress bars redrawn in it, no deprecation notes about TRL's own arguments."""
+    import warnings
+
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.disable_progress_bar()
+    # TRL 1.16 still passes `gradient_checkpointing`, which transformers 5.23 renamed; nothing for a user to do.
+    warnings.filterwarnings("ignore", message=r".*gradient_checkpointing.* is deprecated", category=FutureWarning)
+
+
+def describe_setup(spec: JobSpec) -> Setup:
+    import torch
+
+    quiet_libraries()
+    device = models.device()
+    dtype = models.pick_dtype(device)
+    dtype_name = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "fp32")
+    if spec.quantization == "auto":
+        four_bit = device == "cuda"
+        note = ("NF4 4-bit base (QLoRA)" if four_bit else
+                "full-precision base: 4-bit on the CPU is slow and saves little at this size (quantization: auto)")
+    else:
+        four_bit = spec.quantization == "nf4"
+        note = "NF4 4-bit base (QLoRA)" if four_bit else "full-precision base (quantization: none)"
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    return Setup(device, dtype_name, four_bit, world_size, int(os.environ.get("RANK", "0")),
+                 int(os.environ.get("LOCAL_RANK", "0")), note)
+
+
+def load_for_training(spec: JobSpec, setup: Setup):
+    """(model, tokenizer) ready for LoRA: NF4 with double quantization and `prepare_model_for_kbit_training`
+    when 4-bit, in the device's compute dtype; each rank of a multi-GPU run on its own GPU."""
+    import torch
+
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(setup.dtype, torch.float32)
+    # One whole copy per process: "auto" would split a model over the GPUs, which DDP cannot train.
+    device_map = {"": setup.local_rank} if setup.device == "cuda" else None
+    print(f"[job] loading {spec.model} on {setup.device} ({setup.dtype}); {setup.note}", flush=True)
+    model, tokenizer = models.load(spec.model, four_bit=setup.four_bit, dtype=dtype, device_map=device_map,
+                                   double_quant=spec.double_quantization)
+    if setup.four_bit:
+        from peft import prepare_model_for_kbit_training
+
+        # Casts the norms and embeddings to fp32, freezes the base and, with checkpointing, lets the inputs carry
+        # gradients into the checkpointed blocks.
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=spec.gradient_checkpointing,
+            gradient_checkpointing_kwargs={"use_reentrant": False},
+        )
+    return model, tokenizer
+
+
+def read_rows(path: str) -> list[dataset.Row]:
+    rows = dataset.read_jsonl(Path(path).expanduser())
+    if not rows:
+        raise dataset.DatasetError(f"{path}: no rows")
+    return rows
+
+
+def common_arguments(spec: JobSpec, run: RunFolder, setup: Setup, has_eval: bool) -> dict:
+    """The TrainingArguments both SFTConfig and GRPOConfig take, from the spec."""
+    return dict(
+        output_dir=str(run.checkpoints),
+        seed=spec.seed,
+        per_device_train_batch_size=spec.batch_size,
+        per_device_eval_batch_size=spec.batch_size,
+        gradient_accumulation_steps=spec.gradient_accumulation,
+        learning_rate=spec.learning_rate,
+        lr_scheduler_type=spec.lr_schedule,
+        warmup_steps=spec.warmup_ratio,  # a float below 1 is a share of the steps
+        num_train_epochs=spec.epochs,
+        max_steps=spec.max_steps if spec.max_steps > 0 else -1,
+        logging_steps=spec.logging_steps,
+        save_strategy="steps",
+        save_steps=spec.save_steps,
+        save_total_limit=spec.save_total_limit or None,
+        eval_strategy="steps" if has_eval else "no",
+        eval_steps=spec.eval_steps,
+        # TRL turns bf16 on unless told otherwise; on the CPU that is slower, not faster.
+        bf16=setup.device == "cuda" and setup.dtype == "bf16",
+        fp16=setup.device == "cuda" and setup.dtype == "fp16",
+        gradient_checkpointing=spec.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if spec.gradient_checkpointing else None,
+        ddp_find_unused_parameters=False if setup.world_size > 1 else None,
+        dataloader_pin_memory=setup.device == "cuda",
+        report_to=[],
+        # The metrics callback prints one line per log; tqdm's redraws would bury it in train.log.
+        disable_tqdm=True,
+    )
+
+
+def quiet_printer(trainer) -> None:
+    """Drop Trainer's dict-per-log printer (the metrics callback prints a readable line instead)."""
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+
+
+def checkpoint_to_resume(run: RunFolder, resume: bool) -> str | None:
+    if not resume:
+        return None
+    last = run.last_checkpoint()
+    if last is None:
+        print("[job] resume: no checkpoint yet, starting from the beginning", flush=True)
+        return None
+    print(f"[job] resuming from {last.name}: adapter, optimizer, scheduler and RNG state", flush=True)
+    return str(last)
+
+
+# -- the end -------------------------------------------------------------------------------------------
+
+
+def save_stopped(run: RunFolder, setup: Setup, step: int, stop: StopRequest) -> str:
+    """Record a clean stop: stopped.json names the step and the checkpoint a resume continues from."""
+    if setup.main_process:
+        last = run.last_checkpoint()
+        workspace.atomic_write_text(run.stopped_file, json.dumps({
+            "step": step, "checkpoint": str(last) if last else None, "signal": stop.signal, "time": time.time(),
+        }, indent=1))
+    print(f"[job] stopped at step {step}; a resume continues from the last checkpoint", flush=True)
+    return "stopped"
+
+
+def finish(trainer, spec: JobSpec, run: RunFolder, setup: Setup, metrics, started: float,
+           extra: dict | None = None) -> str:
+    """Save what a finished run keeps: adapter/ with the tokenizer, the final evaluation and summary.json."""
+    state = trainer.state
+    eval_metrics = {}
+    if metrics.last_eval_step == state.global_step:
+        eval_metrics = {k if k.startswith("eval_") else f"eval_{k}": v for k, v in metrics.last_eval.items()}
+    elif trainer.eval_dataset is not None:
+        print("[job] final evaluation", flush=True)
+        eval_metrics = trainer.evaluate()
+    trainer.save_model(str(run.adapter))
+    if setup.main_process:
+        trainer.processing_class.save_pretrained(str(run.adapter))
+        _record_base_model(run.adapter, spec.model)
+        totals = metrics.totals()
+        last = metrics.last
+        summary = {
+            "kind": spec.kind,
+            "model": spec.model,
+            "steps": state.global_step,
+            "total_steps": state.max_steps,
+            "epochs": round(float(state.epoch or 0), 4),
+            "train_loss": last.get("loss"),
+            "eval_loss": eval_metrics.get("eval_loss"),
+            "wall_s": round(time.monotonic() - started, 2),
+            "train_s": totals["elapsed_s"],
+            "tokens": totals["tokens"],
+            "tokens_per_s": totals["tokens_per_s"],
+            "peak_memory_bytes": totals["peak_memory_bytes"],
+            "peak_memory_of": totals["peak_memory_of"],
+            "device": setup.device,
+            "dtype": setup.dtype,
+            "four_bit": setup.four_bit,
+            "processes": setup.world_size,
+            "adapter": str(run.adapter),
+            **(extra or {}),
+        }
+        eval_rewards = {k: v for k, v in eval_metrics.items() if k.startswith("eval_reward")}
+        if eval_rewards:
+            summary["eval_rewards"] = eval_rewards
+        workspace.atomic_write_text(run.summary_file, json.dumps(summary, indent=1))
+        print(f"[job] done: adapter in {run.adapter}, summary in {run.summary_file}", flush=True)
+    return "succeeded"
+
+
+def _record_base_model(adapter: Path, model_name: str) -> None:
+    """Name a hub model's base by its hub id rather than the cache snapshot path it was loaded from."""
+    config_path = adapter / "adapter_config.json"
+    local = Path(model_name).expanduser()
+    if model_name == models.EMBEDDED or local.is_dir() or not config_path.is_file():
+        return  # the embedded model's path maps back to its name in studio.adapters; a folder is its own name
+    config = json.loads(config_path.read_text())
+    config["base_model_name_or_path"] = model_name
+    workspace.atomic_write_text(config_path, json.dumps(config, indent=2))

@@ -1,0 +1,66 @@
+"""The memory estimate counts what the real model has, and each setting moves the part it should."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jobs.estimate import GIB, ModelShape, estimate
+from jobs.specs import GRPOJob, LoraSettings, SFTJob
+
+# Qwen2.5-0.5B-Instruct's config (the seed's target), as published with the model.
+QWEN_05B = {"model_type": "qwen2", "vocab_size": 151936, "hidden_size": 896, "intermediate_size": 4864,
+            "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2, "tie_word_embeddings": True}
+
+
+def test_parameter_counts_match_the_model_and_peft(tiny_model):
+    """The count from config.json equals the loaded model's, and the LoRA count equals what PEFT trains."""
+    from peft import get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    shape = ModelShape.from_config(json.loads((tiny_model / "config.json").read_text()))
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    assert shape.parameters == sum(p.numel() for p in model.parameters())
+    lora = LoraSettings(r=8)
+    trainable, _ = get_peft_model(model, lora.shape().peft_config()).get_nb_trainable_parameters()
+    assert shape.lora_parameters(8, lora.targets) == trainable
+
+
+def test_qwen_half_billion_counts():
+    shape = ModelShape.from_config(QWEN_05B)
+    assert shape.parameters == 494_032_768  # what transformers counts for Qwen2.5-0.5B
+    assert shape.lora_parameters(32, LoraSettings().targets) == 17_596_416  # PEFT: r=16 trains 8,798,208
+
+
+def test_four_bit_shrinks_the_weights_and_checkpointing_the_activations():
+    shape = ModelShape.from_config(QWEN_05B)
+    bf16 = estimate(SFTJob(quantization="none"), shape, "cuda").parts
+    nf4 = estimate(SFTJob(quantization="nf4"), shape, "cuda").parts
+    assert nf4["weights"] < bf16["weights"]
+    # The embeddings stay unquantized (fp32 after prepare_model_for_kbit_training): most of 0.5B's weights.
+    assert nf4["weights"] > 0.5 * bf16["weights"]
+    full = estimate(SFTJob(gradient_checkpointing=False), shape, "cuda").parts["activations"]
+    assert estimate(SFTJob(gradient_checkpointing=True), shape, "cuda").parts["activations"] < full / 5
+
+
+def test_the_fused_lm_head_bounds_the_logits():
+    """TRL 1.16 never builds batch x sequence x vocabulary logits: the estimate stays flat as the batch grows."""
+    shape = ModelShape.from_config(QWEN_05B)
+    small = estimate(SFTJob(batch_size=8, max_length=512), shape, "cuda").parts["logits"]
+    large = estimate(SFTJob(batch_size=64, max_length=512), shape, "cuda").parts["logits"]
+    assert small == large and large <= 0.5 * GIB
+
+
+def test_grpo_adds_the_generation_cache_and_the_cpu_its_runtime():
+    shape = ModelShape.from_config(QWEN_05B)
+    assert "generation KV cache" in estimate(GRPOJob(eval_dataset=""), shape, "cuda").parts
+    cpu = estimate(SFTJob(), shape, "cpu")
+    assert "runtime" in cpu.parts and not cpu.four_bit and cpu.dtype == "fp32"
+    assert "| **total** |" in cpu.markdown()
+
+
+@pytest.mark.parametrize("quantization, device, four_bit", [("auto", "cuda", True), ("auto", "cpu", False),
+                                                             ("nf4", "cpu", True), ("none", "cuda", False)])
+def test_auto_quantization_means_nf4_on_cuda_only(quantization, device, four_bit):
+    assert estimate(SFTJob(quantization=quantization), ModelShape.from_config(QWEN_05B), device).four_bit is four_bit

@@ -1,0 +1,179 @@
+"""The Train and Jobs tabs served headless: preview and refusals through the API, and in a real browser a job
+launched from the Train tab whose loss chart draws in the Jobs tab."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.factories import free_port
+from tests.jobs.conftest import wait_for, write_rows
+
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync"]
+ENV = {"OMP_NUM_THREADS": "1", "INFRAMIND_GPUS": "none"}
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory, tiny_llama):
+    """The studio on a free port, with a workspace and rows of its own; its jobs are killed at the end."""
+    root = tmp_path_factory.mktemp("ui")
+    rows = write_rows(root / "train.jsonl", 12), write_rows(root / "eval.jsonl", 4)
+    previous = {name: os.environ.get(name) for name in ("INFRAMIND_HOME", *ENV)}
+    os.environ.update({"INFRAMIND_HOME": str(root / "workspace"), **ENV})
+    from studio.ui import CSS, THEME, build_app
+
+    demo = build_app()
+    demo.queue()
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, theme=THEME, css=CSS, quiet=True)
+    yield {"url": f"http://127.0.0.1:{port}/", "rows": rows, "model": tiny_llama, "home": root / "workspace"}
+    demo.close()
+    _kill_jobs(root / "workspace")
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _kill_jobs(home):
+    import signal
+
+    from jobs import runner
+    from jobs.store import JobStore
+
+    if not (home / "jobs.sqlite").exists():
+        return
+    for job in JobStore(home / "jobs.sqlite").list():
+        for pid, started in ((job.trainer_pid, job.trainer_started), (job.supervisor_pid, job.supervisor_started)):
+            if runner.alive(pid, started):
+                os.killpg(pid, signal.SIGKILL)
+
+
+def _form(client, studio, **changes):
+    """The Train tab's inputs in order, as the API takes them, from the endpoint's own parameter list."""
+    info = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/train_preview"]
+    values = {p["label"]: p["parameter_default"] for p in info["parameters"]}
+    labels = {"model": "Base model", "dataset": "Training rows", "eval_dataset": "Held-out rows",
+              "output": "Run name", "max_steps": "Max steps", "batch_size": "Batch size",
+              "max_length": "Max length (tokens)", "learning_rate": "Learning rate"}
+    values.update({labels["model"]: str(studio["model"]), labels["dataset"]: str(studio["rows"][0]),
+                   labels["eval_dataset"]: str(studio["rows"][1])})
+    values.update({labels[key]: value for key, value in changes.items()})
+    return [values[p["label"]] for p in info["parameters"]]
+
+
+def test_preview_shows_the_estimate_the_command_and_the_yaml(studio):
+    from gradio_client import Client
+
+    client = Client(studio["url"], verbose=False)
+    estimate, command, job_yaml = client.predict(*_form(client, studio, output="preview-1", max_steps=7),
+                                                 api_name="/train_preview")
+    assert "Memory estimate" in estimate and "| **total** |" in estimate and "activations" in estimate
+    assert command.startswith("python -m jobs run ") and command.endswith("preview-1/job.yaml")
+    assert "kind: sft\n" in job_yaml and "max_steps: 7\n" in job_yaml and "output: preview-1\n" in job_yaml
+
+
+def test_a_bad_form_is_refused_with_its_problems_and_nothing_is_queued(studio):
+    from gradio_client import Client
+
+    from jobs.store import JobStore
+
+    client = Client(studio["url"], verbose=False)
+    status, *_ = client.predict(*_form(client, studio, output="../escape", learning_rate=3.0),
+                                api_name="/train_launch")
+    assert "Cannot launch" in status and "learning_rate must be in (0, 1), not 3.0" in status
+    assert "'../escape' is not a valid name" in status
+    assert JobStore(studio["home"] / "jobs.sqlite").list() == []
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def test_a_job_launched_in_the_browser_draws_its_loss_chart(studio, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 2000})
+    page.goto(studio["url"])
+    page.get_by_role("tab", name="Train").click()
+
+    def fill(selector, value):
+        box = page.locator(selector)
+        box.fill(str(value))
+        box.press("Enter")
+
+    fill("#train-model input", studio["model"])
+    fill("#train-dataset input", studio["rows"][0])
+    fill("#train-eval-dataset input", studio["rows"][1])
+    fill("#train-output textarea", "browser-sft")
+    fill("#train-max-steps input", 6)
+    fill("#train-batch-size input", 2)
+    fill("#train-accumulation input", 1)
+    fill("#train-max-length input", 320)
+    page.get_by_text("Logging, checkpoints, seed").click()
+    page.locator("#train-checkpointing input").uncheck()
+    page.locator("#train-launch").click()
+    page.locator("#train-status").get_by_text("Watch it in the Jobs tab").wait_for(timeout=60_000)
+    assert "Memory estimate" in page.locator("#train-estimate").inner_text(), "launch shows what it launched"
+
+    page.get_by_role("tab", name="Jobs").click()
+    page.locator("#jobs-table").get_by_text("browser-sft").wait_for(timeout=30_000)
+    # The chart draws from metrics.jsonl once the job logs its first step (after its imports: tens of seconds).
+    page.locator("#jobs-loss-plot .js-plotly-plot .scatterlayer .trace").first.wait_for(timeout=180_000)
+    assert page.locator("#jobs-loss-plot .scatterlayer .trace path.js-line").count() >= 1
+    # Reloading the page changes nothing for the job: the tab finds it again in the store.
+    page.reload()
+    page.get_by_role("tab", name="Jobs").click()
+    page.locator("#jobs-table").get_by_text("succeeded").wait_for(timeout=120_000)
+    bar = page.locator("#jobs-table .im-progress").first
+    assert bar.get_attribute("data-fraction") == "1.000"
+
+    # Delete asks first, then removes the run folder.
+    run_folder = studio["home"] / "runs" / "browser-sft"
+    assert (run_folder / "adapter" / "adapter_config.json").is_file()
+    page.locator("#jobs-delete").click()
+    page.locator("#jobs-delete-confirm").wait_for(timeout=10_000)
+    assert run_folder.exists(), "nothing is deleted before the confirmation"
+    page.locator("#jobs-delete-confirm").click()
+    page.locator("#jobs-action-status").get_by_text("browser-sft deleted").wait_for(timeout=30_000)
+    assert not run_folder.exists()
+    page.locator("#jobs-table").get_by_text("No jobs yet").wait_for(timeout=30_000)
+    page.close()
+
+
+def test_a_grpo_form_becomes_its_spec():
+    """Number boxes hand over floats; the form's values become the spec a person filled in."""
+    from jobs import specs
+    from studio.ui import train
+
+    expected = specs.GRPOJob(output="grpo-form", num_generations=4, batch_size=4, gradient_accumulation=2,
+                             reward_weights={"format": 0.5, "parse": 1.0, "schema": 2.0, "intent": 1.0,
+                                             "best_practice": 0.0, "wrong_language": 1.0}, adapter="sft-1")
+    form = {name: float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+            for name, value in expected.to_dict().items() if name not in ("lora", "reward_weights")}
+    form.update(kind="GRPO (rewards from the IaC validators)", lora_r=32.0, lora_alpha=64.0, lora_dropout=0.05,
+                lora_targets=list(expected.lora.targets), completion_only_loss=True, packing=False,
+                **{f"weight_{name}": weight for name, weight in expected.reward_weights.items()})
+    assert train.spec_from_form(form) == expected
+
+
+def test_the_tabs_and_the_job_system_import_no_torch():
+    """The page comes up in seconds and supervisors stay small: torch loads only in the training process."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, studio.ui.train, studio.ui.jobs, jobs.runner, jobs.store, jobs.estimate, jobs.progress; "
+            "from studio.ui import build_app; build_app(); "
+            "print(sorted(m for m in ('torch', 'transformers', 'trl', 'peft') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,160 @@
+"""Real jobs on a tiny random model on the CPU, in real processes: the CLI, the runner's queue, stop and resume,
+kill -9, and GRPO with the IaC rewards. Each job is a few steps of short sequences."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jobs import runner, specs
+from jobs.run_folder import RunFolder
+from jobs.store import JobStore
+from tests.jobs.conftest import tiny_job, wait_for, write_rows
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+RUN_TIMEOUT_S = 240
+
+
+def lora_b_norms(adapter: Path) -> list[float]:
+    """The norms of the adapter's B matrices, which PEFT initializes to zero: any non-zero one was trained."""
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(adapter / "adapter_model.safetensors"))
+    norms = [float(t.float().norm()) for name, t in tensors.items() if "lora_B" in name]
+    assert norms, f"no LoRA B weights in {adapter}"
+    return norms
+
+
+def training_lines(run: RunFolder) -> list[dict]:
+    return [row for row in run.metrics() if row.get("loss") is not None]
+
+
+def _cli(job_yaml: Path, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "INFRAMIND_HOME": str(home), "OMP_NUM_THREADS": "1", "INFRAMIND_GPUS": "none"}
+    env.pop(runner.SUPERVISED_ENV, None)
+    return subprocess.run([sys.executable, "-m", "jobs", "run", str(job_yaml)], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+
+
+@pytest.fixture(scope="module")
+def sft_by_cli(tiny_llama, tmp_path_factory):
+    """An SFT job of 4 steps run with `python -m jobs run job.yaml`, as a person would from a shell."""
+    root = tmp_path_factory.mktemp("cli")
+    rows = write_rows(root / "train.jsonl", 12), write_rows(root / "eval.jsonl", 4)
+    spec = tiny_job("sft", tiny_llama, rows, max_steps=4, eval_steps=2, output="sft-cli")
+    specs.save(spec, root / "job.yaml")
+    result = _cli(root / "job.yaml", root / "workspace")
+    return root / "workspace", RunFolder(root / "workspace" / "runs" / "sft-cli"), result
+
+
+def test_an_sft_job_trains_through_the_cli(sft_by_cli, monkeypatch):
+    home, run, result = sft_by_cli
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    from jobs.metrics import TRAINING_FIELDS
+
+    lines = training_lines(run)
+    assert [row["step"] for row in lines] == [1, 2, 3, 4]
+    for row in lines:
+        assert set(TRAINING_FIELDS) <= set(row), set(TRAINING_FIELDS) - set(row)
+        assert row["total_steps"] == 4 and row["epoch"] > 0 and row["loss"] > 0 and row["grad_norm"] is not None
+        assert row["learning_rate"] is not None and row["tokens_per_s"] > 0 and row["eta_s"] is not None
+        assert row["peak_memory_bytes"] > 0 and row["peak_memory_of"] == "rss" and row["mfu"] is None
+    assert lines[-1]["elapsed_s"] > lines[0]["elapsed_s"]
+    assert [row["step"] for row in run.metrics() if row.get("eval_loss") is not None] == [2, 4]
+
+    assert max(lora_b_norms(run.adapter)) > 0, "the adapter's weights never moved from their initial zeros"
+    assert (run.adapter / "adapter_config.json").is_file() and (run.adapter / "tokenizer_config.json").is_file()
+    assert specs.load(run.spec_file).output == "sft-cli"
+    summary = run.summary()
+    assert summary["steps"] == 4 and summary["eval_loss"] > 0 and summary["tokens_per_s"] > 0
+    assert "[metrics] step 4/4" in run.log_file.read_text(), "a job started by hand keeps its train.log too"
+
+    # Started by hand, it is in the store like a queued job, and the other tabs find its adapter.
+    job = JobStore(home / "jobs.sqlite").get("sft-cli")
+    assert (job.state, job.exit_code) == ("succeeded", 0)
+    monkeypatch.setenv("INFRAMIND_HOME", str(home))
+    from studio import adapters
+
+    assert [adapter.run for adapter in adapters.find()] == ["sft-cli"]
+
+
+def test_queued_grpo_and_sft_jobs_run_one_after_the_other(sft_by_cli, job_home, tiny_llama, rows):
+    """Through the runner: a GRPO job of two steps, rewarded by the IaC validators and starting from the SFT run's
+    adapter, then an SFT job queued behind it on the one CPU slot."""
+    from studio.iac.rewards import COMPONENTS
+
+    _, sft_run, _ = sft_by_cli
+    grpo = runner.submit(tiny_job("grpo", tiny_llama, rows, max_steps=2, output="grpo",
+                                  adapter=str(sft_run.adapter)))
+    second = runner.submit(tiny_job("sft", tiny_llama, rows, output="second", eval_dataset=""))
+    assert (grpo.state, grpo.devices) == ("running", "cpu")
+    assert second.state == "queued", "one job at a time on the CPU"
+
+    store = JobStore()
+    wait_for(lambda: store.get("second").state not in ("queued", "running"), RUN_TIMEOUT_S,
+             what="both jobs to finish")
+    grpo, second = store.get("grpo"), store.get("second")
+    assert (grpo.state, second.state) == ("succeeded", "succeeded"), (grpo.message, second.message)
+    assert grpo.ended_at <= second.started_at
+    grpo_lines, second_lines = training_lines(RunFolder.named("grpo")), training_lines(RunFolder.named("second"))
+    assert grpo_lines[-1]["time"] < second_lines[0]["time"], "the second job trained while the first did"
+
+    assert [row["step"] for row in grpo_lines] == [1, 2]
+    for row in grpo_lines:
+        for component in COMPONENTS:
+            assert isinstance(row[f"reward_{component}_mean"], float), f"{component} missing at step {row['step']}"
+            assert isinstance(row[f"reward_{component}_std"], float)
+        assert 0.0 <= row["frac_zero_std"] <= 1.0 and row["reward"] is not None and row["tokens_per_s"] > 0
+        assert 0.0 <= row["iac_ok"] <= 1.0
+    grpo_run = RunFolder.named("grpo")
+    summary = grpo_run.summary()
+    assert summary["started_from"] == str(sft_run.adapter)
+    assert set(summary["rewards"]) == {f"reward_{c}" for c in COMPONENTS}
+    assert "[job] starting from the adapter in" in grpo_run.log_file.read_text()
+    assert (grpo_run.adapter / "adapter_model.safetensors").is_file()
+    assert max(lora_b_norms(RunFolder.named("second").adapter)) > 0
+
+
+def test_stop_then_resume_from_the_checkpoint_then_kill_9(job_home, tiny_llama, rows):
+    """Stop checkpoints the step it ends on; resume continues there with the optimizer and the schedule; kill -9
+    leaves a failed job with its last log lines that can be resumed."""
+    base_lr, total = 1e-3, 2000
+    runner.submit(tiny_job("sft", tiny_llama, rows, output="long", eval_dataset="", max_steps=total,
+                           learning_rate=base_lr))
+    store = JobStore()
+    run = RunFolder.named("long")
+    wait_for(lambda: any(row["step"] >= 3 for row in training_lines(run)), RUN_TIMEOUT_S, what="step 3")
+
+    assert runner.stop("long").state == "running"
+    job = wait_for(lambda: (j := store.get("long")).state != "running" and j, 120, what="the stop")
+    assert job.state == "stopped", job.message
+    stopped_at = run.stopped()["step"]
+    checkpoint = run.last_checkpoint()
+    assert checkpoint.name == f"checkpoint-{stopped_at}" and job.message.startswith(f"stopped at step {stopped_at}")
+    assert (checkpoint / "optimizer.pt").is_file() and (checkpoint / "scheduler.pt").is_file()
+    assert training_lines(run)[-1]["step"] == stopped_at
+
+    runner.resume("long")
+    wait_for(lambda: any(row["step"] >= stopped_at + 2 for row in training_lines(run)), RUN_TIMEOUT_S,
+             what="steps after the resume")
+    trainer = store.get("long")
+    os.kill(trainer.trainer_pid, signal.SIGKILL)
+
+    steps = [row["step"] for row in training_lines(run)]
+    assert steps[: stopped_at + 1] == list(range(1, stopped_at + 2)), "the resumed run continues at the next step"
+    resumed = next(row for row in training_lines(run) if row["step"] == stopped_at + 1)
+    # Linear decay without warm-up: the step after the checkpoint has the rate the restored scheduler gives it.
+    assert resumed["learning_rate"] == pytest.approx(base_lr * (1 - stopped_at / total), rel=1e-6)
+    assert "[job] resuming from checkpoint-" in run.log_file.read_text()
+
+    job = wait_for(lambda: (j := store.get("long")).state != "running" and j, 60, what="the kill to be noticed")
+    assert job.state == "failed" and job.exit_code == -signal.SIGKILL
+    assert "killed by SIGKILL" in job.message and f"resume continues from checkpoint-{stopped_at}" in job.message
+    assert "[metrics] step" in job.message, "the last log lines come with the failure"
+    assert store.requeue("long", resume=True).state == "queued"
