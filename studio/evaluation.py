@@ -391,6 +391,19 @@ def read(folder: str | Path) -> Results | None:
     return Results(summary, rows)
 
 
+def results_of_run(run_folder: str | Path) -> Path | None:
+    """The results shown on a run's page: those kept with it (`<run>/eval/`, its adapter was evaluated), or, for
+    an eval job, the folder its summary.json points to."""
+    run_folder = Path(run_folder)
+    if (run_folder / "eval" / SUMMARY_FILE).is_file():
+        return run_folder / "eval"
+    try:
+        pointed = json.loads((run_folder / "summary.json").read_text(encoding="utf-8")).get("results")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(pointed) if pointed and (Path(pointed) / SUMMARY_FILE).is_file() else None
+
+
 def find_results() -> list[Path]:
     """Every results folder in the workspace (runs' eval/ and evaluations/), newest first."""
     home = workspace.home()

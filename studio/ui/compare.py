@@ -203,7 +203,7 @@ def _pick_example(example_id: str):
     return row.kind, row.instruction, row.input, row.to_dict()
 
 
-def _pick_tuned(choice: str, base_name: str):
+def pick_base_for(choice: str, base_name: str):
     """Choosing a run's adapter selects the base model it was trained on."""
     try:
         tuned = compare.fine_tuned(choice)
@@ -344,7 +344,7 @@ def build() -> None:
     prompt.submit(_compare, inputs, outputs, api_name=False)
     gr.api(generate, api_name="generate")
     example.change(_pick_example, [example], [kind, prompt, context, chosen], api_name=False)
-    tuned.change(_pick_tuned, [tuned, model_name], [model_name], api_name=False)
+    tuned.change(pick_base_for, [tuned, model_name], [model_name], api_name=False)
     refresh.click(_refresh, [tuned], [tuned], api_name=False)
     for choice, button in votes.items():
         button.click(_vote(choice), [pair], [pair, vote_status], api_name=False)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from jobs import specs
 from jobs.run_folder import RunFolder
@@ -17,22 +14,6 @@ from jobs.store import JobStore
 from studio import evaluation
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def eval_home(home, monkeypatch, tiny_adapter):
-    """A workspace with one finished run, `sft-tiny`, holding the tiny adapter; jobs on one CPU thread."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    monkeypatch.setenv("INFRAMIND_GPUS", "none")
-    shutil.copytree(tiny_adapter, home / "runs" / "sft-tiny" / "adapter")
-    yield home
-    from jobs import runner
-
-    if (home / "jobs.sqlite").exists():  # a job left running by a failed test must not outlive it
-        for job in JobStore(home / "jobs.sqlite").list():
-            for pid, started in ((job.trainer_pid, job.trainer_started), (job.supervisor_pid, job.supervisor_started)):
-                if runner.alive(pid, started):
-                    os.killpg(pid, 9)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
