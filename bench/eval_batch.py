@@ -5,7 +5,8 @@
     python bench/eval_batch.py --threads 1      # one torch thread (a machine shared with other work)
 
 Generates greedy answers to the same eval rows (longest prompts first, as `evaluation.evaluate` orders them)
-at each batch size and prints answers per minute and new tokens per second, against batch 1, the baseline.
+at each batch size and prints answers per minute and new tokens per second, against the first size given (batch
+1 by default), the baseline.
 Answers stop at the end-of-turn token as in a real evaluation, so a batch waits for its longest answer: that
 cost is part of what is measured. Each line also says how much CPU other processes took meanwhile (from
 /proc/stat): on a shared machine that explains a slow run.
@@ -62,7 +63,7 @@ def main() -> None:
         per_minute = len(chats) / seconds * 60
         baseline = baseline or per_minute
         print(f"batch {size:3d}: {per_minute:6.1f} answers/min, {batch.new_tokens / seconds:6.1f} new tokens/s, "
-              f"{seconds:6.1f} s, {per_minute / baseline:.2f}x batch 1 (others {others:.1f} CPU)")
+              f"{seconds:6.1f} s, {per_minute / baseline:.2f}x batch {args.sizes[0]} (others {others:.1f} CPU)")
 
 
 if __name__ == "__main__":

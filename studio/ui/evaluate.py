@@ -324,7 +324,8 @@ def build() -> None:
             max_tokens = gr.Number(DEFAULTS.max_new_tokens, precision=0, label="Max new tokens",
                                    elem_id="eval-max-tokens")
             batch_size = gr.Number(DEFAULTS.batch_size, precision=0, label="Batch size", elem_id="eval-batch",
-                                   info="8 measured fastest on a 2-core CPU (bench/eval_batch.py).")
+                                   info="Answers generated together; 16 ran 1.7x faster than 8 on a 2-core CPU "
+                                        "(bench/eval_batch.py).")
             threads = gr.Number(0, precision=0, label="CPU threads (0: one per core)", elem_id="eval-threads")
     with gr.Accordion("LLM judge (optional, off unless asked)", open=False):
         with gr.Row():
