@@ -213,12 +213,12 @@ class Progress:
 
     def __str__(self) -> str:
         eta = self.eta_seconds
-        rest = f", ETA {_duration(eta)}" if eta is not None and self.done < self.total else ""
+        rest = f", ETA {format_duration(eta)}" if eta is not None and self.done < self.total else ""
         speed = f", {self.new_tokens / self.seconds:.1f} tokens/s" if self.seconds > 0 and self.new_tokens else ""
-        return f"{self.label}: {self.done}/{self.total} answers in {_duration(self.seconds)}{speed}{rest}"
+        return f"{self.label}: {self.done}/{self.total} answers in {format_duration(self.seconds)}{speed}{rest}"
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
     seconds = int(round(seconds))
     if seconds < 90:
         return f"{seconds} s"

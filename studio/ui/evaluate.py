@@ -194,7 +194,7 @@ def summary_markdown(summary: dict) -> str:
            else "")
         + f", {summary.get('samples', 1)} answer(s) per row, {decoding}"
         + (f", at most {settings['max_new_tokens']} new tokens" if settings.get("max_new_tokens") else "")
-        + (f"; {evaluation._duration(summary['seconds'])} in all." if summary.get("seconds") else "."),
+        + (f"; {evaluation.format_duration(summary['seconds'])} in all." if summary.get("seconds") else "."),
     ]
     for entry in summary["models"]:
         what = f"`{entry['model']}`" + (f" + adapter `{entry['adapter']}`" if entry.get("adapter") else "")
