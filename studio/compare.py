@@ -8,14 +8,16 @@
     >>> for partial in compare.stream_answer(models.EMBEDDED, "terraform", "S3 bucket for logs, versioned"):
     ...     print(partial.text, partial.tokens_per_second)               # one model alone
 
-With an adapter, both answers come from one copy of the weights: the base pane's steps run inside
-`disable_adapter()`, the fine-tuned pane's outside it. One decode loop steps the two answers in turn, each with
+With an adapter, both answers come from one copy of the weights: the base pane's steps run with the LoRA layers
+switched off (`AdapterSwitch`, what PEFT's `disable_adapter()` does, made cheap), the fine-tuned pane's with
+them on. One decode loop steps the two answers in turn, each with
 its own KV cache, so both panes grow together and no two threads ever toggle the adapter of one model. Greedy
 answers are token for token those of `generation.generate` on the plain model (tests/compare checks it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -149,12 +151,46 @@ def intent_for(example: dict | None, kind: str, instruction: str, input_text: st
 # -- decoding --------------------------------------------------------------------------------------------
 
 
+class AdapterSwitch:
+    """Turns a PEFT model's LoRA layers off and on again, fast enough to do at every decoding step.
+
+    `with model.disable_adapter():` does the same but first walks all modules and computes the model's status:
+    55 ms a step on the embedded model (210 LoRA layers among 2,499 modules), against 12 ms for flipping the
+    layers found once. Adapters that are not layer-based (prompt learning) take PEFT's own way.
+    """
+
+    def __init__(self, model):
+        from peft.tuners.tuners_utils import AuxiliaryTrainingWrapper, BaseTunerLayer
+
+        self.model = model
+        config = model.peft_config[model.active_adapter]
+        self.layered = not (config.is_prompt_learning or getattr(config, "is_adaption_prompt", False))
+        wrappers = (BaseTunerLayer, AuxiliaryTrainingWrapper)
+        # The modules PEFT's own enable/disable_adapter_layers flip, found once.
+        self.layers = [m for m in model.modules() if isinstance(m, wrappers)] if self.layered else []
+
+    @contextlib.contextmanager
+    def off(self):
+        if not self.layered:
+            with self.model.disable_adapter():
+                yield
+            return
+        for layer in self.layers:
+            layer.enable_adapters(False)
+        try:
+            yield
+        finally:
+            for layer in self.layers:
+                layer.enable_adapters(True)
+
+
 @dataclass
 class _Lane:
     """One answer being decoded: its model, whether its adapter is on, its cache and its tokens."""
 
     model: object
     adapter: bool | None  # True: the PEFT adapter on; False: off (the base); None: a plain model
+    switch: AdapterSwitch | None = None
     generator: object = None
     cache: object = None
     next_ids: object = None
@@ -164,7 +200,7 @@ class _Lane:
 
     def logits(self, input_ids):
         if self.adapter is False:
-            with self.model.disable_adapter():
+            with self.switch.off():
                 output = self.model(input_ids=input_ids, past_key_values=self.cache, use_cache=True)
         else:
             output = self.model(input_ids=input_ids, past_key_values=self.cache, use_cache=True)
@@ -241,7 +277,7 @@ def _lanes(base_model: str, tuned: FineTuned | None, progress: models.Progress |
                                                                progress=progress)
         return [_Lane(base, None), _Lane(merged, None)], tokenizer
     model, tokenizer = models.CACHE.get(base_model, adapter=tuned.path, progress=progress)
-    return [_Lane(model, False), _Lane(model, True)], tokenizer
+    return [_Lane(model, False, AdapterSwitch(model)), _Lane(model, True)], tokenizer
 
 
 def stream_pair(
