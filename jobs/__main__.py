@@ -8,6 +8,8 @@
     python -m jobs stop sft-iac-1                            # checkpoint at the end of the step, then end
     python -m jobs resume sft-iac-1                          # continue from the last checkpoint
     python -m jobs delete sft-iac-1 --yes                    # forget it and delete its run folder
+    python -m jobs eval --adapter sft-iac-1                  # base and fine-tuned over the eval split, here
+    python -m jobs eval --adapter sft-iac-1 --submit         # the same as a background job
 
 `run` is the training entry point the runner starts (through `accelerate launch` for several GPUs); started by
 hand, it records itself in the job store so that the Jobs tab and `list` show it.
@@ -16,6 +18,7 @@ hand, it records itself in the job store so that the Jobs tab and `list` show it
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import os
@@ -53,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     delete = commands.add_parser("delete", help="forget a job and delete its run folder")
     delete.add_argument("name")
     delete.add_argument("--yes", action="store_true", help="do not ask")
+    evaluate = commands.add_parser("eval", help="evaluate a model (base, adapter or merged) over held-out rows",
+                                   description="Every option is a key of the eval job's job.yaml (jobs.specs.EvalJob).")
+    _add_spec_options(evaluate, specs.EvalJob)
+    evaluate.add_argument("--submit", action="store_true", help="queue it as a background job instead of running "
+                          "it in this terminal")
     supervise = commands.add_parser("supervise", help=argparse.SUPPRESS)
     supervise.add_argument("name")
     supervise.add_argument("--attach", action="store_true")
@@ -147,6 +155,43 @@ def _copy_output_to(path: Path) -> None:
     log = open(path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115 - open for the process's life
     sys.stdout = _Tee(sys.stdout, log)
     sys.stderr = _Tee(sys.stderr, log)
+
+
+# -- eval ----------------------------------------------------------------------------------------------
+
+
+def _add_spec_options(parser: argparse.ArgumentParser, cls) -> None:
+    """One --option per field of the spec `cls`, with the field's default and help text."""
+    for item in dataclasses.fields(cls):
+        flag = "--" + item.name.replace("_", "-")
+        default = item.default
+        text = item.metadata.get("help", "")
+        if isinstance(default, bool):
+            parser.add_argument(flag, dest=item.name, action=argparse.BooleanOptionalAction, default=default,
+                                help=text)
+        else:
+            parser.add_argument(flag, dest=item.name, type=type(default), default=default,
+                                help=f"{text} (default: {default!r})")
+
+
+def cmd_eval(args) -> int:
+    """Write the eval job's job.yaml, then run it here (as `run` does) or queue it (as `submit` does)."""
+    values = {item.name: getattr(args, item.name) for item in dataclasses.fields(specs.EvalJob)}
+    spec = specs.EvalJob(**values).with_paths_resolved()
+    if args.submit:
+        job = runner.submit(spec)
+        print(f"{job.name}: {job.state}" + (f" on {job.devices}" if job.devices else "")
+              + f"; follow it with: python -m jobs logs {job.name} -f")
+        return 0
+    problems = spec.missing_files()
+    if problems:
+        raise specs.SpecError(problems)
+    run = RunFolder(spec.run_folder())
+    if run.spec_file.exists() or run.metrics_file.exists():
+        raise JobStateError(f"a run named {run.name!r} exists already: pick another --output or delete it")
+    run.path.mkdir(parents=True, exist_ok=True)
+    specs.save(spec, run.spec_file)
+    return cmd_run(argparse.Namespace(job_yaml=run.spec_file, resume=False))
 
 
 # -- the queue -----------------------------------------------------------------------------------------
@@ -249,6 +294,7 @@ def cmd_supervise(args) -> int:
 COMMANDS = {
     "run": cmd_run, "submit": cmd_submit, "list": cmd_list, "status": cmd_status, "stop": cmd_stop,
     "resume": cmd_resume, "logs": cmd_logs, "delete": cmd_delete, "supervise": cmd_supervise,
+    "eval": cmd_eval,
 }
 
 if __name__ == "__main__":

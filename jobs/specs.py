@@ -17,9 +17,9 @@
     Traceback (most recent call last):
     SpecError: unknown key 'lerning_rate' (did you mean 'learning_rate'?) ...
 
-A new job kind (the Evaluate tab's `eval`, say) is a new dataclass deriving from `JobSpec`, decorated with
-`@register`, whose `entry_point` names the function that runs it ("jobs.evaluate:run"): the CLI, the runner and
-the Jobs tab need nothing else.
+A new training job kind is a new dataclass deriving from `JobSpec`, decorated with `@register`, whose
+`entry_point` names the function that runs it: the CLI, the runner and the Jobs tab need nothing else. A job
+that trains nothing (`EvalJob`, the Evaluate tab's) is a dataclass of its own with the same few members.
 
 This module imports no torch, transformers or trl: the UI builds and checks specs before anything heavy loads.
 """
@@ -338,6 +338,141 @@ class GRPOJob(JobSpec):
             found.append(f"adapter {self.adapter!r}: {folder} holds no adapter_config.json (finish the SFT run "
                          "first, or give its adapter/ folder)")
         return found
+
+
+@register
+@dataclass(frozen=True)
+class EvalJob:
+    """An evaluation: a model (base, a run's adapter on it, or a merged export) answers held-out rows, every
+    answer is checked by studio.iac, and the rate of each stage is reported (studio.evaluation).
+
+    Not a JobSpec: an evaluation trains nothing, and a job.yaml listing epochs, LoRA and learning rates that it
+    ignores would break the rule that every key in it means something. It offers what the runner and the CLI
+    use of a spec (`model`, `output`, `gpus`, `run_folder`, `missing_files`, ...).
+    """
+
+    kind: ClassVar[str] = "eval"
+    entry_point: ClassVar[str] = "jobs.evaluate:run"
+
+    model: str = _help("Base model: the embedded default, a hub id or a local folder.", models.EMBEDDED)
+    adapter: str = _help("A run's name or an adapter folder, evaluated on `model`; the base's answers come from "
+                         "the same weights with the adapter off. Empty for none.", "")
+    merged: str = _help("A merged export's folder (exports/<name>/merged), evaluated beside `model`. Empty for "
+                        "none.", "")
+    with_base: bool = _help("Evaluate the base model too, side by side with the fine-tuned one.", True)
+    dataset: str = _help("Rows to answer: JSONL of Alpaca rows with kind and intent (output may be left out).",
+                         "data/eval.jsonl")
+    limit: int = _help("Answer the first N rows only; 0 answers them all.", 0)
+    samples: int = _help("Answers per row; more than 1 gives pass@k and needs a temperature above 0.", 1)
+    temperature: float = _help("0 decodes greedily (the same answers every time); above 0 samples.", 0.0)
+    top_p: float = _help("When sampling, draw from the most likely tokens holding this share of probability.", 0.95)
+    max_new_tokens: int = _help("Longest answer in tokens (the eval split's longest reference is 432 with "
+                                "SmolLM2's tokenizer).", 512)
+    batch_size: int = _help("Answers generated together, left-padded; on a 2-core CPU 16 ran 1.7x faster than 8 "
+                            "(bench/eval_batch.py).", 16)
+    threads: int = _help("torch CPU threads; 0 keeps torch's default (one per core); 1 can be faster on a machine "
+                         "busy with other work.", 0)
+    seed: int = _help("Seed for sampling.", 0)
+    judge_url: str = _help("An OpenAI-compatible server (llama.cpp's llama-server, vLLM) that also scores every "
+                           "answer from 1 to 5; empty: no judge.", "")
+    judge_model: str = _help("The model name to ask the judge's server for.", "default")
+    output: str = _help("This job's run name (a folder under runs/); empty picks eval-<date>-<time>. The results go "
+                        "to the evaluated run's eval/ folder, or to evaluations/<this name>/.", "")
+    gpus: int = _help("1 generates on a GPU, 0 on the CPU; where no GPU exists it runs on the CPU.", 1)
+
+    def __post_init__(self) -> None:
+        if not self.output:
+            object.__setattr__(self, "output", f"{self.kind}-{time.strftime('%Y%m%d-%H%M%S')}")
+        problems = _type_problems(self) or self.problems()
+        if problems:
+            raise SpecError(problems)
+
+    def problems(self) -> list[str]:
+        found = []
+        if not self.model.strip() and not (self.merged and not self.with_base):
+            found.append(f"model is empty: use '{models.EMBEDDED}', a hub id or a local folder")
+        if self.adapter and self.merged:
+            found.append("give an adapter or a merged export, not both: the fine-tuned side is one model")
+        if not self.with_base and not (self.adapter or self.merged):
+            found.append("with_base is off and there is no adapter or merged export: nothing to evaluate")
+        if not self.dataset.strip() or not self.dataset.endswith(".jsonl"):
+            found.append(f"dataset must be a .jsonl file of rows, not {self.dataset!r} (data/eval.jsonl)")
+        if not Path(self.output).is_absolute():
+            try:
+                workspace.inside(Path("/runs"), self.output)
+            except workspace.UnsafeName as error:
+                found.append(f"output: {error}")
+        for name in ("samples", "max_new_tokens", "batch_size"):
+            if getattr(self, name) < 1:
+                found.append(f"{name} must be at least 1, not {getattr(self, name)}")
+        for name in ("limit", "threads", "seed"):
+            if getattr(self, name) < 0:
+                found.append(f"{name} must be 0 or more, not {getattr(self, name)}")
+        if self.max_new_tokens > 8192:
+            found.append(f"max_new_tokens must be at most 8192, not {self.max_new_tokens}")
+        if not (0 <= self.temperature <= 5):
+            found.append(f"temperature must be between 0 (greedy) and 5, not {self.temperature}")
+        if self.samples > 1 and self.temperature <= 0:
+            found.append(f"samples is {self.samples} but temperature is 0: greedy decoding gives one answer, "
+                         f"{self.samples} times; set a temperature (0.7-1.0) for pass@k")
+        if not (0 < self.top_p <= 1):
+            found.append(f"top_p must be in (0, 1], not {self.top_p}")
+        if self.gpus not in (0, 1):
+            found.append(f"gpus must be 0 (CPU) or 1: an evaluation runs on one device, not {self.gpus}")
+        if self.judge_url and not self.judge_url.startswith(("http://", "https://")):
+            found.append(f"judge_url must start with http:// or https://, not {self.judge_url!r}")
+        return found
+
+    @property
+    def processes(self) -> int:
+        return 1
+
+    def run_folder(self) -> Path:
+        if Path(self.output).is_absolute():
+            return Path(self.output)
+        return workspace.inside(workspace.runs_dir(), self.output)
+
+    @property
+    def run_name(self) -> str:
+        return Path(self.output).name
+
+    def adapter_folder(self) -> Path | None:
+        """The adapter's folder: a path as given, or a run name's adapter/ in the workspace."""
+        if not self.adapter:
+            return None
+        path = Path(self.adapter).expanduser()
+        if path.is_absolute() or path.exists() or "/" in self.adapter:
+            return path
+        return workspace.inside(workspace.runs_dir(), self.adapter) / "adapter"
+
+    def with_paths_resolved(self, base: Path | None = None) -> "EvalJob":
+        """The same spec with relative file paths made absolute against `base` (the current folder); a run name
+        given as the adapter stays a name."""
+        base = Path(base or Path.cwd())
+        changes = {}
+        for name in ("dataset", "merged", "adapter"):
+            value = getattr(self, name)
+            if not value or Path(value).expanduser().is_absolute():
+                continue
+            if name == "adapter" and "/" not in value and not (base / value).exists():
+                continue
+            changes[name] = str((base / value).resolve())
+        return dataclasses.replace(self, **changes) if changes else self
+
+    def missing_files(self) -> list[str]:
+        found = []
+        if not Path(self.dataset).expanduser().is_file():
+            found.append(f"dataset {self.dataset!r} does not exist")
+        folder = self.adapter_folder()
+        if folder is not None and not (folder / "adapter_config.json").is_file():
+            found.append(f"adapter {self.adapter!r}: {folder} holds no adapter_config.json (finish the run first, "
+                         "or give its adapter/ folder)")
+        if self.merged and not (Path(self.merged).expanduser() / "config.json").is_file():
+            found.append(f"merged {self.merged!r} holds no config.json: give an export's merged/ folder")
+        return found
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, **{item.name: getattr(self, item.name) for item in dataclasses.fields(self)}}
 
 
 # -- building from YAML or a form ----------------------------------------------------------------------

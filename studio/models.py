@@ -322,29 +322,78 @@ def footprint(name: str, lora: LoraShape = LoraShape(), four_bit: bool = True) -
     return report
 
 
-class ModelCache:
-    """Keeps the last model loaded in memory, so the tabs do not reload it on every request.
+def load_with_adapter(name: str, adapter: str | Path, *, four_bit: bool = False, progress: Progress | None = None):
+    """`(peft_model, tokenizer)`: base model `name` with the LoRA adapter in folder `adapter` on top.
 
-    One model at a time: on a laptop two copies of even a small model are a waste, and the GPU of a Space
-    holds one. Loading is serialized by a lock, so two browser tabs asking at once load it once.
+    One copy of the weights serves both answers: `with peft_model.disable_adapter():` gives the base model's
+    own outputs, outside it the fine-tuned ones.
+    """
+    from peft import PeftModel
+
+    folder = Path(adapter).expanduser()
+    if not (folder / "adapter_config.json").is_file():
+        raise ModelUnavailable(f"{folder} holds no adapter_config.json: give a run's adapter/ folder.")
+    model, tokenizer = load(name, four_bit=four_bit, progress=progress)
+    if progress:
+        progress(0.9, f"Applying the adapter {folder}")
+    try:
+        model = PeftModel.from_pretrained(model, folder, is_trainable=False)
+    except (RuntimeError, ValueError, KeyError) as error:
+        # The usual cause: an adapter trained on another base (a size mismatch in the LoRA matrices).
+        recorded = json.loads((folder / "adapter_config.json").read_text()).get("base_model_name_or_path")
+        raise ModelUnavailable(
+            f"The adapter {folder} does not fit {name!r}; it was trained on {recorded!r}. ({error})"
+        ) from error
+    model.eval()
+    return model, tokenizer
+
+
+class ModelCache:
+    """Keeps the models last asked for in memory, so the tabs do not reload them on every request.
+
+    What one request needs at a time: one model, a base model with its adapter (the same weights serve both
+    answers), or a base and a merged export for a side-by-side. On a laptop more copies of even a small model
+    are a waste, and the GPU of a Space holds one. Loading is serialized by a lock, so two browser tabs asking
+    at once load it once.
+
+        >>> model, tokenizer = CACHE.get(EMBEDDED)
+        >>> peft_model, tokenizer = CACHE.get(EMBEDDED, adapter="workspace/runs/sft-1/adapter")
+        >>> (base, _), (merged, _) = CACHE.get_many([(EMBEDDED, None), ("workspace/exports/merged", None)])
     """
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._key: tuple | None = None
-        self._value: tuple | None = None
+        self._entries: dict[tuple, tuple] = {}
 
-    def get(self, name: str, *, four_bit: bool = False, progress: Progress | None = None):
-        key = (name or EMBEDDED, four_bit)
+    @staticmethod
+    def _key(name: str, adapter: str | Path | None, four_bit: bool) -> tuple:
+        return (name or EMBEDDED, str(Path(adapter).expanduser().resolve()) if adapter else None, four_bit)
+
+    def get(self, name: str, *, adapter: str | Path | None = None, four_bit: bool = False,
+            progress: Progress | None = None):
+        """`(model, tokenizer)` for `name`, with the LoRA adapter in folder `adapter` on top when given."""
+        return self.get_many([(name, adapter)], four_bit=four_bit, progress=progress)[0]
+
+    def get_many(self, wanted: list[tuple[str, str | Path | None]], *, four_bit: bool = False,
+                 progress: Progress | None = None) -> list[tuple]:
+        """`(model, tokenizer)` for each `(name, adapter)` in `wanted`; every other model is let go."""
+        keys = [self._key(name, adapter, four_bit) for name, adapter in wanted]
         with self._lock:
-            if self._key != key:
-                self._key, self._value = None, None  # free the old weights before loading the new
-                self._value = load(key[0], four_bit=four_bit, progress=progress)
-                self._key = key
-            return self._value
+            for key in list(self._entries):
+                if key not in keys:
+                    del self._entries[key]  # free the old weights before loading the new
+            for key in keys:
+                if key not in self._entries:
+                    name, adapter, _ = key
+                    if adapter:
+                        self._entries[key] = load_with_adapter(name, adapter, four_bit=four_bit, progress=progress)
+                    else:
+                        self._entries[key] = load(name, four_bit=four_bit, progress=progress)
+            return [self._entries[key] for key in keys]
 
     def loaded(self) -> str | None:
-        return self._key[0] if self._key else None
+        """The name of the (first) model in memory, or None."""
+        return next(iter(self._entries))[0] if self._entries else None
 
 
 CACHE = ModelCache()

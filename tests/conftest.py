@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import build_tiny_model
+from tests.factories import build_tiny_adapter, build_tiny_model
 
 # Tests never reach the hub; a test that tries must fail fast, not hang.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -28,6 +28,25 @@ def tiny_model(request, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-llama"), "llama")
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter(tiny_llama, tmp_path_factory) -> Path:
+    """A LoRA adapter on `tiny_llama` whose weights are not zero: it changes the answers."""
+    return build_tiny_adapter(tmp_path_factory.mktemp("tiny-adapter") / "adapter", tiny_llama)
+
+
+@pytest.fixture(scope="session")
+def tiny_merged(tiny_llama, tiny_adapter, tmp_path_factory) -> Path:
+    """`tiny_adapter` merged into its base: a merged export's plain model folder."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = tmp_path_factory.mktemp("tiny-merged")
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_llama), tiny_adapter)
+    model.merge_and_unload().save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_llama).save_pretrained(folder)
+    return folder
 
 
 @pytest.fixture

@@ -87,3 +87,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def build_tiny_adapter(folder: Path, base: Path, seed: int = 1) -> Path:
+    """A LoRA adapter for the tiny model in `base` whose weights are not zero, saved in `folder`.
+
+    PEFT starts B at zero, so a fresh adapter changes nothing; `init_lora_weights=False` draws both matrices at
+    random, so the adapted model really answers differently from its base.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(base)
+    config = LoraConfig(r=4, lora_alpha=16, target_modules=["q_proj", "v_proj", "down_proj"],
+                        init_lora_weights=False, task_type="CAUSAL_LM")
+    peft_model = get_peft_model(model, config)
+    peft_model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(base).save_pretrained(folder)
+    return folder

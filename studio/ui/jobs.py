@@ -20,6 +20,7 @@ import gradio as gr
 from jobs import progress, runner
 from jobs.run_folder import RunFolder
 from jobs.store import JobNotFound, JobStateError, JobStore
+from studio import evaluation
 
 REFRESH_S = 2.0
 STATE_COLORS = {"queued": "#64748b", "running": "#4f46e5", "succeeded": "#059669", "failed": "#dc2626",
@@ -92,7 +93,11 @@ def job_details(store: JobStore, name: str) -> str:
         if figures:
             lines.append(", ".join(figures))
     summary = run.summary()
-    if summary and job.state == "succeeded":
+    if summary and job.state == "succeeded" and job.kind == "eval":
+        passing = ", ".join(f"{label} {rate:.1%}" for label, rate in (summary.get("pass") or {}).items())
+        lines.append(f"Final: pass {passing} over {summary.get('rows', '?')} rows. Results in "
+                     f"`{summary.get('results')}` (row by row in the Evaluate tab).")
+    elif summary and job.state == "succeeded":
         parts = [f"{key.replace('_', ' ')} {summary[key]:.4g}" for key in ("train_loss", "eval_loss", "reward")
                  if isinstance(summary.get(key), (int, float))]
         lines.append("Final: " + ", ".join(parts) + f". Adapter in `{summary.get('adapter')}`.")
@@ -176,19 +181,34 @@ def refresh(selected: str | None, seen: tuple | None):
     table = jobs_table(store)
     chooser = gr.update(choices=names, value=selected)
     if selected is None:
-        return table, chooser, "", gr.update(value="", visible=False), None, None, None, "", None
+        hidden = gr.update(value=None, visible=False)
+        return table, chooser, "", gr.update(value="", visible=False), None, None, None, hidden, hidden, "", None
     run = RunFolder.named(selected)
     size = run.metrics_file.stat().st_size if run.metrics_file.exists() else -1
     rows = run.metrics()
     warning = progress.learning_signal_warning(rows)
     warning_update = gr.update(value=f"⚠️ {warning}" if warning else "", visible=bool(warning))
-    key = (selected, size)
+    results = evaluation.results_of_run(run.path)
+    key = (selected, size, (results / evaluation.SUMMARY_FILE).stat().st_mtime if results else None)
     if key == seen:
-        plots = (gr.skip(), gr.skip(), gr.skip())
+        plots = (gr.skip(),) * 5
     else:
         has_rewards = bool(progress.reward_components(rows))
-        plots = (loss_figure(rows), lr_figure(rows), gr.update(value=reward_figure(rows), visible=has_rewards))
+        trains = store.get(selected).kind != "eval"  # an evaluation has no loss to chart
+        plots = (gr.update(value=loss_figure(rows), visible=trains), gr.update(value=lr_figure(rows), visible=trains),
+                 gr.update(value=reward_figure(rows), visible=has_rewards), *evaluation_view(results))
     return (table, chooser, job_details(store, selected), warning_update, *plots, run.log_tail(60), key)
+
+
+def evaluation_view(results) -> tuple:
+    """The run's evaluation (headline and chart), shown on its page when there is one."""
+    found = evaluation.read(results) if results else None
+    if found is None:
+        return gr.update(value=None, visible=False), gr.update(value=None, visible=False)
+    from studio.ui.evaluate import summary_markdown
+
+    headline = f"### Evaluation\n{summary_markdown(found.summary)}\n\nRow by row: the Evaluate tab, `{results}`."
+    return gr.update(value=headline, visible=True), gr.update(value=evaluation.figure(found.summary), visible=True)
 
 
 def _act(action, name: str | None):
@@ -238,6 +258,8 @@ def build() -> None:
         loss_plot = gr.Plot(label="Loss", elem_id="jobs-loss-plot")
         lr_plot = gr.Plot(label="Learning rate", elem_id="jobs-lr-plot")
     reward_plot = gr.Plot(label="Rewards", elem_id="jobs-reward-plot", visible=False)
+    eval_summary = gr.Markdown(visible=False, elem_id="jobs-eval-summary")
+    eval_chart = gr.Plot(show_label=False, visible=False, elem_id="jobs-eval-chart")
     log = gr.Textbox(label="train.log (the end)", lines=14, max_lines=14, autoscroll=True, interactive=False,
                      elem_id="jobs-log", elem_classes=["im-mono"])
     with gr.Accordion("More", open=False):
@@ -245,7 +267,7 @@ def build() -> None:
     seen = gr.State(None)
     timer = gr.Timer(REFRESH_S)
 
-    outputs = [table, chooser, details, warning, loss_plot, lr_plot, reward_plot, log, seen]
+    outputs = [table, chooser, details, warning, loss_plot, lr_plot, reward_plot, eval_summary, eval_chart, log, seen]
     timer.tick(refresh, [chooser, seen], outputs, api_name=False, show_progress="hidden")
     chooser.input(lambda name: refresh(name, None), [chooser], outputs, api_name=False,
                   show_progress="hidden")

@@ -1,0 +1,580 @@
+"""Evaluation: run models over held-out rows, check every answer, and report the rate of each stage.
+
+    python -m studio.evaluation --name smollm-base                # the embedded model over the eval split, here
+    python -m studio.evaluation --adapter sft-1 --limit 20        # base and fine-tuned; results in runs/sft-1/eval
+
+    >>> from studio import evaluation, generation, models
+    >>> rows = evaluation.load_rows(evaluation.EVAL_SPLIT)                  # the 121 held-out rows
+    >>> contenders = evaluation.candidates(models.EMBEDDED, adapter="workspace/runs/sft-1/adapter")
+    >>> results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=512),
+    ...                               on_progress=print)                    # 'base: 16/242 answers, ETA 9 min'
+    >>> evaluation.write(results, "workspace/runs/sft-1/eval")             # summary.json + rows.jsonl
+    >>> print(evaluation.table(results.summary).to_string())
+                stage  base  fine-tuned ...
+
+The figures, per model, overall and per kind (terraform, kubernetes), as shares of the answers:
+`extracted`, `parses`, `schema`, `intent`, `best_practice` (each: that stage passed) and `pass` (extracted and
+parses and schema and intent, as `Report.ok`; best practice is advice and reported apart). With `samples` k > 1
+(sampling only) each row gets k answers; the rates are then over all of them (pass@1), and `pass_at_k` gives
+the chance that at least one of k answers passes, by the unbiased estimator of Chen et al. (2021).
+
+A base model and an adapter on it share one copy of the weights: the base's answers are generated inside
+`disable_adapter()`. Answers are generated in batches (left padding); a greedy answer in a batch can differ from
+the same row's answer alone in the last bits of the arithmetic, and so, rarely, in a token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from studio import chat, dataset, generation, models, workspace
+from studio.iac import validate
+from studio.iac.report import STAGES as CHECK_STAGES
+
+EVAL_SPLIT = Path(__file__).resolve().parents[1] / "data" / "eval.jsonl"
+STAGES = (*CHECK_STAGES, "pass")
+KINDS = chat.KINDS
+SUMMARY_FILE = "summary.json"
+ROWS_FILE = "rows.jsonl"
+# Measured with `python bench/eval_batch.py` on the 2-core CPU, embedded model, no other load: 32 rows of up to
+# 256 new tokens ran at 42 new tokens/s in batches of 8, 70 in batches of 16 and 86 in batches of 32. 16 keeps
+# most of the gain with a progress line every minute or two; a batch waits for its longest answer.
+DEFAULT_BATCH_SIZE = 16
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model under evaluation: `model` (a name or folder, a merged export included) with an optional
+    LoRA `adapter` folder on top, reported under `label`."""
+
+    label: str
+    model: str
+    adapter: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "model": self.model, "adapter": self.adapter}
+
+
+def candidates(model: str, adapter: str | None = None, merged: str | None = None,
+               with_base: bool = True) -> list[Candidate]:
+    """The usual line-up: the base model, then the fine-tuned one (an adapter on it, or a merged export).
+
+    >>> [c.label for c in candidates("base-model", adapter="runs/sft-1/adapter")]
+    ['base', 'fine-tuned']
+    >>> candidates("base-model")
+    [Candidate(label='base', model='base-model', adapter=None)]
+    """
+    if adapter and merged:
+        raise ValueError("Give an adapter or a merged export, not both.")
+    found = [Candidate("base", model)] if with_base or not (adapter or merged) else []
+    if adapter:
+        found.append(Candidate("fine-tuned", model, str(adapter)))
+    elif merged:
+        found.append(Candidate("fine-tuned", str(merged)))
+    return found
+
+
+def load_rows(path: str | Path) -> list[dataset.Row]:
+    """Rows to evaluate on: the eval split or an uploaded JSONL of Alpaca rows (`output` may be left out)."""
+    path = Path(path)
+    rows = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise dataset.DatasetError(f"{path}: not UTF-8 text; save the file as UTF-8") from error
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise dataset.DatasetError(f"{path}:{number}: not valid JSON ({error.msg})") from error
+        if isinstance(data, dict) and not data.get("output"):
+            # A set to evaluate on needs requests, not reference answers; the row type asks for one.
+            data = {**data, "output": "(no reference answer)"}
+        rows.append(dataset.Row.from_dict(data, f"{path}:{number}"))
+    if not rows:
+        raise dataset.DatasetError(f"{path}: no rows")
+    return rows
+
+
+# -- figures from answers --------------------------------------------------------------------------------
+
+
+def stage_flags(report: dict) -> dict[str, bool]:
+    """Which stages an answer passed, from `Report.to_dict()`; `pass` is `ok`.
+
+    >>> stage_flags(validate("no code here", "terraform").to_dict())["extracted"]
+    False
+    """
+    flags = {stage: report[stage]["status"] == "passed" for stage in CHECK_STAGES}
+    flags["pass"] = bool(report["ok"])
+    return flags
+
+
+def rates(flags: list[dict[str, bool]]) -> dict[str, float]:
+    """The share of answers passing each stage; 0 for every stage when there are no answers."""
+    return {stage: (sum(f[stage] for f in flags) / len(flags) if flags else 0.0) for stage in STAGES}
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """The chance that at least one of k answers drawn from n (c of them passing) passes: 1 - C(n-c,k)/C(n,k).
+
+    >>> pass_at_k(4, 1, 1), pass_at_k(4, 1, 4), pass_at_k(4, 0, 2)
+    (0.25, 1.0, 0.0)
+    """
+    if not 0 < k <= n:
+        raise ValueError(f"k must be in 1..{n}, not {k}")
+    if n - c < k:
+        return 1.0
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def _ks(samples: int) -> list[int]:
+    """1, the powers of two below `samples`, and `samples`."""
+    ks, k = [], 1
+    while k < samples:
+        ks.append(k)
+        k *= 2
+    return [*ks, samples]
+
+
+def summarize_model(candidate: Candidate, rows: list[dict], samples: int = 1) -> dict:
+    """A model's entry of summary.json from the per-row records (`rows.jsonl` lines)."""
+    per_kind: dict[str, list] = {kind: [] for kind in KINDS}
+    everything = []
+    passing_per_row = []
+    for row in rows:
+        flags = [{stage: answer["stages"][stage] == "passed" for stage in CHECK_STAGES} | {"pass": answer["ok"]}
+                 for answer in row["answers"][candidate.label]]
+        everything.extend(flags)
+        per_kind.setdefault(row["kind"], []).extend(flags)
+        passing_per_row.append(sum(f["pass"] for f in flags))
+    entry = {
+        **candidate.to_dict(),
+        "rates": rates(everything),
+        "by_kind": {kind: rates(flags) for kind, flags in per_kind.items() if flags},
+        "answers": len(everything),
+    }
+    if samples > 1:
+        entry["pass_at_k"] = {
+            str(k): sum(pass_at_k(samples, c, k) for c in passing_per_row) / len(passing_per_row) for k in _ks(samples)
+        }
+    judged = [a["judge"]["score"] for row in rows for a in row["answers"][candidate.label] if a.get("judge")]
+    if judged:
+        entry["judge"] = {"mean_score": sum(judged) / len(judged), "answers": len(judged)}
+    return entry
+
+
+def answer_record(text: str, kind: str, intent: dict | None) -> dict:
+    """One answer as rows.jsonl keeps it: the text, its verdict per stage and the reasons."""
+    report = validate(text, kind, intent)
+    return {
+        "text": text,
+        "ok": report.ok,
+        "language": report.language,
+        "wrong_language": report.wrong_language,
+        "stages": {stage: verdict.status for stage, verdict in report.verdicts.items()},
+        "reasons": report.reasons(),
+    }
+
+
+def row_record(row: dataset.Row) -> dict:
+    return {"id": row.id, "kind": row.kind, "instruction": row.instruction, "input": row.input,
+            "intent": row.intent, "reference": row.output, "answers": {}}
+
+
+# -- running models ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an evaluation stands: answers done of the total, for the model being run."""
+
+    done: int
+    total: int
+    label: str
+    seconds: float
+    new_tokens: int = 0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if not self.done:
+            return None
+        return self.seconds / self.done * (self.total - self.done)
+
+    def __str__(self) -> str:
+        eta = self.eta_seconds
+        rest = f", ETA {format_duration(eta)}" if eta is not None and self.done < self.total else ""
+        speed = f", {self.new_tokens / self.seconds:.1f} tokens/s" if self.seconds > 0 and self.new_tokens else ""
+        return f"{self.label}: {self.done}/{self.total} answers in {format_duration(self.seconds)}{speed}{rest}"
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+@dataclass
+class Results:
+    summary: dict
+    rows: list[dict] = field(default_factory=list)
+
+
+def _weights(candidate: Candidate, everyone: list[Candidate]) -> tuple[str, str | None]:
+    """Which weights run `candidate`: a base model shares the loaded adapter of a fine-tuned candidate on it."""
+    if candidate.adapter:
+        return candidate.model, candidate.adapter
+    partner = next((other for other in everyone if other.model == candidate.model and other.adapter), None)
+    return candidate.model, partner.adapter if partner else None
+
+
+def evaluate(
+    rows: list[dataset.Row],
+    contenders: list[Candidate],
+    settings: generation.Settings = generation.Settings(max_new_tokens=512),
+    *,
+    samples: int = 1,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    split: str = "eval",
+    judge=None,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Results:
+    """Generate `samples` answers per row with each candidate, check them all and sum up.
+
+    `judge` (a `studio.judge.Judge`) also scores every answer against its instruction; `should_stop` is polled
+    between batches (a stop request ends the run with `StopRequested`).
+    """
+    if not rows:
+        raise ValueError("No rows to evaluate on.")
+    if not contenders:
+        raise ValueError("No model to evaluate.")
+    labels = [c.label for c in contenders]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"Every model needs a label of its own, not {labels}")
+    if samples < 1:
+        raise ValueError(f"samples must be at least 1, not {samples}")
+    if samples > 1 and settings.temperature <= 0:
+        raise ValueError("pass@k needs k different answers: set a temperature above 0 to sample them.")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+
+    records = [row_record(row) for row in rows]
+    chats = [chat.messages_for(row.instruction, row.kind, row.input) for row in rows]
+    # Rows of similar length batch with little padding: run them longest first, keep the records in order.
+    order = sorted(range(len(rows)), key=lambda i: -sum(len(m["content"]) for m in chats[i]))
+    jobs = [i for i in order for _ in range(samples)]
+    started = time.perf_counter()
+    per_model: dict[str, dict] = {}
+    held: tuple | None = None
+    loaded = None
+    keys = [_weights(c, contenders) for c in contenders]
+    # Candidates on the same weights run one after the other, so each set of weights is loaded once.
+    for candidate in sorted(contenders, key=lambda c: keys.index(_weights(c, contenders))):
+        key = _weights(candidate, contenders)
+        if key != held:
+            loaded, held = None, None  # let the previous weights go before loading the next
+            if key[1]:
+                loaded = models.load_with_adapter(key[0], key[1])
+            else:
+                loaded = models.load(key[0])
+            held = key
+        model, tokenizer = loaded
+        adapter_off = key[1] is not None and candidate.adapter is None
+        answers: list[list[str]] = [[] for _ in rows]
+        model_started, new_tokens = time.perf_counter(), 0
+        for start in range(0, len(jobs), batch_size):
+            if should_stop and should_stop():
+                raise StopRequested(f"stopped after {start} of {len(jobs)} answers of {candidate.label}")
+            chunk = jobs[start : start + batch_size]
+            chunk_settings = dataclasses.replace(settings, seed=settings.seed + start)
+            switch = model.disable_adapter() if adapter_off else contextlib.nullcontext()
+            with switch:
+                batch = generation.generate(model, tokenizer, [chats[i] for i in chunk], chunk_settings,
+                                            batch_size=len(chunk))
+            new_tokens += batch.new_tokens
+            for i, text in zip(chunk, batch.answers):
+                answers[i].append(text)
+            if on_progress:
+                on_progress(Progress(start + len(chunk), len(jobs), candidate.label,
+                                     time.perf_counter() - model_started, new_tokens))
+        for i, record in enumerate(records):
+            record["answers"][candidate.label] = [answer_record(text, rows[i].kind, rows[i].intent)
+                                                  for text in answers[i]]
+            if judge is not None:
+                for answer in record["answers"][candidate.label]:
+                    answer["judge"] = judge.score(rows[i].instruction, answer["text"], rows[i].kind,
+                                                  rows[i].input).to_dict()
+        per_model[candidate.label] = {"seconds": round(time.perf_counter() - model_started, 1),
+                                      "new_tokens": new_tokens}
+    loaded = None
+    summary = summarize(records, contenders, split=split, samples=samples)
+    summary["settings"] = dataclasses.asdict(settings) | {"batch_size": batch_size}
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    for entry in summary["models"]:
+        entry.update(per_model[entry["label"]])
+    return Results(summary, records)
+
+
+class StopRequested(RuntimeError):
+    """The evaluation was asked to stop between two batches."""
+
+
+def summarize(records: list[dict], contenders: list[Candidate], *, split: str = "eval", samples: int = 1) -> dict:
+    """summary.json from the per-row records: the rate of each stage per model, overall and per kind.
+
+    The Export tab's model card reads `models[].rates` and `models[].by_kind`; keep those keys.
+    """
+    return {
+        "split": split,
+        "rows": len(records),
+        "kinds": {kind: sum(1 for r in records if r["kind"] == kind) for kind in KINDS},
+        "samples": samples,
+        "models": [summarize_model(candidate, records, samples) for candidate in contenders],
+    }
+
+
+# -- files ------------------------------------------------------------------------------------------------
+
+
+def results_folder(run: str | Path | None = None, name: str | None = None) -> Path:
+    """Where results go: `<run>/eval` for a run (a name under runs/ or a folder), else
+    `workspace/evaluations/<name>`."""
+    if run:
+        path = Path(run)
+        base = path if path.is_absolute() else workspace.inside(workspace.runs_dir(), str(run))
+        return base / "eval"
+    if not name:
+        raise ValueError("An evaluation without a run needs a name.")
+    evaluations = workspace.home() / "evaluations"
+    evaluations.mkdir(parents=True, exist_ok=True)
+    return workspace.inside(evaluations, name)
+
+
+def write(results: Results, folder: str | Path) -> Path:
+    """Write `summary.json` and `rows.jsonl` into `folder`, each atomically; rows first, so a summary is never
+    without its rows."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in results.rows)
+    workspace.atomic_write_text(folder / ROWS_FILE, lines)
+    workspace.atomic_write_text(folder / SUMMARY_FILE, json.dumps(results.summary, indent=1, ensure_ascii=False))
+    return folder
+
+
+def read(folder: str | Path) -> Results | None:
+    """The results kept in `folder`, or None when there are none (yet)."""
+    folder = Path(folder)
+    try:
+        summary = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+        return None
+    rows = []
+    try:
+        for line in (folder / ROWS_FILE).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                rows.append(json.loads(line))
+    except (FileNotFoundError, json.JSONDecodeError):
+        pass
+    return Results(summary, rows)
+
+
+def results_of_run(run_folder: str | Path) -> Path | None:
+    """The results shown on a run's page: those kept with it (`<run>/eval/`, its adapter was evaluated), or, for
+    an eval job, the folder its summary.json points to."""
+    run_folder = Path(run_folder)
+    if (run_folder / "eval" / SUMMARY_FILE).is_file():
+        return run_folder / "eval"
+    try:
+        pointed = json.loads((run_folder / "summary.json").read_text(encoding="utf-8")).get("results")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return Path(pointed) if pointed and (Path(pointed) / SUMMARY_FILE).is_file() else None
+
+
+def find_results() -> list[Path]:
+    """Every results folder in the workspace (runs' eval/ and evaluations/), newest first."""
+    home = workspace.home()
+    found = [*home.glob(f"runs/*/eval/{SUMMARY_FILE}"), *home.glob(f"evaluations/*/{SUMMARY_FILE}")]
+    return [p.parent for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+
+# -- the drill-down ---------------------------------------------------------------------------------------
+
+FILTERS = {
+    "all": "every row",
+    "gained": "fine-tuned passes, base fails",
+    "lost": "base passes, fine-tuned fails",
+    "both_fail": "both fail",
+    "both_pass": "both pass",
+}
+
+
+def row_passes(record: dict, label: str) -> bool | None:
+    """Whether any of `label`'s answers to the row passes; None when that model did not answer it."""
+    answers = record.get("answers", {}).get(label)
+    return any(answer["ok"] for answer in answers) if answers else None
+
+
+def drill_down(records: list[dict], which: str = "all", labels: tuple[str, str] = ("base", "fine-tuned")) -> list[dict]:
+    """The rows of one outcome (a key of FILTERS): where the fine-tuned model gained, lost, or neither.
+
+    >>> rows = [{"answers": {"base": [{"ok": False}], "fine-tuned": [{"ok": True}]}},
+    ...         {"answers": {"base": [{"ok": True}], "fine-tuned": [{"ok": True}]}}]
+    >>> len(drill_down(rows, "gained")), len(drill_down(rows, "both_pass")), len(drill_down(rows, "lost"))
+    (1, 1, 0)
+    """
+    if which not in FILTERS:
+        raise ValueError(f"which must be one of {', '.join(FILTERS)}, not {which!r}")
+    if which == "all":
+        return list(records)
+    base, tuned = labels
+    wanted = {"gained": (False, True), "lost": (True, False), "both_fail": (False, False), "both_pass": (True, True)}
+    picked = []
+    for record in records:
+        before, after = row_passes(record, base), row_passes(record, tuned)
+        # A base model evaluated alone: "both" filters then mean "it passes" and "it fails".
+        outcome = (before, before if after is None else after)
+        if outcome == wanted[which]:
+            picked.append(record)
+    return picked
+
+
+# -- tables and charts -------------------------------------------------------------------------------------
+
+
+def table(summary: dict):
+    """A DataFrame: one line per (kind, stage), one column per model, and the change when there are two."""
+    import pandas as pd
+
+    labels = [entry["label"] for entry in summary["models"]]
+    lines = []
+    counted = summary.get("kinds", {})
+    for scope in ("all", *(kind for kind in KINDS if counted.get(kind, 1))):
+        for stage in STAGES:
+            line = {"kind": scope, "stage": stage}
+            for entry in summary["models"]:
+                figures = entry["rates"] if scope == "all" else entry["by_kind"].get(scope)
+                line[entry["label"]] = figures[stage] if figures else None
+            if len(labels) == 2 and None not in (line[labels[0]], line[labels[1]]):
+                line["change"] = line[labels[1]] - line[labels[0]]
+            lines.append({key: round(value, 4) if isinstance(value, float) else value for key, value in line.items()})
+    return pd.DataFrame(lines)
+
+
+def figure(summary: dict):
+    """A plotly bar chart: the rate of each stage, one bar per model, overall and per kind side by side."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    scopes = [s for s in ("all", *KINDS) if s == "all" or any(s in e["by_kind"] for e in summary["models"])]
+    chart = make_subplots(rows=1, cols=len(scopes), shared_yaxes=True,
+                          subplot_titles=[f"{scope} ({_rows_in(summary, scope)} rows)" for scope in scopes])
+    palette = ["#94a3b8", "#4f46e5", "#0d9488", "#f59e0b"]
+    for index, entry in enumerate(summary["models"]):
+        for column, scope in enumerate(scopes, start=1):
+            figures = entry["rates"] if scope == "all" else entry["by_kind"].get(scope, {})
+            chart.add_trace(go.Bar(
+                name=entry["label"], x=list(STAGES), y=[figures.get(stage, 0.0) for stage in STAGES],
+                marker_color=palette[index % len(palette)], showlegend=column == 1, legendgroup=entry["label"],
+                text=[f"{figures.get(stage, 0.0):.0%}" for stage in STAGES], textposition="outside",
+            ), row=1, col=column)
+    chart.update_yaxes(range=[0, 1.1], tickformat=".0%")
+    chart.update_layout(barmode="group", height=380, margin=dict(l=40, r=10, t=40, b=40),
+                        legend=dict(orientation="h", y=-0.2))
+    return chart
+
+
+def _rows_in(summary: dict, scope: str) -> int | str:
+    if scope == "all":
+        return summary["rows"]
+    return summary.get("kinds", {}).get(scope, "?")
+
+
+# -- the command line --------------------------------------------------------------------------------------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options of an evaluation, shared by `python -m studio.evaluation` and `python -m jobs eval`."""
+    parser.add_argument("--model", default=models.EMBEDDED, help="base model: the embedded default, a hub id or a "
+                        "folder (default: %(default)s)")
+    parser.add_argument("--adapter", default="", help="a run's name or an adapter folder: evaluated on the base")
+    parser.add_argument("--merged", default="", help="a merged export's folder: evaluated beside the base")
+    parser.add_argument("--no-base", action="store_true", help="evaluate the fine-tuned model alone")
+    parser.add_argument("--dataset", default=str(EVAL_SPLIT), help="JSONL rows (default: the eval split)")
+    parser.add_argument("--limit", type=int, default=0, help="the first N rows only (0: all)")
+    parser.add_argument("--samples", type=int, default=1, help="answers per row, for pass@k (needs --temperature)")
+    parser.add_argument("--temperature", type=float, default=0.0, help="0: greedy (default)")
+    parser.add_argument("--max-new-tokens", type=int, default=512)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default; 1 can be "
+                        "faster on a machine busy with other work)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--judge-url", default="", help="an OpenAI-compatible server scoring every answer (off)")
+    parser.add_argument("--judge-model", default="default")
+    return parser
+
+
+def adapter_folder(adapter: str) -> Path:
+    """A run's name (its adapter/) or an adapter folder."""
+    path = Path(adapter).expanduser()
+    if path.exists() or "/" in adapter:
+        return path
+    return workspace.inside(workspace.runs_dir(), adapter) / "adapter"
+
+
+def run_of(adapter: Path) -> Path | None:
+    """The run folder an adapter belongs to (`runs/<run>/adapter`), or None."""
+    adapter = adapter.resolve()
+    runs = workspace.runs_dir().resolve()
+    return adapter.parent if adapter.name == "adapter" and adapter.parent.parent == runs else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m studio.evaluation", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    parser.add_argument("--name", default="", help="results under workspace/evaluations/<name> (when no run)")
+    args = parser.parse_args(argv)
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    adapter = adapter_folder(args.adapter) if args.adapter else None
+    contenders = candidates(args.model, adapter=str(adapter) if adapter else None, merged=args.merged or None,
+                            with_base=not args.no_base)
+    rows = load_rows(args.dataset)[: args.limit or None]
+    run = run_of(adapter) if adapter else None
+    folder = results_folder(run=run, name=args.name or time.strftime("eval-%Y%m%d-%H%M%S"))
+    settings = generation.Settings(max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed)
+    judge = None
+    if args.judge_url:
+        from studio.judge import Judge
+
+        judge = Judge(args.judge_url, model=args.judge_model)
+        judge.check()
+    print(f"{len(rows)} rows of {args.dataset}, {', '.join(c.label for c in contenders)}; "
+          f"{torch.get_num_threads()} threads; results in {folder}", flush=True)
+    results = evaluate(rows, contenders, settings, samples=args.samples, batch_size=args.batch_size,
+                       split=Path(args.dataset).stem, judge=judge, on_progress=lambda p: print(p, flush=True))
+    write(results, folder)
+    print(table(results.summary).to_string(index=False))
+    print(f"{results.summary['seconds']:.0f} s; results in {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
