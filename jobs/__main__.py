@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
     submit = commands.add_parser("submit", help="queue a job.yaml; it starts when a device is free")
     submit.add_argument("job_yaml", type=Path)
+    submit.add_argument("--after", default="", help="a queued or running job that must succeed first (the SFT "
+                        "run a GRPO job starts from)")
     commands.add_parser("list", help="every job with its state and progress")
     for name, text in (("status", "a job's details"), ("resume", "queue a stopped or failed job again")):
         commands.add_parser(name, help=text).add_argument("name")
@@ -96,6 +98,7 @@ def cmd_run(args) -> int:
     if not os.environ.get(runner.SUPERVISED_ENV):
         _copy_output_to(run.log_file)
     print(f"[job] {spec.kind} job {run.name} (pid {os.getpid()}), run folder {run.path}", flush=True)
+    _one_gpu_per_process(spec)
     try:
         outcome = entry_point(spec)(spec, run, resume=args.resume)
     except BaseException as error:
@@ -109,6 +112,20 @@ def cmd_run(args) -> int:
         state, message = runner.outcome(run, 0, False)
         store.finish(run.name, state, exit_code=0, message=message)
     return 0
+
+
+def _one_gpu_per_process(spec: specs.JobSpec) -> None:
+    """Started by hand on a machine of several GPUs, one process trains on one GPU (the runner and `accelerate
+    launch` choose the GPUs themselves): with all of them visible, Trainer would wrap the model in
+    nn.DataParallel, which TRL refuses."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES") is not None or os.environ.get("LOCAL_RANK") is not None:
+        return
+    if spec.gpus == 0 or len(runner.gpu_ids()) < 2:
+        return
+    os.environ["CUDA_VISIBLE_DEVICES"] = runner.gpu_ids()[0]
+    if spec.gpus > 1:
+        print(f"[job] one process trains on one GPU ({runner.gpu_ids()[0]}): for {spec.gpus} GPUs use "
+              "`python -m jobs submit` or `accelerate launch -m jobs run`", flush=True)
 
 
 def _register_by_hand(spec: specs.JobSpec, run: RunFolder) -> JobStore | None:
@@ -198,8 +215,9 @@ def cmd_eval(args) -> int:
 
 
 def cmd_submit(args) -> int:
-    job = runner.submit(specs.load(args.job_yaml))
-    print(f"{job.name}: {job.state}" + (f" on {job.devices}" if job.devices else ""))
+    job = runner.submit(specs.load(args.job_yaml), after=args.after)
+    print(f"{job.name}: {job.state}" + (f" on {job.devices}" if job.devices else "")
+          + (f", after {job.after}" if job.after else ""))
     return 0
 
 

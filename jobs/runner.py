@@ -154,15 +154,19 @@ def describe_exit(code: int | None) -> str:
 # -- the queue -----------------------------------------------------------------------------------------
 
 
-def submit(spec: specs.JobSpec, store: JobStore | None = None, start: bool = True) -> Job:
+def submit(spec: specs.JobSpec, store: JobStore | None = None, start: bool = True, after: str = "") -> Job:
     """Write the run folder's job.yaml, queue the job and start it if a device is free.
 
     Relative paths (datasets, a model or adapter folder) are made absolute here, so the job, which runs from the
-    project folder, reads the files the person meant.
+    project folder, reads the files the person meant. With `after` (a queued or running job), the job waits until
+    that one succeeded: a GRPO job may then name as its adapter the SFT run that has not trained yet.
     """
     store = store or JobStore()
     spec = spec.with_paths_resolved()
     problems = spec.missing_files()
+    if after:
+        store.get(after)  # JobNotFound names the jobs there are
+        problems = [p for p in problems if not (p.startswith("adapter ") and after in p)]
     if spec.run_folder().parent != workspace.runs_dir():
         problems.append(f"output {spec.output!r}: queued jobs keep their runs in {workspace.runs_dir()}; give a "
                         "run name (an absolute folder is for `python -m jobs run` alone)")
@@ -178,7 +182,7 @@ def submit(spec: specs.JobSpec, store: JobStore | None = None, start: bool = Tru
         raise JobStateError(f"a run named {run.name!r} exists already: pick another name or delete it")
     run.path.mkdir(parents=True, exist_ok=True)
     specs.save(spec, run.spec_file)
-    job = store.add(run.name, spec.kind, gpus=spec.gpus)
+    job = store.add(run.name, spec.kind, gpus=spec.gpus, after=after)
     if start:
         schedule(store)
     return store.get(job.name)

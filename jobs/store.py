@@ -48,9 +48,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     trainer_started REAL,
     exit_code INTEGER,
     stop_requested_at REAL,
-    message TEXT NOT NULL DEFAULT ''
+    message TEXT NOT NULL DEFAULT '',
+    after TEXT NOT NULL DEFAULT ''
 )
 """
+# Columns added since the first release: a store written before them gets them on opening.
+ADDED_COLUMNS = {"after": "TEXT NOT NULL DEFAULT ''"}
 
 
 class JobNotFound(KeyError):
@@ -83,6 +86,7 @@ class Job:
     exit_code: int | None
     stop_requested_at: float | None
     message: str
+    after: str = ""  # a job that must succeed first (GRPO after the SFT run whose adapter it trains further)
 
     @property
     def gpu_ids(self) -> list[str]:
@@ -100,6 +104,10 @@ class JobStore:
             # WAL: readers (the Jobs tab's timer) never block the writer, and the writer never blocks them.
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(SCHEMA)
+            present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+            for column, declaration in ADDED_COLUMNS.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -152,13 +160,15 @@ class JobStore:
 
     # -- writing ---------------------------------------------------------------------------------------
 
-    def add(self, name: str, kind: str, gpus: int = 1, state: str = "queued") -> Job:
+    def add(self, name: str, kind: str, gpus: int = 1, state: str = "queued", after: str = "") -> Job:
+        """Record a job; with `after`, it waits in the queue until that job succeeded (and fails if it did not)."""
         now = time.time()
         try:
             with self._connect() as db:
                 db.execute(
-                    "INSERT INTO jobs (name, kind, state, gpus, created_at, queued_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (name, kind, state, gpus, now, now),
+                    "INSERT INTO jobs (name, kind, state, gpus, created_at, queued_at, after) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (name, kind, state, gpus, now, now, after),
                 )
         except sqlite3.IntegrityError as error:
             raise JobStateError(f"a job named {name!r} exists already: pick another run name") from error
@@ -250,7 +260,16 @@ class JobStore:
             cpu_busy = any(job.devices == CPU for job in running)
             queue = [self._job(row) for row in db.execute("SELECT * FROM jobs WHERE state = 'queued' ORDER BY "
                                                           "queued_at, id")]
+            states = {row["name"]: row["state"] for row in db.execute("SELECT name, state FROM jobs")}
             for job in queue:
+                waits_for = states.get(job.after) if job.after else None
+                if waits_for in ("queued", "running"):
+                    break  # strict order: what follows waits too
+                if waits_for in ("failed", "stopped"):
+                    db.execute("UPDATE jobs SET state = 'failed', ended_at = ?, message = ? WHERE id = ?",
+                               (time.time(), f"not started: {job.after!r}, which it runs after, {waits_for}; "
+                                "resume that run, then this one", job.id))
+                    continue
                 wants_cpu = not gpu_ids or job.gpus == 0
                 if wants_cpu:
                     if cpu_busy:

@@ -42,6 +42,8 @@ def jobs_table(store: JobStore) -> str:
         done = 1.0 if job.state == "succeeded" else progress.fraction([last])
         steps = f"{last.get('step', 0)}/{last.get('total_steps', '?')}" if last else "-"
         eta = _duration(last.get("eta_s")) if job.state == "running" and last.get("eta_s") is not None else ""
+        if job.state == "queued" and job.after:
+            eta = f"after {html.escape(job.after)}"
         color = STATE_COLORS.get(job.state, "#64748b")
         bar = (f"<div style='background:#e2e8f0;border-radius:4px;height:10px;min-width:120px'>"
                f"<div class='im-progress' data-fraction='{done:.3f}' style='background:{color};width:{done * 100:.1f}%;"
@@ -72,6 +74,8 @@ def job_details(store: JobStore, name: str) -> str:
         return ""
     run = RunFolder.named(name)
     lines = [f"**{job.name}**: {job.kind}, **{job.state}**" + (f" on {job.devices}" if job.devices else "")]
+    if job.after and job.state == "queued":
+        lines.append(f"Waits for **{job.after}** to succeed, then starts from its adapter.")
     if job.stop_requested_at and job.state == "running":
         lines.append("Stop requested: it ends after its current step, with a checkpoint.")
     if job.message:

@@ -4,6 +4,7 @@ that died without a word (stand-in processes, so these run in seconds)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -185,3 +186,34 @@ def test_stopping_a_queued_job_cancels_it(job_home, rows, tmp_path):
     assert (job.state, job.message) == ("stopped", "cancelled before it started")
     runner.delete("q")
     assert not RunFolder.named("q").path.exists() and JobStore().find("q") is None
+
+
+def test_a_grpo_job_may_be_queued_after_the_sft_run_it_starts_from(job_home, rows, tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    base = dict(dataset=str(rows[0]), eval_dataset="", model=str(tmp_path))
+    with pytest.raises(specs.SpecError, match="holds no adapter_config.json"):
+        runner.submit(specs.GRPOJob(**base, output="g", adapter="s"), start=False)
+    runner.submit(specs.SFTJob(**base, output="s"), start=False)
+    job = runner.submit(specs.GRPOJob(**base, output="g", adapter="s"), start=False, after="s")
+    assert (job.state, job.after) == ("queued", "s")
+    from jobs.store import JobNotFound
+
+    with pytest.raises(JobNotFound):
+        runner.submit(specs.GRPOJob(**base, output="g2", adapter="s"), start=False, after="nobody")
+
+
+def test_a_job_started_by_hand_on_several_gpus_trains_on_one(monkeypatch, capsys):
+    from jobs.__main__ import _one_gpu_per_process
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    monkeypatch.setenv("INFRAMIND_GPUS", "0,1")
+    _one_gpu_per_process(specs.SFTJob(gpus=1))
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "0", "else Trainer wraps the model in nn.DataParallel"
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    _one_gpu_per_process(specs.SFTJob(gpus=2))
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "0" and "accelerate launch" in capsys.readouterr().out
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    monkeypatch.setenv("LOCAL_RANK", "1")  # under accelerate launch: its choice stands
+    _one_gpu_per_process(specs.SFTJob(gpus=2))
+    assert "CUDA_VISIBLE_DEVICES" not in os.environ

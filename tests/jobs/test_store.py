@@ -134,3 +134,37 @@ def test_two_schedulers_claiming_at_once_never_share_a_gpu(store):
     devices = [device for _, device in claims]
     assert len(claims) == 4 and sorted(devices) == ["0", "1", "2", "3"]
     assert len({name for name, _ in claims}) == 4
+
+
+def test_a_job_after_another_waits_for_it_and_fails_if_it_failed(store, tmp_path):
+    store.add("sft", "sft")
+    store.add("grpo", "grpo", after="sft")
+    assert [job.name for job in store.claim([])] == ["sft"]
+    store.finish("sft", "succeeded", exit_code=0)
+    assert [job.name for job in store.claim([])] == ["grpo"], "started once the job it follows succeeded"
+
+    store = JobStore(tmp_path / "gpus.sqlite")
+    store.add("sft2", "sft", gpus=1)
+    store.add("grpo2", "grpo", gpus=1, after="sft2")
+    store.add("next", "sft", gpus=1)
+    claimed = store.claim(["0", "1"])
+    assert [job.name for job in claimed] == ["sft2"], "a free GPU does not start it early, nor what queued behind"
+    store.finish("sft2", "failed", exit_code=1)
+    assert [job.name for job in store.claim(["0", "1"])] == ["next"]
+    failed = store.get("grpo2")
+    assert failed.state == "failed" and "'sft2', which it runs after, failed" in failed.message
+
+
+def test_a_store_from_before_the_after_column_gets_it(tmp_path):
+    import sqlite3
+
+    from jobs import store as store_module
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(store_module.SCHEMA.replace(",\n    after TEXT NOT NULL DEFAULT ''", ""))
+    db.execute("INSERT INTO jobs (name, kind, state, created_at, queued_at) VALUES ('old', 'sft', 'succeeded', 1, 1)")
+    db.commit()
+    db.close()
+    opened = JobStore(path)
+    assert opened.get("old").after == "" and opened.add("new", "grpo", after="old").after == "old"
