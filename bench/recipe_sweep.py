@@ -116,7 +116,8 @@ def table(records: list[dict]) -> str:
         kinds = record["eval"]["by_kind"]
         train_s = sum(v for k, v in record["seconds"].items() if k != "eval")
         cells = [record["name"], f"{train_s:.0f}"]
-        cells += [f"{100 * kinds[kind][stage]:.0f}" for kind in ("terraform", "kubernetes") for stage in STAGES]
+        cells += [f"{100 * kinds[kind][stage]:.0f}" if kind in kinds else "-" for kind in ("terraform", "kubernetes")
+                  for stage in STAGES]
         cells.append(f"{100 * record['eval']['rates']['pass']:.0f}")
         lines.append(" | ".join(cells))
     return "\n".join(f"| {line} |" for line in lines)
