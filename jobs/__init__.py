@@ -18,7 +18,8 @@ points and the metrics they write.
 | `metrics` | the callback that writes metrics.jsonl (tokens/s, peak memory, MFU, ETA, rewards) |
 | `progress` | reading metrics.jsonl back: progress, ETA, the warning when GRPO's groups teach nothing |
 | `estimate` | the memory a job will need, before it is launched |
+| `recipe` | the default recipe (`recipes/default-*.yaml`): its two phases, queued with GRPO after SFT |
 
-Importing `jobs`, `specs`, `store`, `runner`, `run_folder`, `progress` or `estimate` loads no torch: the UI and
-the supervisors stay light.
+Importing `jobs`, `specs`, `store`, `runner`, `run_folder`, `progress`, `estimate` or `recipe` loads no torch:
+the UI and the supervisors stay light.
 """

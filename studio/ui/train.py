@@ -17,7 +17,7 @@ import gradio as gr
 
 from jobs import specs
 from jobs.runner import PROJECT_ROOT
-from studio import adapters, models, workspace
+from studio import adapters, models
 
 KIND_LABELS = {"SFT (supervised fine-tuning)": "sft", "GRPO (rewards from the IaC validators)": "grpo"}
 
@@ -32,11 +32,16 @@ KIND_SPECIFIC = [f.name for f in dataclasses.fields(specs.JobSpec)
                  if getattr(SFT_DEFAULTS, f.name) != getattr(GRPO_DEFAULTS, f.name) and f.name != "output"]
 
 
-def dataset_choices() -> list[str]:
-    """JSONL files the studio knows: the project's data/ and the workspace's datasets."""
-    found = []
-    for folder in (PROJECT_ROOT / "data", workspace.datasets_dir()):
-        found += sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+def dataset_choices(split: str = "train") -> list[str]:
+    """JSONL files the studio knows: the project's data/, then the `split` file of the current version of every
+    dataset of the Dataset tab (a version's files never change, so a run keeps reading what it was given)."""
+    from studio import dataset_store
+
+    found = sorted((PROJECT_ROOT / "data").glob("*.jsonl"))
+    try:
+        found += [dataset_store.dataset_path(name, split) for name in dataset_store.names()]
+    except (OSError, ValueError, dataset_store.DatasetError):
+        pass  # an unreadable workspace dataset must not take the Train tab down
     return [_shown(path) for path in found]
 
 
@@ -137,6 +142,24 @@ def launch(form: dict):
     return (status, gr.update(value=""), *_preview_of(specs.load(RunFolder.named(job.name).spec_file)))
 
 
+def launch_recipe(name: str, model: str, dataset: str):
+    """Queue the default recipe (`jobs.recipe.submit`): its SFT job, then its GRPO job, which waits for the SFT run
+    to succeed and starts from its adapter."""
+    import time
+
+    from jobs import recipe
+    from jobs.store import JobNotFound, JobStateError
+
+    name = (name or "").strip() or f"recipe-{time.strftime('%Y%m%d-%H%M%S')}"
+    changes = {key: value.strip() for key, value in (("model", model), ("dataset", dataset)) if (value or "").strip()}
+    try:
+        first, second = recipe.submit(name, **changes)
+    except (specs.SpecError, JobStateError, JobNotFound, models.ModelUnavailable, ValueError, OSError) as error:
+        return _problems_markdown(error)
+    return (f"**{first.name}** is {first.state}; **{second.name}** is {second.state} and starts from its adapter "
+            "once it succeeded. Watch both in the Jobs tab.")
+
+
 def switch_kind(kind_label):
     """Reset the fields whose defaults differ between SFT and GRPO, and show the kind's own settings."""
     defaults = SFT_DEFAULTS if KIND_LABELS[kind_label] == "sft" else GRPO_DEFAULTS
@@ -155,6 +178,22 @@ def build() -> None:
         "processes of its own: it keeps going if you close the page or restart the studio.",
         elem_classes=["im-muted"],
     )
+    with gr.Group():
+        gr.Markdown(
+            "**Default recipe**: SFT on the dataset, then GRPO from its adapter with the IaC validators as rewards "
+            "(`recipes/default-sft.yaml`, `recipes/default-grpo.yaml`; about 30 minutes on a 2-core CPU with the "
+            "embedded model). Or fill in a job of your own below.")
+        with gr.Row():
+            recipe_name = gr.Textbox(label="Recipe run name", placeholder="empty: recipe-<date>-<time>",
+                                     elem_id="train-recipe-name", scale=2)
+            recipe_model = gr.Dropdown(models.choices(), value=d.model, label="Base model", allow_custom_value=True,
+                                       elem_id="train-recipe-model", scale=2)
+            recipe_dataset = gr.Dropdown(dataset_choices(), value=d.dataset, label="Training rows",
+                                         allow_custom_value=True, elem_id="train-recipe-dataset", scale=2)
+            recipe_button = gr.Button("Run the default recipe", variant="primary", elem_id="train-recipe", scale=1)
+        recipe_status = gr.Markdown(elem_id="train-recipe-status")
+    recipe_button.click(launch_recipe, [recipe_name, recipe_model, recipe_dataset], recipe_status,
+                        api_name="train_recipe")
     form["kind"] = gr.Radio(list(KIND_LABELS), value=next(iter(KIND_LABELS)), label="Job", elem_id="train-kind")
     with gr.Row():
         form["model"] = gr.Dropdown(models.choices(), value=d.model, label="Base model", allow_custom_value=True,
@@ -165,7 +204,8 @@ def build() -> None:
         datasets = dataset_choices()
         form["dataset"] = gr.Dropdown(datasets, value=d.dataset, label="Training rows", allow_custom_value=True,
                                       info=help_["dataset"], elem_id="train-dataset")
-        form["eval_dataset"] = gr.Dropdown([""] + datasets, value=d.eval_dataset, label="Held-out rows",
+        form["eval_dataset"] = gr.Dropdown([""] + dataset_choices("eval"), value=d.eval_dataset,
+                                           label="Held-out rows",
                                            allow_custom_value=True, info=help_["eval_dataset"],
                                            elem_id="train-eval-dataset")
     with gr.Row():

@@ -1,0 +1,114 @@
+"""The default recipe end to end: SFT, then GRPO from its adapter, then base / SFT / SFT+GRPO evaluated on the
+held-out split (greedy), with each phase's wall time and how right its ETA was. Baseline: the base model.
+
+    python bench/recipe.py                              # recipes/default-*.yaml, the 121 eval rows
+    python bench/recipe.py --name try2 --limit 30       # other run names; evaluate on the first 30 rows only
+    python bench/recipe.py --threads 2                  # torch threads (default: all cores)
+
+Each phase is a real job (`python -m jobs run`, what the runner starts), in the workspace ($INFRAMIND_HOME or
+./workspace) under runs/<name>-sft and runs/<name>-grpo. The evaluation lands in runs/<name>-grpo/eval, where the
+Evaluate tab lists it and the Export tab's model card quotes it. ETA error: for every logged step after the first
+10% of a phase, |ETA - the time that was really left| / the phase's duration; the largest is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `python bench/recipe.py` from anywhere
+
+from jobs import recipe, specs  # noqa: E402
+from jobs.run_folder import RunFolder  # noqa: E402
+from studio import evaluation, generation, workspace  # noqa: E402
+
+def run_phase(spec: specs.JobSpec) -> float:
+    """Train one phase as the runner would; its wall time in seconds."""
+    folder = spec.run_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    job_yaml = folder / "job.yaml"
+    specs.save(spec, job_yaml)
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "jobs", "run", str(job_yaml)], cwd=ROOT)
+    if result.returncode:
+        sys.exit(f"{spec.output} failed: see {folder / 'train.log'}")
+    return time.monotonic() - started
+
+
+def eta_error(run: RunFolder) -> float | None:
+    """The largest ETA error of a phase after its first 10% of steps, as a share of the phase's duration."""
+    rows = [row for row in run.metrics() if row.get("eta_s") is not None and row.get("elapsed_s") is not None]
+    if len(rows) < 2:
+        return None
+    end = rows[-1]["elapsed_s"] + rows[-1]["eta_s"]  # the last line's ETA is one step or less
+    errors = [abs(row["eta_s"] - (end - row["elapsed_s"])) / end for row in rows
+              if row["step"] >= 0.1 * row["total_steps"] and row is not rows[-1]]
+    return max(errors) if errors else None
+
+
+def print_table(summary: dict, seconds: dict[str, float]) -> None:
+    stages = evaluation.STAGES
+    print(f"\n{'model':<10} {'kind':<11} " + " ".join(f"{s:>13}" for s in stages))
+    for entry in summary["models"]:
+        for scope in ("all", *evaluation.KINDS):
+            figures = entry["rates"] if scope == "all" else entry["by_kind"].get(scope)
+            if figures:
+                print(f"{entry['label']:<10} {scope:<11} " + " ".join(f"{figures[s]:>12.1%} " for s in stages))
+    print("\n" + ", ".join(f"{phase} {value / 60:.1f} min" for phase, value in seconds.items()))
+
+
+def run_recipe(name: str, limit: int = 0, skip_training: bool = False, max_new_tokens: int = 512,
+               **changes) -> tuple[dict, dict[str, float], Path]:
+    """Train both phases (unless `skip_training`) and evaluate; the summary, the wall times and the results."""
+    sft, grpo = recipe.phases(name, **changes)
+    seconds: dict[str, float] = {}
+    if not skip_training:
+        for label, spec in (("SFT", sft), ("GRPO", grpo)):
+            print(f"[recipe] {label}: {spec.output}", flush=True)
+            seconds[label] = run_phase(spec)
+            error = eta_error(RunFolder(spec.run_folder()))
+            eta = f"; largest ETA error after 10% of the steps: {error:.0%}" if error is not None else ""
+            print(f"[recipe] {label} took {seconds[label] / 60:.1f} min{eta}", flush=True)
+    rows = evaluation.load_rows(evaluation.EVAL_SPLIT)[: limit or None]
+    contenders = [evaluation.Candidate("base", sft.model),
+                  evaluation.Candidate("SFT", sft.model, str(sft.run_folder() / "adapter")),
+                  evaluation.Candidate("SFT+GRPO", grpo.model, str(grpo.run_folder() / "adapter"))]
+    print(f"[recipe] evaluating {', '.join(c.label for c in contenders)} on {len(rows)} eval rows (greedy)",
+          flush=True)
+    started = time.monotonic()
+
+    def report(progress: evaluation.Progress) -> None:
+        print(f"[eval] {progress}", flush=True)
+
+    results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=max_new_tokens),
+                                  on_progress=report)
+    seconds["evaluation"] = time.monotonic() - started
+    folder = evaluation.write(results, grpo.run_folder() / "eval")
+    eta = {label: eta_error(RunFolder(spec.run_folder())) for label, spec in (("SFT", sft), ("GRPO", grpo))}
+    (folder / "recipe.json").write_text(json.dumps({"seconds": seconds, "eta_error": eta}, indent=1))
+    return results.summary, seconds, folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--name", default="recipe", help="runs are <name>-sft and <name>-grpo")
+    parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    parser.add_argument("--skip-training", action="store_true", help="evaluate the runs already trained")
+    args = parser.parse_args()
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    print(f"[recipe] workspace {workspace.home()}", flush=True)
+    summary, seconds, folder = run_recipe(args.name, args.limit, args.skip_training)
+    print_table(summary, seconds)
+    print(f"results: {folder}")
+
+
+if __name__ == "__main__":
+    main()

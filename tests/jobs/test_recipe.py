@@ -1,0 +1,61 @@
+"""The default recipe: its files are valid jobs, a scaled-down run goes through bench/recipe.py's code path (SFT,
+GRPO from its adapter, base / SFT / SFT+GRPO evaluated), and the Train tab queues both phases in order."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+from jobs import recipe, runner, specs
+from jobs.store import JobStore
+from studio import evaluation
+from studio.ui import train as train_tab
+from tests.jobs.conftest import wait_for
+
+
+def load_bench():
+    path = runner.PROJECT_ROOT / "bench" / "recipe.py"
+    spec = importlib.util.spec_from_file_location("bench_recipe", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_recipe_files_are_the_two_phases():
+    sft, grpo = (specs.load(path) for path in recipe.FILES)
+    assert (sft.kind, grpo.kind) == ("sft", "grpo") and grpo.adapter == sft.output
+    assert sft.dataset == grpo.dataset == "data/train.jsonl" and sft.gpus == grpo.gpus == 0
+    named_sft, named_grpo = recipe.phases("r1")
+    assert (named_sft.output, named_grpo.output, named_grpo.adapter) == ("r1-sft", "r1-grpo", "r1-sft")
+    assert named_sft.dataset == str(runner.PROJECT_ROOT / "data" / "train.jsonl"), "the project's data, from anywhere"
+
+
+def test_a_scaled_down_recipe_runs_end_to_end(job_home, tiny_llama, rows):
+    bench = load_bench()
+    summary, seconds, folder = bench.run_recipe("tiny", limit=3, max_new_tokens=8, model=str(tiny_llama),
+                                                dataset=str(rows[0]), max_steps=2, batch_size=2, max_length=256)
+    assert [entry["label"] for entry in summary["models"]] == ["base", "SFT", "SFT+GRPO"]
+    assert len(evaluation.read(folder).rows) == 3
+    assert set(seconds) == {"SFT", "GRPO", "evaluation"} and all(value > 0 for value in seconds.values())
+    grpo_run = job_home / "runs" / "tiny-grpo"
+    assert folder == grpo_run / "eval" and (grpo_run / "adapter" / "adapter_config.json").is_file()
+    assert specs.load(grpo_run / "job.yaml").adapter == "tiny-sft", "GRPO trained the SFT run's adapter further"
+    recipe = json.loads((folder / "recipe.json").read_text())
+    assert set(recipe["eta_error"]) == {"SFT", "GRPO"}
+    # The Evaluate tab and the export's model card read these results like any other.
+    assert evaluation.results_of_run(grpo_run) == folder
+
+
+def test_the_train_tab_queues_grpo_after_sft(job_home, tiny_llama, rows):
+    status = train_tab.launch_recipe("mine", str(tiny_llama), str(rows[0]))
+    assert "**mine-sft** is" in status and "**mine-grpo** is queued" in status, status
+    store = JobStore()
+    grpo = store.get("mine-grpo")
+    assert grpo.after == "mine-sft" and grpo.state == "queued"
+    assert specs.load(job_home / "runs" / "mine-grpo" / "job.yaml").adapter == "mine-sft"
+    assert specs.load(job_home / "runs" / "mine-sft" / "job.yaml").dataset == str(rows[0])
+    runner.stop("mine-grpo")
+    runner.stop("mine-sft", force=True)
+    wait_for(lambda: store.get("mine-sft").state not in ("queued", "running"), 60, what="the SFT job to stop")
+    again = train_tab.launch_recipe("mine", str(tiny_llama), str(rows[0]))
+    assert again.startswith("**Cannot launch:**") and "exists already" in again
