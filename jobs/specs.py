@@ -72,6 +72,23 @@ def _help(text: str, default: Any = dataclasses.MISSING, factory: Any = dataclas
     return field(default=default, metadata={"help": text})
 
 
+def run_folder(output: str) -> Path:
+    """A job's run folder: the workspace's runs/<output>, or `output` itself when absolute."""
+    if Path(output).is_absolute():
+        return Path(output)
+    return workspace.inside(workspace.runs_dir(), output)
+
+
+def adapter_folder(adapter: str) -> Path | None:
+    """An adapter's folder: a path as given, or a run name's adapter/ in the workspace; None for none."""
+    if not adapter:
+        return None
+    path = Path(adapter).expanduser()
+    if path.is_absolute() or path.exists() or "/" in adapter:
+        return path
+    return workspace.inside(workspace.runs_dir(), adapter) / "adapter"
+
+
 @dataclass(frozen=True)
 class LoraSettings:
     """The LoRA adapter a job trains; the defaults are the studio's (`studio.models.LoraShape`)."""
@@ -199,9 +216,7 @@ class JobSpec:
 
     def run_folder(self) -> Path:
         """Where the run keeps its files: the workspace's runs/<output>, or `output` itself when absolute."""
-        if Path(self.output).is_absolute():
-            return Path(self.output)
-        return workspace.inside(workspace.runs_dir(), self.output)
+        return run_folder(self.output)
 
     @property
     def run_name(self) -> str:
@@ -324,12 +339,7 @@ class GRPOJob(JobSpec):
 
     def adapter_folder(self) -> Path | None:
         """The starting adapter's folder: a path as given, or a run name's adapter/ in the workspace."""
-        if not self.adapter:
-            return None
-        path = Path(self.adapter).expanduser()
-        if path.is_absolute() or path.exists() or "/" in self.adapter:
-            return path
-        return workspace.inside(workspace.runs_dir(), self.adapter) / "adapter"
+        return adapter_folder(self.adapter)
 
     def missing_files(self) -> list[str]:
         found = super().missing_files()
@@ -428,9 +438,7 @@ class EvalJob:
         return 1
 
     def run_folder(self) -> Path:
-        if Path(self.output).is_absolute():
-            return Path(self.output)
-        return workspace.inside(workspace.runs_dir(), self.output)
+        return run_folder(self.output)
 
     @property
     def run_name(self) -> str:
@@ -438,12 +446,7 @@ class EvalJob:
 
     def adapter_folder(self) -> Path | None:
         """The adapter's folder: a path as given, or a run name's adapter/ in the workspace."""
-        if not self.adapter:
-            return None
-        path = Path(self.adapter).expanduser()
-        if path.is_absolute() or path.exists() or "/" in self.adapter:
-            return path
-        return workspace.inside(workspace.runs_dir(), self.adapter) / "adapter"
+        return adapter_folder(self.adapter)
 
     def with_paths_resolved(self, base: Path | None = None) -> "EvalJob":
         """The same spec with relative file paths made absolute against `base` (the current folder); a run name

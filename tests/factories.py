@@ -2,12 +2,20 @@
 
     from tests.factories import build_tiny_model
     folder = build_tiny_model(tmp_path, "qwen2")     # 2 layers, hidden 64, ChatML tokenizer
+    with served_studio(home) as url: ...            # the whole app on a free port, INFRAMIND_HOME=home
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 from pathlib import Path
+
+# Chromium in a container: no sandbox, no GPU, nothing phoned home.
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync"]
 
 # ChatML, the template of both SmolLM2 and Qwen2.5, with the assistant turn marked for TRL's
 # assistant-only loss.
@@ -107,3 +115,45 @@ def build_tiny_adapter(folder: Path, base: Path, seed: int = 1) -> Path:
     peft_model.save_pretrained(folder)
     AutoTokenizer.from_pretrained(base).save_pretrained(folder)
     return folder
+
+
+@contextlib.contextmanager
+def served_studio(home: Path, **env: str):
+    """The whole studio served headless on a free port with INFRAMIND_HOME=`home` (and `env`); yields its URL.
+    The environment is put back afterwards."""
+    previous = {name: os.environ.get(name) for name in ("INFRAMIND_HOME", *env)}
+    os.environ.update({"INFRAMIND_HOME": str(home), **env})
+    try:
+        from studio.ui import CSS, THEME, build_app
+
+        demo = build_app()
+        demo.queue()
+        port = free_port()
+        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, theme=THEME, css=CSS,
+                    quiet=True)
+        try:
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            demo.close()
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def kill_jobs(home: Path) -> None:
+    """Kill the processes the jobs of workspace `home` left running: a failed test's job must not outlive it."""
+    from jobs import runner
+    from jobs.store import JobStore
+
+    if not (home / "jobs.sqlite").exists():
+        return
+    for job in JobStore(home / "jobs.sqlite").list():
+        for pid, started in ((job.trainer_pid, job.trainer_started), (job.supervisor_pid, job.supervisor_started)):
+            if runner.alive(pid, started):
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass

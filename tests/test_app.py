@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import free_port
+from tests.factories import BROWSER_ARGS, served_studio
 
 
 @pytest.fixture(scope="module")
 def studio_url(embedded_home):
-    import os
-
-    previous = os.environ.get("INFRAMIND_HOME")
-    os.environ["INFRAMIND_HOME"] = str(embedded_home)
-    from studio.ui import CSS, THEME, build_app
-
-    demo = build_app()
-    demo.queue()
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, theme=THEME, css=CSS, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
-    if previous is None:
-        os.environ.pop("INFRAMIND_HOME", None)
-    else:
-        os.environ["INFRAMIND_HOME"] = previous
+    with served_studio(embedded_home) as url:
+        yield url
 
 
 def test_compare_answers_through_gradio_client(studio_url):
@@ -51,15 +37,6 @@ def test_compare_reports_an_unreachable_model(studio_url):
     client = Client(studio_url, verbose=False)
     with pytest.raises(Exception, match="embedded"):
         client.predict("Qwen/Qwen2.5-0.5B-Instruct", "terraform", "A bucket", 16, 0.0, api_name="/generate")
-
-
-BROWSER_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")

@@ -3,37 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 
 import pytest
 
-from tests.factories import free_port
-
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync"]
-
+from tests.factories import BROWSER_ARGS, served_studio
 
 @pytest.fixture(scope="module")
 def studio(tiny_adapter, tmp_path_factory):
     """The studio on a workspace whose only run is `sft-tiny`, with the tiny adapter."""
     home = tmp_path_factory.mktemp("compare-browser") / "workspace"
     shutil.copytree(tiny_adapter, home / "runs" / "sft-tiny" / "adapter")
-    previous = os.environ.get("INFRAMIND_HOME")
-    os.environ["INFRAMIND_HOME"] = str(home)
-    from studio.ui import CSS, THEME, build_app
-
-    demo = build_app()
-    demo.queue()
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, theme=THEME, css=CSS, quiet=True)
-    yield f"http://127.0.0.1:{port}/", home
-    demo.close()
-    if previous is None:
-        os.environ.pop("INFRAMIND_HOME", None)
-    else:
-        os.environ["INFRAMIND_HOME"] = previous
+    with served_studio(home) as url:
+        yield url, home
 
 
 def test_a_comparison_in_the_browser(studio, tiny_llama):

@@ -9,7 +9,7 @@ import pytest
 
 from studio import dataset, dataset_store
 from studio.ui import dataset as tab
-from tests.factories import free_port
+from tests.factories import BROWSER_ARGS, free_port
 
 
 def test_pages_filters_and_verdict_cells(home):
@@ -78,10 +78,6 @@ def test_the_editor_reads_intent_json_and_tags(home):
 
 
 # -- in a browser -------------------------------------------------------------------------------------------
-
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync"]
-
 
 @pytest.fixture(scope="module")
 def tab_url(tmp_path_factory):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 
 import pytest
+
+from tests.factories import kill_jobs
 
 
 @pytest.fixture
@@ -16,14 +16,4 @@ def eval_home(home, monkeypatch, tiny_adapter):
     monkeypatch.setenv("INFRAMIND_GPUS", "none")
     shutil.copytree(tiny_adapter, home / "runs" / "sft-tiny" / "adapter")
     yield home
-    from jobs import runner
-    from jobs.store import JobStore
-
-    if (home / "jobs.sqlite").exists():  # a job left running by a failed test must not outlive it
-        for job in JobStore(home / "jobs.sqlite").list():
-            for pid, started in ((job.trainer_pid, job.trainer_started), (job.supervisor_pid, job.supervisor_started)):
-                if runner.alive(pid, started):
-                    try:
-                        os.killpg(pid, signal.SIGKILL)
-                    except (ProcessLookupError, PermissionError):
-                        pass
+    kill_jobs(home)

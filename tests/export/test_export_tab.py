@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
 from tests.export.tiny_runs import build_adapter, build_export_base, install_run
-from tests.factories import free_port
-
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync"]
-
+from tests.factories import BROWSER_ARGS, served_studio
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
@@ -20,20 +15,8 @@ def studio(tmp_path_factory):
     home = root / "workspace"
     base = build_export_base(root / "base", "llama")
     install_run(home, "sft-tiny", base, build_adapter(base, root / "adapter"), evaluation=True)
-    previous = os.environ.get("INFRAMIND_HOME")
-    os.environ["INFRAMIND_HOME"] = str(home)
-    from studio.ui import CSS, THEME, build_app
-
-    demo = build_app()
-    demo.queue()
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, theme=THEME, css=CSS, quiet=True)
-    yield f"http://127.0.0.1:{port}/", home
-    demo.close()
-    if previous is None:
-        os.environ.pop("INFRAMIND_HOME", None)
-    else:
-        os.environ["INFRAMIND_HOME"] = previous
+    with served_studio(home) as url:
+        yield url, home
 
 
 def test_browser_exports_a_run_and_downloads_its_gguf(studio):

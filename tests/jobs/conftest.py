@@ -7,12 +7,12 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.factories import kill_jobs
 
 # Short original rows (not from any benchmark): the tiny tokenizer makes about 140 tokens of the system prompt
 # and request, and a few dozen of each answer.
@@ -78,19 +78,7 @@ def job_home(home, monkeypatch):
     monkeypatch.setenv("INFRAMIND_GPUS", "none")
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
     yield home
-    from jobs import runner
-    from jobs.store import JobStore
-
-    db = home / "jobs.sqlite"
-    if not db.exists():
-        return
-    for job in JobStore(db).list():
-        for pid, started in ((job.trainer_pid, job.trainer_started), (job.supervisor_pid, job.supervisor_started)):
-            if runner.alive(pid, started):
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+    kill_jobs(home)
 
 
 def wait_for(condition, timeout: float, interval: float = 0.2, what: str = "the condition"):

@@ -3,15 +3,12 @@ launched from the Train tab whose loss chart draws in the Jobs tab."""
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
-from tests.factories import free_port
+from tests.factories import BROWSER_ARGS, kill_jobs, served_studio
 from tests.jobs.conftest import wait_for, write_rows
 
-BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync"]
 ENV = {"OMP_NUM_THREADS": "1", "INFRAMIND_GPUS": "none"}
 
 
@@ -20,36 +17,11 @@ def studio(tmp_path_factory, tiny_llama):
     """The studio on a free port, with a workspace and rows of its own; its jobs are killed at the end."""
     root = tmp_path_factory.mktemp("ui")
     rows = write_rows(root / "train.jsonl", 12), write_rows(root / "eval.jsonl", 4)
-    previous = {name: os.environ.get(name) for name in ("INFRAMIND_HOME", *ENV)}
-    os.environ.update({"INFRAMIND_HOME": str(root / "workspace"), **ENV})
-    from studio.ui import CSS, THEME, build_app
-
-    demo = build_app()
-    demo.queue()
-    port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, theme=THEME, css=CSS, quiet=True)
-    yield {"url": f"http://127.0.0.1:{port}/", "rows": rows, "model": tiny_llama, "home": root / "workspace"}
-    demo.close()
-    _kill_jobs(root / "workspace")
-    for name, value in previous.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-def _kill_jobs(home):
-    import signal
-
-    from jobs import runner
-    from jobs.store import JobStore
-
-    if not (home / "jobs.sqlite").exists():
-        return
-    for job in JobStore(home / "jobs.sqlite").list():
-        for pid, started in ((job.trainer_pid, job.trainer_started), (job.supervisor_pid, job.supervisor_started)):
-            if runner.alive(pid, started):
-                os.killpg(pid, signal.SIGKILL)
+    try:
+        with served_studio(root / "workspace", **ENV) as url:
+            yield {"url": url, "rows": rows, "model": tiny_llama, "home": root / "workspace"}
+    finally:
+        kill_jobs(root / "workspace")
 
 
 def _form(client, studio, **changes):
