@@ -1,4 +1,5 @@
-"""Which dtype generates faster on this CPU: fp32 or bf16? Decides `studio.models.pick_dtype` for the CPU.
+"""Which dtype decodes one answer faster on this CPU: fp32 or bf16? One input to `studio.models.pick_dtype`
+(batched work, measured there with F.linear, is the other).
 
     python bench/cpu_dtype.py                 # embedded model, 3 rounds of 64 new tokens, greedy
     python bench/cpu_dtype.py --tokens 128 --rounds 5
