@@ -24,7 +24,7 @@ def load_bench():
 def test_the_recipe_files_are_the_two_phases():
     sft, grpo = (specs.load(path) for path in recipe.FILES)
     assert (sft.kind, grpo.kind) == ("sft", "grpo") and grpo.adapter == sft.output
-    assert sft.dataset == grpo.dataset == "data/train.jsonl" and sft.gpus == grpo.gpus == 0
+    assert sft.dataset == grpo.dataset == "data/train.jsonl" and sft.gpus == grpo.gpus == 1, "a GPU where there is one"
     named_sft, named_grpo = recipe.phases("r1")
     assert (named_sft.output, named_grpo.output, named_grpo.adapter) == ("r1-sft", "r1-grpo", "r1-sft")
     assert named_sft.dataset == str(runner.PROJECT_ROOT / "data" / "train.jsonl"), "the project's data, from anywhere"
