@@ -28,6 +28,7 @@ from jobs import recipe, specs  # noqa: E402
 from jobs.run_folder import RunFolder  # noqa: E402
 from studio import evaluation, generation, workspace  # noqa: E402
 
+
 def run_phase(spec: specs.JobSpec) -> float:
     """Train one phase as the runner would; its wall time in seconds."""
     folder = spec.run_folder()
