@@ -2,6 +2,8 @@
 
     def test_something(tiny_model):          # a folder with a 2-layer random model and a chat tokenizer
         model, tokenizer = models.load(str(tiny_model))
+    def test_page(browser):                  # Debian's Chromium, headless, one per test module
+        page = browser.new_page()
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import build_tiny_adapter, build_tiny_model
+from tests.factories import BROWSER_ARGS, build_tiny_adapter, build_tiny_model
 
 # Tests never reach the hub; a test that tries must fail fast, not hang.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -72,3 +74,14 @@ def embedded_home(tmp_path_factory) -> Path:
         else:
             os.environ["INFRAMIND_HOME"] = previous
     return folder
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (its own browser download does not work here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
+        yield chromium
+        chromium.close()

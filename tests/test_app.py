@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import BROWSER_ARGS, served_studio
+from tests.factories import served_studio
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +37,6 @@ def test_compare_reports_an_unreachable_model(studio_url):
     client = Client(studio_url, verbose=False)
     with pytest.raises(Exception, match="embedded"):
         client.predict("Qwen/Qwen2.5-0.5B-Instruct", "terraform", "A bucket", 16, 0.0, api_name="/generate")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_browser_types_a_prompt_and_sees_an_answer(studio_url, browser):

@@ -9,7 +9,7 @@ import pytest
 
 from studio import dataset, dataset_store
 from studio.ui import dataset as tab
-from tests.factories import BROWSER_ARGS, free_port
+from tests.factories import free_port
 
 
 def test_pages_filters_and_verdict_cells(home):
@@ -100,44 +100,41 @@ def tab_url(tmp_path_factory):
         os.environ["INFRAMIND_HOME"] = previous
 
 
-def test_browser_edits_a_row_and_sees_its_verdict_change(tab_url):
-    from playwright.sync_api import expect, sync_playwright
+def test_browser_edits_a_row_and_sees_its_verdict_change(tab_url, browser):
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1200})
-        page.goto(tab_url)
-        # The table has a hidden copy of its first rows for measuring: act on the visible cells.
-        cell = page.locator("#ds-table").get_by_text("tfc-0001", exact=True).filter(visible=True)
-        cell.wait_for(timeout=60_000)
-        expect(page.locator("#ds-summary")).to_contain_text("740 pass", timeout=90_000)
-        cell.click()
-        expect(page.locator("#ds-row-id textarea")).to_have_value("tfc-0001")
-        expect(page.locator("#ds-row-verdict")).to_contain_text("pass")
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.goto(tab_url)
+    # The table has a hidden copy of its first rows for measuring: act on the visible cells.
+    cell = page.locator("#ds-table").get_by_text("tfc-0001", exact=True).filter(visible=True)
+    cell.wait_for(timeout=60_000)
+    expect(page.locator("#ds-summary")).to_contain_text("740 pass", timeout=90_000)
+    cell.click()
+    expect(page.locator("#ds-row-id textarea")).to_have_value("tfc-0001")
+    expect(page.locator("#ds-row-verdict")).to_contain_text("pass")
 
-        output = page.locator("#ds-edit-output textarea")
-        original = output.input_value()
-        output.fill(original.replace('  engine     ', '  engin      ', 1))
-        verdict = page.locator("#ds-row-verdict")
-        expect(verdict).to_contain_text("fail (edited, not saved yet)")
-        expect(verdict).to_contain_text('unknown argument "engin" (did you mean "engine"?)')
+    output = page.locator("#ds-edit-output textarea")
+    original = output.input_value()
+    output.fill(original.replace('  engine     ', '  engin      ', 1))
+    verdict = page.locator("#ds-row-verdict")
+    expect(verdict).to_contain_text("fail (edited, not saved yet)")
+    expect(verdict).to_contain_text('unknown argument "engin" (did you mean "engine"?)')
 
-        page.locator("#ds-save-row").click()
-        expect(page.locator("#ds-status")).to_contain_text("Saved tfc-0001 (✗ fails the validators)")
-        expect(page.locator("#ds-summary")).to_contain_text("739 pass · ✗ 1 fail")
-        row = page.locator("#ds-table").get_by_role("row").filter(has_text="tfc-0001").filter(visible=True)
-        expect(row).to_contain_text('✗ schema: line 3: aws_db_instance.ledger: unknown argument "engin"')
-        expect(verdict).not_to_contain_text("not saved yet")
+    page.locator("#ds-save-row").click()
+    expect(page.locator("#ds-status")).to_contain_text("Saved tfc-0001 (✗ fails the validators)")
+    expect(page.locator("#ds-summary")).to_contain_text("739 pass · ✗ 1 fail")
+    row = page.locator("#ds-table").get_by_role("row").filter(has_text="tfc-0001").filter(visible=True)
+    expect(row).to_contain_text('✗ schema: line 3: aws_db_instance.ledger: unknown argument "engin"')
+    expect(verdict).not_to_contain_text("not saved yet")
 
-        page.locator("#ds-verdict input").click()  # the verdict filter: only the failing row is left
-        page.get_by_role("option", name="fail").click()
-        expect(page.locator("#ds-page-label")).to_contain_text("1 of 740 rows match")
+    page.locator("#ds-verdict input").click()  # the verdict filter: only the failing row is left
+    page.get_by_role("option", name="fail").click()
+    expect(page.locator("#ds-page-label")).to_contain_text("1 of 740 rows match")
 
-        output.fill(original)
-        page.locator("#ds-save-row").click()
-        expect(page.locator("#ds-status")).to_contain_text("Saved tfc-0001 (✓ passes the validators)")
-        expect(page.locator("#ds-summary")).to_contain_text("740 pass · ✗ 0 fail")
-        expect(page.locator("#ds-row-verdict")).to_contain_text("✓ pass")
-        browser.close()
+    output.fill(original)
+    page.locator("#ds-save-row").click()
+    expect(page.locator("#ds-status")).to_contain_text("Saved tfc-0001 (✓ passes the validators)")
+    expect(page.locator("#ds-summary")).to_contain_text("740 pass · ✗ 0 fail")
+    expect(page.locator("#ds-row-verdict")).to_contain_text("✓ pass")
     assert dataset_store.load("seed").find("tfc-0001")[0].output == original
     assert [v.note for v in dataset_store.versions("seed")][:2] == ["edited tfc-0001", "edited tfc-0001"]

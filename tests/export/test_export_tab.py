@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.export.tiny_runs import build_adapter, build_export_base, install_run
-from tests.factories import BROWSER_ARGS, served_studio
+from tests.factories import served_studio
+
 
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
@@ -19,49 +20,44 @@ def studio(tmp_path_factory):
         yield url, home
 
 
-def test_browser_exports_a_run_and_downloads_its_gguf(studio):
-    from playwright.sync_api import sync_playwright
-
+def test_browser_exports_a_run_and_downloads_its_gguf(studio, browser):
     url, home = studio
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
-        page = browser.new_page()
-        page.goto(url)
-        page.get_by_role("tab", name="Export").click()
-        page.locator("#export-run input").click()
-        page.get_by_role("option", name="sft-tiny").click()
-        name = page.locator("#export-name textarea, #export-name input").first
-        name.wait_for()
-        page.wait_for_function("document.querySelector('#export-name textarea, #export-name input').value !== ''")
-        name.fill("tiny-iac")
-        # Two GGUF types keep it quick: untick Q4_1, leave F16 and Q8_0.
-        page.locator("#export-gguf-types").get_by_text("Q4_1", exact=False).click()
-        page.locator("#export-go").click()
+    page = browser.new_page()
+    page.goto(url)
+    page.get_by_role("tab", name="Export").click()
+    page.locator("#export-run input").click()
+    page.get_by_role("option", name="sft-tiny").click()
+    name = page.locator("#export-name textarea, #export-name input").first
+    name.wait_for()
+    page.wait_for_function("document.querySelector('#export-name textarea, #export-name input').value !== ''")
+    name.fill("tiny-iac")
+    # Two GGUF types keep it quick: untick Q4_1, leave F16 and Q8_0.
+    page.locator("#export-gguf-types").get_by_text("Q4_1", exact=False).click()
+    page.locator("#export-go").click()
 
-        summary = page.locator("#export-summary")
-        summary.get_by_text("Exported").wait_for(timeout=150_000)
-        text = summary.inner_text()
-        assert "gguf/tiny-iac-Q8_0.gguf" in text and "merged/model.safetensors" in text
-        assert "merged vs base + adapter" in text and "llama.cpp F16 vs merged" in text
-        assert "Q4_1" not in text
+    summary = page.locator("#export-summary")
+    summary.get_by_text("Exported").wait_for(timeout=150_000)
+    text = summary.inner_text()
+    assert "gguf/tiny-iac-Q8_0.gguf" in text and "merged/model.safetensors" in text
+    assert "merged vs base + adapter" in text and "llama.cpp F16 vs merged" in text
+    assert "Q4_1" not in text
 
-        # The download link serves the file in place, whole.
-        link = summary.get_by_role("link", name="gguf/tiny-iac-Q8_0.gguf")
-        response = page.request.get(page.url.rstrip("/") + "/" + link.get_attribute("href").lstrip("/"))
-        assert response.status == 200
-        on_disk = home / "exports" / "tiny-iac" / "gguf" / "tiny-iac-Q8_0.gguf"
-        assert response.body() == on_disk.read_bytes()
-        assert page.locator('#export-files td[aria-label="tiny-iac-F16.gguf"]').count() == 1
+    # The download link serves the file in place, whole.
+    link = summary.get_by_role("link", name="gguf/tiny-iac-Q8_0.gguf")
+    response = page.request.get(page.url.rstrip("/") + "/" + link.get_attribute("href").lstrip("/"))
+    assert response.status == 200
+    on_disk = home / "exports" / "tiny-iac" / "gguf" / "tiny-iac-Q8_0.gguf"
+    assert response.body() == on_disk.read_bytes()
+    assert page.locator('#export-files td[aria-label="tiny-iac-F16.gguf"]').count() == 1
 
-        commands = page.locator("#export-commands").inner_text()
-        for expected in ("vllm serve", "--chat-template", "llama-server -m", "--jinja", "ollama create tiny-iac",
-                         "ollama run tiny-iac"):
-            assert expected in commands, expected
+    commands = page.locator("#export-commands").inner_text()
+    for expected in ("vllm serve", "--chat-template", "llama-server -m", "--jinja", "ollama create tiny-iac",
+                     "ollama run tiny-iac"):
+        assert expected in commands, expected
 
-        # Exporting again under the same name without ticking overwrite is refused, and says how to proceed.
-        page.locator("#export-go").click()
-        page.get_by_text("tick 'overwrite'").first.wait_for(timeout=30_000)
-        browser.close()
+    # Exporting again under the same name without ticking overwrite is refused, and says how to proceed.
+    page.locator("#export-go").click()
+    page.get_by_text("tick 'overwrite'").first.wait_for(timeout=30_000)
 
 
 def test_api_refuses_a_name_that_leaves_the_exports_folder(studio):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import BROWSER_ARGS, kill_jobs, served_studio
+from tests.factories import kill_jobs, served_studio
 from tests.jobs.conftest import wait_for, write_rows
 
 ENV = {"OMP_NUM_THREADS": "1", "INFRAMIND_GPUS": "none"}
@@ -59,16 +59,6 @@ def test_a_bad_form_is_refused_with_its_problems_and_nothing_is_queued(studio):
     assert "Cannot launch" in status and "learning_rate must be in (0, 1), not 3.0" in status
     assert "'../escape' is not a valid name" in status
     assert JobStore(studio["home"] / "jobs.sqlite").list() == []
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=BROWSER_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def test_a_job_launched_in_the_browser_draws_its_loss_chart(studio, browser):
