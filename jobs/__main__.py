@@ -120,11 +120,12 @@ def _one_gpu_per_process(spec: specs.JobSpec) -> None:
     nn.DataParallel, which TRL refuses."""
     if os.environ.get("CUDA_VISIBLE_DEVICES") is not None or os.environ.get("LOCAL_RANK") is not None:
         return
-    if spec.gpus == 0 or len(runner.gpu_ids()) < 2:
+    gpus = runner.gpu_ids() if spec.gpus else []
+    if len(gpus) < 2:
         return
-    os.environ["CUDA_VISIBLE_DEVICES"] = runner.gpu_ids()[0]
+    os.environ["CUDA_VISIBLE_DEVICES"] = gpus[0]
     if spec.gpus > 1:
-        print(f"[job] one process trains on one GPU ({runner.gpu_ids()[0]}): for {spec.gpus} GPUs use "
+        print(f"[job] one process trains on one GPU ({gpus[0]}): for {spec.gpus} GPUs use "
               "`python -m jobs submit` or `accelerate launch -m jobs run`", flush=True)
 
 
