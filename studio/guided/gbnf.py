@@ -74,6 +74,10 @@ class Rules:
         self._rules[name] = body
         return name
 
+    def replace(self, name: str, body: str) -> None:
+        """Write a rule reserved earlier (a recursive one refers to itself before its body is known)."""
+        self._rules[name] = body
+
     def __contains__(self, name: str) -> bool:
         return name in self._rules
 
