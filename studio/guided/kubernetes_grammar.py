@@ -13,7 +13,7 @@ indentation YAML gives them (a rule per schema definition and indentation, made 
 mapping's keys at its indentation, a list's items as `- ` at the key's indentation or two further (both block
 styles are YAML), objects also as `{}`, lists also in flow style on one line. Maps with free keys (labels,
 annotations, data, resource limits) take any key. Values are free scalars: plain, quoted, or block scalars
-(`|`, `>`). `status` is left out: it is written by the cluster, not by a manifest.
+(`|`, `>`). An object's top-level `status` is left out: the cluster writes it, not a manifest.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class _Builder:
         self.rules.add(name, "")  # reserved against recursion; written below
         entries = []
         for field, field_schema in sorted(schema.get("properties", {}).items()):
-            if field in SKIPPED_FIELDS or (indent == 0 and field in ("apiVersion", "kind")):
+            if indent == 0 and field in ("apiVersion", "kind", *SKIPPED_FIELDS):
                 continue
             entries.append(f"{lit(field + ':')} {self.value(field_schema, indent)}")
         entry = self.rules.add(f"{name}-entry", " | ".join(entries) if entries else '"#"')
