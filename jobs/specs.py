@@ -383,6 +383,8 @@ class EvalJob:
     threads: int = _help("torch CPU threads; 0 keeps torch's default (one per core); 1 can be faster on a machine "
                          "busy with other work.", 0)
     seed: int = _help("Seed for sampling.", 0)
+    guided: bool = _help("Schema-guided decoding: every answer is one fenced block whose types, arguments and "
+                         "fields come from the AWS and Kubernetes schemas (studio.guided).", False)
     judge_url: str = _help("An OpenAI-compatible server (llama.cpp's llama-server, vLLM) that also scores every "
                            "answer from 1 to 5; empty: no judge.", "")
     judge_model: str = _help("The model name to ask the judge's server for.", "default")

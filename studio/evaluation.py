@@ -304,7 +304,7 @@ def evaluate(
             switch = model.disable_adapter() if adapter_off else contextlib.nullcontext()
             with switch:
                 batch = generation.generate(model, tokenizer, [chats[i] for i in chunk], chunk_settings,
-                                            batch_size=len(chunk))
+                                            batch_size=len(chunk), kinds=[rows[i].kind for i in chunk])
             new_tokens += batch.new_tokens
             for i, text in zip(chunk, batch.answers):
                 answers[i].append(text)
@@ -523,6 +523,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default; 1 can be "
                         "faster on a machine busy with other work)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--guided", action="store_true", help="schema-guided decoding: answers can only be one "
+                        "fenced block of real types, arguments and fields (studio.guided)")
     parser.add_argument("--judge-url", default="", help="an OpenAI-compatible server scoring every answer (off)")
     parser.add_argument("--judge-model", default="default")
     return parser
@@ -559,7 +561,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = load_rows(args.dataset)[: args.limit or None]
     run = run_of(adapter) if adapter else None
     folder = results_folder(run=run, name=args.name or time.strftime("eval-%Y%m%d-%H%M%S"))
-    settings = generation.Settings(max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed)
+    settings = generation.Settings(max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed,
+                                   guided=args.guided)
     judge = None
     if args.judge_url:
         from studio.judge import Judge
