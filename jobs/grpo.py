@@ -40,6 +40,23 @@ def _fits(tokenizer, max_length: int):
     return fits
 
 
+def guided_trainer(base):
+    """`base` (TRL's GRPOTrainer) with every rollout guided by the schema grammars.
+
+    TRL 1.16's transformers generation path (`_generate_single_turn`) calls the unwrapped model's `generate`
+    with a GenerationConfig and takes no logits processor; for the length of each rollout the model's
+    `generate` adds one (studio.guided.decoding.guided_generate), each row's grammar read from its system prompt.
+    """
+    from studio.guided.decoding import guided_generate
+
+    class GuidedGRPOTrainer(base):
+        def _generate_single_turn(self, *args, **kwargs):
+            with guided_generate(self.accelerator.unwrap_model(self.model), self.processing_class):
+                return super()._generate_single_turn(*args, **kwargs)
+
+    return GuidedGRPOTrainer
+
+
 def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
     """Train `spec` into `run`; returns "succeeded" or "stopped"."""
     started = time.monotonic()
@@ -90,7 +107,10 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
     )
     metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype)
     stopper = training.stop_callback(stop)
-    trainer = GRPOTrainer(
+    trainer_class = guided_trainer(GRPOTrainer) if spec.guided else GRPOTrainer
+    if spec.guided:
+        print("[job] rollouts guided by the schema grammars (studio.guided)", flush=True)
+    trainer = trainer_class(
         model=model,
         reward_funcs=reward_functions,
         args=config,

@@ -296,6 +296,8 @@ class GRPOJob(JobSpec):
     max_completion_length: int = _help("Longest answer in tokens.", 256)
     temperature: float = _help("Sampling temperature: too low and a group's answers are alike (no signal).", 0.9)
     beta: float = _help("KL penalty against the starting model; 0 skips the reference pass.", 0.0)
+    guided: bool = _help("Guide the rollouts by the schema grammars (studio.guided): every answer is one fenced block "
+                         "of real types, arguments and fields, so the rewards compare answers that all parse.", False)
     reward_weights: dict[str, float] = _help("Weight of each reward component (studio.iac.rewards); 0 leaves it "
                                              "out.", factory=_default_reward_weights)
     adapter: str = _help("Start from this adapter: an SFT run's name or its adapter/ folder; empty starts a new "

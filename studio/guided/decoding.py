@@ -17,6 +17,7 @@ start; `bench/guided.py` measures both). A compiled grammar is kept per tokenize
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -188,3 +189,27 @@ def processors_for(tokenizer, kinds: list[str] | None, guided: bool, engine: str
     from transformers import LogitsProcessorList
 
     return {"logits_processor": LogitsProcessorList([GuidedLogitsProcessor(tokenizer, kinds, engine=engine)])}
+
+
+@contextlib.contextmanager
+def guided_generate(model, tokenizer, engine: str = DEFAULT_ENGINE):
+    """Within the block, `model.generate` guides every row by the grammar its system prompt asks for.
+
+    For callers that own the `generate` call and pass no logits processor: TRL 1.16's GRPOTrainer calls
+    `unwrapped_model.generate(**inputs, generation_config=...)` in `_generate_single_turn` (its transformers path)
+    and offers no hook for one. Rows of another prompt are left unguided.
+    """
+    from transformers import LogitsProcessorList
+
+    original = model.generate
+
+    def generate(*args, **kwargs):
+        given = kwargs.pop("logits_processor", None) or []
+        processors = LogitsProcessorList([GuidedLogitsProcessor(tokenizer, None, engine=engine), *given])
+        return original(*args, logits_processor=processors, **kwargs)
+
+    model.generate = generate
+    try:
+        yield
+    finally:
+        del model.generate  # the instance attribute: the class's generate shows through again

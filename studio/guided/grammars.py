@@ -25,7 +25,7 @@ from studio import workspace
 
 KINDS = ("terraform", "kubernetes")
 # Bump when the generated grammar changes for the same schemas.
-GENERATOR = "g1"
+GENERATOR = "g2"
 
 
 @dataclass(frozen=True)
@@ -76,10 +76,23 @@ def build_gbnf(kind: str) -> str:
 
 
 _LOADED: dict[str, Grammar] = {}
+_FILES: dict[str, Grammar] = {}
+
+
+def use_files(folder: Path) -> None:
+    """Use the grammar files an export wrote (`<kind>.gbnf`, `<kind>.lark`) in this process, whatever the
+    schemas installed here: a machine that serves or benchmarks needs neither the schemas nor the builder."""
+    for kind in KINDS:
+        gbnf, lark = Path(folder) / f"{kind}.gbnf", Path(folder) / f"{kind}.lark"
+        if gbnf.is_file() and lark.is_file():
+            _FILES[kind] = Grammar(kind, "files", gbnf.read_text(encoding="utf-8"), lark.read_text(encoding="utf-8"),
+                                   0.0, str(folder))
 
 
 def grammar(kind: str, folder: Path | None = None) -> Grammar:
     """The grammar of `kind`, from this process's memory, the cache folder, or built (and cached) now."""
+    if kind in _FILES:
+        return _FILES[kind]
     version = schema_version(kind)
     folder = Path(folder) if folder else cache_dir()
     key = f"{kind}-{version}"  # the same version is the same grammar, whichever folder holds it

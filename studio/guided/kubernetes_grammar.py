@@ -47,7 +47,8 @@ def _kinds(folder: str) -> list[tuple[str, str, dict]]:
             properties = schema.get("properties", {})
             if group not in GROUPS or "alpha" in version or "beta" in version or "kind" not in properties:
                 continue
-            if kind.endswith("List") or "apiVersion" not in properties:
+            # Objects a manifest creates have metadata; DeleteOptions, Status, WatchEvent and lists do not count.
+            if kind.endswith("List") or "apiVersion" not in properties or "metadata" not in properties:
                 continue
             api_version = f"{group}/{version}" if group else version
             found[(api_version, kind)] = schema
