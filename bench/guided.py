@@ -126,12 +126,15 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=96)
     parser.add_argument("--engines", nargs="+", default=list(decoding.ENGINES), choices=decoding.ENGINES)
     parser.add_argument("--kinds", nargs="+", default=list(chat.KINDS), choices=chat.KINDS)
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--show", action="store_true", help="print the first answer of each run")
     parser.add_argument("--json", default="", help="also write the figures to this file")
     parser.add_argument("--grammar-files", default="", help="a folder of <kind>.gbnf and <kind>.lark (as an export "
                         "writes them) to use instead of building the grammars from the schemas")
     args = parser.parse_args()
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.grammar_files:
         grammars.use_files(Path(args.grammar_files))
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -158,7 +161,9 @@ def main() -> None:
         picked = (picked * args.batch)[: args.batch]
         chats = [chat.messages_for(r["instruction"], kind, r.get("input", "")) for r in picked]
         kinds = [kind] * len(chats)
-        run(model, tokenizer, chats[:2], kinds[:2], 4, None)  # warm-up
+        # Warm-up at the full batch: the first long run also pays for allocating the cache (on an H200 it
+        # measured 325 tokens/s unguided against 1,115 for the same run a minute later).
+        run(model, tokenizer, chats, kinds, min(32, args.tokens), None)
         base = run(model, tokenizer, chats, kinds, args.tokens, None)
         print(f"{kind:10s} unguided (baseline)  {base['tokens_per_s']:8.1f} tokens/s  ({base['tokens']} tokens in "
               f"{base['seconds']:.1f} s; other processes {base['busy']:.0f} CPU-s)", flush=True)

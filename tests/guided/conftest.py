@@ -33,9 +33,11 @@ def byte_matchers(grammars):
                   for kind, g in grammars.items()}
 
     def check(kind: str):
-        def failure(text: str) -> str | None:
+        def failure(text: str, whole: bool = True) -> str | None:
+            """None when `text` is a whole answer of the grammar (or, with whole=False, the start of one)."""
             matcher = prototypes[kind].deep_copy()
-            if matcher.consume_tokens(tokenizer.tokenize_str(text)) and matcher.consume_token(tokenizer.eos_token):
+            if matcher.consume_tokens(tokenizer.tokenize_str(text)) and (
+                    not whole or matcher.consume_token(tokenizer.eos_token)):
                 return None
             return matcher.get_error().split("<state>")[0] or "not a whole answer"
         return failure
