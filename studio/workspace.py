@@ -23,7 +23,9 @@ import tempfile
 from pathlib import Path
 
 HOME_ENV = "INFRAMIND_HOME"
-
+# The checkout the studio runs from: its seed data (data/), recipes (recipes/) and the folder jobs start in.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SEED_DATA = PROJECT_ROOT / "data"
 
 SPACE_PERSISTENT = Path("/data")
 
