@@ -17,6 +17,7 @@ The workspace layout:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -112,3 +113,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def jsonl_records(text: str) -> list[dict]:
+    """The objects of JSONL text that one process appends to while others read: a line being written, or one
+    a crash cut short, is skipped rather than an error.
+
+    >>> jsonl_records('{"step": 1}\n{"step": 2}\n{"st')
+    [{'step': 1}, {'step': 2}]
+    """
+    records = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
