@@ -17,7 +17,8 @@ def tiny(tiny_llama):
 
 def test_guided_answers_of_a_random_model_stay_in_the_grammar(tiny, grammars, byte_matchers):
     model, tokenizer = tiny
-    chats = [chat.messages_for("A versioned S3 bucket", "terraform"), chat.messages_for("nginx, 2 replicas", "kubernetes")]
+    chats = [chat.messages_for("A versioned S3 bucket", "terraform"),
+             chat.messages_for("nginx, 2 replicas", "kubernetes")]
     kinds = ["terraform", "kubernetes"]
     plain = generation.generate(model, tokenizer, chats, generation.Settings(max_new_tokens=40, temperature=1.0))
     guided = generation.generate(model, tokenizer, chats, generation.Settings(max_new_tokens=40, temperature=1.0,

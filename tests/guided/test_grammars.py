@@ -34,14 +34,17 @@ POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  
 @pytest.mark.parametrize("kind, answer", [
     # The invented names of tests/iac.
     ("terraform", hcl('resource "aws_s3_bucket" "logs" {\n  name = "my-logs"\n}\n')),
-    ("terraform", hcl('resource "aws_s3_bucket" "b" {\n  bucket     = "b"\n  versioning = aws_versioning::versioning()\n}\n')),
+    ("terraform", hcl('resource "aws_s3_bucket" "b" {\n  bucket     = "b"\n'
+                      '  versioning = aws_versioning::versioning()\n}\n')),
     ("terraform", hcl('resource "aws_s3_bucket_versioning_policy" "v" {\n  bucket = "b"\n}\n')),
     ("terraform", hcl('resource "aws_s3_bucket_versioning" "v" {\n  bucket = "b"\n  versioning_configuration {\n'
                       '    state = "Enabled"\n  }\n}\n')),
-    ("terraform", hcl('resource "aws_instance" "web" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n  name = "web"\n}\n')),
+    ("terraform", hcl('resource "aws_instance" "web" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n'
+                      '  name = "web"\n}\n')),
     ("terraform", hcl('resource "aws_s3_magic" "a" {\n}\n')),
     ("terraform", hcl('aws_s3_bucket "b" {\n  bucket = "b"\n}\n')),
-    ("terraform", hcl('resource "aws_security_group" "s" {\n  dynamic "ingres" {\n    for_each = var.ports\n  }\n}\n')),
+    ("terraform", hcl('resource "aws_security_group" "s" {\n  dynamic "ingres" {\n'
+                      '    for_each = var.ports\n  }\n}\n')),
     ("terraform", hcl('resource "aws_s3_bucket" "b" {\n  bucket: "b"\n}\n')),
     ("terraform", hcl('data "aws_s3_bucket_versioning" "v" {}\n')),  # a resource, not a data source
     ("terraform", 'Here is the code:\n' + hcl('resource "aws_s3_bucket" "b" {}\n')),  # prose before the fence
