@@ -4,6 +4,7 @@ held-out split (greedy), with each phase's wall time and how right its ETA was. 
     python bench/recipe.py                              # recipes/default-*.yaml, the 121 eval rows
     python bench/recipe.py --name try2 --limit 30       # other run names; evaluate on the first 30 rows only
     python bench/recipe.py --threads 2                  # torch threads (default: all cores)
+    python bench/recipe.py --skip-training --guided both   # the three models unguided, then guided by the schemas
 
 Each phase is a real job (`python -m jobs run`, what the runner starts), in the workspace ($INFRAMIND_HOME or
 ./workspace) under runs/<name>-sft and runs/<name>-grpo. The evaluation lands in runs/<name>-grpo/eval, where the
@@ -61,12 +62,16 @@ def print_table(summary: dict, seconds: dict[str, float]) -> None:
             figures = entry["rates"] if scope == "all" else entry["by_kind"].get(scope)
             if figures:
                 print(f"{entry['label']:<10} {scope:<11} " + " ".join(f"{figures[s]:>12.1%} " for s in stages))
+    speeds = [f"{e['label']} {e['new_tokens'] / e['seconds']:.1f}" for e in summary["models"] if e.get("seconds")]
+    if speeds:
+        print("new tokens/s: " + ", ".join(speeds))
     print("\n" + ", ".join(f"{phase} {value / 60:.1f} min" for phase, value in seconds.items()))
 
 
 def run_recipe(name: str, limit: int = 0, skip_training: bool = False, max_new_tokens: int = 512,
-               **changes) -> tuple[dict, dict[str, float], Path]:
-    """Train both phases (unless `skip_training`) and evaluate; the summary, the wall times and the results."""
+               guided: bool = False, **changes) -> tuple[dict, dict[str, float], Path]:
+    """Train both phases (unless `skip_training`) and evaluate; the summary, the wall times and the results.
+    `guided` evaluates with schema-guided decoding (studio.guided), into runs/<name>-grpo/eval-guided."""
     sft, grpo = recipe.phases(name, **changes)
     seconds: dict[str, float] = {}
     if not skip_training:
@@ -80,17 +85,17 @@ def run_recipe(name: str, limit: int = 0, skip_training: bool = False, max_new_t
     contenders = [evaluation.Candidate("base", sft.model),
                   evaluation.Candidate("SFT", sft.model, str(sft.run_folder() / "adapter")),
                   evaluation.Candidate("SFT+GRPO", grpo.model, str(grpo.run_folder() / "adapter"))]
-    print(f"[recipe] evaluating {', '.join(c.label for c in contenders)} on {len(rows)} eval rows (greedy)",
-          flush=True)
+    print(f"[recipe] evaluating {', '.join(c.label for c in contenders)} on {len(rows)} eval rows (greedy"
+          + (", guided by the schemas)" if guided else ")"), flush=True)
     started = time.monotonic()
 
     def report(progress: evaluation.Progress) -> None:
         print(f"[eval] {progress}", flush=True)
 
-    results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=max_new_tokens),
+    results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=max_new_tokens, guided=guided),
                                   on_progress=report)
-    seconds["evaluation"] = time.monotonic() - started
-    folder = evaluation.write(results, grpo.run_folder() / "eval")
+    seconds["evaluation (guided)" if guided else "evaluation"] = time.monotonic() - started
+    folder = evaluation.write(results, grpo.run_folder() / ("eval-guided" if guided else "eval"))
     eta = {label: eta_error(RunFolder(spec.run_folder())) for label, spec in (("SFT", sft), ("GRPO", grpo))}
     (folder / "recipe.json").write_text(json.dumps({"seconds": seconds, "eta_error": eta}, indent=1))
     return results.summary, seconds, folder
@@ -102,13 +107,19 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     parser.add_argument("--skip-training", action="store_true", help="evaluate the runs already trained")
+    parser.add_argument("--guided", choices=("off", "on", "both"), default="off",
+                        help="schema-guided decoding in the evaluation: off, on, or both (one table each)")
     args = parser.parse_args()
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
     print(f"[recipe] workspace {workspace.home()}", flush=True)
-    summary, seconds, folder = run_recipe(args.name, args.limit, args.skip_training)
-    print_table(summary, seconds)
-    print(f"results: {folder}")
+    modes = {"off": [False], "on": [True], "both": [False, True]}[args.guided]
+    for index, guided in enumerate(modes):
+        skip = args.skip_training or index > 0  # train once, evaluate each way
+        summary, seconds, folder = run_recipe(args.name, args.limit, skip, guided=guided)
+        print(f"\n[recipe] {'guided by the schemas' if guided else 'unguided'}:")
+        print_table(summary, seconds)
+        print(f"results: {folder}")
 
 
 if __name__ == "__main__":
