@@ -118,6 +118,37 @@ def run(model, tokenizer, chats, kinds, tokens: int, engine: str | None) -> dict
     return result
 
 
+def replay(tokenizer, kinds: list[str], engines: list[str], rows: list[dict], answers: int) -> None:
+    """No model: each engine computes the mask before every token of real seed answers (one row at a time), as
+    guided decoding does, and takes the answer's token. Prints the grammar's compile time for this tokenizer and
+    the mean time of a mask. Cheap enough for a CPU, and independent of any model's speed."""
+    vocab = len(tokenizer)
+    for kind in kinds:
+        texts = [r["output"] for r in rows if r["kind"] == kind][:answers]
+        for engine in engines:
+            started = time.perf_counter()
+            try:
+                decoding.compiled(engine, tokenizer, kind, vocab)
+            except Exception as error:
+                print(f"{kind:10s} {engine:11s} failed: {str(error)[:200]}", flush=True)
+                continue
+            compile_seconds = time.perf_counter() - started
+            masks, steps = 0.0, 0
+            for text in texts:
+                processor = decoding.GuidedLogitsProcessor(tokenizer, [kind], engine=engine, vocab_size=vocab)
+                ids = tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
+                scores = torch.zeros((1, vocab))
+                prompt = torch.tensor([[tokenizer.eos_token_id]])
+                processor(prompt, scores)
+                for token in ids[:-1]:
+                    processor(torch.tensor([[token]]), scores)
+                masks += processor.mask_seconds
+                steps += len(ids)
+                assert processor.failed == 0, f"{engine} refused a seed answer of {kind}"
+            print(f"{kind:10s} {engine:11s} compile {compile_seconds:6.1f} s, masks {1000 * masks / steps:6.2f} ms "
+                  f"per token ({steps} tokens of {len(texts)} seed answers)", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=models.EMBEDDED, help="a model name or folder, or qwen2.5-0.5b-random")
@@ -126,6 +157,8 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=96)
     parser.add_argument("--engines", nargs="+", default=list(decoding.ENGINES), choices=decoding.ENGINES)
     parser.add_argument("--kinds", nargs="+", default=list(chat.KINDS), choices=chat.KINDS)
+    parser.add_argument("--replay", type=int, default=0, help="no model: time the masks over N seed answers per "
+                        "kind (see replay)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--show", action="store_true", help="print the first answer of each run")
     parser.add_argument("--json", default="", help="also write the figures to this file")
@@ -147,6 +180,12 @@ def main() -> None:
         tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
     else:
         tokenizer = models.load_tokenizer(args.model)
+    if args.replay:
+        rows = [json.loads(line) for line in EVAL_SPLIT.read_text(encoding="utf-8").splitlines() if line.strip()]
+        print(f"replay on {'CPU' if device == 'cpu' else device}: tokenizer {getattr(tokenizer, 'name_or_path', '')} "
+              f"({len(tokenizer)} tokens)", flush=True)
+        replay(tokenizer, args.kinds, args.engines, rows, args.replay)
+        return
     if args.model == "qwen2.5-0.5b-random":
         model = random_qwen(tokenizer, device, dtype)
     else:
