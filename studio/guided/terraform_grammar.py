@@ -81,7 +81,9 @@ def _common(rules: Rules) -> None:
     rules.add("call", 'ident "(" w (expr-in (w "," w expr-in)* w ("," | "...")?)? w ")"')
     rules.add("tuple", '"[" w (expr-in (w "," w expr-in)* w ","?)? w "]"')
     rules.add("object-key", 'ident | string | "(" w expr-in w ")"')
-    rules.add("object-item", 'object-key w ("=" | ":") w expr-in')
+    # Inside an object a newline ends an item: its value is a line-level expression (brackets inside it may
+    # still span lines), as HCL reads it.
+    rules.add("object-item", "object-key (eq | colon) expr")
     rules.add("object", '"{" w (object-item (w "," w object-item | wsn object-item)* w ","?)? w "}"')
     rules.add("for-head", '"for" wsn ident (w "," w ident)? wsn "in" wsn expr-in w ":" w')
     rules.add("for-tuple", '"[" w for-head expr-in (wsn "if" wsn expr-in)? w "]"')
