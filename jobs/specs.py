@@ -381,7 +381,7 @@ class DPOJob(JobSpec):
                                    "mining, `python -m studio.preferences mine`, or a file of your own).", ())
     mine_samples: int = _help("Answers sampled per training request to mine pairs from; 0 mines nothing (train on "
                               "the votes and pair files only).", 4)
-    mine_limit: int = _help("Mine from the first N training requests only; 0 uses them all.", 0)
+    mine_limit: int = _help("Mine from N training requests drawn at random (seeded); 0 uses them all.", 0)
     mine_temperature: float = _help("Sampling temperature while mining: too low and a request's answers are alike "
                                     "(no pair).", 0.9)
     mine_max_new_tokens: int = _help("Longest mined answer in tokens.", 256)

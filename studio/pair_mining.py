@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -179,7 +180,9 @@ def mine(model, tokenizer, rows: list[dataset.Row], settings: MiningSettings = M
     problems = settings.problems()
     if problems:
         raise ValueError("; ".join(problems))
-    rows = rows[: settings.limit or None]
+    if settings.limit and settings.limit < len(rows):
+        # A seeded draw, not the first N: a dataset file is often grouped by topic or kind.
+        rows = random.Random(settings.seed).sample(rows, settings.limit)
     reward = IaCReward()
     was_training = getattr(model, "training", False)
     model.eval()
