@@ -26,7 +26,7 @@ Every variant trains through the studio's own entry point (`python -m jobs run j
 overall and per kind, with the training wall time (a DPO phase's includes its mining) and the pairs DPO trained
 on; each variant's summary lands in `--out` as JSON.
 
-`--dry-run MODEL` checks a sweep file end to end in minutes on a CPU: every phase of every variant runs one step of
+`--smoke MODEL` checks a sweep file end to end in minutes on a CPU: every phase of every variant runs one step of
 short sequences on MODEL (a tiny random model folder, or the embedded one), DPO mines 2 requests with each row's
 reference answer among the candidates (a tiny model's own answers rarely give a pair), and 2 eval rows are answered
 in 16 tokens. It proves the file parses, every spec validates and each phase starts and chains; the figures mean
@@ -51,8 +51,8 @@ sys.path.insert(0, str(ROOT))  # `python bench/recipe_sweep.py` from anywhere
 
 STAGES = ("parses", "schema", "intent", "pass")
 PHASES = ("sft", "grpo", "dpo")
-# --dry-run: one step of short sequences per phase; DPO mines 2 requests and counts the reference answers.
-DRY_RUN = {
+# --smoke: one step of short sequences per phase; DPO mines 2 requests and counts the reference answers.
+SMOKE = {
     "sft": {"max_steps": 1, "batch_size": 2, "gradient_accumulation": 1, "max_length": 256, "save_steps": 1000},
     "grpo": {"max_steps": 1, "batch_size": 2, "gradient_accumulation": 1, "num_generations": 2,
              "max_completion_length": 16, "save_steps": 1000},
@@ -67,10 +67,10 @@ def load_sweep(path: Path) -> tuple[dict, list[dict]]:
     return data.get("defaults", {}), data["variants"]
 
 
-def phase_settings(variant: dict, defaults: dict, phase: str, dry_run: dict | None) -> dict:
-    """A phase's keys: the sweep's defaults, the variant's changes, then (in a dry run) the cut-down sizes."""
+def phase_settings(variant: dict, defaults: dict, phase: str, smoke: dict | None) -> dict:
+    """A phase's keys: the sweep's defaults, the variant's changes, then (in a smoke run) the cut-down sizes."""
     settings = {**defaults.get(phase, {}), **variant.get(phase, {})}
-    return {**settings, **dry_run[phase]} if dry_run else settings
+    return {**settings, **smoke[phase]} if smoke else settings
 
 
 def job_yaml(kind: str, settings: dict, run: Path) -> Path:
@@ -107,7 +107,7 @@ def evaluate(adapter: Path | None, settings: dict, limit: int, batch_size: int, 
 
 
 def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int | None, limit: int,
-                batch_size: int, dry_run: dict | None = None, max_new_tokens: int = 512) -> dict:
+                batch_size: int, smoke: dict | None = None, max_new_tokens: int = 512) -> dict:
     """Train one variant (SFT, then GRPO or DPO if asked) and evaluate it; runs in its own process."""
     env = dict(os.environ)
     if gpu is not None:
@@ -116,7 +116,7 @@ def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int |
     name = variant["name"]
     record = {"name": name, "variant": variant, "seconds": {}}
     adapter = None
-    sft = phase_settings(variant, defaults, "sft", dry_run)
+    sft = phase_settings(variant, defaults, "sft", smoke)
     if "sft" in variant:
         run = work / f"{name}-sft"
         record["seconds"]["sft"] = round(train("sft", sft, run, env), 1)
@@ -125,7 +125,7 @@ def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int |
         if phase not in variant:
             continue
         start = work / f"{variant['after']}-sft" / "adapter" if variant.get("after") else adapter
-        settings = phase_settings(variant, defaults, phase, dry_run)
+        settings = phase_settings(variant, defaults, phase, smoke)
         if start is not None:
             settings["adapter"] = str(start)
         run = work / f"{name}-{phase}"
@@ -170,7 +170,7 @@ def main() -> None:
     parser.add_argument("--eval-batch", type=int, default=16)
     parser.add_argument("--only", nargs="*", default=None, help="variant names to run")
     parser.add_argument("--max-new-tokens", type=int, default=512, help="longest eval answer")
-    parser.add_argument("--dry-run", metavar="MODEL", default="",
+    parser.add_argument("--smoke", metavar="MODEL", default="",
                         help="one step per phase on MODEL, 2 mined requests, 2 eval rows of 16 tokens (see above)")
     args = parser.parse_args()
     defaults, variants = load_sweep(args.sweep)
@@ -179,9 +179,9 @@ def main() -> None:
         sys.exit(f"unknown variant keys: {', '.join(unknown)}; a variant has name, after, {', '.join(PHASES)}")
     if args.only:
         variants = [v for v in variants if v["name"] in args.only]
-    dry_run = None
-    if args.dry_run:
-        dry_run = {phase: {**DRY_RUN[phase], "model": args.dry_run} for phase in PHASES}
+    smoke = None
+    if args.smoke:
+        smoke = {phase: {**SMOKE[phase], "model": args.smoke} for phase in PHASES}
         args.limit, args.max_new_tokens, args.eval_batch = 2, 16, 2
     args.out.mkdir(parents=True, exist_ok=True)
     work = (args.work or args.out / "runs").resolve()
@@ -197,7 +197,7 @@ def main() -> None:
                 gpu = slot % args.gpus if args.gpus else None
                 slot += 1
                 futures[pool.submit(run_variant, variant, defaults, work, args.out, gpu, args.limit,
-                                    args.eval_batch, dry_run, args.max_new_tokens)] = variant["name"]
+                                    args.eval_batch, smoke, args.max_new_tokens)] = variant["name"]
             for future in concurrent.futures.as_completed(futures):
                 try:
                     records.append(future.result())

@@ -384,7 +384,10 @@ class DPOJob(JobSpec):
     mine_limit: int = _help("Mine from N training requests drawn at random (seeded); 0 uses them all.", 0)
     mine_temperature: float = _help("Sampling temperature while mining: too low and a request's answers are alike "
                                     "(no pair).", 0.9)
-    mine_max_new_tokens: int = _help("Longest mined answer in tokens.", 256)
+    # The seed's longest answer is 656 tokens (SmolLM2's tokenizer): a lower cap cuts correct answers, which would
+    # then be mined as rejected against shorter, worse ones.
+    mine_max_new_tokens: int = _help("Longest mined answer in tokens; cover the dataset's longest answer (656 in the "
+                                     "seed), or correct answers cut short become rejected ones.", 768)
     mine_margin: float = _help("Smallest reward difference (studio.iac.rewards total) between the chosen and the "
                                "rejected answer of a mined pair.", 0.5)
     mine_min_stage_gap: int = _help("Correctness stages (extracted, parses, schema, intent) the chosen answer must "

@@ -43,7 +43,7 @@ class MiningSettings:
     samples: int = 4
     temperature: float = 0.9
     top_p: float = 0.95
-    max_new_tokens: int = 256
+    max_new_tokens: int = 768  # the seed's longest answer is 656 tokens: a cut correct answer would lose
     margin: float = 0.5
     min_stage_gap: int = 1
     pairs_per_request: int = 1
