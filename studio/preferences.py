@@ -341,6 +341,12 @@ def sources(paths, examples: int = 3) -> list[Source]:
     return list(found.values())
 
 
+def votes_source(examples: int = 3) -> Source:
+    """What the Compare tab's votes give now (read from votes.jsonl; nothing is written)."""
+    pairs = [normalize_pair(pair, "votes") for pair in dpo_pairs(read_votes())]
+    return Source("votes", [str(votes_file())], len(pairs), pairs[:examples])
+
+
 def describe(found: list[Source], width: int = 160) -> str:
     """Markdown: pairs per source, and each source's examples (request, chosen and rejected, shortened)."""
     if not found:
