@@ -32,24 +32,27 @@ from studio import preferences, workspace
 
 PAIRS_FILE = "pairs.jsonl"
 MINING_FILE = "mining.json"
+READY_FILE = "pairs.ready"
 
 
 def gather_pairs(spec: DPOJob, run: RunFolder, setup: training.Setup, model, tokenizer,
                  stop: training.StopRequest, resume: bool) -> list[dict] | None:
     """The run's training pairs: those it was started with on a resume, else the votes, the pair files and the
     pairs mined now from `model`, written to the run's pairs.jsonl. None when a stop came during mining."""
-    saved = run.path / PAIRS_FILE
-    began = time.time()
+    saved, ready = run.path / PAIRS_FILE, run.path / READY_FILE
+    # The processes of one attempt share their launcher (`accelerate launch`): its pid marks the pairs as this
+    # attempt's, so a process never trains on the pairs of an earlier attempt.
+    attempt = str(os.getppid())
     if not setup.main_process:
         # The first process gathers (and mines); the others train on what it wrote.
-        while not (saved.exists() and saved.stat().st_mtime >= began - 1):
+        while not (ready.exists() and ready.read_text() == attempt):
             if stop.requested:
                 return None
             time.sleep(1.0)
         return preferences.read_pairs(saved)
     if resume and saved.exists():
-        os.utime(saved)  # the other processes wait for a file written (or confirmed) in this attempt
         print(f"[job] resume: training on the {PAIRS_FILE} the run started with", flush=True)
+        workspace.atomic_write_text(ready, attempt)
         return preferences.read_pairs(saved)
 
     pairs = []
@@ -89,6 +92,7 @@ def gather_pairs(spec: DPOJob, run: RunFolder, setup: training.Setup, model, tok
               f"({result.without_pair} requests gave none)", flush=True)
         pairs += result.pairs
     preferences.write_pairs(pairs, saved)
+    workspace.atomic_write_text(ready, attempt)
     return preferences.read_pairs(saved)
 
 
