@@ -91,6 +91,10 @@ def gather_pairs(spec: DPOJob, run: RunFolder, setup: training.Setup, model, tok
         print(f"[job] mined {len(result.pairs)} pairs from {result.requests} requests in {result.seconds:.0f} s "
               f"({result.without_pair} requests gave none)", flush=True)
         pairs += result.pairs
+    if not pairs:
+        raise ValueError("no preference pairs to train on: mining kept none (every request's answers passed the "
+                         "same stages, or were closer than mine_margin). Raise mine_samples or mine_temperature, "
+                         "lower mine_min_stage_gap or mine_margin, or start from an SFT run's adapter")
     preferences.write_pairs(pairs, saved)
     workspace.atomic_write_text(ready, attempt)
     return preferences.read_pairs(saved)
@@ -123,10 +127,6 @@ def train(spec: DPOJob, run: RunFolder, resume: bool = False) -> str:
     if pairs is None:  # asked to stop while mining: nothing trained yet
         return training.save_stopped(run, setup, 0, stop)
     by_source = dict(Counter(pair["source"] for pair in pairs))
-    if not pairs:
-        raise ValueError("no preference pairs to train on: mining kept none (every request's answers passed the "
-                         "same stages, or were closer than mine_margin). Raise mine_samples or mine_temperature, "
-                         "lower mine_min_stage_gap or mine_margin, or start from an SFT run's adapter")
     columns = ("prompt", "chosen", "rejected")
     train_rows = Dataset.from_list([{key: pair[key] for key in columns} for pair in pairs])
     eval_rows = None

@@ -150,3 +150,16 @@ def test_bad_pair_files_are_refused_with_their_line_numbers(tiny_llama, job_home
     with pytest.raises(specs.SpecError, match=r"pairs.jsonl:2: missing 'rejected'"):
         runner.submit(spec)
     assert JobStore().list() == []
+
+
+def test_mining_that_keeps_no_pair_fails_with_what_to_change(tiny_llama, job_home, tmp_path):
+    """A random model writes no code: all its answers fail alike, so the validators rank none above another."""
+    rows = write_rows(tmp_path / "train.jsonl", 4), tmp_path / "unused.jsonl"
+    spec = tiny_job("dpo", tiny_llama, rows, eval_dataset="", output="dpo-none", mine_samples=2, mine_limit=2,
+                    mine_max_new_tokens=8)
+    specs.save(spec, tmp_path / "job.yaml")
+    result = _cli(["run", str(tmp_path / "job.yaml")], job_home)
+    assert result.returncode != 0
+    assert "no preference pairs to train on: mining kept none" in result.stdout + result.stderr
+    assert "Raise mine_samples or mine_temperature" in result.stdout + result.stderr
+    assert JobStore().get("dpo-none").state == "failed"
