@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from studio import models, workspace
+from studio import adapters, models, workspace
 
 QUANTIZATIONS = ("auto", "nf4", "none")
 SCHEDULES = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial",
@@ -79,14 +79,20 @@ def run_folder(output: str) -> Path:
     return workspace.inside(workspace.runs_dir(), output)
 
 
-def adapter_folder(adapter: str) -> Path | None:
-    """An adapter's folder: a path as given, or a run name's adapter/ in the workspace; None for none."""
-    if not adapter:
-        return None
-    path = Path(adapter).expanduser()
-    if path.is_absolute() or path.exists() or "/" in adapter:
-        return path
-    return workspace.inside(workspace.runs_dir(), adapter) / "adapter"
+def _output_problems(output: str) -> list[str]:
+    """A run name must stay a name under runs/ (an absolute folder is taken as it is)."""
+    if Path(output).is_absolute():
+        return []
+    try:
+        workspace.inside(Path("/runs"), output)
+    except workspace.UnsafeName as error:
+        return [f"output: {error}"]
+    return []
+
+
+# An adapter's folder: a path as given, or a run name's adapter/ in the workspace; None for none. It lives in
+# studio.adapters, where the mining command line (below jobs in the layering) resolves a run's name too.
+adapter_folder = adapters.folder
 
 
 @dataclass(frozen=True)
@@ -180,11 +186,7 @@ class JobSpec:
             value = getattr(self, name)
             if value and not value.endswith(".jsonl"):
                 found.append(f"{name} must be a .jsonl file, not {value!r}")
-        if not Path(self.output).is_absolute():
-            try:
-                workspace.inside(Path("/runs"), self.output)
-            except workspace.UnsafeName as error:
-                found.append(f"output: {error}")
+        found += _output_problems(self.output)
         for name in ("batch_size", "gradient_accumulation", "max_length", "logging_steps", "save_steps",
                      "eval_steps"):
             if getattr(self, name) < 1:
@@ -536,11 +538,7 @@ class EvalJob:
             found.append("with_base is off and there is no adapter or merged export: nothing to evaluate")
         if not self.dataset.strip() or not self.dataset.endswith(".jsonl"):
             found.append(f"dataset must be a .jsonl file of rows, not {self.dataset!r} (data/eval.jsonl)")
-        if not Path(self.output).is_absolute():
-            try:
-                workspace.inside(Path("/runs"), self.output)
-            except workspace.UnsafeName as error:
-                found.append(f"output: {error}")
+        found += _output_problems(self.output)
         for name in ("samples", "max_new_tokens", "batch_size"):
             if getattr(self, name) < 1:
                 found.append(f"{name} must be at least 1, not {getattr(self, name)}")

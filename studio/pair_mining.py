@@ -274,8 +274,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def main_from(args) -> int:
     import sys
 
-    from studio import preferences
-    from studio.evaluation import adapter_folder
+    from studio import adapters, preferences
 
     names = ("samples", "temperature", "top_p", "max_new_tokens", "margin", "min_stage_gap", "pairs_per_request",
              "limit", "batch_size", "seed", "reference")
@@ -289,7 +288,7 @@ def main_from(args) -> int:
     except (OSError, dataset.DatasetError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    adapter = adapter_folder(args.adapter) if args.adapter else None
+    adapter = adapters.folder(args.adapter)
     # mined-<run>.jsonl for a run's adapter, mined-<folder>.jsonl for another folder, mined-model.jsonl without one
     label = "model" if adapter is None else adapter.parent.name if adapter.name == "adapter" else adapter.name
     out = args.out or preferences.folder() / f"mined-{label}.jsonl"
