@@ -86,3 +86,21 @@ def test_mining_samples_a_tiny_model_and_keeps_what_the_validators_rank_apart(ti
     # `limit` draws the requests at random (seeded), not the first ones of the file.
     assert {p["id"] for p in result.pairs} != {"r-0", "r-1", "r-2"}
     assert model.training is False
+
+
+def test_the_mine_command_writes_a_pair_file_the_dpo_job_reads(home, tiny_llama, tiny_adapter, tmp_path, capsys):
+    import json
+
+    from studio import preferences
+
+    requests = tmp_path / "train.jsonl"
+    requests.write_text("".join(json.dumps(row.to_dict()) + "\n" for row in rows(3)))
+    code = preferences.main(["mine", "--model", str(tiny_llama), "--adapter", str(tiny_adapter), "--dataset",
+                             str(requests), "--samples", "2", "--max-new-tokens", "8", "--reference"])
+    assert code == 0
+    out = capsys.readouterr().out
+    written = home / "preferences" / f"mined-{tiny_adapter.parent.name}.jsonl"  # named after the adapter's run
+    assert f'"file": "{written}"' in out and '"pairs": 3' in out
+    assert [pair["source"] for pair in preferences.read_pairs(written)] == ["mined"] * 3
+    assert preferences.main(["mine", "--dataset", str(requests), "--samples", "1"]) == 2
+    assert "samples must be at least 2" in capsys.readouterr().err
