@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
+import re
 import sys
 import threading
 import time
@@ -345,7 +346,8 @@ def describe(found: list[Source], width: int = 160) -> str:
         return "No pairs yet: vote in the Compare tab, or mine pairs from a model."
 
     def short(text: str) -> str:
-        text = " ".join(text.split())
+        # One line without the code fences, so that it sits inside `...` whole.
+        text = " ".join(re.sub(r"```[A-Za-z]*", " ", text).replace("`", "'").split())
         return text if len(text) <= width else text[: width - 1] + "…"
 
     lines = ["| source | pairs | files |", "| --- | --- | --- |"]
