@@ -261,9 +261,9 @@ def decode_side_by_side(lanes: list[_Lane], tokenizer, messages: list[dict],
             started = time.perf_counter()
             with _STEP_LOCK, torch.inference_mode():
                 logits = lane.logits(lane.next_ids)
-            if lane.guide is not None:
-                # The processor reads the prompt on its first call and the token just taken on each later one.
-                logits = lane.guide(prompt["input_ids"] if not lane.tokens else lane.next_ids, logits.float())
+                if lane.guide is not None:
+                    # The processor reads the prompt on its first call and the token just taken on each later one.
+                    logits = lane.guide(prompt["input_ids"] if not lane.tokens else lane.next_ids, logits.float())
             token = _pick(logits.cpu() if settings.temperature > 0 else logits, settings, lane.generator)
             lane.seconds += time.perf_counter() - started
             if token == stop:
