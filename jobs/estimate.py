@@ -148,16 +148,107 @@ def _gib(size: int) -> str:
     return f"{size / GIB:,.2f} GiB" if size >= GIB / 10 else f"{size / 2**20:,.1f} MiB"
 
 
+# -- the speed plan ------------------------------------------------------------------------------------
+
+# Tokens per micro-batch that `speed: auto` aims for on a GPU with padding-free packing: past this, larger
+# micro-batches gain little (bench/train_speed.py) and only cost memory.
+AUTO_TOKENS = {False: 16384, True: 8192}  # by four_bit
+# Without gradient checkpointing a micro-batch of at least this many tokens must fit the budget; else the plan
+# checkpoints and keeps AUTO_TOKENS.
+AUTO_MIN_TOKENS_WITHOUT_CHECKPOINTING = 8192
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """How a job trains on this device: what `speed: auto` chose on a GPU, or the spec as written."""
+
+    batch_size: int
+    gradient_accumulation: int
+    gradient_checkpointing: bool
+    packing: bool
+    attention: str              # attn_implementation: "sdpa", "flex_attention" or "flash_attention_2"
+    liger: bool                 # Liger's RMSNorm, SwiGLU and RoPE kernels
+    optimizer: str              # TrainingArguments.optim (fused AdamW: transformers' default too, said aloud)
+    kbit_upcast: bool           # 4-bit base: prepare_model_for_kbit_training's fp32 norms and embeddings
+    reason: str
+
+    def describe(self) -> str:
+        tokens = "sequences packed to max_length" if self.packing else "rows"
+        return (f"micro-batch {self.batch_size} {tokens} x accumulation {self.gradient_accumulation}, gradient "
+                f"checkpointing {'on' if self.gradient_checkpointing else 'off'}, attention {self.attention}, Liger "
+                f"{'on' if self.liger else 'off'}, optimizer {self.optimizer} ({self.reason})")
+
+
+def installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def four_bit_on(spec: JobSpec, device: str) -> bool:
+    return spec.quantization == "nf4" or (spec.quantization == "auto" and device == "cuda")
+
+
+def plan(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> TrainingPlan:
+    """What the job will run with on `device`. On the CPU, and with `speed: as_written`, the spec's batch,
+    checkpointing and packing; on a GPU under `speed: auto` (SFT), padding-free packing through an attention
+    that keeps the rows apart, Liger where installed, and the largest micro-batch up to AUTO_TOKENS that fits
+    `memory_budget_gib`, without gradient checkpointing when at least AUTO_MIN_TOKENS_WITHOUT_CHECKPOINTING
+    tokens fit without it."""
+    on_gpu = device == "cuda"
+    packing = bool(getattr(spec, "packing", False))
+    attention = "sdpa"
+    if on_gpu and packing:
+        # padding-free rows are one flattened sequence: SDPA's mask over it grows with the square of the batch,
+        # flex attention and flash attention follow the rows
+        attention = "flash_attention_2" if installed("flash_attn") else "flex_attention"
+    as_written = TrainingPlan(
+        batch_size=spec.batch_size, gradient_accumulation=spec.gradient_accumulation,
+        gradient_checkpointing=spec.gradient_checkpointing, packing=packing, attention=attention,
+        liger=on_gpu and installed("liger_kernel"), optimizer="adamw_torch_fused",
+        kbit_upcast=True, reason="as written" if on_gpu else "the CPU runs the spec as written")
+    if not on_gpu or spec.speed != "auto" or isinstance(spec, GRPOJob):
+        return as_written
+    four_bit = four_bit_on(spec, device)
+    budget = spec.memory_budget_gib * GIB
+    sequences_per_step = spec.batch_size * spec.gradient_accumulation
+    attention = "flash_attention_2" if installed("flash_attn") else "flex_attention"
+
+    def fits(batch: int, checkpointing: bool) -> bool:
+        candidate = TrainingPlan(batch, 1, checkpointing, True, attention, as_written.liger, as_written.optimizer,
+                                 False, "")
+        return _estimate(spec, shape, device, candidate).total <= budget
+
+    target = max(1, AUTO_TOKENS[four_bit] // spec.max_length)
+    floor = max(1, AUTO_MIN_TOKENS_WITHOUT_CHECKPOINTING // spec.max_length)
+    batch = next((b for b in range(target, floor - 1, -1) if fits(b, False)), 0)
+    checkpointing = batch == 0
+    if checkpointing:
+        batch = next((b for b in range(target, 0, -1) if fits(b, True)), 1)
+    accumulation = max(1, -(-sequences_per_step // batch))
+    reason = (f"speed auto: {batch * spec.max_length:,} tokens per micro-batch within "
+              f"{spec.memory_budget_gib:g} GiB" + (", checkpointing to fit" if checkpointing else ""))
+    return TrainingPlan(batch, accumulation, checkpointing, True, attention, as_written.liger, as_written.optimizer,
+                        False, reason)
+
+
 def estimate(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> MemoryEstimate:
-    """The estimate for `spec` on `device` ("cuda" or "cpu"), per process."""
+    """The estimate for `spec` on `device` ("cuda" or "cpu"), per process, under the plan it will run with."""
+    report = _estimate(spec, shape, device, plan(spec, shape, device))
+    return report
+
+
+def _estimate(spec: JobSpec, shape: ModelShape, device: str, run: TrainingPlan) -> MemoryEstimate:
     on_gpu = device == "cuda"
     element = 2 if on_gpu else 4  # bf16 on the GPU, fp32 on the CPU (see studio.models.pick_dtype)
-    four_bit = spec.quantization == "nf4" or (spec.quantization == "auto" and on_gpu)
+    four_bit = four_bit_on(spec, device)
     report = MemoryEstimate(device, "bf16" if on_gpu else "fp32", four_bit, 0)
 
     if four_bit:
         per_weight = (4 + SCALE_BITS[spec.double_quantization]) / 8
-        report.parts["weights"] = int(shape.linear_parameters * per_weight + shape.other_parameters * 4)
+        # prepare_model_for_kbit_training keeps norms and embeddings in fp32; the auto plan leaves them in bf16
+        report.parts["weights"] = int(shape.linear_parameters * per_weight +
+                                      shape.other_parameters * (4 if run.kbit_upcast else element))
     else:
         report.parts["weights"] = shape.parameters * element
 
@@ -171,10 +262,10 @@ def estimate(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> MemoryEs
         generated = spec.batch_size * spec.gradient_accumulation  # the generation batch, per process
     else:
         sequence, generated = spec.max_length, 0
-    tokens = spec.batch_size * sequence
+    tokens = run.batch_size * sequence
     report.tokens = tokens
     per_layer_token = 13 * shape.hidden + 5 * shape.intermediate + 2 * shape.kv_width
-    if spec.gradient_checkpointing:
+    if run.gradient_checkpointing:
         activations = tokens * (shape.layers * shape.hidden + per_layer_token) * element
     else:
         activations = tokens * shape.layers * per_layer_token * element
@@ -187,7 +278,9 @@ def estimate(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> MemoryEs
         report.parts["runtime"] = CPU_RUNTIME_BYTES
 
     report.notes.append(f"{_count(shape.parameters)} parameters, {_count(lora)} trained by LoRA r={spec.lora.r}; "
-                        f"{spec.batch_size} x {sequence} tokens per forward pass at most")
+                        f"{run.batch_size} x {sequence} tokens per forward pass at most")
+    if on_gpu and not isinstance(spec, GRPOJob):
+        report.notes.append(f"runs with {run.describe()}")
     if four_bit and not on_gpu:
         report.notes.append("4-bit on the CPU: about 50x slower to generate than fp32, and it saves little here")
     if spec.quantization == "auto":

@@ -71,19 +71,25 @@ def gpu_ids() -> list[str]:
 # -- commands ------------------------------------------------------------------------------------------
 
 
-def training_command(job_yaml: Path, processes: int = 1, resume: bool = False, port: int | None = None) -> list[str]:
+def training_command(job_yaml: Path, processes: int = 1, resume: bool = False, port: int | None = None,
+                     launcher: bool = False) -> list[str]:
     """The argument list that trains the job: the command a person could type, as the Train tab previews it.
 
     >>> training_command(Path("runs/a/job.yaml"))
     ['.../python', '-m', 'jobs', 'run', 'runs/a/job.yaml']
     >>> training_command(Path("runs/a/job.yaml"), processes=2)[:8]
     ['.../python', '-m', 'accelerate.commands.launch', '--num_processes', '2', '--num_machines', '1', '--multi_gpu']
+
+    `launcher=True` goes through `accelerate launch` for one process too (bench/train_speed.py's scaling
+    baseline, and the tests of that path). With no GPU the processes talk through gloo on the CPU.
     """
     tail = ["-m", "jobs", "run", str(job_yaml)] + (["--resume"] if resume else [])
-    if processes <= 1:
+    if processes <= 1 and not launcher:
         return [sys.executable, *tail]
+    # --multi_gpu needs two processes or more; one process under the launcher is a plain (non-distributed) run.
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes),
-              "--num_machines", "1", "--multi_gpu", "--mixed_precision", "no", "--dynamo_backend", "no"]
+              "--num_machines", "1", *(["--multi_gpu"] if processes > 1 else []), "--mixed_precision", "no",
+              "--dynamo_backend", "no"]
     if port:
         # Two multi-GPU jobs on one machine each need their own rendezvous port.
         launch += ["--main_process_port", str(port)]

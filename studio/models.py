@@ -243,13 +243,15 @@ def load_tokenizer(name: str, progress: Progress | None = None):
 
 
 def load(name: str, *, four_bit: bool = False, dtype=None, device_map="auto", progress: Progress | None = None,
-         double_quant: bool = True):
+         double_quant: bool = True, attn_implementation: str | None = None):
     """`(model, tokenizer)` for `name`, in the dtype of `pick_dtype` unless given, optionally NF4 4-bit."""
     from transformers import AutoModelForCausalLM
 
     folder = resolve(name, progress)
     dtype = dtype or pick_dtype()
     kwargs = {"dtype": dtype, "device_map": device_map}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
     if four_bit:
         kwargs["quantization_config"] = quantization_config(dtype, double_quant)
     model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
