@@ -51,8 +51,7 @@ QWEN25_05B = dict(
 )
 BASELINE_BATCH = 16
 # --variants: (packed sequences of 1024 tokens per micro-batch, gradient checkpointing)
-VARIANTS = {"lora": ((8, False), (16, False), (16, True), (64, True)),
-            "qlora": ((4, True), (8, True), (4, False), (16, True))}
+VARIANTS = {"lora": ((16, False), (32, True)), "qlora": ((8, True), (4, False))}
 LORA = dict(r=32, lora_alpha=64, lora_dropout=0.05,
             target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
 
@@ -132,8 +131,10 @@ def run_command(argv: list[str], home: Path, label: str, timeout: int) -> bool:
     try:
         result = subprocess.run(argv, cwd=ROOT, env={**os.environ, "INFRAMIND_HOME": str(home)},
                                 capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        print(f"  {label}: over {timeout} s, left out", flush=True)
+    except subprocess.TimeoutExpired as error:
+        tail = (error.stdout or b"")[-1500:]
+        tail = tail.decode(errors="replace") if isinstance(tail, bytes) else tail
+        print(f"  {label}: over {timeout} s, left out; its output ended with:\n{tail}", flush=True)
         return False
     if result.returncode:
         print(f"  {label} failed after {time.monotonic() - started:.0f} s:\n{result.stdout[-2500:]}\n"
@@ -224,22 +225,24 @@ def main() -> None:
 
         print(f"{'setting':<58} {'tokens/s':>9} {'step s':>7} {'peak GiB':>8} {'est GiB':>7} {'MFU':>6} "
               f"{'vs base':>8} {'memory':>7}", flush=True)
+        baselines = {}
         for kind in args.rows:
             run = home / "runs" / f"trl-{kind}"
             run.mkdir(parents=True)
             label = f"({'a' if kind == 'lora' else 'b'}) TRL {'LoRA' if kind == 'lora' else 'QLoRA'}, batch 16 padded"
             run_command([sys.executable, __file__, "--steps", str(args.steps), "--baseline-child", str(model),
                          str(run), kind], home, label, args.timeout)
-            baseline = record(label, run)
+            baseline = baselines[kind] = record(label, run)
             quantization = "none" if kind == "lora" else "nf4"
             label = f"({'c' if kind == 'lora' else 'd'}) studio {'LoRA' if kind == 'lora' else 'QLoRA'}, speed auto"
             studio_job(label, baseline, quantization=quantization)
-            if args.variants:
-                choices = VARIANTS[kind][:1] if args.dry_run else VARIANTS[kind]
-                for batch, checkpointing in choices:
-                    studio_job(f"    packed {batch} x 1024, checkpointing {'on' if checkpointing else 'off'}",
-                               baseline, quantization=quantization, speed="as_written", packing=True,
-                               batch_size=batch, gradient_accumulation=1, gradient_checkpointing=checkpointing)
+        for kind in args.rows if args.variants else []:
+            baseline, quantization = baselines[kind], "none" if kind == "lora" else "nf4"
+            print(f"  {kind} variants (speed: as_written, packed rows):", flush=True)
+            for batch, checkpointing in VARIANTS[kind][:1] if args.dry_run else VARIANTS[kind]:
+                studio_job(f"    packed {batch} x 1024, checkpointing {'on' if checkpointing else 'off'}",
+                           baseline, quantization=quantization, speed="as_written", packing=True,
+                           batch_size=batch, gradient_accumulation=1, gradient_checkpointing=checkpointing)
         if args.json:
             args.json.write_text(json.dumps({"card": card, "peak": peak[0], "rows": results}, indent=1))
 

@@ -40,6 +40,7 @@ from jobs.specs import GRPOJob, JobSpec
 from studio import models
 
 GIB = 2**30
+STUDIO_VARLEN = "studio_varlen"  # jobs.attention.NAME (not imported here: that module needs torch)
 FUSED_TOKENS, FUSED_VOCAB = 4096, 32768  # trl.kernels.chunked_logprob's tile
 # Tile-sized fp32 temporaries of the fused LM head at its peak: 2 with Triton (forward and backward buffers),
 # about 16 in the torch fallback on the CPU (fitted to peak RSS at 256 to 2,048 tokens, bench/memory_estimate.py).
@@ -152,7 +153,7 @@ def _gib(size: int) -> str:
 
 # Tokens per micro-batch that `speed: auto` aims for on a GPU with padding-free packing: past this, larger
 # micro-batches gain little (bench/train_speed.py) and only cost memory.
-AUTO_TOKENS = {False: 16384, True: 8192}  # by four_bit
+AUTO_TOKENS = {False: 16384, True: 4096}  # by four_bit: QLoRA is chosen to save memory, so it plans for less
 # Without gradient checkpointing a micro-batch of at least this many tokens must fit the budget; else the plan
 # checkpoints and keeps AUTO_TOKENS.
 AUTO_MIN_TOKENS_WITHOUT_CHECKPOINTING = 8192
@@ -185,6 +186,14 @@ def installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def packed_attention() -> str:
+    """The attention for padding-free packed rows on a GPU. The rows are one flattened sequence: SDPA's mask over
+    it grows with the square of the batch; varlen flash kernels read the rows' boundaries instead: flash-attn's
+    where installed, else PyTorch's own (jobs.attention; the job falls back to flex attention on a torch without
+    it)."""
+    return "flash_attention_2" if installed("flash_attn") else STUDIO_VARLEN
+
+
 def four_bit_on(spec: JobSpec, device: str) -> bool:
     return spec.quantization == "nf4" or (spec.quantization == "auto" and device == "cuda")
 
@@ -199,9 +208,7 @@ def plan(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> TrainingPlan
     packing = bool(getattr(spec, "packing", False))
     attention = "sdpa"
     if on_gpu and packing:
-        # padding-free rows are one flattened sequence: SDPA's mask over it grows with the square of the batch,
-        # flex attention and flash attention follow the rows
-        attention = "flash_attention_2" if installed("flash_attn") else "flex_attention"
+        attention = packed_attention()
     as_written = TrainingPlan(
         batch_size=spec.batch_size, gradient_accumulation=spec.gradient_accumulation,
         gradient_checkpointing=spec.gradient_checkpointing, packing=packing, attention=attention,
@@ -212,7 +219,7 @@ def plan(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> TrainingPlan
     four_bit = four_bit_on(spec, device)
     budget = spec.memory_budget_gib * GIB
     sequences_per_step = spec.batch_size * spec.gradient_accumulation
-    attention = "flash_attention_2" if installed("flash_attn") else "flex_attention"
+    attention = packed_attention()
 
     def fits(batch: int, checkpointing: bool) -> bool:
         candidate = TrainingPlan(batch, 1, checkpointing, True, attention, as_written.liger, as_written.optimizer,

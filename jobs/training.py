@@ -14,6 +14,7 @@ Each entry point (jobs/sft.py, jobs/grpo.py) reads top to bottom with these call
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -158,6 +159,12 @@ def load_for_training(spec: JobSpec, setup: Setup):
     # One whole copy per process: "auto" would split a model over the GPUs, which DDP cannot train.
     device_map = {"": setup.local_rank} if setup.device == "cuda" else None
     plan = setup.plan
+    if plan.attention == estimate.STUDIO_VARLEN:
+        from jobs import attention
+
+        if not attention.register():
+            # a torch without torch.nn.attention.varlen: flex attention also follows the rows (compiled per shape)
+            plan = setup.plan = dataclasses.replace(plan, attention="flex_attention")
     print(f"[job] loading {spec.model} on {setup.device} ({setup.dtype}); {setup.note}", flush=True)
     if setup.device == "cuda":
         print(f"[job] speed: {plan.describe()}", flush=True)
