@@ -24,24 +24,35 @@ _registered = False
 
 
 def available() -> bool:
-    """A CUDA device and a torch with `torch.nn.attention.varlen.varlen_attn`."""
+    """A CUDA device and a torch whose `torch.nn.attention.varlen.varlen_attn` runs forward and backward on it
+    (checked once on a few tokens)."""
     import torch
 
     if not torch.cuda.is_available():
         return False
     try:
-        from torch.nn.attention.varlen import varlen_attn  # noqa: F401
-    except ImportError:
+        from torch.nn.attention.varlen import varlen_attn
+
+        q = torch.randn(12, 2, 64, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+        bounds = torch.tensor([0, 5, 12], device="cuda", dtype=torch.int32)
+        varlen_attn(q, q, q, bounds, bounds, 7, 7, **_varlen_kwargs()).sum().backward()
+        torch.cuda.synchronize()
+    except Exception as error:  # an older torch, or a card the kernel does not support
+        print(f"[job] PyTorch's varlen attention is not usable here ({type(error).__name__}: {error})", flush=True)
         return False
     return True
 
 
-def _varlen_kwargs() -> dict:
-    """Causal masking, as this torch's varlen_attn spells it (2.9 took is_causal; 2.10 on a window)."""
+def _varlen_kwargs(scale: float | None = None) -> dict:
+    """Causal masking and the scale, as this torch's varlen_attn spells them (2.9 took is_causal; 2.10 a
+    window)."""
     from torch.nn.attention.varlen import varlen_attn
 
     parameters = inspect.signature(varlen_attn).parameters
-    return {"is_causal": True} if "is_causal" in parameters else {"window_size": (-1, 0)}
+    kwargs = {"is_causal": True} if "is_causal" in parameters else {"window_size": (-1, 0)}
+    if scale is not None and "scale" in parameters:
+        kwargs["scale"] = scale
+    return kwargs
 
 
 def varlen_attention_forward(module, query, key, value, attention_mask, dropout: float = 0.0,
@@ -65,7 +76,7 @@ def varlen_attention_forward(module, query, key, value, attention_mask, dropout:
     keys = kwargs.get("cu_seq_lens_k", boundaries).to(query.device)
     longest_q = int(kwargs.get("max_length_q") or tokens)
     longest_k = int(kwargs.get("max_length_k") or longest_q)
-    out = varlen_attn(q, k, v, boundaries, keys, longest_q, longest_k, scale=scaling, **_varlen_kwargs())
+    out = varlen_attn(q, k, v, boundaries, keys, longest_q, longest_k, **_varlen_kwargs(scaling))
     return out.reshape(batch, tokens, heads, dim), None
 
 

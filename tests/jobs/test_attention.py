@@ -32,7 +32,7 @@ def varlen_on_cpu(monkeypatch):
 
     monkeypatch.setattr(varlen, "varlen_attn", reference_varlen_attn)
     monkeypatch.setattr(attention, "available", lambda: True)
-    monkeypatch.setattr(attention, "_varlen_kwargs", lambda: {"window_size": (-1, 0)})
+    monkeypatch.setattr(attention, "_varlen_kwargs", lambda scale=None: {"window_size": (-1, 0), "scale": scale})
     assert "window_size" in inspect.signature(reference_varlen_attn).parameters
     assert attention.register()
     return attention.NAME
