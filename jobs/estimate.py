@@ -6,6 +6,12 @@
     {'weights': ..., 'LoRA weights and gradients': ..., 'optimizer state': ..., 'activations': ..., 'logits': ...}
     >>> print(report.markdown())
 
+The estimate follows the plan the job will run with (`plan`): on the CPU, and under `speed: as_written`, the
+spec's batch and checkpointing; on a GPU under `speed: auto`, padding-free packed rows (batch_size sequences of
+max_length tokens), without gradient checkpointing where at least AUTO_MIN_TOKENS_WITHOUT_CHECKPOINTING tokens
+fit `memory_budget_gib` without it, else with it at AUTO_TOKENS. The GPU constants are the first guesses of
+issue 21: bench/train_speed.py prints the estimate beside each measured peak to set them by.
+
 The parts, per process (one GPU, or the CPU):
 
 - weights: NF4 linear layers at 4 bits plus their scales (double quantization: 8-bit scales per 64 weights and

@@ -119,6 +119,9 @@ def test_queued_grpo_and_sft_jobs_run_one_after_the_other(sft_by_cli, job_home, 
         assert abs(row["generate_s"] + row["reward_s"] + row["train_s"] - row["step_s"]) < 0.01
     grpo_run = RunFolder.named("grpo")
     assert "[job] rollout: the studio's engine" in grpo_run.log_file.read_text()
+    from studio.ui.jobs import job_details  # the Jobs tab shows the last step's split
+
+    assert "Step " in job_details(store, "grpo") and "generate" in job_details(store, "grpo")
     summary = grpo_run.summary()
     assert summary["started_from"] == str(sft_run.adapter)
     assert set(summary["rewards"]) == {f"reward_{c}" for c in COMPONENTS}
