@@ -497,6 +497,22 @@ def content_key(row: Row) -> tuple:
     return (row.kind, _normalized(row.instruction), _normalized(row.input), _normalized(row.output))
 
 
+def shingles(row: Row) -> set[tuple[str, ...]]:
+    """The word 3-shingles of a row's instruction, input and output (lowercased words), for near-duplicate checks.
+
+    >>> sorted(shingles(Row("S3 bucket logs", "```hcl\\n```", "terraform")))[:2]
+    [('bucket', 'logs', 'hcl'), ('s3', 'bucket', 'logs')]
+    """
+    words = re.findall(r"\w+", f"{row.instruction} {row.input} {row.output}".lower())
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def jaccard(a: set, b: set) -> float:
+    """|a & b| / |a | b| (0 for two empty sets)."""
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
 @dataclass
 class Deduplicated:
     """The rows kept, in their order, and each dropped row with the id of the row it repeats."""

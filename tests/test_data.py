@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import re
 from pathlib import Path
 
 import pytest
@@ -47,14 +46,9 @@ def test_every_output_passes_the_validators_and_its_intent(splits):
     assert not failures, "\n".join(failures)
 
 
-def _shingles(row: dataset.Row) -> set[tuple[str, ...]]:
-    words = re.findall(r"\w+", f"{row.instruction} {row.input} {row.output}".lower())
-    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
-
-
 def test_no_near_duplicates(splits):
     rows = splits["train"] + splits["eval"]
-    shingles = [_shingles(row) for row in rows]
+    shingles = [dataset.shingles(row) for row in rows]
     close = []
     for i, j in itertools.combinations(range(len(rows)), 2):
         shared = len(shingles[i] & shingles[j])
