@@ -99,14 +99,32 @@ def select_kinds(kinds: list[str] | None = None) -> list[str]:
     return list(kinds)
 
 
+def _weighted(names: list[str], heavy: set[str], weight: int) -> list[str]:
+    """`names` once each, then the `heavy` ones `weight - 1` more times, for a round-robin in those shares."""
+    return names + [n for _ in range(weight - 1) for n in names if n in heavy]
+
+
 def _plan(count: int, terraform_share: float, types: list[str], patterns: list[str], kinds: list[str]):
-    """(source, name) per row: round-robin over types, patterns and kinds in their shares."""
-    tf_count = round(count * terraform_share) if (types or patterns) and kinds else (count if types or patterns
-                                                                                     else 0)
-    pattern_count = round(tf_count * PATTERN_SHARE) if patterns and types else (tf_count if patterns else 0)
-    plan = [("pattern", patterns[i % len(patterns)]) for i in range(pattern_count)]
-    plan += [("resource", types[i % len(types)]) for i in range(tf_count - pattern_count)] if types else []
-    plan += [("kubernetes", kinds[i % len(kinds)]) for i in range(count - tf_count)] if kinds else []
+    """(source, list of names) per row: round-robin over types, patterns and kinds in their shares.
+
+    The types with a profile (the ones people write most) and the seed's kinds come up three times as often as
+    the rest; a row whose draws keep failing falls back to the next name of its list.
+    """
+    from studio.synth.profiles import PROFILES
+
+    if not (types or patterns):
+        terraform_share = 0.0
+    elif not kinds:
+        terraform_share = 1.0
+    tf_count = round(count * terraform_share)
+    pattern_count = round(tf_count * PATTERN_SHARE) if types else tf_count
+    if not patterns:
+        pattern_count = 0
+    types = _weighted(types, set(PROFILES), 3)
+    kinds = _weighted(kinds, set(k8s.SEED_KINDS) | {"App"}, 3)
+    plan = [("pattern", patterns, i) for i in range(pattern_count)]
+    plan += [("resource", types, i) for i in range(tf_count - pattern_count)]
+    plan += [("kubernetes", kinds, i) for i in range(count - tf_count)]
     return plan
 
 
@@ -152,32 +170,39 @@ def generate(count: int, seed: int = 0, *, terraform_share: float = TERRAFORM_SH
     rejected: list[tuple[Row, str]] = []
     counts = collections.Counter()
     numbers = collections.Counter()
-    for step, (source, name) in enumerate(plan):
-        for attempt in range(max_attempts):
-            row = make_row(source, name, seed, step, attempt)
-            counts["generated"] += 1
-            why = check(row)
-            if not why:
-                key = dataset.content_key(row)
-                if key in seen:
-                    why, counts["duplicates"] = "duplicate", counts["duplicates"] + 1
+    for step, (source, names, turn) in enumerate(plan):
+        placed = False
+        for shift in range(min(len(names), 8)):
+            name = names[(turn + shift) % len(names)]
+            for attempt in range(max_attempts):
+                row = make_row(source, name, seed, step, attempt + max_attempts * shift)
+                counts["generated"] += 1
+                why = check(row)
+                if not why:
+                    key = dataset.content_key(row)
+                    if key in seen:
+                        why = "duplicate"
+                        counts["duplicates"] += 1
+                    else:
+                        score, close = guard.closest(row)
+                        if score >= guard.limit:
+                            why = f"too close to eval row {close} (Jaccard {score:.2f})"
+                            counts["near_eval"] += 1
                 else:
-                    score, close = guard.closest(row)
-                    if score >= guard.limit:
-                        why = f"too close to eval row {close} (Jaccard {score:.2f})"
-                        counts["near_eval"] += 1
-            else:
-                counts["invalid"] += 1
-            if why:
-                rejected.append((row, why))
-                continue
-            seen.add(key)
-            prefix = "gen-k8s" if row.kind == "kubernetes" else "gen-tf"
-            row.id = f"{prefix}-{numbers[prefix]:06d}"
-            numbers[prefix] += 1
-            row.tags = list(dict.fromkeys([*row.tags, source if source != "kubernetes" else name.lower()]))
-            kept.append(row)
-            break
+                    counts["invalid"] += 1
+                if why:
+                    rejected.append((row, why))
+                    continue
+                seen.add(key)
+                prefix = "gen-k8s" if row.kind == "kubernetes" else "gen-tf"
+                row.id = f"{prefix}-{numbers[prefix]:06d}"
+                numbers[prefix] += 1
+                row.tags = list(dict.fromkeys([*row.tags, source if source != "kubernetes" else name.lower()]))
+                kept.append(row)
+                placed = True
+                break
+            if placed:
+                break
         if progress is not None and step % 200 == 0:
             progress(step, len(plan))
     stats = coverage(kept)

@@ -785,7 +785,9 @@ def admission_policy(k: K) -> Manifest:
     binding["spec"] = {"policyName": name, "validationActions": ["Deny"]}
     k.fact(policy, "spec.validations.expression", {"contains": f"<= {limit}"},
            f"rejecting Deployments over {limit} replicas")
+    k.fact(policy, "metadata.name", name, f"named {name}")
     k.fact(binding, "spec.policyName", name, "bound with Deny")
+    k.facts.insert(0, k.facts.pop(-2))
     return k.manifest("a ValidatingAdmissionPolicy and its binding", "admission")
 
 

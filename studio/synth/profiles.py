@@ -189,11 +189,12 @@ def placement_group(d: Draw) -> dict:
 @profile("aws_autoscaling_group")
 def autoscaling_group(d: Draw) -> dict:
     low, high = d.between(1, 3), d.between(4, 10)
-    return {"name": S(d.name("asg"), ""), "min_size": S(low, f"min {low}"), "max_size": S(high, f"max {high}"),
+    name, check = d.name("asg"), d.choice(("ELB", "EC2"))
+    return {"name": S(name, named(d, name)), "min_size": S(low, f"min {low}"), "max_size": S(high, f"max {high}"),
             "desired_capacity": S(low, f"desired {low}"),
             "vpc_zone_identifier": C([d.aws_id("subnet"), d.aws_id("subnet")], "Subnets", matcher=None),
             "launch_template": Block({"id": C(d.aws_id("lt"), "Launch template"), "version": Q("$Latest")}),
-            "health_check_type": S(d.choice(("ELB", "EC2")), "")} | {}
+            "health_check_type": S(check, f"{check} health checks")}
 
 
 @profile("aws_lambda_function")
@@ -219,8 +220,8 @@ def lambda_permission(d: Draw) -> dict:
         ("apigateway.amazonaws.com", d.arn("execute-api", f"{d.alnum(10)}/*/*"), "API Gateway"),
         ("sns.amazonaws.com", d.arn("sns", d.name("alerts")), "SNS")))
     return {"statement_id": Q(f"Allow{what.replace(' ', '')}Invoke"), "action": Q("lambda:InvokeFunction"),
-            "function_name": S(d.name("handler"), ""), "principal": S(principal, f"let {what} invoke it"),
-            "source_arn": C(source, "Source ARN")} | {}
+            "function_name": C(d.name("handler"), "Function"), "principal": S(principal, f"letting {what} invoke it"),
+            "source_arn": C(source, "Source ARN")}
 
 
 # -- databases ---------------------------------------------------------------------------------------------
@@ -261,9 +262,11 @@ def rds_cluster(d: Draw) -> dict:
 
 @profile("aws_rds_cluster_instance")
 def rds_cluster_instance(d: Draw) -> dict:
-    return {"identifier": S(d.name("aurora-1"), ""), "cluster_identifier": C(d.name("aurora"), "Cluster"),
-            "instance_class": S(d.choice(("db.r6g.large", "db.r7g.large", "db.serverless")), ""),
-            "engine": S(d.choice(("aurora-postgresql", "aurora-mysql")), "")} | {}
+    name = d.name("aurora-1")
+    cls = d.choice(("db.r6g.large", "db.r7g.large", "db.serverless"))
+    engine = d.choice(("aurora-postgresql", "aurora-mysql"))
+    return {"identifier": S(name, named(d, name)), "cluster_identifier": C(d.name("aurora"), "Cluster"),
+            "instance_class": S(cls, f"class {cls}"), "engine": S(engine, f"engine {engine}")}
 
 
 @profile("aws_dynamodb_table")
@@ -396,7 +399,8 @@ def lb_target_group(d: Draw) -> dict:
     port = d.choice((80, 8080, 3000, 8000))
     target = d.choice(("ip", "instance"))
     path = d.choice(("/health", "/healthz", "/ready", "/status"))
-    return {"name": S(d.name("tg")[:32], ""), "port": S(port, f"port {port}"), "protocol": S("HTTP", "HTTP"),
+    name = d.name("tg")[:32]
+    return {"name": S(name, named(d, name)), "port": S(port, f"port {port}"), "protocol": S("HTTP", "HTTP"),
             "vpc_id": C(d.aws_id("vpc"), "VPC"), "target_type": S(target, f"{target} targets"),
             "health_check": Block({"path": S(path, f"health checks on {path}"), "matcher": Q("200")})}
 
@@ -539,7 +543,8 @@ def metric_alarm(d: Draw) -> dict:
         ("FreeStorageSpace", "AWS/RDS", 5000000000, "free storage under 5 GB")))
     operator = "LessThanThreshold" if metric == "FreeStorageSpace" else "GreaterThanThreshold"
     periods = d.choice((1, 2, 3))
-    return {"alarm_name": S(d.name("alarm"), ""), "namespace": S(namespace, ""), "metric_name": S(metric, said),
+    name = d.name("alarm")
+    return {"alarm_name": S(name, named(d, name)), "namespace": S(namespace, ""), "metric_name": S(metric, said),
             "comparison_operator": Q(operator), "threshold": S(threshold, ""), "statistic": Q("Sum" if metric ==
                                                                                               "Errors" else "Average"),
             "period": S(300, f"over {words.seconds(d, 300)}"), "evaluation_periods": S(periods,
@@ -551,7 +556,8 @@ def metric_alarm(d: Draw) -> dict:
 def composite_alarm(d: Draw) -> dict:
     a, b = d.name("cpu-high"), d.name("errors-high")
     rule = f'ALARM("{a}") AND ALARM("{b}")'
-    return {"alarm_name": S(d.name("degraded"), ""), "alarm_rule": S(rule, f"firing when both {a} and {b} are in "
+    name = d.name("degraded")
+    return {"alarm_name": S(name, named(d, name)), "alarm_rule": S(rule, f"firing when both {a} and {b} are in "
                                                                             "alarm",
                                                                     matcher={"contains": a}),
             "alarm_actions": C([d.arn("sns", d.name("alerts"))], "Alarm topic ARN", matcher=None)}
@@ -560,12 +566,13 @@ def composite_alarm(d: Draw) -> dict:
 @profile("aws_budgets_budget")
 def budget(d: Draw) -> dict:
     amount = d.choice((100, 500, 1000, 5000))
-    return {"name": S(d.name("monthly"), ""), "budget_type": S("COST", "a cost budget"),
+    name, email = d.name("monthly"), d.email()
+    return {"name": S(name, named(d, name)), "budget_type": S("COST", "a cost budget"),
             "limit_amount": S(str(amount), f"of {amount} USD"), "limit_unit": S("USD", ""),
             "time_unit": S("MONTHLY", "monthly"),
             "notification": Block({"comparison_operator": Q("GREATER_THAN"), "threshold": S(80, "alerting at 80%"),
                                    "threshold_type": Q("PERCENTAGE"), "notification_type": Q("ACTUAL"),
-                                   "subscriber_email_addresses": S([d.email()], "", matcher=None)})}
+                                   "subscriber_email_addresses": S([email], f"emailing {email}", matcher=None)})}
 
 
 # -- IAM, KMS, secrets -------------------------------------------------------------------------------------
@@ -614,7 +621,8 @@ def iam_policy(d: Draw) -> dict:
 @profile("aws_iam_role_policy")
 def iam_role_policy(d: Draw) -> dict:
     doc, said = _identity_doc(d)
-    return {"name": S(d.name("inline"), ""), "role": C(d.name("role"), "Role"),
+    name = d.name("inline")
+    return {"name": S(name, named(d, name)), "role": C(d.name("role"), "Role"),
             "policy": S(doc, said, matcher={"contains": said.split()[1]})}
 
 
@@ -640,9 +648,10 @@ def oidc_provider(d: Draw) -> dict:
 @profile("aws_kms_key")
 def kms_key(d: Draw) -> dict:
     window = d.choice((7, 10, 30))
-    return maybe_tags(d, {"description": S(f"{d.project} {d.env} data key", ""),
+    text = f"{d.project} {d.env} data key"
+    return maybe_tags(d, {"description": S(text, f'described as "{text}"'),
                           "enable_key_rotation": S(True, "yearly rotation"),
-                          "deletion_window_in_days": S(window, f"a {words.days(d, window)} deletion window")})
+                          "deletion_window_in_days": S(window, f"a deletion window of {words.days(d, window)}")})
 
 
 @profile("aws_secretsmanager_secret")
@@ -650,7 +659,7 @@ def secret(d: Draw) -> dict:
     name = f"{d.project}/{d.env}/{d.choice(('db', 'api-key', 'stripe', 'smtp'))}"
     window = d.choice((7, 14, 30))
     return {"name": S(name, named(d, name)),
-            "recovery_window_in_days": S(window, f"a {words.days(d, window)} recovery window")}
+            "recovery_window_in_days": S(window, f"a recovery window of {words.days(d, window)}")}
 
 
 @profile("aws_secretsmanager_secret_version")
@@ -781,7 +790,8 @@ def cloudfront_oac(d: Draw) -> dict:
 @profile("aws_cloudfront_response_headers_policy")
 def cloudfront_headers(d: Draw) -> dict:
     age = d.choice((31536000, 63072000))
-    return {"name": S(d.name("security-headers"), ""),
+    name = d.name("security-headers")
+    return {"name": S(name, named(d, name)),
             "security_headers_config": Block({
                 "strict_transport_security": Block({"access_control_max_age_sec": S(age, f"HSTS for {age} seconds"),
                                                     "include_subdomains": S(True, "including subdomains"),

@@ -604,7 +604,24 @@ def _facts_of(address: str, tf_type: str, keyword: str, path: str, arg: Arg) -> 
         matcher = _matcher(arg.value)
     if matcher is None:
         return []
-    return [Fact(address, tf_type, keyword, path, matcher, arg.say, arg.label, _shown(arg.value))]
+    facts = [Fact(address, tf_type, keyword, path, matcher, arg.say, arg.label, _shown(arg.value))]
+    # References inside a policy or definition wire the block too: checked like any other reference.
+    targets = dict.fromkeys(ref.target for ref in _refs_in(arg.value) if ref.target) if isinstance(arg.value, Json) \
+        else {}
+    facts += [Fact(address, tf_type, keyword, path, {"refers_to": target}) for target in targets]
+    return facts
+
+
+def _refs_in(value: Any) -> list[Ref]:
+    if isinstance(value, Ref):
+        return [value]
+    if isinstance(value, Json):
+        return _refs_in(value.value)
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _refs_in(v)]
+    if isinstance(value, (list, tuple)):
+        return [r for v in value for r in _refs_in(v)]
+    return []
 
 
 def _matcher(value: Any) -> Any:
@@ -615,6 +632,8 @@ def _matcher(value: Any) -> Any:
         return {"exists": True}
     if isinstance(value, (str, int, float, bool)):
         return value
+    if isinstance(value, list) and value and isinstance(value[0], Ref) and value[0].target:
+        return {"refers_to": value[0].target}
     if isinstance(value, list) and value and isinstance(value[0], (str, int)):
         return {"contains": value[0]}
     return None

@@ -129,6 +129,9 @@ class Draw:
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
     def arn(self, service: str, resource: str, region: bool = True, account: bool = True) -> str:
+        """An ARN of this row's account and region; IAM, S3 and CloudFront ARNs carry no region."""
+        region = region and service not in ("iam", "s3", "cloudfront", "route53")
+        account = account and service != "s3"
         return (f"arn:aws:{service}:{self.region if region else ''}:{self.account if account else ''}:"
                 f"{resource}")
 
