@@ -130,6 +130,10 @@ class JobSpec:
     model: str = _help("Base model: the embedded default, a hub id or a local folder.", models.EMBEDDED)
     dataset: str = _help("Training rows (JSONL of Alpaca rows with kind and intent).", "data/train.jsonl")
     eval_dataset: str = _help("Held-out rows for the eval loss; empty for none.", "data/eval.jsonl")
+    mix_dataset: str = _help("More training rows mixed into `dataset`, such as the generated ones (python -m "
+                             "studio.synth --out data/generated.jsonl); empty for none.", "")
+    mix_ratio: float = _help("Share of the training rows drawn from mix_dataset: 0.5 half, 1 mix_dataset alone.",
+                             0.5)
     output: str = _help("Run name (a folder under the workspace's runs/) or an absolute folder; "
                         "empty picks <kind>-<date>-<time>.", "")
     seed: int = _help("Seed for the adapter's initialization, shuffling and sampling.", 42)
@@ -176,10 +180,13 @@ class JobSpec:
             found.append(f"model is empty: use '{models.EMBEDDED}', a hub id or a local folder")
         if not self.dataset.strip():
             found.append("dataset is empty: give a JSONL file of training rows (data/train.jsonl)")
-        for name in ("dataset", "eval_dataset"):
+        for name in ("dataset", "eval_dataset", "mix_dataset"):
             value = getattr(self, name)
             if value and not value.endswith(".jsonl"):
                 found.append(f"{name} must be a .jsonl file, not {value!r}")
+        if self.mix_dataset and not (0 < self.mix_ratio <= 1):
+            found.append(f"mix_ratio must be above 0 and at most 1, not {self.mix_ratio} (0.5: half the rows from "
+                         "mix_dataset; clear mix_dataset to train on `dataset` alone)")
         if not Path(self.output).is_absolute():
             try:
                 workspace.inside(Path("/runs"), self.output)
@@ -230,7 +237,7 @@ class JobSpec:
         """
         base = Path(base or Path.cwd())
         changes = {}
-        for name in ("dataset", "eval_dataset"):
+        for name in ("dataset", "eval_dataset", "mix_dataset"):
             value = getattr(self, name)
             if value and not Path(value).expanduser().is_absolute():
                 changes[name] = str((base / value).resolve())
@@ -244,10 +251,11 @@ class JobSpec:
         """Dataset files that do not exist, as messages (checked at launch, not on construction, so that the
         job.yaml of an old run still loads after its data moved)."""
         found = []
-        for name in ("dataset", "eval_dataset"):
+        for name in ("dataset", "eval_dataset", "mix_dataset"):
             value = getattr(self, name)
             if value and not Path(value).expanduser().is_file():
-                found.append(f"{name} {value!r} does not exist")
+                hint = " (build it: python -m studio.synth --out data/generated.jsonl)" if name == "mix_dataset" else ""
+                found.append(f"{name} {value!r} does not exist{hint}")
         return found
 
     def to_dict(self) -> dict:

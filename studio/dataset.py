@@ -542,6 +542,36 @@ def deduplicate(rows: list[Row], existing: list[Row] = ()) -> Deduplicated:
     return Deduplicated(kept, dropped)
 
 
+def mix(base: list[Row], extra: list[Row], ratio: float, seed: int = 0) -> list[Row]:
+    """`base` and `extra` together, `extra` making `ratio` of the result, shuffled with `seed`.
+
+    Every base row is kept and extra rows are drawn to match; when `extra` has too few, base rows are drawn
+    down instead, so the ratio holds either way. `ratio` 1 is the extra rows alone.
+
+    >>> base = [Row(f"b{i}", "```hcl\\n```", "terraform") for i in range(4)]
+    >>> extra = [Row(f"e{i}", "```hcl\\n```", "terraform") for i in range(100)]
+    >>> rows = mix(base, extra, 0.75)
+    >>> len(rows), sum(r.instruction.startswith("e") for r in rows)
+    (16, 12)
+    """
+    import random
+
+    if not 0 < ratio <= 1:
+        raise ValueError(f"ratio must be above 0 and at most 1, not {ratio}")
+    rng = random.Random(seed)
+    if ratio == 1 or not base:
+        chosen = list(extra)
+    else:
+        wanted = round(len(base) * ratio / (1 - ratio))
+        if wanted <= len(extra):
+            chosen = list(base) + rng.sample(extra, wanted)
+        else:
+            keep = max(1, round(len(extra) * (1 - ratio) / ratio))
+            chosen = rng.sample(base, min(keep, len(base))) + list(extra)
+    rng.shuffle(chosen)
+    return chosen
+
+
 def _id_hash(row: Row) -> str:
     return hashlib.sha256(row.id.encode("utf-8")).hexdigest()
 

@@ -194,3 +194,30 @@ def test_a_new_kind_is_a_dataclass_and_an_entry_point(monkeypatch):
     with pytest.raises(SpecError, match="unknown key 'sample'"):
         specs.loads("kind: eval-test\nsample: 10\n")
     assert dataclasses.is_dataclass(spec)
+
+
+def test_mix_dataset_mixes_the_generated_rows_in_at_the_ratio(tmp_path):
+    from jobs import training
+    from studio import dataset
+
+    def write(name, count):
+        rows = [dataset.Row(f"{name} {i}", "```hcl\n```", "terraform", id=f"{name}-{i}") for i in range(count)]
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text(dataset.jsonl_text(rows))
+        return str(path)
+
+    seed, generated = write("seed", 10), write("gen", 200)
+    assert len(training.training_rows(SFTJob(dataset=seed))) == 10
+    mixed = training.training_rows(SFTJob(dataset=seed, mix_dataset=generated, mix_ratio=0.75))
+    assert len(mixed) == 40 and sum(r.id.startswith("gen-") for r in mixed) == 30
+    alone = training.training_rows(SFTJob(dataset=seed, mix_dataset=generated, mix_ratio=1.0))
+    assert len(alone) == 200 and all(r.id.startswith("gen-") for r in alone)
+    again = training.training_rows(SFTJob(dataset=seed, mix_dataset=generated, mix_ratio=0.75))
+    assert [r.id for r in again] == [r.id for r in mixed]  # the job's seed fixes the draw
+    with pytest.raises(SpecError, match="mix_ratio must be above 0"):
+        SFTJob(dataset=seed, mix_dataset=generated, mix_ratio=0)
+    with pytest.raises(SpecError, match="mix_dataset must be a .jsonl"):
+        SFTJob(mix_dataset="generated.csv")
+    missing = SFTJob(mix_dataset=str(tmp_path / "nope.jsonl")).missing_files()
+    assert any("python -m studio.synth" in m for m in missing)
+    assert specs.loads(specs.dump(SFTJob(dataset=seed, mix_dataset=generated))).mix_dataset == generated
