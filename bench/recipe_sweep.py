@@ -3,6 +3,7 @@
     python bench/recipe_sweep.py bench/sweeps/sft.yaml                   # variants one after the other
     python bench/recipe_sweep.py bench/sweeps/sft.yaml --parallel 8 --gpus 2 --out results/
                                                                           # a GPU machine: 4 variants per GPU
+    python bench/recipe_sweep.py bench/sweeps/sft.yaml --dry-run         # check every job.yaml, train nothing
 
 A sweep file holds `defaults` (an `sft` and a `grpo` spec, the keys of `jobs.specs.SFTJob` / `GRPOJob`) and
 `variants`, each with a `name` and the keys it changes:
@@ -108,6 +109,27 @@ def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int |
     return record
 
 
+def dry_run(variants: list[dict], defaults: dict, work: Path) -> int:
+    """Every variant's job.yaml written and checked as `jobs run` would; returns 1 when one cannot start."""
+    from jobs import specs
+
+    work.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for variant in variants:
+        for kind in ("sft", "grpo"):
+            if kind not in variant:
+                continue
+            settings = {**defaults.get(kind, {}), **variant[kind]}
+            try:
+                path = job_yaml(kind, settings, work / f"{variant['name']}-{kind}")
+                missing = specs.load(path).with_paths_resolved(ROOT).missing_files()
+            except (specs.SpecError, TypeError) as error:
+                missing = [str(error)]
+            failed += bool(missing)
+            print(f"[sweep] {variant['name']} {kind}: " + ("; ".join(missing) if missing else f"ok ({path})"))
+    return 1 if failed else 0
+
+
 def table(records: list[dict]) -> str:
     header = ["variant", "train s"] + [f"{kind[:2]} {stage}" for kind in ("terraform", "kubernetes") for stage in
                                         STAGES] + ["all pass"]
@@ -133,10 +155,14 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
     parser.add_argument("--eval-batch", type=int, default=16)
     parser.add_argument("--only", nargs="*", default=None, help="variant names to run")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="write and check every variant's job.yaml (and the files it reads), train nothing")
     args = parser.parse_args()
     defaults, variants = load_sweep(args.sweep)
     if args.only:
         variants = [v for v in variants if v["name"] in args.only]
+    if args.dry_run:
+        raise SystemExit(dry_run(variants, defaults, (args.work or args.out / "runs").resolve()))
     args.out.mkdir(parents=True, exist_ok=True)
     work = (args.work or args.out / "runs").resolve()
     work.mkdir(parents=True, exist_ok=True)
