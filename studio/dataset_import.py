@@ -66,7 +66,7 @@ class ImportResult:
 
     def summary(self) -> str:
         kept_invalid = sum(1 for row, _ in self.invalid if any(r is row for r in self.rows))
-        parts = [f"{len(self.rows)} rows imported"]
+        parts = [f"{len(self.rows)} row{'s' if len(self.rows) != 1 else ''} imported"]
         if self.invalid:
             parts.append(f"{len(self.invalid)} fail the validators" +
                          (" (kept)" if kept_invalid else " (left out)"))

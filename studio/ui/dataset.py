@@ -22,6 +22,7 @@ import gradio as gr
 from studio import dataset, dataset_store, dataset_tokens, models
 from studio.dataset import DatasetError, Row
 from studio.highlight import code_html
+from studio.ui import dataset_sources
 
 PAGE_SIZE = 25
 ALL = "all"
@@ -248,6 +249,8 @@ def build() -> None:
                 t.export = gr.Button("Export", elem_id="ds-export")
                 t.export_file = gr.File(label="Download", interactive=False, elem_id="ds-export-file")
 
+    t.sources = dataset_sources.build()
+
     with gr.Accordion("Versions", open=False):
         t.versions = gr.Dataframe(headers=["version", "saved at (UTC)", "rows", "train", "eval", "change"],
                                   interactive=False, elem_id="ds-versions", max_height=320)
@@ -456,6 +459,10 @@ def _wire(t: SimpleNamespace) -> None:
         whole, [*filters, t.page], dataset_outputs, api_name=False).then(
         check_all, [t.name], [t.summary], api_name=False)
     t.export.click(export_file, [t.name, t.export_format, t.export_split], [t.export_file], api_name="export_dataset")
+    # Generated rows and mapped imports land as a new version: reload what the tab shows, as after an import.
+    dataset_sources.wire(t.sources, t.name, lambda event: event.then(
+        whole, [*filters, t.page], dataset_outputs, api_name=False).then(
+        check_all, [t.name], [t.summary], api_name=False))
 
     # -- versions -------------------------------------------------------------------------------------------
 
