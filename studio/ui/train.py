@@ -89,7 +89,7 @@ def spec_from_form(values: dict) -> specs.JobSpec:
                  "max_completion_length"):
         if name in data:
             data[name] = _whole(data[name])
-    for name in ("dataset", "eval_dataset", "output", "model", "adapter"):
+    for name in ("dataset", "eval_dataset", "mix_dataset", "output", "model", "adapter"):
         if name in data:
             data[name] = (data[name] or "").strip()
     if not data["output"]:
@@ -208,6 +208,13 @@ def build() -> None:
                                            label="Held-out rows",
                                            allow_custom_value=True, info=help_["eval_dataset"],
                                            elem_id="train-eval-dataset")
+    with gr.Row():
+        # Seed rows, generated rows (a dataset of the Dataset tab's generator, or python -m studio.synth), or both.
+        form["mix_dataset"] = gr.Dropdown([""] + datasets, value=d.mix_dataset, label="Mix in rows from",
+                                          allow_custom_value=True, info=help_["mix_dataset"],
+                                          elem_id="train-mix-dataset", scale=2)
+        form["mix_ratio"] = gr.Slider(0.05, 1, value=d.mix_ratio, step=0.05, label="Share of mixed-in rows",
+                                      info=help_["mix_ratio"], elem_id="train-mix-ratio", scale=1)
     with gr.Row():
         form["max_steps"] = gr.Number(d.max_steps, label="Max steps", precision=0, minimum=0,
                                       info=help_["max_steps"], elem_id="train-max-steps")

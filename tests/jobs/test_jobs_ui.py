@@ -139,3 +139,15 @@ def test_the_tabs_and_the_job_system_import_no_torch():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_train_form_mixes_generated_rows_in():
+    from jobs import specs
+    from studio.ui import train
+
+    expected = specs.SFTJob(output="sft-mix", mix_dataset="data/generated.jsonl", mix_ratio=0.75)
+    form = dict(expected.to_dict(), kind="SFT (supervised fine-tuning)", lora_r=32.0, lora_alpha=64.0, lora_dropout=0.05,
+                lora_targets=list(expected.lora.targets))
+    form["mix_dataset"] = " data/generated.jsonl "
+    form.pop("lora")
+    assert train.spec_from_form(form) == expected
