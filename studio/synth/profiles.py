@@ -815,3 +815,93 @@ def cloudfront_distribution(d: Draw) -> dict:
                 "cache_policy_id": Q("658327ea-f89d-4fab-a63d-7e88639e58f6")}),
             "restrictions": Block({"geo_restriction": Block({"restriction_type": Q("none")})}),
             "viewer_certificate": Block({"cloudfront_default_certificate": Q(True)})}
+
+
+# -- more of the types people write ------------------------------------------------------------------------
+
+
+@profile("aws_security_group_rule")
+def sg_rule(d: Draw) -> dict:
+    port = d.choice((443, 80, 5432, 8080))
+    cidr = d.choice((d.office_cidr(), "10.0.0.0/8"))
+    kind = d.choice(("ingress", "egress"))
+    return {"type": S(kind, f"an {kind} rule"), "security_group_id": C(d.aws_id("sg"), "Security group"),
+            "protocol": S("tcp", "TCP"), "from_port": S(port, f"port {port}"), "to_port": S(port, ""),
+            "cidr_blocks": S([cidr], f"{'from' if kind == 'ingress' else 'to'} {cidr}", matcher={"contains": cidr})}
+
+
+@profile("aws_network_acl_rule")
+def nacl_rule(d: Draw) -> dict:
+    number, port = d.choice((100, 110, 200)), d.choice((443, 80, 22))
+    action = d.choice(("allow", "deny"))
+    cidr = d.choice(("0.0.0.0/0", d.office_cidr()))
+    return {"network_acl_id": C(d.aws_id("acl"), "Network ACL"), "rule_number": S(number, f"rule {number}"),
+            "egress": S(False, "inbound"), "protocol": S("tcp", ""), "rule_action": S(action, f"{action}ing"),
+            "cidr_block": S(cidr, f"from {cidr}"), "from_port": S(port, f"TCP {port}"), "to_port": S(port, "")}
+
+
+@profile("aws_s3_object")
+def s3_object(d: Draw) -> dict:
+    key = d.choice(("config/app.json", "index.html", "scripts/bootstrap.sh", "robots.txt"))
+    kind = {"json": "application/json", "html": "text/html", "sh": "text/x-shellscript", "txt": "text/plain"}[
+        key.rsplit(".", 1)[1]]
+    return {"bucket": C(d.bucket(), "Bucket"), "key": S(key, f"at {key}"),
+            "source": S(f"files/{key.rsplit('/', 1)[-1]}", f"uploaded from files/{key.rsplit('/', 1)[-1]}"),
+            "content_type": S(kind, f"served as {kind}")}
+
+
+@profile("aws_ssm_parameter")
+def ssm_parameter(d: Draw) -> dict:
+    name = f"/{d.project}/{d.env}/{d.choice(('db_host', 'api_url', 'feature_flags', 'queue_url'))}"
+    kind = d.choice(("String", "SecureString"))
+    body = {"name": S(name, named(d, name)), "type": S(kind, f"a {kind}")}
+    if kind == "String":
+        value = d.choice((f"https://{d.hostname('api')}", f"{d.project}-db.internal", "beta,search"))
+        body["value"] = S(value, f"holding {value}")
+    else:
+        body["value"] = S(Ref("var.parameter_value"), "its value from a sensitive variable",
+                          matcher={"refers_to": "var"})
+        body["__blocks__"] = [Variable("parameter_value", {"type": Ref("string"), "sensitive": True})]
+    return body
+
+
+@profile("aws_sfn_state_machine")
+def state_machine(d: Draw) -> dict:
+    name = d.name("workflow")
+    fn = d.arn("lambda", f"function:{d.name('step')}")
+    doc = Json({"StartAt": "Run", "States": {"Run": {"Type": "Task", "Resource": fn, "End": True}}})
+    return {"name": S(name, named(d, name)), "role_arn": C(d.role_arn("sfn"), "Role ARN"),
+            "definition": S(doc, f"one Task state calling {fn}", matcher={"contains": fn})}
+
+
+@profile("aws_appautoscaling_target")
+def appautoscaling_target(d: Draw) -> dict:
+    cluster, service = d.name("cluster"), d.name("api")
+    high = d.choice((6, 10, 20))
+    return {"service_namespace": S("ecs", ""), "scalable_dimension": S("ecs:service:DesiredCount",
+                                                                      "scaling the ECS service's desired count"),
+            "resource_id": S(f"service/{cluster}/{service}", f"of service {service} in cluster {cluster}",
+                             matcher=f"service/{cluster}/{service}"),
+            "min_capacity": S(2, "from 2"), "max_capacity": S(high, f"to {high} tasks")}
+
+
+@profile("aws_iam_user")
+def iam_user(d: Draw) -> dict:
+    name = f"{d.choice(('ci', 'deploy', 'backup', 'reporting'))}-{d.project}"
+    return maybe_tags(d, {"name": S(name, named(d, name)), "path": S("/service/", "under the path /service/")})
+
+
+@profile("aws_cloudwatch_dashboard")
+def dashboard(d: Draw) -> dict:
+    name = d.name("overview")
+    fn = d.name("handler")
+    body = Json({"widgets": [{"type": "metric", "x": 0, "y": 0, "width": 12, "height": 6, "properties": {
+        "metrics": [["AWS/Lambda", "Errors", "FunctionName", fn]], "period": 300, "stat": "Sum",
+        "region": d.region, "title": "Errors"}}]})
+    return {"dashboard_name": S(name, named(d, name)),
+            "dashboard_body": S(body, f"one widget with the Lambda errors of {fn}", matcher={"contains": fn})}
+
+
+for _alias, _of in (("aws_alb", "aws_lb"), ("aws_alb_listener", "aws_lb_listener"),
+                    ("aws_alb_target_group", "aws_lb_target_group"), ("aws_alb_listener_rule", "aws_lb_listener_rule")):
+    PROFILES[_alias] = PROFILES[_of]

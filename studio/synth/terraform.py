@@ -349,6 +349,38 @@ TYPED_VALUES = {
     ("aws_securityhub", "identifier"): lambda d: (lambda v: Arg(v, f"identifier {v}"))(d.camel("Action")),
     ("aws_cognito_resource_server", "identifier"): lambda d: (lambda v: Arg(v, f"identifier {v}"))(
         f"https://{d.hostname('api')}"),
+    ("aws_s3_bucket_accelerate_configuration", "status"): lambda d: Arg("Enabled", "transfer acceleration on"),
+    ("aws_efs_backup_policy", "status"): lambda d: Arg("ENABLED", "automatic backups enabled"),
+    ("aws_lambda_function_url", "authorization_type"): lambda d: (lambda v: Arg(v, f"{v} authorization"))(
+        d.choice(("NONE", "AWS_IAM"))),
+    ("aws_dynamodb_tag", "resource_arn"): lambda d: Arg(d.arn("dynamodb", f"table/{d.name('table')}"),
+                                                        label="Table ARN"),
+    ("aws_ecs_tag", "resource_arn"): lambda d: Arg(d.arn("ecs", f"cluster/{d.name('cluster')}"), label="Cluster ARN"),
+    ("aws_ec2_tag", "resource_id"): lambda d: Arg(d.aws_id("i"), label="Instance"),
+    ("aws_guardduty", "activate"): lambda d: Arg(True, "activated"),
+    ("aws_guardduty", "format"): lambda d: Arg("TXT", "in TXT format"),
+    ("aws_guardduty", "location"): lambda d: (lambda v: Arg(v, f"read from {v}"))(
+        f"https://s3.amazonaws.com/{d.bucket('threat-intel')}/list.txt"),
+    ("aws_ecs_account_setting_default", "name"): lambda d: Arg("containerInsights", "the containerInsights setting"),
+    ("aws_ecs_account_setting_default", "value"): lambda d: Arg("enabled", "enabled by default"),
+    ("aws_codeartifact", "repository"): lambda d: (lambda v: Arg(v, f"repository {v}"))(d.name("packages")),
+    ("aws_codeartifact", "domain"): lambda d: Arg(d.project, label="CodeArtifact domain"),
+    ("aws_dms", "endpoint_type"): lambda d: (lambda v: Arg(v, f"a {v} endpoint"))(d.choice(("source", "target"))),
+    ("aws_elasticache_user", "access_string"): lambda d: Arg("on ~app:* +@read", "read-only access to app:* keys"),
+    ("aws_elasticache_user", "engine"): lambda d: Arg("redis", "for Redis"),
+    ("aws_elasticache_user_group", "user_group_id"): lambda d: (lambda v: Arg(v, f"group id {v}"))(
+        d.name("users")),
+    ("aws_batch_job_queue", "state"): lambda d: Arg("ENABLED", "enabled"),
+    ("aws_cloudwatch_log_destination", "target_arn"): lambda d: Arg(d.arn("kinesis", f"stream/{d.name('logs')}"),
+                                                                    label="Kinesis stream ARN"),
+    ("aws_opensearch_domain_policy", "access_policies"): lambda d: (lambda a: Arg(Json({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": a}, "Action": "es:ESHttp*",
+                                                "Resource": "*"}]}), f"letting {a} query it",
+        matcher={"contains": a}))(d.role_arn("search")),
+    ("aws_elasticsearch_domain_policy", "access_policies"): lambda d: (lambda a: Arg(Json({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": a}, "Action": "es:ESHttp*",
+                                                "Resource": "*"}]}), f"letting {a} query it",
+        matcher={"contains": a}))(d.role_arn("search")),
 }
 
 
@@ -558,7 +590,10 @@ def schema_body(draw: Draw, tf_type: str, block: BlockSchema, top: bool = True) 
         body[name] = arg
     for name, child in block.blocks.items():
         if child.required:
-            body[name] = Block(schema_body(draw, tf_type, child, top=False))
+            inner = schema_body(draw, tf_type, child, top=False)
+            if not inner:  # a required block the schema lists no required argument for: its content is unknown
+                raise Unsupported(f"{tf_type}: nothing known to write in the required block {name}")
+            body[name] = Block(inner)
     if top:
         for name in COMMON_OPTIONAL:
             if name in block.arguments and name not in body and draw.coin(0.5 if name != "tags" else 0.6):
