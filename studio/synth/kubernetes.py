@@ -864,7 +864,7 @@ def service_cidr(k: K) -> Manifest:
 def app_stack(k: K) -> Manifest:
     """A Deployment with its Service, and an HPA, PDB or Ingress: wired by labels and names."""
     d = k.d
-    made = workload(k, "Deployment")
+    workload(k, "Deployment")
     svc = k.obj("v1", "Service", k.app)
     port = next(f.matcher for f in k.facts if f.path.endswith("containerPort"))
     svc["spec"] = {"selector": {"app": k.app}, "ports": [{"port": 80, "targetPort": port}]}
@@ -884,7 +884,6 @@ def app_stack(k: K) -> Manifest:
         p["spec"] = {"minAvailable": 1, "selector": {"matchLabels": {"app": k.app}}}
         k.fact(p, "spec.minAvailable", 1, "a PDB keeping 1 pod available")
         k.links.append({"kind": "PodDisruptionBudget", "selects": "Deployment"})
-    del made
     next(f for f in k.facts if f.path == "metadata.name").say = ""
     return k.manifest(f"a Deployment {k.app} with a Service in front of it", "deployment")
 

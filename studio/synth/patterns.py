@@ -234,20 +234,19 @@ def vpc_nat(b: Builder) -> Spec:
 def vpc_public(b: Builder) -> Spec:
     d = b.d
     cidr = f"10.{d.between(0, 200)}.0.0/16"
-    base = cidr.rsplit(".", 2)[0]
     count = d.between(2, 3)
     _vpc(b, cidr, d.name("vpc"))
     b.add("aws_internet_gateway", "main", {"vpc_id": R("aws_vpc.main.id")})
     b.add("aws_subnet", "public", {"count": S(count, f"{count} public subnets"), "vpc_id": R("aws_vpc.main.id"),
                                    "cidr_block": Q(Ref(f'cidrsubnet(aws_vpc.main.cidr_block, 8, count.index)')),
-                                   "availability_zone": Q(Ref(f'"{d.region}${{element(["a", "b", "c"], count.index)}}"')),
+                                   "availability_zone": Q(Ref(
+                                       f'"{d.region}${{element(["a", "b", "c"], count.index)}}"')),
                                    "map_public_ip_on_launch": S(True, "public IPs on launch")})
     b.add("aws_route_table", "public", {"vpc_id": R("aws_vpc.main.id"), "route": Block({
         "cidr_block": Q("0.0.0.0/0"), "gateway_id": R("aws_internet_gateway.main.id")})})
     b.add("aws_route_table_association", "public", {"count": Q(count),
                                                     "subnet_id": R("aws_subnet.public[count.index].id"),
                                                     "route_table_id": R("aws_route_table.public.id")})
-    del base
     return b.spec("A VPC with public subnets routed through an internet gateway", "vpc")
 
 
@@ -347,7 +346,8 @@ def alb_https(b: Builder) -> Spec:
     b.add("aws_lb_target_group", "app", {"name": Q(d.name("app")[:32]), "port": Q(8080), "protocol": Q("HTTP"),
                                          "vpc_id": C(d.aws_id("vpc"), "VPC")})
     b.add("aws_lb_listener", "https", {"load_balancer_arn": R("aws_lb.app.arn"), "port": S(443, "HTTPS on 443"),
-                                       "protocol": S("HTTPS", ""), "ssl_policy": Q("ELBSecurityPolicy-TLS13-1-2-2021-06"),
+                                       "protocol": S("HTTPS", ""),
+                                       "ssl_policy": Q("ELBSecurityPolicy-TLS13-1-2-2021-06"),
                                        "certificate_arn": C(d.cert_arn(), "Certificate ARN"),
                                        "default_action": Block({"type": Q("forward"),
                                                                 "target_group_arn": R("aws_lb_target_group.app.arn")})})
@@ -366,9 +366,8 @@ def alb_rule(b: Builder) -> Spec:
     path = d.choice(("/api/*", "/admin/*", "/v2/*"))
     b.add("aws_lb_target_group", "api", {"name": Q(d.name("api")[:32]), "port": S(8080, "API targets on 8080"),
                                          "protocol": Q("HTTP"), "vpc_id": C(d.aws_id("vpc"), "VPC")})
-    b.add("aws_lb_listener_rule", "api", {"listener_arn": C(d.arn("elasticloadbalancing",
-                                                                  f"listener/app/{d.name('alb')}/{d.hex(16)}/{d.hex(16)}"),
-                                                            "Listener ARN"),
+    listener = d.arn("elasticloadbalancing", f"listener/app/{d.name('alb')}/{d.hex(16)}/{d.hex(16)}")
+    b.add("aws_lb_listener_rule", "api", {"listener_arn": C(listener, "Listener ARN"),
                                           "priority": S(10, "rule priority 10"),
                                           "action": Block({"type": Q("forward"),
                                                            "target_group_arn": R("aws_lb_target_group.api.arn")}),
@@ -381,7 +380,8 @@ def alb_rule(b: Builder) -> Spec:
 def nlb(b: Builder) -> Spec:
     d = b.d
     port = d.choice((5432, 6379, 1883, 9092))
-    b.add("aws_lb", "nlb", {"name": Q(d.name("nlb")[:32]), "load_balancer_type": S("network", "a network load balancer"),
+    b.add("aws_lb", "nlb", {"name": Q(d.name("nlb")[:32]),
+                            "load_balancer_type": S("network", "a network load balancer"),
                             "internal": S(True, "internal"),
                             "subnets": C([d.aws_id("subnet"), d.aws_id("subnet")], "Subnets", matcher=None)})
     b.add("aws_lb_target_group", "tcp", {"name": Q(d.name("tcp")[:32]), "port": S(port, f"TCP {port}"),
@@ -404,17 +404,14 @@ def _lambda_role(b: Builder) -> None:
         "policy_arn": Q("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")})
 
 
-def _lambda(b: Builder, runtime: str | None = None, extra: dict | None = None) -> str:
+def _lambda(b: Builder, extra: dict | None = None) -> str:
     d = b.d
-    runtime, handler = runtime or d.choice((("python3.12", "app.handler"), ("nodejs20.x", "index.handler"),
-                                            ("python3.13", "main.handler"))), None
-    if isinstance(runtime, tuple):
-        runtime, handler = runtime
+    runtime, handler = d.choice((("python3.12", "app.handler"), ("nodejs20.x", "index.handler"),
+                                 ("python3.13", "main.handler")))
     name = d.name("handler")
     b.add("aws_lambda_function", "this", {"function_name": S(name, f"a function {name}"),
                                           "role": R("aws_iam_role.lambda.arn"), "runtime": S(runtime, f"on {runtime}"),
-                                          "handler": Q(handler or "app.handler"), "filename": Q("build/lambda.zip"),
-                                          **(extra or {})})
+                                          "handler": Q(handler), "filename": Q("build/lambda.zip"), **(extra or {})})
     return name
 
 
@@ -422,11 +419,11 @@ def _lambda(b: Builder, runtime: str | None = None, extra: dict | None = None) -
 def lambda_basic(b: Builder) -> Spec:
     d = b.d
     _lambda_role(b)
-    name = _lambda(b, extra={"timeout": S(30, "a 30-second timeout")})
+    _lambda(b, extra={"timeout": S(30, "a 30-second timeout")})
     days = d.choice((7, 14, 30))
-    b.add("aws_cloudwatch_log_group", "lambda", {"name": Arg(Ref(f'"/aws/lambda/${{aws_lambda_function.this.function_name}}"')),
+    log_name = Ref('"/aws/lambda/${aws_lambda_function.this.function_name}"')
+    b.add("aws_cloudwatch_log_group", "lambda", {"name": Arg(log_name),
                                                  "retention_in_days": S(days, f"its logs kept {words.days(d, days)}")})
-    del name
     return b.spec("A Lambda with its execution role, basic logging policy and log group", "lambda")
 
 
@@ -479,7 +476,8 @@ def lambda_http_api(b: Builder) -> Spec:
                                                      "payload_format_version": Q("2.0")})
     b.add("aws_apigatewayv2_route", "this", {"api_id": R("aws_apigatewayv2_api.http.id"),
                                              "route_key": S(route, f"route {route}"),
-                                             "target": Arg(Ref('"integrations/${aws_apigatewayv2_integration.lambda.id}"'))})
+                                             "target": Arg(Ref(
+                                                 '"integrations/${aws_apigatewayv2_integration.lambda.id}"'))})
     b.add("aws_apigatewayv2_stage", "default", {"api_id": R("aws_apigatewayv2_api.http.id"),
                                                 "name": Q("$default"), "auto_deploy": S(True, "auto-deployed")})
     b.add("aws_lambda_permission", "api", {"statement_id": Q("AllowApiGateway"), "action": Q("lambda:InvokeFunction"),
@@ -626,10 +624,12 @@ def eks(b: Builder) -> Spec:
         b.add("aws_iam_role_policy_attachment", f"node_{label}", {"role": R("aws_iam_role.node.name"),
                                                                   "policy_arn": Q(f"arn:aws:iam::aws:policy/{arn}")})
     b.add("aws_eks_node_group", "default", {"cluster_name": R("aws_eks_cluster.main.name"),
-                                            "node_group_name": Q("default"), "node_role_arn": R("aws_iam_role.node.arn"),
+                                            "node_group_name": Q("default"),
+                                            "node_role_arn": R("aws_iam_role.node.arn"),
                                             "subnet_ids": C(subnets, "Subnets", matcher=None),
                                             "instance_types": S([itype], f"{itype} nodes", matcher={"contains": itype}),
-                                            "scaling_config": Block({"desired_size": Q(low), "min_size": S(low, f"min {low}"),
+                                            "scaling_config": Block({"desired_size": Q(low),
+                                                                     "min_size": S(low, f"min {low}"),
                                                                      "max_size": S(high, f"max {high}")})})
     return b.spec("An EKS cluster and a managed node group with their roles", "eks")
 
@@ -726,7 +726,8 @@ def dynamodb_scaling(b: Builder) -> Spec:
     d = b.d
     high = d.choice((50, 100, 200))
     target = d.choice((50, 70))
-    b.add("aws_dynamodb_table", "this", {"name": S(d.name("table"), ""), "billing_mode": S("PROVISIONED", "provisioned"),
+    b.add("aws_dynamodb_table", "this", {"name": S(d.name("table"), ""),
+                                         "billing_mode": S("PROVISIONED", "provisioned"),
                                          "read_capacity": Q(5), "write_capacity": Q(5), "hash_key": Q("id"),
                                          "attribute": Block({"name": Q("id"), "type": Q("S")})})
     b.state("name", "table {v}")
@@ -792,7 +793,8 @@ def alarm_email(b: Builder) -> Spec:
     threshold = d.choice((70, 80, 90))
     b.add("aws_sns_topic", "alerts", {"name": Q(d.name("alerts"))})
     b.add("aws_sns_topic_subscription", "email", {"topic_arn": R("aws_sns_topic.alerts.arn"),
-                                                  "protocol": S("email", ""), "endpoint": S(email, f"emailing {email}")})
+                                                  "protocol": S("email", ""),
+                                                  "endpoint": S(email, f"emailing {email}")})
     b.add("aws_cloudwatch_metric_alarm", "cpu", {
         "alarm_name": Q(d.name("cpu-high")), "namespace": Q("AWS/EC2"), "metric_name": S("CPUUtilization", ""),
         "statistic": Q("Average"), "period": Q(300), "evaluation_periods": Q(2),
@@ -814,7 +816,8 @@ def metric_filter(b: Builder) -> Spec:
         "metric_transformation": Block({"name": Q("ErrorCount"), "namespace": Q(d.camel()), "value": Q("1")})})
     b.add("aws_cloudwatch_metric_alarm", "errors", {
         "alarm_name": Q(d.name("errors")), "namespace": Q(d.camel()), "metric_name": Q("ErrorCount"),
-        "statistic": Q("Sum"), "period": Q(60), "evaluation_periods": Q(1), "threshold": S(5, "alarming above 5 a minute"),
+        "statistic": Q("Sum"), "period": Q(60), "evaluation_periods": Q(1),
+        "threshold": S(5, "alarming above 5 a minute"),
         "comparison_operator": Q("GreaterThanThreshold")})
     return b.spec("A log metric filter and an alarm on it", "cloudwatch")
 
@@ -854,7 +857,8 @@ def kms_alias(b: Builder) -> Spec:
 def s3_kms(b: Builder) -> Spec:
     d = b.d
     bucket = d.bucket()
-    b.add("aws_kms_key", "s3", {"description": Q("S3 encryption"), "enable_key_rotation": S(True, "a rotating KMS key")})
+    b.add("aws_kms_key", "s3", {"description": Q("S3 encryption"),
+                                "enable_key_rotation": S(True, "a rotating KMS key")})
     b.add("aws_s3_bucket", "this", {"bucket": S(bucket, f"bucket {bucket}")})
     b.add("aws_s3_bucket_server_side_encryption_configuration", "this", {
         "bucket": R("aws_s3_bucket.this.id"),
@@ -965,7 +969,8 @@ def backup(b: Builder) -> Spec:
     b.add("aws_backup_selection", "tagged", {"name": Q("tagged"), "plan_id": R("aws_backup_plan.daily.id"),
                                              "iam_role_arn": R("aws_iam_role.backup.arn"),
                                              "selection_tag": Block({"type": Q("STRINGEQUALS"), "key": S("Backup", ""),
-                                                                     "value": S(tag, f"for resources tagged Backup={tag}")})})
+                                                                     "value": S(tag, "for resources tagged "
+                                                                                     f"Backup={tag}")})})
     return b.spec("AWS Backup: vault, daily plan and a tag-based selection", "backup")
 
 
@@ -998,7 +1003,8 @@ def asg(b: Builder) -> Spec:
                                          "instance_type": S(itype, itype)})
     b.add("aws_lb_target_group", "app", {"name": Q(d.name("app")[:32]), "port": Q(80), "protocol": Q("HTTP"),
                                          "vpc_id": C(d.aws_id("vpc"), "VPC")})
-    b.add("aws_autoscaling_group", "app", {"min_size": S(low, f"between {low}"), "max_size": S(high, f"and {high} instances"),
+    b.add("aws_autoscaling_group", "app", {"min_size": S(low, f"between {low}"),
+                                           "max_size": S(high, f"and {high} instances"),
                                            "vpc_zone_identifier": C([d.aws_id("subnet"), d.aws_id("subnet")],
                                                                     "Subnets", matcher=None),
                                            "target_group_arns": Arg([Ref("aws_lb_target_group.app.arn")]),
@@ -1137,8 +1143,8 @@ def cognito(b: Builder) -> Spec:
     d = b.d
     length = d.choice((10, 12, 14))
     b.add("aws_cognito_user_pool", "users", {"name": S(d.name("users"), ""),
-                                             "password_policy": Block({"minimum_length": S(length,
-                                                                                           f"passwords of {length}+ characters")})})
+                                             "password_policy": Block({"minimum_length": S(
+                                                 length, f"passwords of {length}+ characters")})})
     b.state("name", "user pool {v}")
     b.add("aws_cognito_user_pool_client", "web", {"name": Q("web"), "user_pool_id": R("aws_cognito_user_pool.users.id"),
                                                   "generate_secret": S(False, "a public web client")})
@@ -1153,8 +1159,8 @@ def data_secret(b: Builder) -> Spec:
     d = b.d
     name = f"{d.env}/{d.project}/{d.choice(('api-token', 'db', 'smtp', 'signing-key'))}"
     b.add("aws_secretsmanager_secret", "existing", {"name": S(name, f"the existing secret {name}")}, keyword="data")
-    b.add("aws_secretsmanager_secret_version", "existing", {"secret_id": R("data.aws_secretsmanager_secret.existing.id")},
-          keyword="data")
+    b.add("aws_secretsmanager_secret_version", "existing",
+          {"secret_id": R("data.aws_secretsmanager_secret.existing.id")}, keyword="data")
     b.block(TopBlock("output", ("secret_value",), {"value": Ref(
         "data.aws_secretsmanager_secret_version.existing.secret_string"), "sensitive": True}))
     b.extra.append({"output": "*", "where": {"sensitive": True,
@@ -1173,7 +1179,8 @@ def data_ecr(b: Builder) -> Spec:
     b.add("aws_lambda_function", "this", {"function_name": S(name, f"a container Lambda {name}"),
                                           "role": R("aws_iam_role.lambda.arn"),
                                           "package_type": S("Image", ""),
-                                          "image_uri": Arg(Ref(f'"${{data.aws_ecr_repository.app.repository_url}}:{tag}"'),
+                                          "image_uri": Arg(Ref('"${data.aws_ecr_repository.app.repository_url}'
+                                                               f':{tag}"'),
                                                            f"running its {tag} tag", matcher={"contains": f":{tag}"}),
                                           "memory_size": S(1024, "1024 MB")})
     b.extra.append({"resource": "aws_lambda_function", "refers_to": "data.aws_ecr_repository"})
@@ -1188,8 +1195,8 @@ def data_ami(b: Builder) -> Spec:
     b.add("aws_ami", "al2023", {"most_recent": Q(True), "owners": S(["amazon"], "the latest Amazon Linux 2023 AMI",
                                                                    matcher={"contains": "amazon"}),
                                 "filter": [Block({"name": Q("name"), "values": Q(["al2023-ami-*"])}),
-                                           Block({"name": Q("architecture"), "values": S([arch], f"for {arch}",
-                                                                                         matcher={"contains": arch})})]},
+                                           Block({"name": Q("architecture"),
+                                                  "values": S([arch], f"for {arch}", matcher={"contains": arch})})]},
           keyword="data")
     b.add("aws_instance", "app", {"ami": R("data.aws_ami.al2023.id"), "instance_type": S(itype, f"on {itype}"),
                                   "subnet_id": C(d.aws_id("subnet"), "Subnet")})

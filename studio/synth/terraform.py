@@ -17,14 +17,13 @@ out rather than given a placeholder.
 from __future__ import annotations
 
 import functools
-import json
 import random
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from studio.iac.aws_schema import BlockSchema, aws_schema
 from studio.synth import words
-from studio.synth.hcl import Block, Json, Ref, Resource, TopBlock, render
+from studio.synth.hcl import Block, Json, Ref, TopBlock
 from studio.synth.values import Draw
 
 # The services people use most (the issue's list: compute, storage, databases, networking, IAM, observability,
@@ -510,7 +509,8 @@ def argument(draw: Draw, tf_type: str, name: str, optional: bool = False) -> Arg
     if name in ("enabled", "enable") or name.startswith(("enable_", "is_")) or name.endswith("_enabled"):
         value = draw.coin(0.8)
         said = words_.replace("enabled", "").replace("enable ", "").replace("is ", "").strip() or "it"
-        return Arg(value, f"{said} {'on' if value else 'off'}" if optional else f"{said} {'enabled' if value else 'disabled'}")
+        state = ("on" if value else "off") if optional else ("enabled" if value else "disabled")
+        return Arg(value, f"{said} {state}")
     if name in ("port", "from_port", "to_port", "container_port", "host_port", "listener_port", "lb_port",
                 "instance_port", "target_port", "health_check_port"):
         value = draw.choice((443, 80, 8080, 8443, 5432, 3306, 6379, 9000))
@@ -739,26 +739,7 @@ def resource_row(tf_type: str, rng: random.Random) -> Spec:
     if said:
         first, rest = said[0], said[1:]
         draw.rng.shuffle(rest)
-        what += " " + first.say + ((" with " if draw.coin() else ", ") + words.join([f.say for f in rest]) if rest else "")
+        joiner = " with " if draw.coin() else ", "
+        what += " " + first.say + (joiner + words.join([f.say for f in rest]) if rest else "")
     topic = tf_type.split("_")[1]
     return Spec(extra_blocks + [block], facts, what, [topic, service_of(tf_type).replace(" ", "-"), "generated"])
-
-
-def policy(draw: Draw, actions: list[str], resource: str | Ref, principal: dict | None = None,
-           sid: str | None = None, effect: str = "Allow") -> Json:
-    """A policy document as `jsonencode({...})`."""
-    statement = {"Sid": sid} if sid else {}
-    statement.update({"Effect": effect})
-    if principal:
-        statement["Principal"] = principal
-    statement["Action"] = actions if len(actions) > 1 else actions[0]
-    statement["Resource"] = resource
-    return Json({"Version": "2012-10-17", "Statement": [statement]})
-
-
-def as_text(spec: Spec) -> str:
-    return render(spec.blocks)
-
-
-def json_dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)

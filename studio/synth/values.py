@@ -108,7 +108,8 @@ class Draw:
     def ip(self, private: bool = True) -> str:
         if private:
             return f"10.{self.between(0, 250)}.{self.between(0, 250)}.{self.between(4, 250)}"
-        return f"{self.choice((52, 34, 18, 3, 54))}.{self.between(1, 250)}.{self.between(1, 250)}.{self.between(1, 250)}"
+        first = self.choice((52, 34, 18, 3, 54))
+        return f"{first}.{self.between(1, 250)}.{self.between(1, 250)}.{self.between(1, 250)}"
 
     def office_cidr(self) -> str:
         return self.choice(("203.0.113.0/24", "198.51.100.0/24", "192.0.2.0/24", "203.0.113.64/26",

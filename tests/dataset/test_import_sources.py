@@ -65,7 +65,8 @@ def test_csv_and_jsonl_read_the_same(tmp_path):
 def test_a_mapping_to_a_missing_column_names_the_columns(tmp_path):
     path = tmp_path / "rows.jsonl"
     path.write_text(json.dumps(RECORDS[0]) + "\n", encoding="utf-8")
-    with pytest.raises(DatasetError, match="no column for instruction -> 'instruction', output -> 'output'; the columns are prompt, completion, ctx"):
+    with pytest.raises(DatasetError, match="no column for instruction -> 'instruction', output -> 'output'; "
+                                           "the columns are prompt, completion, ctx"):
         dataset_import.to_rows(dataset_import.read_records(path), ColumnMap())
     with pytest.raises(DatasetError, match="import reads .jsonl, .csv or .parquet"):
         dataset_import.read_records(tmp_path / "rows.xlsx")
