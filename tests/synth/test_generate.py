@@ -4,6 +4,7 @@ what its intent checks, and covers the eval split's types and the seed's kinds."
 from __future__ import annotations
 
 import collections
+import json
 import random
 import re
 from pathlib import Path
@@ -132,3 +133,16 @@ def test_examples_in_docstrings(name):
     module = importlib.import_module(f"studio.synth.{name}")
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_command_writes_a_file_and_a_dataset_and_measures_coverage(home, tmp_path, capsys):
+    from studio import dataset_store
+    from studio.synth.__main__ import main
+
+    out = tmp_path / "generated.jsonl"
+    assert main(["--rows", "8", "--seed", "2", "--out", str(out), "--dataset", "generated"]) == 0
+    stats = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert stats["rows"] == 8 and stats["invalid"] == 0 and stats["validity"] == 1.0
+    assert [r.id for r in dataset.read_jsonl(out)] == [r.id for r in dataset_store.load("generated").splits["train"]]
+    assert main(["coverage", str(DATA / "train.jsonl")]) == 0
+    assert "15 of 76 eval resource types (19.7%) never appear" in capsys.readouterr().out
