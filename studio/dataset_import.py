@@ -174,6 +174,17 @@ def fenced(output: str, kind: str) -> str:
     return f"```{FENCE[kind]}\n{output.strip()}\n```"
 
 
+def why_invalid(report) -> str:
+    """The first error of the stages a row must pass (`stage: line N: message`), for a list of left-out rows."""
+    for stage, verdict in report.verdicts.items():
+        if stage == "best_practice":
+            continue
+        for reason in verdict.reasons:
+            if reason.severity == "error":
+                return f"{'' if reason.message.startswith(stage + ':') else stage + ': '}{reason}"
+    return report.summary()
+
+
 def to_rows(records: list[dict], mapping: ColumnMap = ColumnMap(), kind: str = "auto", source: str = "import",
             keep_invalid: bool = False) -> ImportResult:
     """Studio rows from records; `kind` is "terraform", "kubernetes" or "auto" (a kind column, else detected)."""
@@ -211,9 +222,9 @@ def to_rows(records: list[dict], mapping: ColumnMap = ColumnMap(), kind: str = "
             continue
         row.id = dataset.free_id(f"{stem}-{number:04d}", taken)
         taken.add(row.id)
-        verdict = dataset.check_row(row)
-        if not verdict.ok:
-            result.invalid.append((row, verdict.reasons[0] if verdict.reasons else verdict.summary))
+        report = dataset.check_row(row)
+        if not report.ok:
+            result.invalid.append((row, why_invalid(report)))
             if not keep_invalid:
                 continue
         result.rows.append(row)

@@ -31,8 +31,8 @@ def _short(text: str, limit: int = 110) -> str:
 
 
 def _verdict(row: Row) -> str:
-    verdict = dataset.check_row(row)
-    return "✓ pass" if verdict.ok else "✗ " + _short(verdict.reasons[0] if verdict.reasons else verdict.summary, 90)
+    report = dataset.check_row(row)
+    return "✓ pass" if report.ok else "✗ " + _short(dataset_import.why_invalid(report), 90)
 
 
 def service_choices() -> list[str]:
