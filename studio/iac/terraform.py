@@ -16,6 +16,7 @@ not checked, never as wrong.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,8 +183,18 @@ def _outline(rule: BlockRule) -> Outline:
     return node
 
 
+# python-hcl2 8.x serializes with a mutable default argument (`context=SerializationContext()`) shared by every
+# call: two threads parsing at once flip each other's flags and strings keep their quotes. One parse at a time.
+_HCL2_LOCK = threading.RLock()
+
+
 def parse_terraform(code: str) -> ParsedTerraform:
     """Parse `code` with python-hcl2; the verdict fails with a located reason when it does not parse."""
+    with _HCL2_LOCK:
+        return _parse_terraform(code)
+
+
+def _parse_terraform(code: str) -> ParsedTerraform:
     try:
         tree = hcl2.parses(code, discard_comments=True)
         blocks, reasons = [], []
