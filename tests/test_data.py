@@ -74,16 +74,13 @@ def test_outputs_are_one_fenced_block_of_their_language(splits):
 # says (a parameter's name, a metric namespace, an event's detail-type) or arithmetic on what it states. Each was
 # read against its request; a new row does not belong here unless the same holds for it.
 DERIVED = {
-    "tfc-0004": "Postgres parameter names for 'logs statements slower than' and 'forces SSL'",
     "tfc-0014": "the Aurora MySQL 3 parameter group family and the binlog parameter's name",
     "tfc-0018": "'maintenance Sun 04:00-05:00' in RDS's window syntax",
     "tfc-0077": "an EC2 instance's metrics live in AWS/EC2",
-    "tfc-0078": "an RDS database's metrics live in AWS/RDS",
     "tfc-0087": "EventBridge's detail-type for 'an EC2 instance stops'",
     "tfc-0102": "'never drop below full capacity' is 100 percent",
     "tfc-0117": "EKS worker nodes are EC2 instances: their role trusts ec2.amazonaws.com",
     "tfb-0124": "a CAA record allowing Amazon, in CAA syntax",
-    "tfb-0131": "the AWS managed CloudFront policies for 'no caching' and 'pass all viewer headers'",
     "tfa-0111": "ECR Public exists only in us-east-1",
     "tfa-0141": "SNS signs with SHA256 as signature_version 2",
     "tfa-0145": "'every success' is a sample rate of 100 percent",

@@ -838,11 +838,11 @@ def _present(parsed: ParsedTerraform | ParsedKubernetes) -> str:
 # Linting a dataset's specs: no literal the request does not state
 # ---------------------------------------------------------------------------------------------------------
 
-# Paths whose value is a name a person picks (a bucket's, an object's, a namespace): a spec may pin one only
-# when the request gives it.
-NAME_KEYS = {"name", "namespace", "bucket", "function_name", "cluster_identifier", "identifier", "cluster_name",
+# Arguments whose value is a name a person picks (a bucket's, a function's): a spec may pin one only when the
+# request gives it. For Kubernetes: metadata.name and metadata.namespace.
+NAME_KEYS = {"name", "bucket", "function_name", "cluster_identifier", "identifier", "cluster_name",
              "table_name", "queue_name", "repository_name", "secretName", "serviceAccountName", "claimName",
-             "family", "alarm_name", "topic_name", "role_name", "policy_name", "db_name", "database_name",
+             "alarm_name", "topic_name", "role_name", "policy_name", "db_name", "database_name",
              "log_group_name", "stage_name", "domain_name", "service_name"}
 NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                 "nine": 9, "ten": 10, "twelve": 12, "single": 1, "pair": 2, "twice": 2, "hundred": 100,
@@ -896,6 +896,8 @@ IMPLIED: dict[str, tuple[str, ...]] = {
     "autoscaling:EC2_INSTANCE_TERMINATING": ("terminat",), "autoscaling:EC2_INSTANCE_LAUNCHING": ("launch",),
     "autoscaling:EC2_INSTANCE_LAUNCH_ERROR": ("launch",), "EC2 Instance State-change Notification": ("state",),
     "us-east-1": ("cloudfront", "acm certificate", "us-east-1"), "LockID": ("lock",),
+    "Managed-CachingDisabled": ("cachingdisabled", "no caching"),
+    "Managed-AllViewerExceptHostHeader": ("all viewer headers", "all viewer"),
 }
 NEGATIONS = re.compile(r"\b(no|not|never|none|zero|without|don't|immediately|disable\w*|off|instantly|right away)\b")
 SERVICE_PRINCIPAL = re.compile(r"^([a-z0-9-]+)\.amazonaws\.com$")
@@ -966,14 +968,22 @@ def unstated_literals(intent: dict | str | None, instruction: str, input: str = 
         return bool(digits) and re.fullmatch(r"[\w\s*?/,()\-:.]+", value) is not None and " " in value.strip() \
             and all(float(d) in numbers or d in ("0", "1") for d in digits)
 
+    spaced = re.sub(r"[-_\s]+", " ", lowered)
+
+    def named(value: Any) -> bool:
+        # A name must appear as written, separators aside: "team: orion" does not name a namespace team-orion,
+        # "a name prefix" does name a local name_prefix.
+        return isinstance(value, str) and (re.sub(r"[-_\s]+", " ", value.lower()) in spaced
+                                           or _implied(value, lowered))
+
     for index, clause in enumerate(spec.get("require", []), 1):
         where = f"require[{index}]"
         language_key = "kind" if "kind" in clause else next(k for k in TERRAFORM_KEYS if k in clause)
         head = clause[language_key]
-        if language_key in ("variable", "output", "local", "module") and head != "*" and not stated(head):
+        if language_key in ("variable", "output", "local", "module") and head != "*" and not named(head):
             problems.append(f'{where}: the {language_key} name "{head}" is not in the request (use "*")')
         name = clause.get("name")
-        if name not in (None, "*") and not stated(name):
+        if name not in (None, "*") and not named(name):
             problems.append(f'{where}: the name "{name}" is not in the request (leave name out or use "*")')
         type_ = head if language_key in ("kind", "resource", "data") else ""
         for path, matcher in clause.get("where", {}).items():
@@ -986,12 +996,15 @@ def unstated_literals(intent: dict | str | None, instruction: str, input: str = 
                 if "in" in matcher:
                     options = matcher["in"]
                     expected += [] if any(stated(o) for o in options) else [options[0]] if options else []
-            naming = parse_path(path)[-1] in NAME_KEYS
+            parts = parse_path(path)
+            naming = not isinstance(matcher, dict) and (
+                parts[:1] == ["metadata"] and parts[-1] in ("name", "namespace") if language_key == "kind"
+                else len(parts) == 1 and parts[0] in NAME_KEYS)
             defaults = _default_values("kind" if language_key == "kind" else "resource", type_, path)
             for value in expected:
                 checked = naming or (isinstance(value, (int, float)) and not isinstance(value, bool)) \
                     or (isinstance(value, str) and any(ch.isdigit() for ch in value))
-                if not checked or stated(value) or any(_same(value, d) for d in defaults):
+                if not checked or (named(value) if naming else stated(value)) or any(_same(value, d) for d in defaults):
                     continue
                 problems.append(f"{where}: {path} = {json.dumps(value)} is not in the request")
     return problems
