@@ -733,9 +733,10 @@ def _count_ok(number: int, count: Any) -> bool:
 def check_intent(intent: dict | str | None, parsed: ParsedTerraform | ParsedKubernetes | None) -> Verdict:
     """Every clause of the intent against the parsed code; one reason per failing clause.
 
-    The score gives partial credit: a clause met counts 1; a `require` clause not met counts half the share of
-    its conditions (its type among them) that the nearest block meets, so a block of the right type with one
-    value wrong earns something and an unrelated block nothing.
+    The score is the share of `require` clauses met, with partial credit: a clause not met counts half the share
+    of its conditions (its type among them) that the nearest block meets, so a block of the right type with one
+    value wrong earns something and an unrelated block nothing. Each `forbid` clause broken takes off up to half
+    of it (all of them broken: half).
     """
     try:
         spec = load_intent(intent)
@@ -756,10 +757,9 @@ def check_intent(intent: dict | str | None, parsed: ParsedTerraform | ParsedKube
         refers = _terraform_refers(parsed)
         follow = _terraform_follow(parsed)
         everything = []
-    reasons, credit, total = [], 0.0, 0
+    reasons, credit, broken = [], 0.0, 0
     for section in ("require", "forbid"):
         for clause in spec.get(section, []):
-            total += 1
             if "kind" in clause:
                 pool = everything if objects is not None else []
                 kind = clause["kind"]
@@ -787,13 +787,18 @@ def check_intent(intent: dict | str | None, parsed: ParsedTerraform | ParsedKube
                                       _nearest_line(misses), "intent"))
             else:
                 if not holds:
-                    credit += 1
                     continue
+                broken += 1
                 has = "has it" if clause.get("where") or clause.get("refers_to") else "is declared"
                 addresses = ", ".join(c.address for c in meeting[:3])
                 reasons.append(Reason(f"intent: forbids {description}; {addresses} {has}",
                                       meeting[0].line if meeting else None, "intent"))
-    return Verdict.from_reasons(reasons, credit / total if total else 1.0)
+    required = len(spec.get("require", []))
+    share = credit / required if required else 1.0
+    # Keeping clear of what is forbidden earns nothing by itself (an empty answer does that); breaking every
+    # forbid clause halves the credit.
+    forbidden = len(spec.get("forbid", []))
+    return Verdict.from_reasons(reasons, share * (1 - 0.5 * broken / forbidden) if forbidden else share)
 
 
 def _partial_credit(clause: dict, misses: list, meeting: list) -> float:
