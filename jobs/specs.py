@@ -293,7 +293,13 @@ class GRPOJob(JobSpec):
                                        "x GPUs answers, num_generations per prompt.", 2)
     max_length: int = _help("Longest prompt in tokens.", 1024)
     num_generations: int = _help("Answers sampled per prompt; rewards are compared within this group.", 4)
-    max_completion_length: int = _help("Longest answer in tokens.", 256)
+    # The longest answer of data/train.jsonl is 656 tokens with SmolLM2's tokenizer: a shorter cap cuts correct
+    # answers, which the validators then score below a trivial one.
+    max_completion_length: int = _help("Longest answer in tokens; cover the dataset's longest answer (656 in the "
+                                       "seed).", 768)
+    mask_truncated_completions: bool = _help("Leave answers cut at max_completion_length out of the loss, so that a "
+                                             "correct answer cut short is not pushed down and answers are not "
+                                             "pushed shorter.", True)
     temperature: float = _help("Sampling temperature: too low and a group's answers are alike (no signal).", 0.9)
     beta: float = _help("KL penalty against the starting model; 0 skips the reference pass.", 0.0)
     reward_weights: dict[str, float] = _help("Weight of each reward component (studio.iac.rewards); 0 leaves it "

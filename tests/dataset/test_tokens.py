@@ -88,3 +88,24 @@ def test_the_same_tokens_and_loss_as_sft_trainer(tiny_llama, eval_rows):
         assert tokenizer.decode(example["input_ids"]) == rendering.prompt_text + rendering.completion_text
         learned = [token for token, label in zip(example["input_ids"], example["labels"]) if label != -100]
         assert tokenizer.decode(learned) == rendering.completion_text
+
+
+def test_the_default_lengths_cover_every_seed_row(embedded_home, seed_splits, monkeypatch):
+    """No seed row is cut in training (issue 12): SFT's max_length holds every row whole, GRPO's
+    max_completion_length the longest answer; with the embedded model's tokenizer."""
+    from jobs import recipe, specs
+    from studio import models
+
+    monkeypatch.setenv("INFRAMIND_HOME", str(embedded_home))
+    tokenizer = models.load_tokenizer(models.EMBEDDED)
+    rows = seed_splits["train"] + seed_splits["eval"]
+    lengths = dataset_tokens.token_lengths(rows, tokenizer)
+    answers = [len(ids) - prompt for ids, prompt in (dataset_tokens.split_ids(r, tokenizer) for r in seed_splits["train"])]
+    sft, grpo = recipe.phases("lengths")
+    for max_length in (specs.SFTJob().max_length, sft.max_length):
+        assert dataset_tokens.length_stats(lengths, max_length)["over"] == 0, max_length
+    for completion in (specs.GRPOJob().max_completion_length, grpo.max_completion_length):
+        assert completion >= max(answers)
+    assert grpo.mask_truncated_completions and specs.GRPOJob().mask_truncated_completions
+    print(f"\nseed rows fitting max_length {sft.max_length}: {sum(n <= sft.max_length for n in lengths)}/{len(rows)} "
+          f"(longest {max(lengths)} tokens); longest training answer {max(answers)} <= {grpo.max_completion_length}")
