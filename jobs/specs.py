@@ -381,6 +381,9 @@ class EvalJob:
     limit: int = _help("Answer the first N rows only; 0 answers them all.", 0)
     samples: int = _help("Answers per row; more than 1 gives pass@k and needs a temperature above 0.", 1)
     temperature: float = _help("0 decodes greedily (the same answers every time); above 0 samples.", 0.0)
+    pass_at_k: int = _help("Also sample k answers per row and report pass@1..k beside the main (greedy) answers; "
+                           "0: off. 4 costs four more answers per row.", 0)
+    pass_at_k_temperature: float = _help("The temperature of the pass@k samples.", 0.7)
     top_p: float = _help("When sampling, draw from the most likely tokens holding this share of probability.", 0.95)
     max_new_tokens: int = _help("Longest answer in tokens (the eval split's longest reference is 432 with "
                                 "SmolLM2's tokenizer).", 512)
@@ -433,6 +436,10 @@ class EvalJob:
                          f"{self.samples} times; set a temperature (0.7-1.0) for pass@k")
         if not (0 < self.top_p <= 1):
             found.append(f"top_p must be in (0, 1], not {self.top_p}")
+        if self.pass_at_k < 0 or self.pass_at_k > 64:
+            found.append(f"pass_at_k must be 0 (off) or a number of samples up to 64, not {self.pass_at_k} (4 is usual)")
+        if self.pass_at_k and not (0 < self.pass_at_k_temperature <= 5):
+            found.append(f"pass_at_k_temperature must be in (0, 5], not {self.pass_at_k_temperature} (0.7 is usual)")
         if self.gpus not in (0, 1):
             found.append(f"gpus must be 0 (CPU) or 1: an evaluation runs on one device, not {self.gpus}")
         if self.judge_url and not self.judge_url.startswith(("http://", "https://")):
