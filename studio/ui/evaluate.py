@@ -28,6 +28,8 @@ NO_RESULTS = "No evaluation yet: run one above, or with `python -m jobs eval --h
 UPLOAD = "upload"
 REFRESH_S = 2.0
 DEFAULTS = specs.EvalJob(output="x")
+FAILURE_WORDS = {"loop": "loop", "extracted": "no code", "parses": "does not parse", "schema": "schema",
+                 "intent": "misses the intent"}
 
 
 # -- launching -------------------------------------------------------------------------------------------
@@ -67,7 +69,7 @@ def rows_file(source: str, upload: str | None) -> str:
 
 
 def spec_from_form(base, tuned, with_base, dataset_file, decoding, temperature, samples, max_tokens, batch_size,
-                   limit, threads, judge_on, judge_url, judge_model, name) -> specs.EvalJob:
+                   limit, threads, judge_on, judge_url, judge_model, name, pass_at_k=0) -> specs.EvalJob:
     """The eval job the form describes; raises SpecError with every problem."""
     chosen = compare.fine_tuned(tuned)
     sampled = decoding == SAMPLED
@@ -80,7 +82,7 @@ def spec_from_form(base, tuned, with_base, dataset_file, decoding, temperature, 
         temperature=max(0.05, float(temperature)) if sampled else 0.0,
         max_new_tokens=int(max_tokens), batch_size=int(batch_size), threads=int(threads or 0),
         judge_url=(judge_url or "").strip() if judge_on else "", judge_model=(judge_model or "default").strip(),
-        output=(name or "").strip(),
+        output=(name or "").strip(), pass_at_k=int(pass_at_k or 0),
     )
     return specs.EvalJob(**values)
 
@@ -200,13 +202,20 @@ def summary_markdown(summary: dict) -> str:
         what = f"`{entry['model']}`" + (f" + adapter `{entry['adapter']}`" if entry.get("adapter") else "")
         figures = [f"pass **{entry['rates']['pass']:.1%}**"]
         if entry.get("pass_at_k"):
-            figures.append(", ".join(f"pass@{k} {v:.1%}" for k, v in entry["pass_at_k"].items()))
+            sampled = summary.get("sampled")
+            where = f" ({sampled['k']} sampled at {sampled['temperature']})" if entry.get("sampled") and sampled else ""
+            figures.append(", ".join(f"pass@{k} {v:.1%}" for k, v in entry["pass_at_k"].items()) + where)
+        if entry.get("failures"):
+            # A loop is named first: a looping answer fails whatever stage it reaches, and no setting fixes that.
+            figures.append("fails: " + ", ".join(f"{FAILURE_WORDS.get(reason, reason)} {share:.1%}"
+                                                  for reason, share in entry["failures"].items()))
         if entry.get("judge"):
             figures.append(f"judge {entry['judge']['mean_score']:.2f}/5 over {entry['judge']['answers']} answers")
         if entry.get("seconds") and entry.get("new_tokens"):
             figures.append(f"{entry['new_tokens'] / entry['seconds']:.1f} new tokens/s")
         lines.append(f"- **{entry['label']}**: {what}: {'; '.join(figures)}")
-    lines.append("\n*pass* = code found, parses, schema and intent; best practice is advice, reported apart.")
+    lines.append("\n*pass* = code found, parses, schema and intent; best practice is advice, reported apart. "
+                 f"*loop* = a line repeated more than {evaluation.LOOP_REPEATS} times.")
     return "\n".join(lines)
 
 
@@ -320,6 +329,9 @@ def build() -> None:
                                     elem_id="eval-temperature")
             samples = gr.Number(1, precision=0, minimum=1, label="Answers per row (sampled: pass@k)",
                                 elem_id="eval-samples")
+            pass_at_k = gr.Number(DEFAULTS.pass_at_k, precision=0, minimum=0, maximum=64,
+                                  label=f"pass@k beside greedy: k samples at {DEFAULTS.pass_at_k_temperature} (0: off)",
+                                  elem_id="eval-pass-at-k", info=specs.field_help(specs.EvalJob)["pass_at_k"])
         with gr.Row():
             max_tokens = gr.Number(DEFAULTS.max_new_tokens, precision=0, label="Max new tokens",
                                    elem_id="eval-max-tokens")
@@ -366,7 +378,7 @@ def build() -> None:
 
     shown = [headline, table, chart, row, records]
     form = [base, tuned, with_base, decoding, temperature, samples, max_tokens, batch_size, limit, threads, judge_on,
-            judge_url, judge_model, name]
+            judge_url, judge_model, name, pass_at_k]
     run_button.click(launch, [source, upload, *form], [launch_status, command, launched], api_name="evaluate")
     for component in (source, *form):
         component.change(preview, [source, upload, *form], [command], api_name=False, show_progress="hidden")

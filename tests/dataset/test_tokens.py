@@ -109,3 +109,24 @@ def test_the_default_lengths_cover_every_seed_row(embedded_home, seed_splits, mo
     assert grpo.mask_truncated_completions and specs.GRPOJob().mask_truncated_completions
     print(f"\nseed rows fitting max_length {sft.max_length}: {sum(n <= sft.max_length for n in lengths)}/{len(rows)} "
           f"(longest {max(lengths)} tokens); longest training answer {max(answers)} <= {grpo.max_completion_length}")
+
+
+def test_the_train_tab_warns_of_rows_training_would_cut(tiny_llama, eval_rows, tmp_path, home):
+    from jobs import specs
+    from studio.ui import train
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text(dataset.jsonl_text(eval_rows[:6]), encoding="utf-8")
+    tokenizer = dataset_tokens.tokenizer_for(str(tiny_llama))
+    lengths = dataset_tokens.token_lengths(eval_rows[:6], tokenizer)
+    middle = sorted(lengths)[2]
+    over = sum(n > middle for n in lengths)
+    warning = dataset_tokens.cut_rows_warning(path, str(tiny_llama), middle)
+    assert warning.startswith(f"{over} of 6 rows are longer than max_length {middle} tokens (the longest is "
+                              f"{max(lengths)})")
+    assert dataset_tokens.cut_rows_warning(path, str(tiny_llama), max(lengths)) is None
+    assert "reference answers are longer than max_completion_length 8" in dataset_tokens.cut_rows_warning(
+        path, str(tiny_llama), 4096, completion_length=8)
+    estimate, _, _ = train._preview_of(specs.SFTJob(model=str(tiny_llama), dataset=str(path), eval_dataset="",
+                                                    max_length=middle, output="x"))
+    assert f"**Warning:** {over} of 6 rows are longer than max_length {middle}" in estimate
