@@ -56,6 +56,7 @@ class Candidate:
     body: Any
     line: int | None
     copies: int = 1  # how many objects the block stands for: its `count`, or the size of its `for_each`
+    meaning: Any = None  # a Kubernetes object as the API reads it (_kubernetes_meaning), made on first use
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -673,7 +674,11 @@ def _path_values(candidate: Candidate, path: str, matcher: Any, language_key: st
     """The values `path` reaches on a candidate as the API reads it: references followed, equivalent placements
     filled in, and the API default where the code leaves the value out (not for `exists`, which asks about the
     code itself)."""
-    body = _kubernetes_meaning(candidate.body) if language_key == "kind" else candidate.body
+    body = candidate.body
+    if language_key == "kind":
+        if candidate.meaning is None:
+            candidate.meaning = _kubernetes_meaning(candidate.body)
+        body = candidate.meaning
     parts = parse_path(path)
     values = resolve(body, parts, follow)
     values = values + [found for value in values for found in follow(value)]
