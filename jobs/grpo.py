@@ -95,6 +95,7 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
         **training.common_arguments(spec, run, setup, has_eval=bool(eval_rows)),
         num_generations=spec.num_generations,
         max_completion_length=spec.max_completion_length,
+        mask_truncated_completions=spec.mask_truncated_completions,
         temperature=spec.temperature,
         beta=spec.beta,
         reward_weights=rewards.trl_reward_weights(),

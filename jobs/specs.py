@@ -303,7 +303,13 @@ class GRPOJob(JobSpec):
                                        "x GPUs answers, num_generations per prompt.", 2)
     max_length: int = _help("Longest prompt in tokens.", 1024)
     num_generations: int = _help("Answers sampled per prompt; rewards are compared within this group.", 4)
-    max_completion_length: int = _help("Longest answer in tokens.", 256)
+    # The longest answer of data/train.jsonl is 656 tokens with SmolLM2's tokenizer: a shorter cap cuts correct
+    # answers, which the validators then score below a trivial one.
+    max_completion_length: int = _help("Longest answer in tokens; cover the dataset's longest answer (656 in the "
+                                       "seed).", 768)
+    mask_truncated_completions: bool = _help("Leave answers cut at max_completion_length out of the loss, so that a "
+                                             "correct answer cut short is not pushed down and answers are not "
+                                             "pushed shorter.", True)
     temperature: float = _help("Sampling temperature: too low and a group's answers are alike (no signal).", 0.9)
     beta: float = _help("KL penalty against the starting model; 0 skips the reference pass.", 0.0)
     reward_weights: dict[str, float] = _help("Weight of each reward component (studio.iac.rewards); 0 leaves it "
@@ -514,6 +520,9 @@ class EvalJob:
     limit: int = _help("Answer the first N rows only; 0 answers them all.", 0)
     samples: int = _help("Answers per row; more than 1 gives pass@k and needs a temperature above 0.", 1)
     temperature: float = _help("0 decodes greedily (the same answers every time); above 0 samples.", 0.0)
+    pass_at_k: int = _help("Also sample k answers per row and report pass@1..k beside the main (greedy) answers; "
+                           "0: off. 4 costs four more answers per row.", 0)
+    pass_at_k_temperature: float = _help("The temperature of the pass@k samples.", 0.7)
     top_p: float = _help("When sampling, draw from the most likely tokens holding this share of probability.", 0.95)
     max_new_tokens: int = _help("Longest answer in tokens (the eval split's longest reference is 432 with "
                                 "SmolLM2's tokenizer).", 512)
@@ -562,6 +571,10 @@ class EvalJob:
                          f"{self.samples} times; set a temperature (0.7-1.0) for pass@k")
         if not (0 < self.top_p <= 1):
             found.append(f"top_p must be in (0, 1], not {self.top_p}")
+        if self.pass_at_k < 0 or self.pass_at_k > 64:
+            found.append(f"pass_at_k must be 0 (off) or a number of samples up to 64, not {self.pass_at_k} (4 is usual)")
+        if self.pass_at_k and not (0 < self.pass_at_k_temperature <= 5):
+            found.append(f"pass_at_k_temperature must be in (0, 5], not {self.pass_at_k_temperature} (0.7 is usual)")
         if self.gpus not in (0, 1):
             found.append(f"gpus must be 0 (CPU) or 1: an evaluation runs on one device, not {self.gpus}")
         if self.judge_url and not self.judge_url.startswith(("http://", "https://")):

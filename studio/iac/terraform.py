@@ -341,7 +341,8 @@ def _partial_parse_score(code: str, error_line: int | None = None) -> float:
 def check_terraform_schema(parsed: ParsedTerraform, schema: AwsSchema | None = None) -> Verdict:
     """Unknown resource and data-source types, unknown arguments and blocks, missing required ones.
 
-    The score is the mean over checked blocks of 1 / (1 + errors in the block), 0 for an unknown type.
+    The score is the mean over checked blocks of 1 / (1 + errors in the block), 0 for an unknown type, and 0
+    when no block was checked.
     """
     if not parsed.verdict.passed:
         return Verdict.skipped("the code does not parse")
@@ -366,7 +367,9 @@ def check_terraform_schema(parsed: ParsedTerraform, schema: AwsSchema | None = N
             scores.append(0.0)
         elif outcome == "checked" or errors:
             scores.append(1.0 / (1 + errors))
-    score = sum(scores) / len(scores) if scores else 1.0
+    # Nothing checked (only variables, outputs, other providers) earns no schema credit: a lone
+    # `variable "x" {}` must not score like a correct resource.
+    score = sum(scores) / len(scores) if scores else 0.0
     return Verdict.from_reasons(reasons, score)
 
 

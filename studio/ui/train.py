@@ -140,7 +140,23 @@ def _preview_of(spec: specs.JobSpec):
     missing = spec.missing_files()
     if missing:
         report = "**Before launch:** " + "; ".join(missing) + "\n\n" + report
+    else:
+        cut = _cut_rows(spec)
+        if cut:
+            report = f"**Warning:** {cut}\n\n" + report
     return f"### Memory estimate\n{report}", runner.preview_command(spec), specs.dump(spec)
+
+
+def _cut_rows(spec: specs.JobSpec) -> str | None:
+    """The warning for training rows the chosen lengths would cut (None when every row fits)."""
+    from studio import dataset_tokens
+
+    grpo = isinstance(spec, specs.GRPOJob)
+    try:
+        return dataset_tokens.cut_rows_warning(spec.dataset, spec.model, spec.max_length,
+                                               spec.max_completion_length if grpo else None)
+    except (models.ModelUnavailable, OSError, ValueError) as error:
+        return f"the rows' lengths could not be checked: {error}"
 
 
 def launch(form: dict):
