@@ -46,6 +46,12 @@ def launch_options(args: argparse.Namespace) -> dict:
 
     settings = access.configure(args.auth)
     options = {"max_file_size": MAX_FILE_SIZE}
+    if settings.sign_in == "huggingface" and not settings.space:
+        from huggingface_hub import get_token
+
+        if get_token() is None:  # Gradio signs in locally as the machine's Hugging Face login
+            raise SystemExit("INFRAMIND_OWNERS is set, so the studio asks who you are: give --auth user:password, "
+                             "or log this machine in to Hugging Face (`hf auth login`) to sign in as yourself.")
     if settings.sign_in == "password":
         options["auth"] = list(settings.passwords)
         options["auth_message"] = "InfraMind Studio: sign in (README: Security)."

@@ -7,7 +7,7 @@
     'owner'
     >>> demo = access.protect(build_app())           # done by studio.ui.build_app: every event is checked
 
-Roles are on when the studio runs as a Hugging Face Space (`SPACE_ID` is set), when `--auth user:password` is
+Roles are on when the studio runs as a Hugging Face Space (`SYSTEM=spaces` and `SPACE_ID`, as Gradio tells), when `--auth user:password` is
 given (Gradio's login page), or when `INFRAMIND_OWNERS` is set. Then:
 
 - **owner**: a signed-in user named in `INFRAMIND_OWNERS` (comma-separated users and organizations), or a member
@@ -124,7 +124,8 @@ def _passwords(text: str | None) -> tuple[tuple[str, str], ...]:
 
 
 def settings() -> Settings:
-    space = os.environ.get("SPACE_ID") or None
+    # What Gradio itself takes for a Space (gradio.utils.get_space): its sign-in routes follow the same test.
+    space = os.environ.get("SPACE_ID") if os.environ.get("SYSTEM") == "spaces" else None
     passwords = _passwords(_configured.get("auth") or os.environ.get(AUTH_ENV))
     listed = frozenset(n.strip().lower() for n in os.environ.get(OWNERS_ENV, "").split(",") if n.strip())
     owners = listed
