@@ -49,11 +49,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     exit_code INTEGER,
     stop_requested_at REAL,
     message TEXT NOT NULL DEFAULT '',
-    after TEXT NOT NULL DEFAULT ''
+    after TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL DEFAULT ''
 )
 """
 # Columns added since the first release: a store written before them gets them on opening.
-ADDED_COLUMNS = {"after": "TEXT NOT NULL DEFAULT ''"}
+ADDED_COLUMNS = {"after": "TEXT NOT NULL DEFAULT ''", "owner": "TEXT NOT NULL DEFAULT ''"}
 
 
 class JobNotFound(KeyError):
@@ -87,6 +88,7 @@ class Job:
     stop_requested_at: float | None
     message: str
     after: str = ""  # a job that must succeed first (GRPO after the SFT run whose adapter it trains further)
+    owner: str = ""  # who submitted it on a studio with roles (studio.access); empty locally
 
     @property
     def gpu_ids(self) -> list[str]:
@@ -160,15 +162,17 @@ class JobStore:
 
     # -- writing ---------------------------------------------------------------------------------------
 
-    def add(self, name: str, kind: str, gpus: int = 1, state: str = "queued", after: str = "") -> Job:
-        """Record a job; with `after`, it waits in the queue until that job succeeded (and fails if it did not)."""
+    def add(self, name: str, kind: str, gpus: int = 1, state: str = "queued", after: str = "",
+            owner: str = "") -> Job:
+        """Record a job; with `after`, it waits in the queue until that job succeeded (and fails if it did not).
+        `owner`: who submitted it (the signed-in user; empty locally), for the per-owner quota."""
         now = time.time()
         try:
             with self._connect() as db:
                 db.execute(
-                    "INSERT INTO jobs (name, kind, state, gpus, created_at, queued_at, after) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (name, kind, state, gpus, now, now, after),
+                    "INSERT INTO jobs (name, kind, state, gpus, created_at, queued_at, after, owner) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (name, kind, state, gpus, now, now, after, owner),
                 )
         except sqlite3.IntegrityError as error:
             raise JobStateError(f"a job named {name!r} exists already: pick another run name") from error
