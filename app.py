@@ -58,6 +58,11 @@ def launch_options(args: argparse.Namespace) -> dict:
     return options
 
 
+def queue(demo):
+    """The queue the studio runs with: two events at once by default, at most QUEUE_MAX_SIZE waiting."""
+    return demo.queue(default_concurrency_limit=2, max_size=QUEUE_MAX_SIZE)
+
+
 def reconcile_jobs() -> None:
     """Jobs left "running" by a crash or a full disk are marked at start, so the Jobs tab shows the truth."""
     from jobs import runner
@@ -100,8 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         threading.Thread(target=preload_embedded, name="preload", daemon=True).start()
     options = launch_options(args)  # before build_app: the roles decide whether it shows a sign-in button
     reconcile_jobs()
-    demo = build_app()
-    demo.queue(default_concurrency_limit=2, max_size=QUEUE_MAX_SIZE)
+    demo = queue(build_app())
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, theme=THEME, css=CSS, **options)
 
 

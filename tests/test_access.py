@@ -47,8 +47,7 @@ def studio(home: Path, env: dict, auth: str | None = None):
         setattr(gradio.oauth, name, env.get(name))
     try:
         options = app.launch_options(app.parse_args(["--auth", auth] if auth else []))
-        demo = build_app()
-        demo.queue()
+        demo = app.queue(build_app())
         port = free_port()
         demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **options)
         try:
@@ -230,3 +229,22 @@ def test_a_visitor_in_the_browser_sees_the_sign_in_button_and_cannot_launch(spac
     expect(owner_page.locator("#im-role")).to_contain_text("Signed in as alice: owner", timeout=20_000)
     context.close()
     page.close()
+
+
+def test_bounded_uploads_queue_and_temp_files(space):
+    """A 60 MB upload is refused while it streams in and nothing of it is kept; the queue and cache are bounded."""
+    import tempfile
+
+    import app
+    from studio.ui import DELETE_CACHE
+
+    url, _, demo = space
+    cache = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+    before = {p for p in cache.rglob("*") if p.is_file()} if cache.exists() else set()
+    blob = b"x" * (60 * 2**20)
+    response = httpx.post(url + "gradio_api/upload", files={"files": ("big.jsonl", blob)}, timeout=120)
+    assert response.status_code == 413, response.text[:200]
+    after = {p for p in cache.rglob("*") if p.is_file()} if cache.exists() else set()
+    assert not [p for p in after - before if p.stat().st_size >= 50 * 2**20], "the refused upload was kept"
+    assert demo._queue.max_size == app.QUEUE_MAX_SIZE
+    assert demo.delete_cache == DELETE_CACHE
