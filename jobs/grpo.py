@@ -13,6 +13,7 @@ Reads top to bottom: set up, load the data and the model, train, save, clean up.
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from jobs import training
@@ -40,6 +41,15 @@ def _fits(tokenizer, max_length: int):
     return fits
 
 
+def reward_workers(setup: training.Setup) -> int:
+    """Processes that validate a batch of answers (`IaCReward(workers=...)`): on a GPU the CPU cores wait while
+    it generates, so the rewards take them all, shared among the run's processes; on the CPU the model's own
+    threads hold every core, and a pool would only take turns with them."""
+    if setup.device != "cuda":
+        return 0
+    return max(0, (os.cpu_count() or 1) // setup.world_size)
+
+
 def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
     """Train `spec` into `run`; returns "succeeded" or "stopped"."""
     started = time.monotonic()
@@ -52,7 +62,8 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
     from studio.iac.rewards import IaCReward
 
     setup = training.describe_setup(spec)
-    rewards = IaCReward(weights={name: float(w) for name, w in spec.reward_weights.items()})
+    rewards = IaCReward(weights={name: float(w) for name, w in spec.reward_weights.items()},
+                        workers=reward_workers(setup))
     reward_functions = rewards.reward_functions()
     print("[job] rewards: " + ", ".join(f"{f.__name__} x {w:g}" for f, w in zip(reward_functions,
                                                                                 rewards.trl_reward_weights())),

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from transformers import TrainerCallback
 
-from jobs.progress import format_duration
+from studio.durations import format_duration
 
 # Dense (no sparsity) tensor-core peaks from NVIDIA's datasheets, FLOP/s, by the compute dtype. Matched against
 # torch.cuda.get_device_name(); the first matching row wins, so the specific names come first.

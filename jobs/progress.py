@@ -62,13 +62,3 @@ def learning_signal_warning(rows: list[dict]) -> str | None:
         return (f"Weak learning signal: {mean:.0%} of the answer groups in the last {steps} "
                 f"had zero reward variance and taught nothing. {advice}")
     return None
-
-
-def format_duration(seconds: float | None) -> str:
-    """'1h02m', '3m05s', '42s' (or '?')."""
-    if seconds is None:
-        return "?"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

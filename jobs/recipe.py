@@ -14,12 +14,12 @@ recipe" button is `submit`, and `bench/recipe.py` trains `phases` and evaluates 
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 from jobs import specs
 from jobs.store import Job
+from studio import workspace
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = workspace.PROJECT_ROOT
 FILES = (ROOT / "recipes" / "default-sft.yaml", ROOT / "recipes" / "default-grpo.yaml")
 
 

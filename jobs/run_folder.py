@@ -98,15 +98,7 @@ class RunFolder:
                 text = handle.read().decode("utf-8", errors="replace")
         except FileNotFoundError:
             return []
-        rows = []
-        for line in text.splitlines():
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(row, dict):
-                rows.append(row)
-        return rows
+        return workspace.jsonl_records(text)
 
     def last_metrics(self) -> dict | None:
         """The last training line (not an evaluation line) of metrics.jsonl, read from the file's end."""

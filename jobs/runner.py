@@ -33,7 +33,7 @@ from jobs.run_folder import RunFolder
 from jobs.store import CPU, Job, JobStateError, JobStore
 from studio import access, models, workspace
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = workspace.PROJECT_ROOT
 # Set in the environment of a job started by a supervisor, so `python -m jobs run` does not register itself again.
 SUPERVISED_ENV = "INFRAMIND_SUPERVISED"
 # Overrides GPU discovery: "0,1" or "none". Lets a user keep GPUs for other work, and tests fake a GPU machine.
@@ -180,7 +180,7 @@ def submit(spec: specs.JobSpec, store: JobStore | None = None, start: bool = Tru
         problems.append(f"gpus is {spec.gpus} but this machine has {len(gpus)} GPU(s)")
     if problems:
         raise specs.SpecError(problems)
-    _check_model(spec.model)
+    models.check_name(spec.model)  # before queueing, without loading it (the job resolves it for real)
     owner = _check_quota(store)
     workspace.check_free_space(f"the job {spec.output}")
     run = RunFolder(spec.run_folder())
@@ -237,20 +237,6 @@ def _check_quota(store: JobStore) -> str:
                             f"({', '.join(job.name for job in active)}); the limit is {MAX_ACTIVE_JOBS_PER_OWNER} "
                             "(INFRAMIND_MAX_JOBS_PER_OWNER): wait for one to end or stop one")
     return owner
-
-
-def _check_model(name: str) -> None:
-    """Refuse a model that cannot be had before queueing, without loading it (the job resolves it for real)."""
-    if not name or name == models.EMBEDDED:
-        return
-    local = Path(name).expanduser()
-    if local.is_dir():
-        if not (local / "config.json").is_file():
-            raise models.ModelUnavailable(f"{local} is not a Hugging Face model folder: it has no config.json.")
-        return
-    if local.is_absolute() or name.startswith((".", "~")) or len(name.split("/")) != 2:
-        raise models.ModelUnavailable(
-            f"{name!r} is neither a folder on this machine nor a hub id like 'Qwen/Qwen2.5-0.5B-Instruct'.")
 
 
 def schedule(store: JobStore | None = None) -> list[Job]:

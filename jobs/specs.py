@@ -79,6 +79,17 @@ def run_folder(output: str) -> Path:
     return workspace.inside(workspace.runs_dir(), output)
 
 
+def _output_problems(output: str) -> list[str]:
+    """A run name must stay a name under runs/ (an absolute folder is taken as it is)."""
+    if Path(output).is_absolute():
+        return []
+    try:
+        workspace.inside(Path("/runs"), output)
+    except workspace.UnsafeName as error:
+        return [f"output: {error}"]
+    return []
+
+
 def adapter_folder(adapter: str) -> Path | None:
     """An adapter's folder: a path as given, or a run name's adapter/ in the workspace; None for none."""
     if not adapter:
@@ -180,11 +191,7 @@ class JobSpec:
             value = getattr(self, name)
             if value and not value.endswith(".jsonl"):
                 found.append(f"{name} must be a .jsonl file, not {value!r}")
-        if not Path(self.output).is_absolute():
-            try:
-                workspace.inside(Path("/runs"), self.output)
-            except workspace.UnsafeName as error:
-                found.append(f"output: {error}")
+        found += _output_problems(self.output)
         for name in ("batch_size", "gradient_accumulation", "max_length", "logging_steps", "save_steps",
                      "eval_steps"):
             if getattr(self, name) < 1:
@@ -407,11 +414,7 @@ class EvalJob:
             found.append("with_base is off and there is no adapter or merged export: nothing to evaluate")
         if not self.dataset.strip() or not self.dataset.endswith(".jsonl"):
             found.append(f"dataset must be a .jsonl file of rows, not {self.dataset!r} (data/eval.jsonl)")
-        if not Path(self.output).is_absolute():
-            try:
-                workspace.inside(Path("/runs"), self.output)
-            except workspace.UnsafeName as error:
-                found.append(f"output: {error}")
+        found += _output_problems(self.output)
         for name in ("samples", "max_new_tokens", "batch_size"):
             if getattr(self, name) < 1:
                 found.append(f"{name} must be at least 1, not {getattr(self, name)}")

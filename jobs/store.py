@@ -98,6 +98,14 @@ class Job:
 _COLUMNS = [item.name for item in fields(Job)]
 
 
+def _state_of(db: sqlite3.Connection, name: str) -> str:
+    """The state of job `name`, read inside the caller's transaction; JobNotFound when there is none."""
+    row = db.execute("SELECT state FROM jobs WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise JobNotFound(name)
+    return row["state"]
+
+
 class JobStore:
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path) if path else workspace.home() / "jobs.sqlite"
@@ -196,10 +204,7 @@ class JobStore:
         if state not in ("succeeded", "failed", "stopped"):
             raise ValueError(f"a job ends succeeded, failed or stopped, not {state!r}")
         with self._transaction() as db:
-            row = db.execute("SELECT state FROM jobs WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                raise JobNotFound(name)
-            if row["state"] == "running":
+            if _state_of(db, name) == "running":
                 db.execute(
                     "UPDATE jobs SET state = ?, exit_code = ?, message = ?, ended_at = ?, resume = 0 WHERE name = ?",
                     (state, exit_code, message, time.time(), name),
@@ -209,11 +214,9 @@ class JobStore:
     def requeue(self, name: str, resume: bool) -> Job:
         """Queue a stopped or failed job again, at the back of the queue."""
         with self._transaction() as db:
-            row = db.execute("SELECT state FROM jobs WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                raise JobNotFound(name)
-            if row["state"] not in ("stopped", "failed"):
-                raise JobStateError(f"{name} is {row['state']}: only a stopped or failed job can be resumed")
+            state = _state_of(db, name)
+            if state not in ("stopped", "failed"):
+                raise JobStateError(f"{name} is {state}: only a stopped or failed job can be resumed")
             db.execute(
                 "UPDATE jobs SET state = 'queued', resume = ?, queued_at = ?, started_at = NULL, ended_at = NULL, "
                 "exit_code = NULL, stop_requested_at = NULL, supervisor_pid = NULL, supervisor_started = NULL, "
@@ -226,27 +229,22 @@ class JobStore:
         """Mark a stop request: a queued job is cancelled at once, a running one is told to stop."""
         now = time.time()
         with self._transaction() as db:
-            row = db.execute("SELECT state FROM jobs WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                raise JobNotFound(name)
-            if row["state"] == "queued":
+            state = _state_of(db, name)
+            if state == "queued":
                 db.execute(
                     "UPDATE jobs SET state = 'stopped', ended_at = ?, message = ? WHERE name = ?",
                     (now, "cancelled before it started", name),
                 )
-            elif row["state"] == "running":
+            elif state == "running":
                 db.execute("UPDATE jobs SET stop_requested_at = COALESCE(stop_requested_at, ?) WHERE name = ?",
                            (now, name))
             else:
-                raise JobStateError(f"{name} is {row['state']}: there is nothing to stop")
+                raise JobStateError(f"{name} is {state}: there is nothing to stop")
         return self.get(name)
 
     def delete(self, name: str) -> None:
         with self._transaction() as db:
-            row = db.execute("SELECT state FROM jobs WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                raise JobNotFound(name)
-            if row["state"] == "running":
+            if _state_of(db, name) == "running":
                 raise JobStateError(f"{name} is running: stop it before deleting it")
             db.execute("DELETE FROM jobs WHERE name = ?", (name,))
 

@@ -27,7 +27,7 @@ from typing import Iterator
 from studio import access, adapters, chat, dataset, generation, models, workspace
 from studio.iac import Report, validate
 
-EVAL_SPLIT = Path(__file__).resolve().parents[1] / "data" / "eval.jsonl"
+EVAL_SPLIT = workspace.SEED_DATA / "eval.jsonl"
 LEFT, RIGHT = "base", "fine-tuned"
 
 # Held for each decoding step: the adapter switch is a flag on the shared weights, so two comparisons running

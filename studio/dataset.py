@@ -35,8 +35,12 @@ import zipfile
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studio import chat
+
+if TYPE_CHECKING:
+    from studio.iac.report import Report
 
 REQUIRED = ("instruction", "output", "kind")
 FIELDS = ("id", "instruction", "input", "output", "kind", "intent", "tags")
@@ -560,25 +564,7 @@ def draw_split(rows: list[Row], eval_share: float = EVAL_SHARE) -> Splits:
 # -- verdicts ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RowVerdict:
-    """What the validators say of a row's output against its own intent.
-
-    `ok` is the validators' `Report.ok`; `reasons` are its errors and warnings (extraction, parsing, schema,
-    intent); `advice` the best-practice findings, which never fail a row.
-    """
-
-    ok: bool
-    reasons: tuple[str, ...]
-    advice: tuple[str, ...]
-    summary: str
-
-    @property
-    def label(self) -> str:
-        return "pass" if self.ok else "fail"
-
-
-_VERDICTS: dict[str, RowVerdict] = {}
+_VERDICTS: dict[str, Report] = {}
 _VERDICTS_LOCK = threading.Lock()
 # About 740 rows in the seed; the cap only matters after many imports, and then the oldest entries go first.
 _VERDICTS_MAX = 50_000
@@ -590,14 +576,15 @@ def verdict_key(row: Row) -> str:
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-def known_verdict(row: Row) -> RowVerdict | None:
+def known_verdict(row: Row) -> Report | None:
     """The verdict on `row` if it was computed already, else None (never runs the validators)."""
     with _VERDICTS_LOCK:
         return _VERDICTS.get(verdict_key(row))
 
 
-def check_row(row: Row) -> RowVerdict:
-    """The validators' verdict on `row`, computed once per distinct (output, kind, intent) in this process.
+def check_row(row: Row) -> Report:
+    """The validators' verdict on `row` (`studio.iac.Report`), computed once per distinct (output, kind, intent)
+    in this process; callers read it, never change it.
 
     A row's verdict takes about 5 ms (most of it python-hcl2); the cache makes a page of the table, a filter
     or a re-save of an unchanged row free.
@@ -609,18 +596,7 @@ def check_row(row: Row) -> RowVerdict:
         return found
     from studio.iac import validate
 
-    report = validate(row.output, row.kind, row.intent)
-    reasons, advice = [], []
-    for stage, verdict in report.verdicts.items():
-        for reason in verdict.reasons:
-            if reason.severity == "note":
-                continue
-            prefix = "" if reason.message.startswith(f"{stage}:") else f"{stage}: "
-            (advice if stage == "best_practice" else reasons).append(f"{prefix}{reason}")
-    if not report.ok and not reasons:  # a stage skipped for a malformed intent says why only in a note
-        reasons = [f"{stage}: {verdict.reasons[0]}" for stage, verdict in report.verdicts.items()
-                   if stage != "best_practice" and not verdict.passed and verdict.reasons][:1] or [report.summary()]
-    result = RowVerdict(report.ok, tuple(reasons), tuple(advice), report.summary())
+    result = validate(row.output, row.kind, row.intent)
     with _VERDICTS_LOCK:
         if len(_VERDICTS) >= _VERDICTS_MAX:
             for old in list(_VERDICTS)[: _VERDICTS_MAX // 10]:

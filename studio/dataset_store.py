@@ -58,7 +58,7 @@ from studio import dataset, workspace
 from studio.dataset import SPLITS, DatasetError, Row, Splits
 
 SEED = "seed"
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = workspace.SEED_DATA
 # At ~1 MB a version for the seed, 100 versions are ~100 MB: history enough to undo a day of edits.
 KEEP_VERSIONS = 100
 # Beyond the newest KEEP_VERSIONS, the last version of every hour is kept for a week and of every day for a
@@ -136,7 +136,7 @@ class Snapshot:
                 haystack = f"{row.id}\n{row.instruction}\n{row.input}\n{row.output}".lower()
                 if not all(word in haystack for word in words):
                     continue
-            if "verdict" in wanted and dataset.check_row(row).label != wanted["verdict"]:
+            if "verdict" in wanted and ("pass" if dataset.check_row(row).ok else "fail") != wanted["verdict"]:
                 continue
             found.append((row, row_split))
         return found

@@ -1,13 +1,13 @@
 """Evaluation: run models over held-out rows, check every answer, and report the rate of each stage.
 
-    python -m studio.evaluation --name smollm-base                # the embedded model over the eval split, here
-    python -m studio.evaluation --adapter sft-1 --limit 20        # base and fine-tuned; results in runs/sft-1/eval
+    python -m jobs eval --output smollm-base             # the command line: the embedded model over the eval split
+    python -m jobs eval --adapter sft-1 --limit 20       # base and fine-tuned; results in runs/sft-1/eval
 
     >>> from studio import access, evaluation, generation, models
     >>> rows = evaluation.load_rows(evaluation.EVAL_SPLIT)                  # the 121 held-out rows
     >>> contenders = evaluation.candidates(models.EMBEDDED, adapter="workspace/runs/sft-1/adapter")
     >>> results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=512),
-    ...                               on_progress=print)                    # 'base: 16/242 answers, ETA 9 min'
+    ...                               on_progress=print)           # 'base: 16/242 answers in 1m04s, ETA 8m40s'
     >>> evaluation.write(results, "workspace/runs/sft-1/eval")             # summary.json + rows.jsonl
     >>> print(evaluation.table(results.summary).to_string())
                 stage  base  fine-tuned ...
@@ -25,7 +25,6 @@ the same row's answer alone in the last bits of the arithmetic, and so, rarely, 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import json
@@ -36,10 +35,11 @@ from pathlib import Path
 from typing import Callable
 
 from studio import access, chat, dataset, generation, models, workspace
+from studio.durations import format_duration
 from studio.iac import validate
 from studio.iac.report import STAGES as CHECK_STAGES
 
-EVAL_SPLIT = Path(__file__).resolve().parents[1] / "data" / "eval.jsonl"
+EVAL_SPLIT = workspace.SEED_DATA / "eval.jsonl"
 STAGES = (*CHECK_STAGES, "pass")
 KINDS = chat.KINDS
 SUMMARY_FILE = "summary.json"
@@ -109,17 +109,6 @@ def load_rows(path: str | Path) -> list[dataset.Row]:
 # -- figures from answers --------------------------------------------------------------------------------
 
 
-def stage_flags(report: dict) -> dict[str, bool]:
-    """Which stages an answer passed, from `Report.to_dict()`; `pass` is `ok`.
-
-    >>> stage_flags(validate("no code here", "terraform").to_dict())["extracted"]
-    False
-    """
-    flags = {stage: report[stage]["status"] == "passed" for stage in CHECK_STAGES}
-    flags["pass"] = bool(report["ok"])
-    return flags
-
-
 def rates(flags: list[dict[str, bool]]) -> dict[str, float]:
     """The share of answers passing each stage; 0 for every stage when there are no answers."""
     return {stage: (sum(f[stage] for f in flags) / len(flags) if flags else 0.0) for stage in STAGES}
@@ -153,7 +142,7 @@ def summarize_model(candidate: Candidate, rows: list[dict], samples: int = 1) ->
     everything = []
     passing_per_row = []
     for row in rows:
-        flags = [{stage: answer["stages"][stage] == "passed" for stage in CHECK_STAGES} | {"pass": answer["ok"]}
+        flags = [{stage: answer[stage]["status"] == "passed" for stage in CHECK_STAGES} | {"pass": answer["ok"]}
                  for answer in row["answers"][candidate.label]]
         everything.extend(flags)
         per_kind.setdefault(row["kind"], []).extend(flags)
@@ -175,16 +164,25 @@ def summarize_model(candidate: Candidate, rows: list[dict], samples: int = 1) ->
 
 
 def answer_record(text: str, kind: str, intent: dict | None) -> dict:
-    """One answer as rows.jsonl keeps it: the text, its verdict per stage and the reasons."""
-    report = validate(text, kind, intent)
-    return {
-        "text": text,
-        "ok": report.ok,
-        "language": report.language,
-        "wrong_language": report.wrong_language,
-        "stages": {stage: verdict.status for stage, verdict in report.verdicts.items()},
-        "reasons": report.reasons(),
-    }
+    """One answer as rows.jsonl keeps it: the text and its verdict (`Report.to_dict`, the studio's one shape)."""
+    return {"text": text, **validate(text, kind, intent).to_dict()}
+
+
+def _upgraded(answer: dict) -> dict:
+    """An answer of a rows.jsonl written before verdicts had one shape (`stages` and `reasons` strings), in the
+    shape of `answer_record`, so that older results still read, count and draw."""
+    if "stages" not in answer:
+        return answer
+    reasons: dict[str, list] = {stage: [] for stage in CHECK_STAGES}
+    for line in answer.get("reasons", []):
+        stage, _, message = line.partition(": ")
+        if stage not in reasons:
+            stage, message = "extracted", line
+        reasons[stage].append({"message": message, "line": None, "path": None, "severity": "error"})
+    verdicts = {stage: {"status": answer["stages"].get(stage, "skipped"), "score": 0.0, "reasons": reasons[stage]}
+                for stage in CHECK_STAGES}
+    kept = {key: value for key, value in answer.items() if key not in ("stages", "reasons")}
+    return {"asked": None, "code": "", **kept, **verdicts}
 
 
 def row_record(row: dataset.Row) -> dict:
@@ -216,15 +214,6 @@ class Progress:
         rest = f", ETA {format_duration(eta)}" if eta is not None and self.done < self.total else ""
         speed = f", {self.new_tokens / self.seconds:.1f} tokens/s" if self.seconds > 0 and self.new_tokens else ""
         return f"{self.label}: {self.done}/{self.total} answers in {format_duration(self.seconds)}{speed}{rest}"
-
-
-def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 90:
-        return f"{seconds} s"
-    if seconds < 5400:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 @dataclass
@@ -391,7 +380,10 @@ def read(folder: str | Path) -> Results | None:
     try:
         for line in (folder / ROWS_FILE).read_text(encoding="utf-8").splitlines():
             if line.strip():
-                rows.append(json.loads(line))
+                record = json.loads(line)
+                for label, answers in record.get("answers", {}).items():
+                    record["answers"][label] = [_upgraded(answer) for answer in answers]
+                rows.append(record)
     except (FileNotFoundError, json.JSONDecodeError):
         pass
     return Results(summary, rows)
@@ -509,36 +501,7 @@ def _rows_in(summary: dict, scope: str) -> int | str:
     return summary.get("kinds", {}).get(scope, "?")
 
 
-# -- the command line --------------------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The options of an evaluation, shared by `python -m studio.evaluation` and `python -m jobs eval`."""
-    parser.add_argument("--model", default=models.EMBEDDED, help="base model: the embedded default, a hub id or a "
-                        "folder (default: %(default)s)")
-    parser.add_argument("--adapter", default="", help="a run's name or an adapter folder: evaluated on the base")
-    parser.add_argument("--merged", default="", help="a merged export's folder: evaluated beside the base")
-    parser.add_argument("--no-base", action="store_true", help="evaluate the fine-tuned model alone")
-    parser.add_argument("--dataset", default=str(EVAL_SPLIT), help="JSONL rows (default: the eval split)")
-    parser.add_argument("--limit", type=int, default=0, help="the first N rows only (0: all)")
-    parser.add_argument("--samples", type=int, default=1, help="answers per row, for pass@k (needs --temperature)")
-    parser.add_argument("--temperature", type=float, default=0.0, help="0: greedy (default)")
-    parser.add_argument("--max-new-tokens", type=int, default=512)
-    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default; 1 can be "
-                        "faster on a machine busy with other work)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--judge-url", default="", help="an OpenAI-compatible server scoring every answer (off)")
-    parser.add_argument("--judge-model", default="default")
-    return parser
-
-
-def adapter_folder(adapter: str) -> Path:
-    """A run's name (its adapter/) or an adapter folder."""
-    path = Path(adapter).expanduser()
-    if path.exists() or "/" in adapter:
-        return path
-    return workspace.inside(workspace.runs_dir(), adapter) / "adapter"
+# -- where results go ----------------------------------------------------------------------------------
 
 
 def run_of(adapter: Path) -> Path | None:
@@ -546,40 +509,3 @@ def run_of(adapter: Path) -> Path | None:
     adapter = adapter.resolve()
     runs = workspace.runs_dir().resolve()
     return adapter.parent if adapter.name == "adapter" and adapter.parent.parent == runs else None
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m studio.evaluation", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    parser.add_argument("--name", default="", help="results under workspace/evaluations/<name> (when no run)")
-    args = parser.parse_args(argv)
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    adapter = adapter_folder(args.adapter) if args.adapter else None
-    contenders = candidates(args.model, adapter=str(adapter) if adapter else None, merged=args.merged or None,
-                            with_base=not args.no_base)
-    rows = load_rows(args.dataset)[: args.limit or None]
-    run = run_of(adapter) if adapter else None
-    folder = results_folder(run=run, name=args.name or time.strftime("eval-%Y%m%d-%H%M%S"))
-    settings = generation.Settings(max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed)
-    judge = None
-    if args.judge_url:
-        from studio.judge import Judge
-
-        judge = Judge(args.judge_url, model=args.judge_model)
-        judge.check()
-    print(f"{len(rows)} rows of {args.dataset}, {', '.join(c.label for c in contenders)}; "
-          f"{torch.get_num_threads()} threads; results in {folder}", flush=True)
-    results = evaluate(rows, contenders, settings, samples=args.samples, batch_size=args.batch_size,
-                       split=Path(args.dataset).stem, judge=judge, on_progress=lambda p: print(p, flush=True))
-    write(results, folder)
-    print(table(results.summary).to_string(index=False))
-    print(f"{results.summary['seconds']:.0f} s; results in {folder}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -164,15 +164,16 @@ def _offline_message(name: str, reason: str) -> str:
     )
 
 
-def resolve(name: str, progress: Progress | None = None) -> Path:
-    """The local folder holding model `name`, downloading or materializing it if needed.
+def check_name(name: str) -> Path | None:
+    """Refuse a model name that cannot be had, without loading or downloading anything: the local folder it
+    names (None for the embedded model or a hub id), or ModelUnavailable saying what is wrong.
 
-    A visitor of a public studio (`studio.access`) gets the embedded model and the presets only; a hub model is
-    checked for its size and architecture before anything is downloaded (`check_hub_model`).
+    >>> check_name("Qwen/Qwen2.5-0.5B-Instruct") is None
+    True
     """
     name = (name or "").strip()
     if not name or name == EMBEDDED:
-        return materialize_embedded(progress)
+        return None
     _check_visitor_may_use(name)
     local = Path(name).expanduser()
     if local.is_dir():
@@ -183,6 +184,21 @@ def resolve(name: str, progress: Progress | None = None) -> Path:
         raise ModelUnavailable(
             f"{name!r} is neither a folder on this machine nor a hub id like 'Qwen/Qwen2.5-0.5B-Instruct'."
         )
+    return None
+
+
+def resolve(name: str, progress: Progress | None = None) -> Path:
+    """The local folder holding model `name`, downloading or materializing it if needed.
+
+    A visitor of a public studio (`studio.access`) gets the embedded model and the presets only; a hub model is
+    checked for its size and architecture before anything is downloaded (`check_hub_model`).
+    """
+    name = (name or "").strip()
+    if not name or name == EMBEDDED:
+        return materialize_embedded(progress)
+    local = check_name(name)
+    if local is not None:
+        return local
     from huggingface_hub import snapshot_download
 
     patterns = ["*.json", "*.safetensors", "*.txt", "*.model", "*.jinja", "*.tiktoken"]

@@ -83,15 +83,7 @@ def read_votes(path: Path | None = None) -> list[dict]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
-    votes = []
-    for line in text.splitlines():
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(entry, dict) and entry.get("vote") in VOTES:
-            votes.append(entry)
-    return votes
+    return [entry for entry in workspace.jsonl_records(text) if entry.get("vote") in VOTES]
 
 
 def counts(votes: list[dict] | None = None) -> dict[str, int]:

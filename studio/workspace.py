@@ -18,6 +18,7 @@ The workspace layout:
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import shutil
@@ -25,7 +26,9 @@ import tempfile
 from pathlib import Path
 
 HOME_ENV = "INFRAMIND_HOME"
-
+# The checkout the studio runs from: its seed data (data/), recipes (recipes/) and the folder jobs start in.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SEED_DATA = PROJECT_ROOT / "data"
 
 SPACE_PERSISTENT = Path("/data")
 
@@ -139,3 +142,21 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def jsonl_records(text: str) -> list[dict]:
+    """The objects of JSONL text that one process appends to while others read: a line being written, or one
+    a crash cut short, is skipped rather than an error.
+
+    >>> jsonl_records('{"step": 1}\n{"step": 2}\n{"st')
+    [{'step': 1}, {'step': 2}]
+    """
+    records = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records

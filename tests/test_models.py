@@ -216,3 +216,16 @@ def test_a_visitor_gets_the_presets_only(home):
                 models.resolve(name)
     finally:
         access._CURRENT.reset(token)
+
+
+def test_a_model_name_is_checked_without_loading_it(tmp_path):
+    """The one check the runner (before queueing) and `resolve` (before loading) share."""
+    assert models.check_name(models.EMBEDDED) is None and models.check_name("Qwen/Qwen2.5-0.5B-Instruct") is None
+    (tmp_path / "model" / "config.json").parent.mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    assert models.check_name(str(tmp_path / "model")) == (tmp_path / "model").resolve()
+    with pytest.raises(models.ModelUnavailable, match="no config.json"):
+        models.check_name(str(tmp_path))
+    for name in ("./nowhere", "just-a-name", "a/b/c", "a/"):
+        with pytest.raises(models.ModelUnavailable, match="neither a folder on this machine nor a hub id"):
+            models.check_name(name)

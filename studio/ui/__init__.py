@@ -16,6 +16,8 @@ from studio import access
 from studio.ui import compare, dataset, evaluate, export, jobs, train
 
 TITLE = "InfraMind Studio"
+# The tabs in their order; each module's name is its tab's id and, capitalized, its title.
+TABS = (dataset, train, jobs, compare, evaluate, export)
 
 CSS = """
 .im-code pre { padding: 0.75em; border-radius: 6px; overflow-x: auto; font-size: 0.85em; }
@@ -55,16 +57,7 @@ def build_app() -> gr.Blocks:
             who = gr.Markdown(elem_id="im-role")
             demo.load(role_banner, None, who, api_name=False)
         with gr.Tabs():
-            with gr.Tab("Dataset", id="dataset"):
-                dataset.build()
-            with gr.Tab("Train", id="train"):
-                train.build()
-            with gr.Tab("Jobs", id="jobs"):
-                jobs.build()
-            with gr.Tab("Compare", id="compare"):
-                compare.build()
-            with gr.Tab("Evaluate", id="evaluate"):
-                evaluate.build()
-            with gr.Tab("Export", id="export"):
-                export.build()
+            for tab in TABS:
+                with gr.Tab(tab.__name__.rsplit(".", 1)[-1].capitalize(), id=tab.__name__.rsplit(".", 1)[-1]):
+                    tab.build()
     return access.protect(demo)

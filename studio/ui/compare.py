@@ -9,24 +9,14 @@ and its speed, for scripts), `/export_votes` and `/footprint`.
 
 from __future__ import annotations
 
-import html
 from typing import Iterator
 
 import gradio as gr
 
 from studio import chat, compare, generation, models, preferences
+from studio.ui.widgets import (GREEDY, NO_TUNED, SAMPLED, code_block_html, pick_base_for, tuned_choices,
+                               verdict_html)
 
-NO_TUNED = ""
-NO_TUNED_LABEL = "None: the base model alone"
-GREEDY, SAMPLED = "Greedy", "Sampled"
-STAGE_NAMES = {"extracted": "code found", "parses": "parses", "schema": "schema", "intent": "intent",
-               "best_practice": "best practice"}
-STATUS_STYLE = {
-    "passed": ("#dcfce7", "#166534", "✓"),
-    "failed": ("#fee2e2", "#991b1b", "✗"),
-    "skipped": ("#f1f5f9", "#475569", "–"),
-    "unchecked": ("#f1f5f9", "#475569", "n/a"),
-}
 WAITING_TUNED = ("*Choose a fine-tuned model above (a run's adapter, or a merged export's folder) to see its answer "
                  "here.*")
 VOTE_NOTE = ("Votes are saved in the workspace (`preferences/votes.jsonl`). The download holds the votes that prefer "
@@ -37,51 +27,10 @@ VOTE_NOTE = ("Votes are saved in the workspace (`preferences/votes.jsonl`). The 
 # -- what the panes show -----------------------------------------------------------------------------------
 
 
-def _badge(label: str, status: str, title: str = "") -> str:
-    background, color, mark = STATUS_STYLE[status]
-    return (f'<span class="im-badge im-{status}" title="{html.escape(title)}" style="background:{background};'
-            f'color:{color};padding:2px 8px;border-radius:10px;margin:0 4px 4px 0;display:inline-block;'
-            f'font-size:0.85em">{mark} {html.escape(label)}</span>')
-
-
-def verdict_html(report: dict | None, intent_checked: bool = True) -> str:
-    """Badges for each stage of a `Report.to_dict()` or rows.jsonl answer, the reasons, and the checked code.
-
-    `intent_checked` False shows the intent badge as "n/a": a typed request has no intent spec to check.
-    """
-    if not report:
-        return ""
-    stages = report.get("stages") or {stage: report[stage]["status"] for stage in STAGE_NAMES}
-    badges = []
-    for stage, name in STAGE_NAMES.items():
-        status = stages.get(stage, "skipped")
-        if stage == "intent" and not intent_checked:
-            badges.append(_badge(name, "unchecked", "A typed request has no intent spec: pick an example from "
-                                                    "the eval split to check the intent too."))
-            continue
-        badges.append(_badge(name, status))
-    overall = _badge("valid" if report.get("ok") else "not valid", "passed" if report.get("ok") else "failed",
-                     "extracted, parses, schema and intent (best practice is advice)")
-    reasons = report.get("reasons")
-    if reasons is None:  # a Report.to_dict(): gather the reasons from its verdicts
-        reasons = [
-            f"{stage}: {r['message'] if not r.get('line') else 'line ' + str(r['line']) + ': ' + r['message']}"
-            for stage in STAGE_NAMES for r in report[stage]["reasons"] if r["severity"] != "note"
-        ]
-    if not intent_checked:
-        reasons = [r for r in reasons if not r.startswith("intent")]
-    items = "".join(f"<li>{html.escape(reason)}</li>" for reason in reasons[:12])
-    more = f"<li>… {len(reasons) - 12} more</li>" if len(reasons) > 12 else ""
-    listing = f'<ul class="im-reasons" style="margin:4px 0 0 1em">{items}{more}</ul>' if reasons else ""
-    return f'<div class="im-verdict"><div>{overall}{"".join(badges)}</div>{listing}</div>'
-
-
-def code_block_html(report: dict | None, kind: str) -> str:
-    """The code the validators checked, highlighted (empty when no code was found)."""
-    from studio.highlight import code_html
-
-    code = (report or {}).get("code") or ""
-    return code_html(code, report.get("language") or kind) if code.strip() else ""
+def answer_pane(report, kind: str, intent_checked: bool) -> str:
+    """An answer's verdict and the code it was checked on."""
+    verdict = report.to_dict()
+    return verdict_html(verdict, intent_checked) + code_block_html(verdict, kind)
 
 
 def _status(partial: compare.Partial) -> str:
@@ -116,11 +65,9 @@ def _compare(base_name, tuned_choice, kind, prompt, context, decoding, temperatu
             left_verdict = right_verdict = ""
             pair = None
             if left.done:
-                left_verdict = verdict_html(left.report.to_dict(), intent is not None) + code_block_html(
-                    left.report.to_dict(), kind)
+                left_verdict = answer_pane(left.report, kind, intent is not None)
                 if right is not None:
-                    right_verdict = verdict_html(right.report.to_dict(), intent is not None) + code_block_html(
-                        right.report.to_dict(), kind)
+                    right_verdict = answer_pane(right.report, kind, intent is not None)
                     pair = {
                         "messages": chat.messages_for(prompt, kind, context), "kind": kind,
                         "left": left.text, "right": right.text,
@@ -155,23 +102,21 @@ def _vote_counts() -> str:
             f"{counts['both_bad']} both bad ({pairs} can become DPO pairs).")
 
 
-def _vote(choice: str):
-    def vote(pair):
-        if not pair:
-            raise gr.Error("Generate both answers first (choose a fine-tuned model), then vote.")
-        if pair.get("voted"):
-            return pair, f"Already saved for these answers ({preferences.VOTE_LABELS[pair['voted']].lower()}). " \
-                         f"{_vote_counts()}"
-        try:
-            preferences.record(pair["messages"], left=pair["left"], right=pair["right"], vote=choice,
-                               left_model=pair["left_model"], right_model=pair["right_model"],
-                               example_id=pair.get("example_id", ""), settings=pair.get("settings"))
-        except ValueError as error:
-            raise gr.Error(str(error)) from error
-        # One vote per pair: a second click on the same answers does not count twice.
-        return {**pair, "voted": choice}, f"Saved: {preferences.VOTE_LABELS[choice].lower()}. {_vote_counts()}"
-
-    return vote
+def vote(choice: str, pair):
+    """Save the vote `choice` on the answers in `pair` (once per pair); returns the pair marked and a message."""
+    if not pair:
+        raise gr.Error("Generate both answers first (choose a fine-tuned model), then vote.")
+    if pair.get("voted"):
+        return pair, f"Already saved for these answers ({preferences.VOTE_LABELS[pair['voted']].lower()}). " \
+                     f"{_vote_counts()}"
+    try:
+        preferences.record(pair["messages"], left=pair["left"], right=pair["right"], vote=choice,
+                           left_model=pair["left_model"], right_model=pair["right_model"],
+                           example_id=pair.get("example_id", ""), settings=pair.get("settings"))
+    except ValueError as error:
+        raise gr.Error(str(error)) from error
+    # One vote per pair: a second click on the same answers does not count twice.
+    return {**pair, "voted": choice}, f"Saved: {preferences.VOTE_LABELS[choice].lower()}. {_vote_counts()}"
 
 
 def _ask_judge(url: str, judge_model: str, pair):
@@ -203,23 +148,8 @@ def _pick_example(example_id: str):
     return row.kind, row.instruction, row.input, row.to_dict()
 
 
-def pick_base_for(choice: str, base_name: str):
-    """Choosing a run's adapter selects the base model it was trained on."""
-    try:
-        tuned = compare.fine_tuned(choice)
-    except models.ModelUnavailable as error:
-        gr.Warning(str(error))
-        return gr.update()
-    base = compare.base_model_of(tuned) if tuned else None
-    return base if base and base != base_name else gr.update()
-
-
-def _tuned_choices() -> list[tuple[str, str]]:
-    return [(NO_TUNED_LABEL, NO_TUNED), *compare.fine_tuned_choices()]
-
-
 def _refresh(current):
-    return gr.update(choices=_tuned_choices(), value=current or NO_TUNED)
+    return gr.update(choices=tuned_choices(), value=current or NO_TUNED)
 
 
 def _footprint(model_name, progress=gr.Progress()):
@@ -266,7 +196,7 @@ def build() -> None:
             scale=3,
         )
         tuned = gr.Dropdown(
-            _tuned_choices(),
+            tuned_choices(),
             value=NO_TUNED,
             label="Fine-tuned",
             info="A run's adapter (on the same weights, toggled), or type a merged export's folder.",
@@ -347,7 +277,8 @@ def build() -> None:
     tuned.change(pick_base_for, [tuned, model_name], [model_name], api_name=False)
     refresh.click(_refresh, [tuned], [tuned], api_name=False)
     for choice, button in votes.items():
-        button.click(_vote(choice), [pair], [pair, vote_status], api_name=False)
+        button.click(lambda shown, choice=choice: vote(choice, shown), [pair], [pair, vote_status],
+                     api_name=False)
     export.click(_export_votes, None, [vote_file, vote_status], api_name="export_votes")
     judge_button.click(_ask_judge, [judge_url, judge_model, pair], [judge_scores], api_name=False)
     measure.click(_footprint, [model_name], [footprint], api_name="footprint")

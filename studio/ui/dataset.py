@@ -22,6 +22,7 @@ import gradio as gr
 from studio import dataset, dataset_store, dataset_tokens, models
 from studio.dataset import DatasetError, Row
 from studio.highlight import code_html
+from studio.ui.widgets import verdict_html, verdict_reasons
 
 PAGE_SIZE = 25
 ALL = "all"
@@ -34,6 +35,7 @@ EXPORT_FORMATS = {
 }
 NEW_OUTPUT = {"terraform": "```hcl\n\n```", "kubernetes": "```yaml\n\n```"}
 PREVIEW_ROWS = 10
+EDITOR_OUTPUTS = 10  # the editor's fields, the output view and the verdict (what `row_fields` returns)
 
 
 # -- what the table and the summary show -------------------------------------------------------------------
@@ -45,10 +47,11 @@ def _short(text: str, limit: int) -> str:
 
 
 def verdict_cell(row: Row) -> str:
-    verdict = dataset.check_row(row)
-    if verdict.ok:
+    report = dataset.check_row(row)
+    if report.ok:
         return "✓ pass"
-    return "✗ " + _short(verdict.reasons[0] if verdict.reasons else verdict.summary, 90)
+    reasons = verdict_reasons(report.to_dict())
+    return "✗ " + _short(reasons[0] if reasons else report.summary(), 90)
 
 
 def table_page(name: str, search: str, kind: str, tag: str, verdict: str, split: str, page: int):
@@ -104,26 +107,14 @@ def output_html(output: str, kind: str) -> str:
     return f"<div class='im-muted'>```{html.escape(tag)}</div>{code_html(match.group(3), kind)}"
 
 
-def verdict_html(row: Row | None, error: str = "", unsaved: bool = False) -> str:
-    """The badge and reasons of the row in the editor; `error` when the editor does not hold a valid row."""
+def row_verdict_html(row: Row | None, error: str = "", unsaved: bool = False) -> str:
+    """The verdict of the row in the editor; `error` when the editor does not hold a valid row."""
     if error:
         return f"<div class='im-verdict im-fail'>✗ <b>not a valid row</b>: {html.escape(error)}</div>"
     if row is None:
         return ""
-    verdict = dataset.check_row(row)
-    badge = "✓ <b>pass</b>" if verdict.ok else "✗ <b>fail</b>"
-    note = " <span class='im-muted'>(edited, not saved yet)</span>" if unsaved else ""
-    parts = [f"<div class='im-verdict im-{verdict.label}'>{badge}{note}"
-             f"<div class='im-muted'>{html.escape(verdict.summary)}</div>"]
-    if verdict.reasons:
-        parts.append("<ul>" + "".join(f"<li><code>{html.escape(r)}</code></li>" for r in verdict.reasons) + "</ul>")
-    if verdict.advice:
-        parts.append(
-            f"<details><summary>Best-practice advice ({len(verdict.advice)}; advice never fails a row)</summary><ul>"
-            + "".join(f"<li>{html.escape(a)}</li>" for a in verdict.advice) + "</ul></details>"
-        )
-    parts.append("</div>")
-    return "".join(parts)
+    return verdict_html(dataset.check_row(row).to_dict(), labels=("pass", "fail"),
+                        note="(edited, not saved yet)" if unsaved else "")
 
 
 def row_from_editor(row_id: str, kind: str, tags: str, instruction: str, input_text: str, output: str,
@@ -141,7 +132,198 @@ def row_from_editor(row_id: str, kind: str, tags: str, instruction: str, input_t
     return Row.from_dict(data, "this row")
 
 
-# -- event handlers ---------------------------------------------------------------------------------------
+# -- event handlers: each returns what its outputs show, in their order ----------------------------------------
+
+
+def dataset_view(name, search, kind, tag, verdict, split, page):
+    """Everything that depends on which dataset and version is current: the chooser, the summary, the tag
+    filter, the versions, and the table (`table_page`'s three values)."""
+    names = dataset_store.names()
+    if name not in names:
+        name = dataset_store.SEED
+    snapshot = dataset_store.load(name)
+    tags = [ALL, *snapshot.tags()]
+    values, page, label = table_page(name, search, kind, tag if tag in tags else ALL, verdict, split, page)
+    version_ids = [v.id for v in dataset_store.versions(name)]
+    return (
+        gr.update(choices=names, value=name),
+        summary_markdown(name),
+        gr.update(choices=tags, value=tag if tag in tags else ALL),
+        versions_table(name),
+        gr.update(choices=version_ids, value=None),
+        values, page, label,
+    )
+
+
+def seed_view():
+    """The page as it opens: the seed dataset, unfiltered, on its first page."""
+    return dataset_view(dataset_store.SEED, "", ALL, ALL, ALL, ALL, 1)
+
+
+def first_view(name, search, kind, tag, verdict, split):
+    return dataset_view(name, search, kind, tag, verdict, split, 1)
+
+
+def first_page(name, search, kind, tag, verdict, split):
+    return table_page(name, search, kind, tag, verdict, split, 1)
+
+
+def previous_page(name, search, kind, tag, verdict, split, page):
+    return table_page(name, search, kind, tag, verdict, split, page - 1)
+
+
+def next_page(name, search, kind, tag, verdict, split, page):
+    return table_page(name, search, kind, tag, verdict, split, page + 1)
+
+
+def check_all(name, progress=gr.Progress()):
+    """Run the validators over every row not checked yet, then show the counts."""
+    rows = [row for row, _ in dataset_store.load(name).rows()]
+    todo = [row for row in rows if dataset.known_verdict(row) is None]
+    for number, row in enumerate(todo):
+        if number % 50 == 0:
+            progress(number / len(todo), desc=f"Checking {len(todo)} rows")
+        dataset.check_row(row)
+    return summary_markdown(name)
+
+
+def row_fields(name: str, row_id: str) -> tuple:
+    """The editor's fields for a saved row, then its output highlighted and its verdict."""
+    row, split = dataset_store.load(name).find(row_id)
+    return (row.id, split, row.kind, ", ".join(row.tags), row.instruction, row.input, row.output,
+            json.dumps(row.intent, indent=1, ensure_ascii=False) if row.intent else "",
+            output_html(row.output, row.kind), row_verdict_html(row))
+
+
+def pick_row(name, evt: gr.SelectData):
+    """A row clicked in the table, into the editor."""
+    row_id = (evt.row_value or [None])[0]
+    if not row_id:
+        return [gr.update()] * (EDITOR_OUTPUTS + 1)
+    return (*row_fields(name, row_id), "")
+
+
+def preview_row(name, split, *values):
+    """The output highlighted and the verdict as it would be saved, while the row is being edited."""
+    kind, output = values[1], values[5]
+    try:
+        row = row_from_editor(*values)
+    except DatasetError as error:
+        return output_html(output or "", kind), row_verdict_html(None, error=str(error))
+    try:
+        saved = dataset_store.load(name).find(row.id) if row.id else None
+    except DatasetError:  # deleted meanwhile: saving adds it back
+        saved = None
+    return output_html(row.output, row.kind), row_verdict_html(row, unsaved=saved != (row, split))
+
+
+def save_edited_row(name, split, *values):
+    """Save the editor's row as a new version: (row id, output view, verdict, status)."""
+    try:
+        row = row_from_editor(*values)
+        version, saved = dataset_store.save_row(name, row, split, replacing=values[0] or None)
+    except DatasetError as error:
+        return gr.update(), gr.update(), gr.update(), f"✗ Not saved: {error}"
+    badge = "✓ passes" if dataset.check_row(saved).ok else "✗ fails"
+    return (saved.id, output_html(saved.output, saved.kind), row_verdict_html(saved),
+            f"Saved **{saved.id}** ({badge} the validators) as version `{version.id}` ({version.rows} rows).")
+
+
+def new_row(kind):
+    return empty_editor(kind, "New row: write it, then **Save row** (it gets an id then).")
+
+
+def clear_editor():
+    return empty_editor("terraform", "")
+
+
+def duplicate_row(name, row_id):
+    if not row_id:
+        return [gr.update()] * EDITOR_OUTPUTS + ["Pick a row in the table first."]
+    try:
+        version, copy = dataset_store.duplicate_row(name, row_id)
+    except DatasetError as error:
+        return [gr.update()] * EDITOR_OUTPUTS + [f"✗ Not duplicated: {error}"]
+    return (*row_fields(name, copy.id), f"Duplicated {row_id} as **{copy.id}** (version `{version.id}`).")
+
+
+def delete_row(name, row_id):
+    if not row_id:
+        return [gr.update()] * EDITOR_OUTPUTS + ["Pick a row in the table first."]
+    previous = dataset_store.current_version(name)
+    try:
+        version = dataset_store.delete_row(name, row_id)
+    except DatasetError as error:  # deleted meanwhile, from another browser tab
+        return [gr.update()] * EDITOR_OUTPUTS + [f"✗ Not deleted: {error}"]
+    return empty_editor("terraform", f"Deleted **{row_id}** (version `{version.id}`). To undo, restore "
+                                     f"version `{previous.id}` under Versions.")
+
+
+def _tokenizer(model_name, progress):
+    try:
+        return dataset_tokens.tokenizer_for(model_name, lambda f, m: progress(f, desc=m))
+    except (models.ModelUnavailable, OSError, ValueError) as error:
+        raise gr.Error(str(error), duration=None) from error
+
+
+def show_tokens(model_name, max_length, *values, progress=gr.Progress()):
+    """The row in the editor as the model sees it (`tokens_html`)."""
+    try:
+        row = row_from_editor(*values)
+    except DatasetError as error:
+        return f"<p>✗ {html.escape(str(error))}</p>"
+    seen = dataset_tokens.render(row, _tokenizer(model_name, progress), int(max_length or 0) or None)
+    return tokens_html(seen)
+
+
+def measure_lengths(name, model_name, max_length, progress=gr.Progress()):
+    """Every row's token length: a histogram per kind and a line of figures."""
+    max_length = int(max_length or dataset_tokens.DEFAULT_MAX_LENGTH)
+    tok = _tokenizer(model_name, progress)
+    rows = dataset_store.load(name).rows()
+    lengths = dataset_tokens.token_lengths([row for row, _ in rows], tok, lambda f, m: progress(f, desc=m))
+    by_kind: dict[str, list[int]] = {"terraform": [], "kubernetes": []}
+    for (row, _), length in zip(rows, lengths):
+        by_kind[row.kind].append(length)
+    stats = dataset_tokens.length_stats(lengths, max_length)
+    over = (f"**{stats['over']} rows are over {max_length} tokens**: training cuts their end off, "
+            "so the end of those answers is never learned." if stats["over"] else
+            f"Every row fits in {max_length} tokens.")
+    text = (f"{stats['rows']} rows · min {stats['min']} · median {stats['median']:.0f} · 95th percentile "
+            f"{stats['p95']} · max {stats['max']} tokens. {over}")
+    return dataset_tokens.length_histogram(by_kind, max_length), text
+
+
+def preview_upload(name, path):
+    """An uploaded file checked: (message, its first rows, a name for it, both import buttons, the file kept)."""
+    off = gr.update(interactive=False)
+    if not path:
+        return "", gr.update(visible=False, value=None), "", off, off, ""
+    message, rows, suggestion = import_preview(name, path)
+    if rows is None:
+        return message, gr.update(visible=False, value=None), "", off, off, ""
+    on = gr.update(interactive=bool(rows))
+    return message, gr.update(visible=True, value=rows), suggestion, on, on, str(path)
+
+
+def clear_upload():
+    return preview_upload("", None)
+
+
+def import_new(path, new_name, hold_out):
+    """Import the pending file as a new dataset and choose it."""
+    name, message = import_as_new(path, new_name, hold_out)
+    return (gr.update(choices=dataset_store.names(), value=name) if name else gr.update()), message
+
+
+def restore_version(name, version_id):
+    if not version_id:
+        return "Pick a version to restore first."
+    version = dataset_store.restore(name, version_id)
+    return f"Restored version `{version_id}` as the new version `{version.id}` ({version.rows} rows)."
+
+
+# -- the tab ------------------------------------------------------------------------------------------------
 
 
 def build() -> None:
@@ -264,210 +446,62 @@ def _wire(t: SimpleNamespace) -> None:
     table_outputs = [t.table, t.page, t.page_label]
     dataset_outputs = [t.name, t.summary, t.tag, t.versions, t.version_pick, *table_outputs]
     editor_outputs = [t.row_id, t.edit_split, *editor[1:], t.output_view, t.verdict_view]
+    assert len(editor_outputs) == EDITOR_OUTPUTS
+    quiet = {"api_name": False}
 
-    def table(name, search, kind, tag, verdict, split, page):
-        return table_page(name, search, kind, tag, verdict, split, page)
-
-    def whole(name, search, kind, tag, verdict, split, page):
-        """Everything that depends on which dataset and version is current."""
-        names = dataset_store.names()
-        if name not in names:
-            name = dataset_store.SEED
-        snapshot = dataset_store.load(name)
-        tags = [ALL, *snapshot.tags()]
-        values, page, label = table_page(name, search, kind, tag if tag in tags else ALL, verdict, split, page)
-        version_ids = [v.id for v in dataset_store.versions(name)]
-        return (
-            gr.update(choices=names, value=name),
-            summary_markdown(name),
-            gr.update(choices=tags, value=tag if tag in tags else ALL),
-            versions_table(name),
-            gr.update(choices=version_ids, value=None),
-            values, page, label,
-        )
-
-    def check_all(name, progress=gr.Progress()):
-        """Run the validators over every row not checked yet, then show the counts."""
-        rows = [row for row, _ in dataset_store.load(name).rows()]
-        todo = [row for row in rows if dataset.known_verdict(row) is None]
-        for number, row in enumerate(todo):
-            if number % 50 == 0:
-                progress(number / len(todo), desc=f"Checking {len(todo)} rows")
-            dataset.check_row(row)
-        return summary_markdown(name)
-
-    gr.on(None, lambda: whole(dataset_store.SEED, "", ALL, ALL, ALL, ALL, 1), None, dataset_outputs,
-          api_name=False).then(check_all, [t.name], [t.summary], api_name=False).then(
-        table, [*filters, t.page], table_outputs, api_name=False)
-
+    gr.on(None, seed_view, None, dataset_outputs, **quiet).then(
+        check_all, [t.name], [t.summary], **quiet).then(
+        table_page, [*filters, t.page], table_outputs, **quiet)
     # Another dataset: the row in the editor belongs to the one left, so the editor starts empty.
-    t.name.input(lambda *a: whole(*a, 1), filters, dataset_outputs, api_name=False).then(
-        lambda: empty_editor("terraform", ""), None, [*editor_outputs, t.status], api_name=False).then(
-        check_all, [t.name], [t.summary], api_name=False).then(table, [*filters, t.page], table_outputs,
-                                                                api_name=False)
+    t.name.input(first_view, filters, dataset_outputs, **quiet).then(
+        clear_editor, None, [*editor_outputs, t.status], **quiet).then(
+        check_all, [t.name], [t.summary], **quiet).then(
+        table_page, [*filters, t.page], table_outputs, **quiet)
     for control in (t.kind, t.tag, t.verdict, t.split):
-        control.input(lambda *a: table(*a, 1), filters, table_outputs, api_name=False)
-    t.search.submit(lambda *a: table(*a, 1), filters, table_outputs, api_name=False)
-    t.search.input(lambda *a: table(*a, 1), filters, table_outputs, api_name=False, trigger_mode="always_last")
-    t.prev.click(lambda *a: table(*a[:-1], a[-1] - 1), [*filters, t.page], table_outputs, api_name=False)
-    t.next.click(lambda *a: table(*a[:-1], a[-1] + 1), [*filters, t.page], table_outputs, api_name=False)
+        control.input(first_page, filters, table_outputs, **quiet)
+    t.search.submit(first_page, filters, table_outputs, **quiet)
+    t.search.input(first_page, filters, table_outputs, trigger_mode="always_last", **quiet)
+    t.prev.click(previous_page, [*filters, t.page], table_outputs, **quiet)
+    t.next.click(next_page, [*filters, t.page], table_outputs, **quiet)
 
     # -- the row editor ---------------------------------------------------------------------------------
-
-    def show_row(name, row_id):
-        row, split = dataset_store.load(name).find(row_id)
-        return (row.id, split, row.kind, ", ".join(row.tags), row.instruction, row.input, row.output,
-                json.dumps(row.intent, indent=1, ensure_ascii=False) if row.intent else "",
-                output_html(row.output, row.kind), verdict_html(row))
-
-    def pick(name, evt: gr.SelectData):
-        row_id = (evt.row_value or [None])[0]
-        if not row_id:
-            return [gr.update()] * len(editor_outputs) + [gr.update()]
-        return (*show_row(name, row_id), "")
-
-    t.table.select(pick, [t.name], [*editor_outputs, t.status], api_name=False)
-
-    def preview(name, split, *values):
-        """The output highlighted and the verdict as it would be saved, while the row is being edited."""
-        kind, output = values[1], values[5]
-        try:
-            row = row_from_editor(*values)
-        except DatasetError as error:
-            return output_html(output or "", kind), verdict_html(None, error=str(error))
-        try:
-            saved = dataset_store.load(name).find(row.id) if row.id else None
-        except DatasetError:  # deleted meanwhile: saving adds it back
-            saved = None
-        return output_html(row.output, row.kind), verdict_html(row, unsaved=saved != (row, split))
-
+    t.table.select(pick_row, [t.name], [*editor_outputs, t.status], **quiet)
     # `change`, not `input`: it also follows a row picked in the table, and every way a browser edits a field.
     for field in (t.edit_output, t.edit_intent, t.edit_kind, t.edit_split, t.edit_tags, t.edit_instruction,
                   t.edit_input):
-        field.change(preview, [t.name, t.edit_split, *editor], [t.output_view, t.verdict_view], api_name=False,
-                     trigger_mode="always_last", show_progress="hidden")
+        field.change(preview_row, [t.name, t.edit_split, *editor], [t.output_view, t.verdict_view],
+                     trigger_mode="always_last", show_progress="hidden", **quiet)
+    t.save_row.click(save_edited_row, [t.name, t.edit_split, *editor],
+                     [t.row_id, t.output_view, t.verdict_view, t.status], api_name="save_row").then(
+        dataset_view, [*filters, t.page], dataset_outputs, **quiet)
+    t.new_row.click(new_row, [t.edit_kind], [*editor_outputs, t.status], **quiet)
+    t.duplicate_row.click(duplicate_row, [t.name, t.row_id], [*editor_outputs, t.status], **quiet).then(
+        dataset_view, [*filters, t.page], dataset_outputs, **quiet)
+    t.delete_row.click(delete_row, [t.name, t.row_id], [*editor_outputs, t.status], **quiet).then(
+        dataset_view, [*filters, t.page], dataset_outputs, **quiet)
 
-    def save_row(name, split, *values):
-        try:
-            row = row_from_editor(*values)
-            version, saved = dataset_store.save_row(name, row, split, replacing=values[0] or None)
-        except DatasetError as error:
-            return gr.update(), gr.update(), gr.update(), f"✗ Not saved: {error}"
-        verdict = dataset.check_row(saved)
-        badge = "✓ passes" if verdict.ok else "✗ fails"
-        return (saved.id, output_html(saved.output, saved.kind), verdict_html(saved),
-                f"Saved **{saved.id}** ({badge} the validators) as version `{version.id}` ({version.rows} rows).")
-
-    t.save_row.click(save_row, [t.name, t.edit_split, *editor], [t.row_id, t.output_view, t.verdict_view, t.status],
-                     api_name="save_row").then(
-        whole, [*filters, t.page], dataset_outputs, api_name=False)
-
-    t.new_row.click(lambda kind: empty_editor(kind, "New row: write it, then **Save row** (it gets an id then)."),
-                    [t.edit_kind], [*editor_outputs, t.status], api_name=False)
-
-    def duplicate(name, row_id):
-        if not row_id:
-            return [gr.update()] * len(editor_outputs) + ["Pick a row in the table first."]
-        try:
-            version, copy = dataset_store.duplicate_row(name, row_id)
-        except DatasetError as error:
-            return [gr.update()] * len(editor_outputs) + [f"✗ Not duplicated: {error}"]
-        return (*show_row(name, copy.id), f"Duplicated {row_id} as **{copy.id}** (version `{version.id}`).")
-
-    t.duplicate_row.click(duplicate, [t.name, t.row_id], [*editor_outputs, t.status], api_name=False).then(
-        whole, [*filters, t.page], dataset_outputs, api_name=False)
-
-    def delete(name, row_id):
-        if not row_id:
-            return [gr.update()] * len(editor_outputs) + ["Pick a row in the table first."]
-        previous = dataset_store.current_version(name)
-        try:
-            version = dataset_store.delete_row(name, row_id)
-        except DatasetError as error:  # deleted meanwhile, from another browser tab
-            return [gr.update()] * len(editor_outputs) + [f"✗ Not deleted: {error}"]
-        return empty_editor("terraform", f"Deleted **{row_id}** (version `{version.id}`). To undo, restore "
-                                         f"version `{previous.id}` under Versions.")
-
-    t.delete_row.click(delete, [t.name, t.row_id], [*editor_outputs, t.status], api_name=False).then(
-        whole, [*filters, t.page], dataset_outputs, api_name=False)
-
-    # -- tokens ---------------------------------------------------------------------------------------------
-
-    def tokenizer(model_name, progress):
-        try:
-            return dataset_tokens.tokenizer_for(model_name, lambda f, m: progress(f, desc=m))
-        except (models.ModelUnavailable, OSError, ValueError) as error:
-            raise gr.Error(str(error), duration=None) from error
-
-    def show_tokens(model_name, max_length, *values, progress=gr.Progress()):
-        try:
-            row = row_from_editor(*values)
-        except DatasetError as error:
-            return f"<p>✗ {html.escape(str(error))}</p>"
-        seen = dataset_tokens.render(row, tokenizer(model_name, progress), int(max_length or 0) or None)
-        return tokens_html(seen)
-
-    t.show_tokens.click(show_tokens, [t.model, t.max_length, *editor], [t.tokens_view], api_name=False)
-
-    def measure(name, model_name, max_length, progress=gr.Progress()):
-        max_length = int(max_length or dataset_tokens.DEFAULT_MAX_LENGTH)
-        tok = tokenizer(model_name, progress)
-        rows = dataset_store.load(name).rows()
-        lengths = dataset_tokens.token_lengths([row for row, _ in rows], tok, lambda f, m: progress(f, desc=m))
-        by_kind: dict[str, list[int]] = {"terraform": [], "kubernetes": []}
-        for (row, _), length in zip(rows, lengths):
-            by_kind[row.kind].append(length)
-        stats = dataset_tokens.length_stats(lengths, max_length)
-        over = (f"**{stats['over']} rows are over {max_length} tokens**: training cuts their end off, "
-                "so the end of those answers is never learned." if stats["over"] else
-                f"Every row fits in {max_length} tokens.")
-        text = (f"{stats['rows']} rows · min {stats['min']} · median {stats['median']:.0f} · 95th percentile "
-                f"{stats['p95']} · max {stats['max']} tokens. {over}")
-        return dataset_tokens.length_histogram(by_kind, max_length), text
-
-    t.measure.click(measure, [t.name, t.model, t.max_length], [t.histogram, t.length_stats], api_name=False)
+    # -- tokens -----------------------------------------------------------------------------------------
+    t.show_tokens.click(show_tokens, [t.model, t.max_length, *editor], [t.tokens_view], **quiet)
+    t.measure.click(measure_lengths, [t.name, t.model, t.max_length], [t.histogram, t.length_stats], **quiet)
 
     # -- import and export ------------------------------------------------------------------------------
-
-    def preview_upload(name, path):
-        off = gr.update(interactive=False)
-        if not path:
-            return "", gr.update(visible=False, value=None), "", off, off, ""
-        message, rows, suggestion = import_preview(name, path)
-        if rows is None:
-            return message, gr.update(visible=False, value=None), "", off, off, ""
-        on = gr.update(interactive=bool(rows))
-        return message, gr.update(visible=True, value=rows), suggestion, on, on, str(path)
-
     upload_outputs = [t.import_preview, t.import_table, t.import_name, t.import_new, t.import_append, t.pending]
-    t.upload.upload(preview_upload, [t.name, t.upload], upload_outputs, api_name=False)
-    t.upload.clear(lambda: preview_upload("", None), None, upload_outputs, api_name=False)
-
-    def import_new(path, new_name, hold_out):
-        name, message = import_as_new(path, new_name, hold_out)
-        return (gr.update(choices=dataset_store.names(), value=name) if name else gr.update()), message
-
+    t.upload.upload(preview_upload, [t.name, t.upload], upload_outputs, **quiet)
+    t.upload.clear(clear_upload, None, upload_outputs, **quiet)
     t.import_new.click(import_new, [t.pending, t.import_name, t.hold_out], [t.name, t.import_preview],
-                       api_name=False).then(
-        whole, [*filters, t.page], dataset_outputs, api_name=False).then(
-        lambda: empty_editor("terraform", ""), None, [*editor_outputs, t.status], api_name=False).then(
-        check_all, [t.name], [t.summary], api_name=False)
-    t.import_append.click(append_file, [t.name, t.pending], [t.import_preview], api_name=False).then(
-        whole, [*filters, t.page], dataset_outputs, api_name=False).then(
-        check_all, [t.name], [t.summary], api_name=False)
+                       **quiet).then(
+        dataset_view, [*filters, t.page], dataset_outputs, **quiet).then(
+        clear_editor, None, [*editor_outputs, t.status], **quiet).then(
+        check_all, [t.name], [t.summary], **quiet)
+    t.import_append.click(append_file, [t.name, t.pending], [t.import_preview], **quiet).then(
+        dataset_view, [*filters, t.page], dataset_outputs, **quiet).then(
+        check_all, [t.name], [t.summary], **quiet)
     t.export.click(export_file, [t.name, t.export_format, t.export_split], [t.export_file], api_name="export_dataset")
 
     # -- versions -------------------------------------------------------------------------------------------
-
-    def restore(name, version_id):
-        if not version_id:
-            return "Pick a version to restore first."
-        version = dataset_store.restore(name, version_id)
-        return f"Restored version `{version_id}` as the new version `{version.id}` ({version.rows} rows)."
-
-    t.restore.click(restore, [t.name, t.version_pick], [t.status], api_name=False).then(
-        whole, [*filters, t.page], dataset_outputs, api_name=False).then(
-        check_all, [t.name], [t.summary], api_name=False)
+    t.restore.click(restore_version, [t.name, t.version_pick], [t.status], **quiet).then(
+        dataset_view, [*filters, t.page], dataset_outputs, **quiet).then(
+        check_all, [t.name], [t.summary], **quiet)
 
 
 def empty_editor(kind: str, status: str) -> tuple:

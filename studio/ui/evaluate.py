@@ -21,8 +21,9 @@ import gradio as gr
 
 from jobs import specs
 from studio import compare, evaluation, models, workspace
-from studio.ui.compare import (GREEDY, NO_TUNED, NO_TUNED_LABEL, SAMPLED, code_block_html, pick_base_for,
-                               verdict_html)
+from studio.durations import format_duration
+from studio.ui.widgets import (GREEDY, NO_TUNED, SAMPLED, code_block_html, evaluation_headline, launched_markdown,
+                               pick_base_for, problems_markdown, progress_bar, tuned_choices, verdict_html)
 
 NO_RESULTS = "No evaluation yet: run one above, or with `python -m jobs eval --help` in a terminal."
 UPLOAD = "upload"
@@ -100,11 +101,6 @@ def command_line(spec: specs.EvalJob) -> str:
     return shlex.join(argv) + " --submit"
 
 
-def _problems(error: Exception) -> str:
-    problems = getattr(error, "problems", None) or [str(error)]
-    return "**Cannot launch:**\n" + "\n".join(f"- {problem}" for problem in problems)
-
-
 def launch(source, upload, *form):
     """Queue the evaluation; it runs in a process of its own and goes on if the page closes."""
     from jobs import runner
@@ -114,9 +110,8 @@ def launch(source, upload, *form):
         spec = spec_from_form(*form[:3], rows_file(source, upload), *form[3:])
         job = runner.submit(spec)
     except (specs.SpecError, JobStateError, models.ModelUnavailable, ValueError, OSError) as error:
-        return _problems(error), gr.skip(), None
-    where = f" on {'the CPU' if job.devices == 'cpu' else 'GPU ' + job.devices}" if job.state == "running" else ""
-    return (f"**{job.name}** is {job.state}{where}. It goes on if you close this page; the Jobs tab shows it too.",
+        return problems_markdown(error), gr.skip(), None
+    return (launched_markdown(job, "It goes on if you close this page; the Jobs tab shows it too."),
             command_line(spec), job.name)
 
 
@@ -149,12 +144,10 @@ def watch(name: str | None, shown: str | None):
     if last:
         text += f" · {last.get('model', '')} · {last['step']}/{last['total_steps']} answers"
         if job.state == "running" and last.get("eta_s") is not None:
-            text += f" · ETA {progress.format_duration(last['eta_s'])}"
+            text += f" · ETA {format_duration(last['eta_s'])}"
     if job.state == "failed" and job.message:
         text += f"<pre>{html.escape(job.message[-1500:])}</pre>"
-    bar = (f"<div style='background:#e2e8f0;border-radius:4px;height:10px'><div class='im-progress' "
-           f"data-fraction='{done:.3f}' style='background:#4f46e5;width:{done * 100:.1f}%;height:10px;"
-           f"border-radius:4px'></div></div>")
+    bar = progress_bar(done)
     summary = run.summary()
     if job.state == "succeeded" and summary and summary.get("results") and shown != name:
         # Shown here as well as chosen: a run evaluated before keeps its folder, so the choice alone would not
@@ -184,39 +177,13 @@ def results_choices() -> list[tuple[str, str]]:
     return [(results_label(folder), str(folder)) for folder in evaluation.find_results()]
 
 
-def summary_markdown(summary: dict) -> str:
-    """The headline: what was evaluated, on what, how, and pass@k when there are samples."""
-    settings = summary.get("settings", {})
-    decoding = (f"sampled at temperature {settings['temperature']}" if settings.get("temperature") else "greedy")
-    lines = [
-        f"**{summary['rows']} rows** of `{summary.get('split', '?')}`"
-        + (f" ({', '.join(f'{n} {k}' for k, n in summary.get('kinds', {}).items() if n)})" if summary.get("kinds")
-           else "")
-        + f", {summary.get('samples', 1)} answer(s) per row, {decoding}"
-        + (f", at most {settings['max_new_tokens']} new tokens" if settings.get("max_new_tokens") else "")
-        + (f"; {evaluation.format_duration(summary['seconds'])} in all." if summary.get("seconds") else "."),
-    ]
-    for entry in summary["models"]:
-        what = f"`{entry['model']}`" + (f" + adapter `{entry['adapter']}`" if entry.get("adapter") else "")
-        figures = [f"pass **{entry['rates']['pass']:.1%}**"]
-        if entry.get("pass_at_k"):
-            figures.append(", ".join(f"pass@{k} {v:.1%}" for k, v in entry["pass_at_k"].items()))
-        if entry.get("judge"):
-            figures.append(f"judge {entry['judge']['mean_score']:.2f}/5 over {entry['judge']['answers']} answers")
-        if entry.get("seconds") and entry.get("new_tokens"):
-            figures.append(f"{entry['new_tokens'] / entry['seconds']:.1f} new tokens/s")
-        lines.append(f"- **{entry['label']}**: {what}: {'; '.join(figures)}")
-    lines.append("\n*pass* = code found, parses, schema and intent; best practice is advice, reported apart.")
-    return "\n".join(lines)
-
-
 def show_results(folder: str | None):
     """(headline, table, chart, drill-down choices, records) for the results in `folder`."""
     results = evaluation.read(folder) if folder else None
     if results is None:
         return NO_RESULTS, None, None, gr.update(choices=[], value=None), []
     choices = _row_choices(results.rows, "all", _labels(results.summary))
-    return (summary_markdown(results.summary), percent_table(results.summary), evaluation.figure(results.summary),
+    return (evaluation_headline(results.summary), percent_table(results.summary), evaluation.figure(results.summary),
             gr.update(choices=choices, value=choices[0][1] if choices else None), results.rows)
 
 
@@ -256,8 +223,6 @@ def _filter(which: str, records: list[dict], folder: str | None):
 
 def answer_html(record: dict, label: str) -> str:
     """One model's answer(s) to a row: verdict badges, reasons and the code it wrote, highlighted."""
-    from studio.iac import extract_code
-
     answers = record.get("answers", {}).get(label)
     if not answers:
         return ""
@@ -267,8 +232,7 @@ def answer_html(record: dict, label: str) -> str:
         judged = answer.get("judge")
         if judged:
             heading += f" · judge {judged['score'] if judged['score'] is not None else '?'}/5"
-        code = extract_code(answer["text"], record["kind"]).code
-        body = code_block_html({"code": code, "language": answer.get("language")}, record["kind"]) if code else (
+        body = code_block_html(answer, record["kind"]) if answer.get("code", "").strip() else (
             f"<pre class='im-raw'>{html.escape(answer['text'][:4000]) if answer['text'].strip() else '(empty answer)'}"
             "</pre>")
         reason = f"<p class='im-muted'>judge: {html.escape(judged['reason'])}</p>" if judged else ""
@@ -302,7 +266,7 @@ def build() -> None:
     with gr.Row():
         base = gr.Dropdown(models.choices(), value=models.EMBEDDED, label="Base model", allow_custom_value=True,
                            elem_id="eval-model", scale=3)
-        tuned = gr.Dropdown([(NO_TUNED_LABEL, NO_TUNED), *compare.fine_tuned_choices()], value=NO_TUNED,
+        tuned = gr.Dropdown(tuned_choices(), value=NO_TUNED,
                             label="Fine-tuned", allow_custom_value=True, elem_id="eval-tuned", scale=3,
                             info="A run's adapter (the base's answers come from the same weights, adapter off), or a "
                                  "merged export's folder.")

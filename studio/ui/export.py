@@ -164,6 +164,11 @@ def _push(name, folder, repo_id, token, private):
     )
 
 
+def refresh_choices():
+    """The runs and the exports, again: those finished since the page loaded too."""
+    return gr.update(choices=run_choices()), gr.update(choices=export_names())
+
+
 def build() -> None:
     # Download links serve the files where they are; see the module docstring.
     gr.set_static_paths([workspace.exports_dir()])
@@ -215,10 +220,7 @@ def build() -> None:
         push = gr.Button("Push to the Hub", elem_id="export-push")
         pushed = gr.Markdown(elem_id="export-pushed")
 
-    refresh.click(
-        lambda: (gr.update(choices=run_choices()), gr.update(choices=export_names())), None, [run, existing],
-        api_name=False,
-    )
+    refresh.click(refresh_choices, None, [run, existing], api_name=False)
     run.change(_suggest_name, run, name, api_name=False)
     inputs = [run, name, formats, gguf_types, dtype, system_kind, llama_cpp, overwrite]
     # One export at a time: each holds a model or two in memory.

@@ -12,6 +12,7 @@ the store. Each refresh also lets the runner notice jobs whose processes died an
 
 from __future__ import annotations
 
+import functools
 import html
 import time
 
@@ -21,6 +22,8 @@ from jobs import progress, runner
 from jobs.run_folder import RunFolder
 from jobs.store import JobNotFound, JobStateError, JobStore
 from studio import evaluation
+from studio.durations import format_duration
+from studio.ui.widgets import device_label, evaluation_headline, progress_bar
 
 REFRESH_S = 2.0
 STATE_COLORS = {"queued": "#64748b", "running": "#4f46e5", "succeeded": "#059669", "failed": "#dc2626",
@@ -41,13 +44,11 @@ def jobs_table(store: JobStore) -> str:
         last = run.last_metrics() or {}
         done = 1.0 if job.state == "succeeded" else progress.fraction([last])
         steps = f"{last.get('step', 0)}/{last.get('total_steps', '?')}" if last else "-"
-        eta = _duration(last.get("eta_s")) if job.state == "running" and last.get("eta_s") is not None else ""
+        eta = format_duration(last.get("eta_s")) if job.state == "running" and last.get("eta_s") is not None else ""
         if job.state == "queued" and job.after:
             eta = f"after {html.escape(job.after)}"
         color = STATE_COLORS.get(job.state, "#64748b")
-        bar = (f"<div style='background:#e2e8f0;border-radius:4px;height:10px;min-width:120px'>"
-               f"<div class='im-progress' data-fraction='{done:.3f}' style='background:{color};width:{done * 100:.1f}%;"
-               f"height:10px;border-radius:4px'></div></div>")
+        bar = progress_bar(done, color, min_width="120px")
         started = time.strftime("%m-%d %H:%M", time.localtime(job.started_at)) if job.started_at else ""
         rows.append(
             f"<tr data-job='{html.escape(job.name)}'><td><b>{html.escape(job.name)}</b></td><td>{job.kind}</td>"
@@ -60,10 +61,6 @@ def jobs_table(store: JobStore) -> str:
             f"<tbody>{''.join(rows)}</tbody></table>")
 
 
-def _duration(seconds) -> str:
-    return progress.format_duration(seconds)
-
-
 # -- one job -------------------------------------------------------------------------------------------
 
 
@@ -73,7 +70,8 @@ def job_details(store: JobStore, name: str) -> str:
     except JobNotFound:
         return ""
     run = RunFolder.named(name)
-    lines = [f"**{job.name}**: {job.kind}, **{job.state}**" + (f" on {job.devices}" if job.devices else "")]
+    where = f" on {device_label(job.devices)}" if job.devices else ""
+    lines = [f"**{job.name}**: {job.kind}, **{job.state}**{where}"]
     if job.after and job.state == "queued":
         lines.append(f"Waits for **{job.after}** to succeed, then starts from its adapter.")
     if job.stop_requested_at and job.state == "running":
@@ -93,7 +91,7 @@ def job_details(store: JobStore, name: str) -> str:
         if last.get("mfu") is not None:
             figures.append(f"MFU {last['mfu']:.1%} of {last.get('mfu_peak')}")
         if last.get("elapsed_s") is not None:
-            figures.append(f"elapsed {_duration(last['elapsed_s'])}")
+            figures.append(f"elapsed {format_duration(last['elapsed_s'])}")
         if figures:
             lines.append(", ".join(figures))
     summary = run.summary()
@@ -209,9 +207,7 @@ def evaluation_view(results) -> tuple:
     found = evaluation.read(results) if results else None
     if found is None:
         return gr.update(value=None, visible=False), gr.update(value=None, visible=False)
-    from studio.ui.evaluate import summary_markdown
-
-    headline = f"### Evaluation\n{summary_markdown(found.summary)}\n\nRow by row: the Evaluate tab, `{results}`."
+    headline = f"### Evaluation\n{evaluation_headline(found.summary)}\n\nRow by row: the Evaluate tab, `{results}`."
     return gr.update(value=headline, visible=True), gr.update(value=evaluation.figure(found.summary), visible=True)
 
 
@@ -226,11 +222,11 @@ def _act(action, name: str | None):
 
 
 def stop_job(name):
-    return _act(lambda n: runner.stop(n), name)
+    return _act(runner.stop, name)
 
 
 def kill_job(name):
-    return _act(lambda n: runner.stop(n, force=True), name)
+    return _act(functools.partial(runner.stop, force=True), name)
 
 
 def resume_job(name):
@@ -240,6 +236,20 @@ def resume_job(name):
 def delete_job(name):
     message = _act(runner.delete, name)
     return message or f"{name} deleted.", gr.update(visible=False)
+
+
+def choose(name: str | None):
+    """Another job chosen: everything the tab shows, charts redrawn."""
+    return refresh(name, None)
+
+
+def ask_to_delete(name: str | None):
+    """Show the confirmation (nothing is deleted before it is clicked)."""
+    return gr.update(visible=bool(name)), f"Delete **{name}**: its checkpoints, adapter and logs?" if name else ""
+
+
+def hide():
+    return gr.update(visible=False)
 
 
 def build() -> None:
@@ -273,14 +283,10 @@ def build() -> None:
 
     outputs = [table, chooser, details, warning, loss_plot, lr_plot, reward_plot, eval_summary, eval_chart, log, seen]
     timer.tick(refresh, [chooser, seen], outputs, api_name=False, show_progress="hidden")
-    chooser.input(lambda name: refresh(name, None), [chooser], outputs, api_name=False,
-                  show_progress="hidden")
+    chooser.input(choose, [chooser], outputs, api_name=False, show_progress="hidden")
     stop_button.click(stop_job, chooser, action_status, api_name="jobs_stop")
     kill_button.click(kill_job, chooser, action_status, api_name=False)
     resume_button.click(resume_job, chooser, action_status, api_name="jobs_resume")
-    delete_button.click(
-        lambda name: (gr.update(visible=bool(name)),
-                      f"Delete **{name}**: its checkpoints, adapter and logs?" if name else ""),
-        chooser, [confirm_row, confirm_text], api_name=False)
-    cancel_button.click(lambda: gr.update(visible=False), None, confirm_row, api_name=False)
+    delete_button.click(ask_to_delete, chooser, [confirm_row, confirm_text], api_name=False)
+    cancel_button.click(hide, None, confirm_row, api_name=False)
     confirm_button.click(delete_job, chooser, [action_status, confirm_row], api_name="jobs_delete")

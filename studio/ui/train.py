@@ -16,8 +16,8 @@ from pathlib import Path
 import gradio as gr
 
 from jobs import specs
-from jobs.runner import PROJECT_ROOT
-from studio import adapters, models
+from studio import adapters, models, workspace
+from studio.ui.widgets import launched_markdown, problems_markdown
 
 KIND_LABELS = {"SFT (supervised fine-tuning)": "sft", "GRPO (rewards from the IaC validators)": "grpo"}
 
@@ -37,7 +37,7 @@ def dataset_choices(split: str = "train") -> list[str]:
     dataset of the Dataset tab (a version's files never change, so a run keeps reading what it was given)."""
     from studio import dataset_store
 
-    found = sorted((PROJECT_ROOT / "data").glob("*.jsonl"))
+    found = sorted(workspace.SEED_DATA.glob("*.jsonl"))
     try:
         found += [dataset_store.dataset_path(name, split) for name in dataset_store.names()]
     except (OSError, ValueError, dataset_store.DatasetError):
@@ -97,17 +97,12 @@ def spec_from_form(values: dict) -> specs.JobSpec:
     return specs.from_dict(data)
 
 
-def _problems_markdown(error: Exception) -> str:
-    problems = getattr(error, "problems", None) or [str(error)]
-    return "**Cannot launch:**\n" + "\n".join(f"- {problem}" for problem in problems)
-
-
 def preview(form: dict):
     """(estimate, command, job.yaml) for the form, or the problems in place of the estimate."""
     try:
         spec = spec_from_form(form).with_paths_resolved()
     except (specs.SpecError, ValueError) as error:
-        return _problems_markdown(error), "", ""
+        return problems_markdown(error), "", ""
     return _preview_of(spec)
 
 
@@ -127,17 +122,15 @@ def _preview_of(spec: specs.JobSpec):
 def launch(form: dict):
     """Queue the job the form describes; it starts at once when its device is free."""
     from jobs import runner
-    from jobs.store import JobStateError
-
     from jobs.run_folder import RunFolder
+    from jobs.store import JobStateError
 
     try:
         spec = spec_from_form(form)
         job = runner.submit(spec)
     except (specs.SpecError, JobStateError, models.ModelUnavailable, ValueError, OSError) as error:
-        return _problems_markdown(error), gr.update(), gr.skip(), gr.skip(), gr.skip()
-    where = f" on {'the CPU' if job.devices == 'cpu' else 'GPU ' + job.devices}" if job.state == "running" else ""
-    status = f"**{job.name}** is {job.state}{where}. Watch it in the Jobs tab; it goes on if you close this page."
+        return problems_markdown(error), gr.update(), gr.skip(), gr.skip(), gr.skip()
+    status = launched_markdown(job, "Watch it in the Jobs tab; it goes on if you close this page.")
     # Show what was launched: the job.yaml as written in the run folder, its command and memory estimate.
     return (status, gr.update(value=""), *_preview_of(specs.load(RunFolder.named(job.name).spec_file)))
 
@@ -155,7 +148,7 @@ def launch_recipe(name: str, model: str, dataset: str):
     try:
         first, second = recipe.submit(name, **changes)
     except (specs.SpecError, JobStateError, JobNotFound, models.ModelUnavailable, ValueError, OSError) as error:
-        return _problems_markdown(error)
+        return problems_markdown(error)
     return (f"**{first.name}** is {first.state}; **{second.name}** is {second.state} and starts from its adapter "
             "once it succeeded. Watch both in the Jobs tab.")
 
@@ -284,17 +277,11 @@ def build() -> None:
         command = gr.Code(label="Command", language="shell", interactive=False, elem_id="train-command")
         job_yaml = gr.Code(label="job.yaml", language="yaml", interactive=False, elem_id="train-yaml")
 
-    names, inputs = list(form), list(form.values())
-
-    def preview_form(*values):
-        return preview(dict(zip(names, values)))
-
-    def launch_form(*values):
-        return launch(dict(zip(names, values)))
-
-    preview_button.click(preview_form, inputs, [estimate_md, command, job_yaml], api_name="train_preview")
-    launch_button.click(launch_form, inputs, [status, form["output"], estimate_md, command, job_yaml],
-                        api_name="train_launch").then(
+    names, inputs = list(form), list(form.values())  # the handlers take the form's values by name
+    preview_button.click(lambda *values: preview(dict(zip(names, values))), inputs,
+                         [estimate_md, command, job_yaml], api_name="train_preview")
+    launch_button.click(lambda *values: launch(dict(zip(names, values))), inputs,
+                        [status, form["output"], estimate_md, command, job_yaml], api_name="train_launch").then(
         refresh_adapters, None, [form["adapter"]], api_name=False)
     form["kind"].change(switch_kind, form["kind"], [form[name] for name in KIND_SPECIFIC] + [sft_group, grpo_group],
                         api_name=False)

@@ -90,3 +90,18 @@ def test_the_dpo_pairs_example_runs():
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_vote_buttons_count_once_per_pair_of_answers(home):
+    import gradio as gr
+
+    from studio.ui import compare as compare_tab
+
+    with pytest.raises(gr.Error, match="Generate both answers first"):
+        compare_tab.vote("left", None)
+    pair = {"messages": MESSAGES, "left": BAD, "right": GOOD, "left_model": "base: tiny", "right_model": "sft-1"}
+    pair, status = compare_tab.vote("right", pair)
+    assert pair["voted"] == "right" and status.startswith("Saved: right is better. Votes so far: 0 left, 1 right")
+    again, status = compare_tab.vote("left", pair)
+    assert again == pair and status.startswith("Already saved for these answers (right is better)")
+    assert preferences.counts()["left"] == 0

@@ -10,6 +10,7 @@ import pytest
 
 from studio import dataset
 from studio.dataset import Row
+from studio.ui.widgets import verdict_html, verdict_reasons
 from tests.dataset.conftest import BUCKET, REPO
 
 
@@ -41,20 +42,23 @@ def test_the_seed_has_no_exact_duplicates(seed_splits):
 
 
 def test_a_verdict_names_what_is_wrong_and_keeps_advice_apart(rows):
-    good = dataset.check_row(rows[0])
-    assert good.ok and good.label == "pass" and not good.reasons
-    assert any("s3-public-access-block" in advice for advice in good.advice), good.advice  # advice, not a failure
+    good = dataset.check_row(rows[0]).to_dict()
+    assert good["ok"] and not verdict_reasons(good)
+    advice = verdict_reasons(good, advice=True)
+    assert any("s3-public-access-block" in line for line in advice), advice  # advice, not a failure
     wrong = dataclasses.replace(rows[0], output=rows[0].output.replace("bucket =", "name ="))
     verdict = dataset.check_row(wrong)
-    assert not verdict.ok and verdict.label == "fail"
-    assert any('unknown argument "name"' in reason for reason in verdict.reasons), verdict.reasons
-    assert "schema: failed" in verdict.summary
+    assert not verdict.ok and verdict.schema.status == "failed"
+    reasons = verdict_reasons(verdict.to_dict())
+    assert any('unknown argument "name"' in reason for reason in reasons), reasons
+    assert "✗ fail" in verdict_html(verdict.to_dict(), labels=("pass", "fail"))
 
 
 def test_a_malformed_intent_fails_the_row_with_a_reason(rows):
     verdict = dataset.check_row(dataclasses.replace(rows[0], intent={"require": [{"resource": "x", "wher": {}}]}))
     assert not verdict.ok
-    assert verdict.reasons and "wher" in " ".join(verdict.reasons)
+    reasons = verdict_reasons(verdict.to_dict())
+    assert reasons and "wher" in " ".join(reasons)
 
 
 def test_verdicts_are_cached_by_what_the_validators_read(rows, monkeypatch):

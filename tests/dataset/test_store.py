@@ -224,7 +224,7 @@ def test_verdict_filter_runs_the_validators_once_per_row(home, monkeypatch, seed
     snapshot = dataset_store.load("mine")
     failing = snapshot.search(verdict="fail")
     assert [r.id for r, _ in failing] == [row.id]
-    assert dataset.check_row(failing[0][0]).reasons
+    assert not dataset.check_row(failing[0][0]).ok
     assert len(calls) == 30
     assert len(snapshot.search(verdict="pass")) == 29
     assert len(calls) == 30, "verdicts are cached by content"

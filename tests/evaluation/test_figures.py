@@ -62,12 +62,12 @@ def test_rates_per_stage_overall_and_per_kind(records):
 def test_pass_is_ok_and_best_practice_stays_apart(records):
     # tf1's answer from b breaks the schema but meets the intent and the best-practice rules: not a pass.
     answer = records[0]["answers"]["b"][0]
-    assert answer["stages"]["schema"] == "failed" and answer["stages"]["intent"] == "passed"
-    assert answer["stages"]["best_practice"] == "passed" and not answer["ok"]
-    assert any("bogus_argument" in reason for reason in answer["reasons"])
+    assert answer["schema"]["status"] == "failed" and answer["intent"]["status"] == "passed"
+    assert answer["best_practice"]["status"] == "passed" and not answer["ok"]
+    assert any("bogus_argument" in reason["message"] for reason in answer["schema"]["reasons"])
     # k1's reference fails a best-practice rule and still passes.
     k1 = records[2]["answers"]["a"][0]
-    assert k1["ok"] and k1["stages"]["best_practice"] == "failed"
+    assert k1["ok"] and k1["best_practice"]["status"] == "failed"
     assert records[1]["answers"]["a"][0]["wrong_language"] == "python"
 
 
@@ -115,6 +115,25 @@ def test_results_files_keep_the_export_format(records, home):
     assert evaluation.read(folder).summary == summary
     assert evaluation.find_results() == [folder]
     assert evaluation.results_folder(name="smollm-base") == home / "evaluations" / "smollm-base"
+
+
+def test_results_written_before_the_one_verdict_shape_still_read(home, rows):
+    """rows.jsonl of an older studio kept `stages` and `reasons` strings: read, they count and draw as today's."""
+    old = {**evaluation.row_record(rows[0]), "answers": {"base": [{
+        "text": "no code", "ok": False, "language": None, "wrong_language": None,
+        "stages": {"extracted": "failed", "parses": "skipped", "schema": "skipped", "intent": "skipped",
+                   "best_practice": "skipped"},
+        "reasons": ["extracted: no code block found"]}]}}
+    folder = home / "evaluations" / "old"
+    folder.mkdir(parents=True)
+    (folder / "rows.jsonl").write_text(json.dumps(old) + "\n")
+    (folder / "summary.json").write_text(json.dumps({"rows": 1, "models": []}))
+    (answer,) = evaluation.read(folder).rows[0]["answers"]["base"]
+    assert answer["extracted"] == {"status": "failed", "score": 0.0, "reasons": [
+        {"message": "no code block found", "line": None, "path": None, "severity": "error"}]}
+    assert answer["parses"]["status"] == "skipped" and "stages" not in answer and answer["text"] == "no code"
+    entry = evaluation.summarize([evaluation.read(folder).rows[0]], [Candidate("base", "m")])["models"][0]
+    assert entry["rates"]["extracted"] == 0.0 and entry["answers"] == 1
 
 
 def test_table_and_chart(records):

@@ -8,6 +8,7 @@ import pytest
 
 from jobs import progress
 from jobs.run_folder import RunFolder
+from studio.durations import format_duration
 
 
 def _grpo_rows(shares):
@@ -42,7 +43,7 @@ def test_reward_components_in_the_order_logged():
 
 @pytest.mark.parametrize("seconds, text", [(None, "?"), (42.4, "42s"), (185, "3m05s"), (3725, "1h02m")])
 def test_durations(seconds, text):
-    assert progress.format_duration(seconds) == text
+    assert format_duration(seconds) == text
 
 
 def test_a_half_written_line_is_skipped(home):

@@ -3,6 +3,7 @@ kill -9, and GRPO with the IaC rewards. Each job is a few steps of short sequenc
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -158,3 +159,14 @@ def test_stop_then_resume_from_the_checkpoint_then_kill_9(job_home, tiny_llama, 
     assert "killed by SIGKILL" in job.message and f"resume continues from checkpoint-{stopped_at}" in job.message
     assert "[metrics] step" in job.message, "the last log lines come with the failure"
     assert store.requeue("long", resume=True).state == "queued"
+
+
+def test_grpo_validates_on_a_pool_only_beside_a_gpu(monkeypatch):
+    from jobs.grpo import reward_workers
+    from jobs.training import Setup
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    setup = Setup(device="cuda", dtype="bf16", four_bit=False, world_size=1, rank=0, local_rank=0, note="")
+    assert reward_workers(setup) == 16
+    assert reward_workers(dataclasses.replace(setup, world_size=4)) == 4, "the cores shared among the processes"
+    assert reward_workers(dataclasses.replace(setup, device="cpu")) == 0, "on the CPU the model holds every core"
