@@ -45,21 +45,22 @@ VISITOR_COMPARES_PER_HOUR = int(os.environ.get("INFRAMIND_VISITOR_COMPARES_PER_H
 VISITOR_EVENTS = {
     "studio.ui": {"role_banner"},
     # Dataset tab: browse, search, page, pick a row and see its verdict; no saving, importing or exporting.
-    "studio.ui.dataset": {"table", "whole", "table_page", "summary_markdown", "versions_table", "check_all",
-                          "show_row", "pick", "preview", "empty_editor", "verdict_html", "output_html"},
+    "studio.ui.dataset": {"seed_view", "first_view", "dataset_view", "first_page", "previous_page", "next_page",
+                          "table_page", "check_all", "pick_row", "preview_row", "new_row", "clear_editor",
+                          "current_version_id",
+                          # names before issue 18's refactor, should a branch still wire them
+                          "table", "whole", "pick", "preview", "show_row"},
     # Jobs tab: the list, a job's page, its plots and log (the timer); no stop, resume or delete.
-    "studio.ui.jobs": {"refresh", "job_details", "evaluation_view"},
+    "studio.ui.jobs": {"refresh", "choose", "hide"},
     # Compare: the preset models and the runs' adapters (studio.models refuses other models to a visitor).
-    "studio.ui.compare": {"_compare", "generate", "_pick_example", "pick_base_for", "_refresh", "_tuned_choices",
-                          "_vote_counts"},
+    "studio.ui.compare": {"_compare", "generate", "_pick_example", "_refresh", "pick_base_for"},
+    "studio.ui.widgets": {"pick_base_for"},
     # Evaluate: the results already there; no launching.
-    "studio.ui.evaluate": {"show_results", "_list_results", "_filter", "show_row", "watch", "results_choices",
-                           "preview"},
+    "studio.ui.evaluate": {"show_results", "_list_results", "_filter", "show_row", "watch", "preview"},
     # Train: the form's preview (it only writes text) and switching the form's kind.
-    "studio.ui.train": {"switch_kind", "preview", "preview_form", "refresh_adapters", "adapter_choices",
-                        "dataset_choices"},
-    # Export: the list of exports and their summary; no export, no push.
-    "studio.ui.export": {"_suggest_name", "run_choices", "export_names"},
+    "studio.ui.train": {"switch_kind", "preview", "preview_form", "refresh_adapters"},
+    # Export: the lists of runs and exports; no export, no push, no files.
+    "studio.ui.export": {"_suggest_name", "refresh_choices"},
 }
 # Events that spend compute a visitor may still start, each counted against the visitor's hourly allowance.
 RATE_LIMITED = {"studio.ui.compare:_compare", "studio.ui.compare:generate"}

@@ -130,7 +130,7 @@ def test_a_signed_in_visitor_is_refused_every_owner_action(space, api_name, argu
 def test_an_event_hidden_from_the_api_is_refused_too(space):
     """api_name=False hides an event from the API page, not from a raw queue call: the check is on the server."""
     url, home, demo = space
-    restore = next(i for i, fn in demo.fns.items() if access.event_name(fn.fn) == "studio.ui.dataset:restore")
+    restore = next(i for i, fn in demo.fns.items() if access.event_name(fn.fn) == "studio.ui.dataset:restore_version")
     with httpx.Client(base_url=url, timeout=30) as http:
         joined = http.post("gradio_api/queue/join", json={"data": ["seed", "x"], "fn_index": restore,
                                                             "session_hash": "raw-visitor", "event_data": None})
@@ -196,16 +196,22 @@ def test_locally_without_auth_nothing_changes(space, monkeypatch):
 def test_every_event_is_owner_only_unless_listed(space):
     """Default deny: of the studio's events, only the listed read-only ones are open to visitors."""
     _, _, demo = space
-    open_to_visitors = {access.event_name(fn.fn) for fn in demo.fns.values()
-                        if fn.fn is not None and access.allowed_for_visitors(fn.fn)}
-    owner_only = {access.event_name(fn.fn) for fn in demo.fns.values()
-                  if fn.fn is not None and not access.allowed_for_visitors(fn.fn)}
-    for action in ("train:launch_form", "train:launch_recipe", "jobs:stop_job", "jobs:kill_job", "jobs:resume_job",
-                   "jobs:delete_job", "dataset:save_row", "dataset:delete", "dataset:import_new", "dataset:restore",
-                   "dataset:append_file", "dataset:export_file", "export:_export", "export:_push",
-                   "evaluate:launch", "compare:vote", "compare:_export_votes", "compare:_ask_judge"):
-        assert f"studio.ui.{action}" in owner_only
-        assert f"studio.ui.{action}" not in open_to_visitors
+    visitors = {fn.api_name: access.allowed_for_visitors(fn.fn) for fn in demo.fns.values() if fn.fn is not None}
+    by_name = {access.event_name(fn.fn): access.allowed_for_visitors(fn.fn) for fn in demo.fns.values()
+               if fn.fn is not None}
+    for api_name in ("train_launch", "train_recipe", "jobs_stop", "jobs_resume", "jobs_delete", "save_row",
+                     "export_dataset", "export_model", "push_export", "show_export", "evaluate", "export_votes",
+                     "footprint"):
+        assert visitors[api_name] is False, api_name
+    for name in ("dataset:delete_row", "dataset:duplicate_row", "dataset:import_new", "dataset:append_file",
+                 "dataset:restore_version", "dataset:show_tokens", "dataset:measure_lengths", "jobs:kill_job",
+                 "compare:_ask_judge"):
+        assert by_name[f"studio.ui.{name}"] is False, name
+    for api_name in ("compare", "generate", "results", "train_preview"):
+        assert visitors[api_name] is True, api_name
+    assert by_name["studio.ui.dataset:next_page"] and by_name["studio.ui.jobs:refresh"]
+    votes = [fn for fn in demo.fns.values() if "vote" in getattr(getattr(fn.fn, "__code__", None), "co_names", ())]
+    assert votes and not any(access.allowed_for_visitors(fn.fn) for fn in votes)
 
 
 def test_a_visitor_in_the_browser_sees_the_sign_in_button_and_cannot_launch(space, browser):

@@ -115,3 +115,22 @@ def test_only_a_dead_processs_partial_folder_is_cleaned(home, rows):
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_two_browser_tabs_editing_one_row_lose_no_edit(home):
+    """The Dataset tab keeps the version a row was loaded from and saves against it (issue 16)."""
+    from studio.ui import dataset as tab
+    from tests.dataset.test_handlers import editor_values
+
+    tab_a = editor_values(tab.row_fields("seed", "tfc-0001"))
+    tab_b = list(tab_a)
+    loaded = tab.current_version_id("seed")
+    tab_a[3], tab_b[3] = "Tab A's request", "Tab B's request"
+    *_, status, new_base = tab.save_row_on_version("seed", "train", loaded, *tab_a)
+    assert status.startswith("Saved **tfc-0001**") and new_base != loaded
+    *_, status, unchanged = tab.save_row_on_version("seed", "train", loaded, *tab_b)
+    assert status.startswith("✗ Not saved: row tfc-0001 was changed by another save")
+    assert "Tab A's request" in status and "Tab B's request" in status
+    assert dataset_store.load("seed").find("tfc-0001")[0].instruction == "Tab A's request"
+    tab_a[3] = "Tab A again"  # the tab that saved saves again from its new base: not stale
+    assert tab.save_row_on_version("seed", "train", new_base, *tab_a)[3].startswith("Saved")
