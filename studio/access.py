@@ -186,10 +186,22 @@ def user_of(request) -> User:
         token = info.get("access_token")
     elif request is not None and getattr(request, "username", None):
         name = request.username
-    session = getattr(request, "session_hash", None) if request is not None else None
-    host = getattr(getattr(request, "client", None), "host", None) if request is not None else None
-    key = name or session or host or "anonymous"
+    key = name or _address(request) or getattr(request, "session_hash", None) or "anonymous"
     return User(name, role_of(name, tuple(o for o in orgs if o), current), tuple(o for o in orgs if o), token, key)
+
+
+def _address(request) -> str | None:
+    """Where an anonymous visitor comes from, for the rate limit: the first X-Forwarded-For address (a Space's
+    proxy sets it), else the connection's. Not the browser session, which a script renews at will."""
+    if request is None:
+        return None
+    try:
+        forwarded = (getattr(request, "headers", None) or {}).get("x-forwarded-for", "")
+    except (AttributeError, TypeError):
+        forwarded = ""
+    if forwarded.strip():
+        return forwarded.split(",")[0].strip()
+    return getattr(getattr(request, "client", None), "host", None)
 
 
 _CURRENT: contextvars.ContextVar[User | None] = contextvars.ContextVar("inframind_user", default=None)

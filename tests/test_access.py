@@ -145,6 +145,20 @@ def test_a_visitor_may_browse_and_view(space):
     assert "No evaluation yet" in headline
 
 
+def test_a_visitor_reads_only_the_workspaces_results_and_no_export_file(space, tmp_path):
+    """The Evaluate tab's results box once read any folder, and exports were served to anyone with the path."""
+    url, home, _ = space
+    elsewhere = tmp_path / "private-results"
+    elsewhere.mkdir()
+    (elsewhere / "summary.json").write_text(json.dumps({"rows": 1, "models": [], "secret": "do not show"}))
+    headline = client(url, "mallory").predict(str(elsewhere), api_name="/results")[0]
+    assert "No evaluation yet" in headline
+    weights = home / "exports" / "mine" / "merged" / "model.safetensors"
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"\0" * 64)
+    assert httpx.get(f"{url}gradio_api/file={weights}").status_code == 403
+
+
 def test_visitors_compare_only_preset_models_and_a_few_times_an_hour(space, monkeypatch):
     url, _, _ = space
     monkeypatch.setattr(access, "VISITOR_COMPARES", access._RateLimit(1))

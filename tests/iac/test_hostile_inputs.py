@@ -91,9 +91,10 @@ def test_in_the_app_the_issue_inputs_run_in_a_worker_that_survives_them():
 
 
 def test_a_worker_that_runs_over_its_time_is_replaced_and_the_answer_fails(monkeypatch):
-    monkeypatch.setattr(isolated, "TIME_LIMIT_S", 0.0)
     with isolated.untrusted():
-        report = validate('```hcl\nresource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n```', "terraform")
+        validate("```hcl\nlocals {}\n```", "terraform")  # the workers are up
+        monkeypatch.setattr(isolated, "TIME_LIMIT_S", 0.3)
+        report = validate("```\n" * 250_000, "terraform")  # a megabyte of empty fences: about 2 s of work
     assert not report.ok
     assert "took longer than" in report.extracted.reasons[0].message
     monkeypatch.undo()
@@ -145,3 +146,12 @@ def test_fuzz_figures():
           f"{peak_mb:.0f} MB")
     assert FIGURES["inputs"] >= min(FUZZ_EXAMPLES, 1000)
     assert peak_mb < 2048
+
+
+def test_the_workers_run_under_a_memory_limit():
+    with isolated.untrusted():
+        validate("```hcl\nlocals {}\n```", "terraform")
+    pid = isolated.worker_pids()[0]
+    limits = open(f"/proc/{pid}/limits").read()
+    address_space = next(line for line in limits.splitlines() if line.startswith("Max address space"))
+    assert address_space.split()[3] == str(isolated.MEMORY_LIMIT_BYTES)
