@@ -244,7 +244,11 @@ def schedule(store: JobStore | None = None) -> list[Job]:
     store = store or JobStore()
     reconcile(store)
     started = []
-    for job in store.claim(gpu_ids()):
+    try:
+        claimed = store.claim(gpu_ids())
+    except sqlite3.OperationalError:  # a full disk: nothing can start now; the Jobs tab must still show the jobs
+        return started
+    for job in claimed:
         try:
             started.append(_spawn_supervisor(job, store))
         except OSError as error:

@@ -110,19 +110,30 @@ class JobStore:
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path) if path else workspace.home() / "jobs.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            # WAL: readers (the Jobs tab's timer) never block the writer, and the writer never blocks them.
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(SCHEMA)
-            present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
-            for column, declaration in ADDED_COLUMNS.items():
-                if column not in present:
-                    db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
+        self.read_only = False
+        try:
+            with self._connect() as db:
+                # WAL: readers (the Jobs tab's timer) never block the writer, and the writer never blocks them.
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(SCHEMA)
+                present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+                for column, declaration in ADDED_COLUMNS.items():
+                    if column not in present:
+                        db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
+        except sqlite3.OperationalError:
+            if not self.path.is_file():
+                raise
+            # A full disk: SQLite cannot make its WAL files, so the store is read as it was last written (every
+            # change refused), and the Jobs tab still shows the jobs until space is freed.
+            self.read_only = True
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         # isolation_level=None: statements autocommit unless a transaction is begun explicitly.
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        if self.read_only:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None)
+        else:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         db.row_factory = sqlite3.Row
         try:
             yield db

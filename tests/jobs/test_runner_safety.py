@@ -138,3 +138,52 @@ def test_a_job_killed_by_a_full_disk_is_marked_failed_with_that_reason_at_app_st
     assert job.state == "failed"
     assert job.message.startswith("the disk is full (OSError: [Errno 28] No space left on device")
     assert "then resume starts it over" in job.message
+
+
+@pytest.fixture
+def small_disk(tmp_path, monkeypatch):
+    """A 16 MB tmpfs as the workspace (needs root to mount; skipped elsewhere)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True).returncode:
+        pytest.skip("mounting a small disk needs root")
+    monkeypatch.setenv("INFRAMIND_HOME", str(mount / "workspace"))
+    monkeypatch.setenv("INFRAMIND_GPUS", "none")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(folder) -> object:
+    filler = folder / "filler"
+    with open(filler, "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 2**20)
+                handle.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_the_jobs_tab_works_on_a_full_disk_and_marks_the_job_once_space_is_freed(small_disk):
+    from studio.ui import jobs as tab
+
+    store = JobStore()
+    store.add("filled", "sft")
+    store.claim([])
+    run = RunFolder.named("filled")
+    run.path.mkdir(parents=True)
+    run.log_file.write_text("OSError: [Errno 28] No space left on device: 'checkpoint-8/optimizer.pt'\n")
+    pid, started = _dead_pid()
+    store.update("filled", supervisor_pid=pid, supervisor_started=started, trainer_pid=pid, trainer_started=started)
+    filler = _fill(small_disk)
+    try:
+        table = tab.refresh(None, None)[0]  # the disk is full: the tab still shows the jobs
+        assert "filled" in table
+    finally:
+        filler.unlink()
+    tab.refresh(None, None)
+    job = JobStore().get("filled")
+    assert job.state == "failed" and job.message.startswith("the disk is full")
