@@ -54,6 +54,14 @@ class _Limited:
         finally:
             self._depth -= 1
 
+    def fetch_flow_collection_start(self, TokenClass):
+        # The pure-Python scanner revisits every open `[`/`{` at each token: 20,000 of them take seconds and
+        # 200,000 minutes. Refused at the first level past the limit, so the scan stays linear.
+        if self.flow_level >= limits.MAX_NESTING:
+            raise yaml.scanner.ScannerError(None, None, f"nested deeper than {limits.MAX_NESTING} levels",
+                                            self.get_mark())
+        return super().fetch_flow_collection_start(TokenClass)
+
     def construct_document(self, node):
         if limits.expanded_nodes(node) > limits.MAX_EXPANDED_NODES:
             raise yaml.constructor.ConstructorError(

@@ -23,6 +23,8 @@ Each one is a linear scan done before the real parser runs, so the parsers only 
 
 from __future__ import annotations
 
+import re
+
 # Deeper than any real manifest or module (the seed's deepest is 9), shallow enough for every recursive step.
 MAX_NESTING = 100
 # Under this bound libyaml's C loader is safe (it crashes at thousands of levels); above it, the Python one.
@@ -33,55 +35,31 @@ MAX_EXPANDED_NODES = 100_000
 MAX_ANSWER_CHARS = 2_000_000
 
 
+# What hcl_nesting looks at: strings, comments, a heredoc's start (its marker captured), brackets. Everything
+# else is skipped by the regex engine, so the scan is one pass in C between brackets.
+_HCL_TOKENS = re.compile(r'"(?:[^"\\\n]|\\.)*"?|#[^\n]*|//[^\n]*|/\*.*?(?:\*/|\Z)'
+                         r'|<<-?[ \t]*"?([A-Za-z_]\w*)"?[ \t]*(?=\n)|[{}\[\]()]', re.S)
+
+
 def hcl_nesting(code: str) -> int:
     """The deepest nesting of `{`, `[` and `(` in HCL, outside strings, comments and heredocs."""
     depth = deepest = 0
-    i, n = 0, len(code)
-    heredoc = None
-    while i < n:
-        if heredoc is not None:  # skip to the line that ends the heredoc
-            end = code.find("\n", i)
-            line = code[i:] if end < 0 else code[i:end]
-            if line.strip() == heredoc:
-                heredoc = None
-            i = n if end < 0 else end + 1
+    position = 0
+    while True:
+        found = _HCL_TOKENS.search(code, position)
+        if found is None:
+            return deepest
+        position = found.end()
+        if found.group(1):  # a heredoc: skip to the line that ends it
+            end = re.compile(rf"^[ \t]*{found.group(1)}[ \t]*$", re.M).search(code, position)
+            position = end.end() if end else len(code)
             continue
-        char = code[i]
-        if char == '"':
-            i += 1
-            while i < n and code[i] not in '"\n':
-                i += 2 if code[i] == "\\" else 1
-            i += 1
-            continue
-        if char == "#" or code.startswith("//", i):
-            end = code.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        if code.startswith("/*", i):
-            end = code.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            continue
-        if code.startswith("<<", i):
-            marker, j = _heredoc_marker(code, i)
-            if marker:
-                heredoc, i = marker, j
-                continue
+        char = found.group(0)[0]
         if char in "{[(":
             depth += 1
             deepest = max(deepest, depth)
         elif char in "}])" and depth > 0:
             depth -= 1
-        i += 1
-    return deepest
-
-
-def _heredoc_marker(code: str, i: int) -> tuple[str | None, int]:
-    """`<<EOF` or `<<-"EOF"` at `i` ending its line: (EOF, the index after the line); else (None, i)."""
-    end = code.find("\n", i)
-    head = (code[i + 2:] if end < 0 else code[i + 2:end]).lstrip("-").strip().strip('"')
-    if head and (head[0].isalpha() or head[0] == "_") and all(c.isalnum() or c == "_" for c in head):
-        return head, (len(code) if end < 0 else end + 1)
-    return None, i
 
 
 def yaml_nesting_bound(text: str) -> int:
