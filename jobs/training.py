@@ -85,6 +85,10 @@ def stop_callback(request: StopRequest):
                 control.should_save = True
                 control.should_log = True
                 self.stopped_at = state.global_step
+            if control.should_save:
+                # A checkpoint half-written onto a full disk is worse than none: the job fails here, saying
+                # why, and resumes from the last whole checkpoint once space is freed.
+                workspace.check_free_space(f"a checkpoint at step {state.global_step}", Path(args.output_dir))
             return control
 
     return StopCallback()
