@@ -29,7 +29,8 @@ The parts, per process (one GPU, or the CPU):
   150k vocabulary) never exists. On CUDA its Triton kernel keeps about a tile in the compute dtype for the
   forward and one for the backward (from the kernel's buffers; not measured here). Without Triton (the CPU) the
   torch fallback works on whole tiles and holds about 16 tile-sized fp32 temporaries at its peak: measured with
-  `python bench/memory_estimate.py`, this is most of a CPU job's memory. GRPO adds the generation's KV cache.
+  `python bench/memory_estimate.py`, this is most of a CPU job's memory. GRPO adds the generation's KV cache;
+  DPO doubles the batch (each pair's chosen and rejected answers).
 - runtime: on the CPU, Python, torch and the libraries (about 0.6 GiB resident, measured with a tiny model);
   on CUDA, the context (a few hundred MiB) is outside PyTorch's allocator and not counted.
 
@@ -42,7 +43,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jobs.specs import GRPOJob, JobSpec
+from jobs.specs import DPOJob, GRPOJob, JobSpec, SFTJob
 from studio import models
 
 GIB = 2**30
@@ -220,8 +221,8 @@ def plan(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> TrainingPlan
         gradient_checkpointing=spec.gradient_checkpointing, packing=packing, attention=attention,
         liger=on_gpu and installed("liger_kernel"), optimizer="adamw_torch_fused",
         kbit_upcast=True, reason="as written" if on_gpu else "the CPU runs the spec as written")
-    if not on_gpu or spec.speed != "auto" or isinstance(spec, GRPOJob):
-        return as_written
+    if not on_gpu or spec.speed != "auto" or not isinstance(spec, SFTJob):
+        return as_written  # the auto plan is SFT's: GRPO and DPO train as written
     four_bit = four_bit_on(spec, device)
     budget = spec.memory_budget_gib * GIB
     sequences_per_step = spec.batch_size * spec.gradient_accumulation
@@ -275,7 +276,9 @@ def _estimate(spec: JobSpec, shape: ModelShape, device: str, run: TrainingPlan) 
         generated = spec.batch_size * spec.gradient_accumulation  # the generation batch, per process
     else:
         sequence, generated = spec.max_length, 0
-    tokens = run.batch_size * sequence
+    # DPO runs each pair's chosen and rejected answers through the model together: twice the batch's rows.
+    rows = 2 * run.batch_size if isinstance(spec, DPOJob) else run.batch_size
+    tokens = rows * sequence
     report.tokens = tokens
     per_layer_token = 13 * shape.hidden + 5 * shape.intermediate + 2 * shape.kv_width
     if run.gradient_checkpointing:
@@ -291,9 +294,12 @@ def _estimate(spec: JobSpec, shape: ModelShape, device: str, run: TrainingPlan) 
         report.parts["runtime"] = CPU_RUNTIME_BYTES
 
     report.notes.append(f"{_count(shape.parameters)} parameters, {_count(lora)} trained by LoRA r={spec.lora.r}; "
-                        f"{run.batch_size} x {sequence} tokens per forward pass at most")
-    if on_gpu and not isinstance(spec, GRPOJob):
+                        f"{rows} x {sequence} tokens per forward pass at most")
+    if on_gpu and isinstance(spec, SFTJob):
         report.notes.append(f"runs with {run.describe()}")
+    if isinstance(spec, DPOJob) and spec.mine_samples:
+        report.notes.append(f"mining first: {spec.mine_batch_size} answers of up to {spec.mine_max_new_tokens} tokens "
+                            "generated together (freed before training)")
     if four_bit and not on_gpu:
         report.notes.append("4-bit on the CPU: about 50x slower to generate than fp32, and it saves little here")
     if spec.quantization == "auto":

@@ -87,6 +87,10 @@ def stop_callback(request: StopRequest):
                 control.should_save = True
                 control.should_log = True
                 self.stopped_at = state.global_step
+            if control.should_save:
+                # A checkpoint half-written onto a full disk is worse than none: the job fails here, saying
+                # why, and resumes from the last whole checkpoint once space is freed.
+                workspace.check_free_space(f"a checkpoint at step {state.global_step}", Path(args.output_dir))
             return control
 
     return StopCallback()
@@ -194,6 +198,20 @@ def read_rows(path: str) -> list[dataset.Row]:
     if not rows:
         raise dataset.DatasetError(f"{path}: no rows")
     return rows
+
+
+def training_rows(spec: JobSpec) -> list[dataset.Row]:
+    """The spec's training rows: `dataset`, with `mix_dataset` mixed in at `mix_ratio` when it is set."""
+    rows = read_rows(spec.dataset)
+    if not spec.mix_dataset:
+        return rows
+    extra = read_rows(spec.mix_dataset)
+    mixed = dataset.mix(rows, extra, spec.mix_ratio, spec.seed)
+    from_extra = {id(row) for row in extra}
+    drawn = sum(1 for row in mixed if id(row) in from_extra)
+    print(f"[job] training rows: {len(mixed)} ({drawn} from {spec.mix_dataset}, ratio {spec.mix_ratio})",
+          flush=True)
+    return mixed
 
 
 def common_arguments(spec: JobSpec, run: RunFolder, setup: Setup, has_eval: bool) -> dict:

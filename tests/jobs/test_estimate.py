@@ -94,3 +94,14 @@ def test_the_cpu_runs_the_spec_as_written_and_a_gpu_the_speed_plan():
     grpo = plan(GRPOJob(eval_dataset=""), shape, "cuda")
     assert (grpo.batch_size, grpo.gradient_checkpointing, grpo.packing) == (4, True, False)
     assert not plan(SFTJob(quantization="nf4"), shape, "cuda").kbit_upcast
+
+
+def test_dpo_runs_chosen_and_rejected_together():
+    from jobs.specs import DPOJob
+
+    shape = ModelShape.from_config(QWEN_05B)
+    sft = estimate(SFTJob(batch_size=4, max_length=512, gradient_checkpointing=False, speed="as_written"), shape,
+                   "cuda")
+    dpo = estimate(DPOJob(batch_size=4, max_length=512, gradient_checkpointing=False), shape, "cuda")
+    assert dpo.tokens == 2 * sft.tokens and dpo.parts["activations"] == 2 * sft.parts["activations"]
+    assert any("mining first" in note for note in dpo.notes)
