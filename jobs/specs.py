@@ -41,6 +41,8 @@ import yaml
 from studio import adapters, models, workspace
 
 QUANTIZATIONS = ("auto", "nf4", "none")
+SPEEDS = ("auto", "as_written")
+ROLLOUTS = ("auto", "studio", "trl")
 SCHEDULES = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial",
              "inverse_sqrt")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -136,6 +138,10 @@ class JobSpec:
     model: str = _help("Base model: the embedded default, a hub id or a local folder.", models.EMBEDDED)
     dataset: str = _help("Training rows (JSONL of Alpaca rows with kind and intent).", "data/train.jsonl")
     eval_dataset: str = _help("Held-out rows for the eval loss; empty for none.", "data/eval.jsonl")
+    mix_dataset: str = _help("More training rows mixed into `dataset`, such as the generated ones (python -m "
+                             "studio.synth --out data/generated.jsonl); empty for none.", "")
+    mix_ratio: float = _help("Share of the training rows drawn from mix_dataset: 0.5 half, 1 mix_dataset alone.",
+                             0.5)
     output: str = _help("Run name (a folder under the workspace's runs/) or an absolute folder; "
                         "empty picks <kind>-<date>-<time>.", "")
     seed: int = _help("Seed for the adapter's initialization, shuffling and sampling.", 42)
@@ -160,6 +166,12 @@ class JobSpec:
                                          True)
     gpus: int = _help("GPUs to train on (several go through `accelerate launch`); 0 trains on the CPU. Where no "
                       "GPU exists the job runs on the CPU.", 1)
+    speed: str = _help("'auto': on a GPU the job picks what trains fastest within memory_budget_gib (padding-free "
+                       "packing of rows, an attention that keeps them apart, Liger kernels where installed, the "
+                       "micro-batch and gradient checkpointing from the memory estimate; train.log lists the "
+                       "choice). 'as_written': batch_size, gradient_checkpointing and packing exactly as given. On "
+                       "the CPU both run as written.", "auto")
+    memory_budget_gib: float = _help("GPU memory the 'auto' speed settings may plan for, per GPU.", 12.0)
 
     def __post_init__(self) -> None:
         if not self.output:
@@ -182,10 +194,13 @@ class JobSpec:
             found.append(f"model is empty: use '{models.EMBEDDED}', a hub id or a local folder")
         if not self.dataset.strip():
             found.append("dataset is empty: give a JSONL file of training rows (data/train.jsonl)")
-        for name in ("dataset", "eval_dataset"):
+        for name in ("dataset", "eval_dataset", "mix_dataset"):
             value = getattr(self, name)
             if value and not value.endswith(".jsonl"):
                 found.append(f"{name} must be a .jsonl file, not {value!r}")
+        if self.mix_dataset and not (0 < self.mix_ratio <= 1):
+            found.append(f"mix_ratio must be above 0 and at most 1, not {self.mix_ratio} (0.5: half the rows from "
+                         "mix_dataset; clear mix_dataset to train on `dataset` alone)")
         found += _output_problems(self.output)
         for name in ("batch_size", "gradient_accumulation", "max_length", "logging_steps", "save_steps",
                      "eval_steps"):
@@ -204,6 +219,10 @@ class JobSpec:
             found.append(f"lr_schedule must be one of {', '.join(SCHEDULES)}, not {self.lr_schedule!r}")
         if not (0 <= self.warmup_ratio < 1):
             found.append(f"warmup_ratio must be in [0, 1), not {self.warmup_ratio}")
+        if self.speed not in SPEEDS:
+            found.append(f"speed must be one of {', '.join(SPEEDS)}, not {self.speed!r}")
+        if not (0 < self.memory_budget_gib < 10_000):
+            found.append(f"memory_budget_gib must be a positive number of GiB, not {self.memory_budget_gib}")
         if self.quantization not in QUANTIZATIONS:
             found.append(f"quantization must be one of {', '.join(QUANTIZATIONS)}, not {self.quantization!r}")
         found.extend(self.lora.problems())
@@ -232,7 +251,7 @@ class JobSpec:
         """
         base = Path(base or Path.cwd())
         changes = {}
-        for name in ("dataset", "eval_dataset"):
+        for name in ("dataset", "eval_dataset", "mix_dataset"):
             value = getattr(self, name)
             if value and not Path(value).expanduser().is_absolute():
                 changes[name] = str((base / value).resolve())
@@ -246,10 +265,11 @@ class JobSpec:
         """Dataset files that do not exist, as messages (checked at launch, not on construction, so that the
         job.yaml of an old run still loads after its data moved)."""
         found = []
-        for name in ("dataset", "eval_dataset"):
+        for name in ("dataset", "eval_dataset", "mix_dataset"):
             value = getattr(self, name)
             if value and not Path(value).expanduser().is_file():
-                found.append(f"{name} {value!r} does not exist")
+                hint = " (build it: python -m studio.synth --out data/generated.jsonl)" if name == "mix_dataset" else ""
+                found.append(f"{name} {value!r} does not exist{hint}")
         return found
 
     def to_dict(self) -> dict:
@@ -295,7 +315,13 @@ class GRPOJob(JobSpec):
                                        "x GPUs answers, num_generations per prompt.", 2)
     max_length: int = _help("Longest prompt in tokens.", 1024)
     num_generations: int = _help("Answers sampled per prompt; rewards are compared within this group.", 4)
-    max_completion_length: int = _help("Longest answer in tokens.", 256)
+    # The longest answer of data/train.jsonl is 656 tokens with SmolLM2's tokenizer: a shorter cap cuts correct
+    # answers, which the validators then score below a trivial one.
+    max_completion_length: int = _help("Longest answer in tokens; cover the dataset's longest answer (656 in the "
+                                       "seed).", 768)
+    mask_truncated_completions: bool = _help("Leave answers cut at max_completion_length out of the loss, so that a "
+                                             "correct answer cut short is not pushed down and answers are not "
+                                             "pushed shorter.", True)
     temperature: float = _help("Sampling temperature: too low and a group's answers are alike (no signal).", 0.9)
     beta: float = _help("KL penalty against the starting model; 0 skips the reference pass.", 0.0)
     guided: bool = _help("Guide the rollouts by the schema grammars (studio.guided): every answer is one fenced block "
@@ -304,6 +330,9 @@ class GRPOJob(JobSpec):
                                              "out.", factory=_default_reward_weights)
     adapter: str = _help("Start from this adapter: an SFT run's name or its adapter/ folder; empty starts a new "
                          "one.", "")
+    rollout: str = _help("How answers are sampled: 'studio' merges the adapter into a plain decoder replayed as a "
+                         "CUDA graph (bench/rollout_speed.py: many times TRL's), 'trl' is TRL's `generate`, 'auto' "
+                         "is studio on a GPU for Llama and Qwen2 models and trl elsewhere.", "auto")
 
     def problems(self) -> list[str]:
         from studio.iac.rewards import COMPONENTS
@@ -324,6 +353,8 @@ class GRPOJob(JobSpec):
                 found.append(f"with an eval_dataset, num_generations must divide the eval batch (batch_size x "
                              f"GPUs): {eval_batch} % {self.num_generations} != 0; change batch_size or clear "
                              "eval_dataset")
+        if self.rollout not in ROLLOUTS:
+            found.append(f"rollout must be one of {', '.join(ROLLOUTS)}, not {self.rollout!r}")
         if self.max_completion_length < 8:
             found.append(f"max_completion_length must be at least 8 tokens, not {self.max_completion_length}")
         if not (0 < self.temperature <= 5):
@@ -508,6 +539,9 @@ class EvalJob:
     limit: int = _help("Answer the first N rows only; 0 answers them all.", 0)
     samples: int = _help("Answers per row; more than 1 gives pass@k and needs a temperature above 0.", 1)
     temperature: float = _help("0 decodes greedily (the same answers every time); above 0 samples.", 0.0)
+    pass_at_k: int = _help("Also sample k answers per row and report pass@1..k beside the main (greedy) answers; "
+                           "0: off. 4 costs four more answers per row.", 0)
+    pass_at_k_temperature: float = _help("The temperature of the pass@k samples.", 0.7)
     top_p: float = _help("When sampling, draw from the most likely tokens holding this share of probability.", 0.95)
     max_new_tokens: int = _help("Longest answer in tokens (the eval split's longest reference is 432 with "
                                 "SmolLM2's tokenizer).", 512)
@@ -558,6 +592,10 @@ class EvalJob:
                          f"{self.samples} times; set a temperature (0.7-1.0) for pass@k")
         if not (0 < self.top_p <= 1):
             found.append(f"top_p must be in (0, 1], not {self.top_p}")
+        if self.pass_at_k < 0 or self.pass_at_k > 64:
+            found.append(f"pass_at_k must be 0 (off) or a number of samples up to 64, not {self.pass_at_k} (4 is usual)")
+        if self.pass_at_k and not (0 < self.pass_at_k_temperature <= 5):
+            found.append(f"pass_at_k_temperature must be in (0, 5], not {self.pass_at_k_temperature} (0.7 is usual)")
         if self.gpus not in (0, 1):
             found.append(f"gpus must be 0 (CPU) or 1: an evaluation runs on one device, not {self.gpus}")
         if self.judge_url and not self.judge_url.startswith(("http://", "https://")):

@@ -22,6 +22,7 @@ import gradio as gr
 from studio import dataset, dataset_store, dataset_tokens, models
 from studio.dataset import DatasetError, Row
 from studio.highlight import code_html
+from studio.ui import dataset_sources
 from studio.ui.widgets import verdict_html, verdict_reasons
 
 PAGE_SIZE = 25
@@ -229,6 +230,26 @@ def save_edited_row(name, split, *values):
             f"Saved **{saved.id}** ({badge} the validators) as version `{version.id}` ({version.rows} rows).")
 
 
+def save_row_on_version(name, split, base_version, *values):
+    """`save_edited_row`, refused (with both edits shown) when the row changed since version `base_version`, the
+    one the editor loaded it from; returns the version saved as the editor's new base."""
+    try:
+        row = row_from_editor(*values)
+        version, saved = dataset_store.save_row(name, row, split, replacing=values[0] or None,
+                                                base_version=base_version or None)
+    except DatasetError as error:
+        return gr.update(), gr.update(), gr.update(), f"✗ Not saved: {error}", gr.update()
+    badge = "✓ passes" if dataset.check_row(saved).ok else "✗ fails"
+    return (saved.id, output_html(saved.output, saved.kind), row_verdict_html(saved),
+            f"Saved **{saved.id}** ({badge} the validators) as version `{version.id}` ({version.rows} rows).",
+            version.id)
+
+
+def current_version_id(name) -> str:
+    """The version a row just loaded into the editor comes from: its save is checked against it."""
+    return dataset_store.current_version(name).id
+
+
 def new_row(kind):
     return empty_editor(kind, "New row: write it, then **Save row** (it gets an id then).")
 
@@ -385,6 +406,7 @@ def build() -> None:
         t.duplicate_row = gr.Button("Duplicate", elem_id="ds-duplicate-row")
         t.delete_row = gr.Button("Delete", variant="stop", elem_id="ds-delete-row")
     t.status = gr.Markdown(elem_id="ds-status")
+    t.row_version = gr.State("")  # the version the row in the editor was loaded from (a save is checked against it)
 
     with gr.Accordion("As the model sees it: chat template, loss, token lengths", open=False):
         with gr.Row():
@@ -430,6 +452,8 @@ def build() -> None:
                 t.export = gr.Button("Export", elem_id="ds-export")
                 t.export_file = gr.File(label="Download", interactive=False, elem_id="ds-export-file")
 
+    t.sources = dataset_sources.build()
+
     with gr.Accordion("Versions", open=False):
         t.versions = gr.Dataframe(headers=["version", "saved at (UTC)", "rows", "train", "eval", "change"],
                                   interactive=False, elem_id="ds-versions", max_height=320)
@@ -465,17 +489,19 @@ def _wire(t: SimpleNamespace) -> None:
     t.next.click(next_page, [*filters, t.page], table_outputs, **quiet)
 
     # -- the row editor ---------------------------------------------------------------------------------
-    t.table.select(pick_row, [t.name], [*editor_outputs, t.status], **quiet)
+    t.table.select(pick_row, [t.name], [*editor_outputs, t.status], **quiet).then(
+        current_version_id, [t.name], [t.row_version], **quiet)
     # `change`, not `input`: it also follows a row picked in the table, and every way a browser edits a field.
     for field in (t.edit_output, t.edit_intent, t.edit_kind, t.edit_split, t.edit_tags, t.edit_instruction,
                   t.edit_input):
         field.change(preview_row, [t.name, t.edit_split, *editor], [t.output_view, t.verdict_view],
                      trigger_mode="always_last", show_progress="hidden", **quiet)
-    t.save_row.click(save_edited_row, [t.name, t.edit_split, *editor],
-                     [t.row_id, t.output_view, t.verdict_view, t.status], api_name="save_row").then(
+    t.save_row.click(save_row_on_version, [t.name, t.edit_split, t.row_version, *editor],
+                     [t.row_id, t.output_view, t.verdict_view, t.status, t.row_version], api_name="save_row").then(
         dataset_view, [*filters, t.page], dataset_outputs, **quiet)
     t.new_row.click(new_row, [t.edit_kind], [*editor_outputs, t.status], **quiet)
     t.duplicate_row.click(duplicate_row, [t.name, t.row_id], [*editor_outputs, t.status], **quiet).then(
+        current_version_id, [t.name], [t.row_version], **quiet).then(
         dataset_view, [*filters, t.page], dataset_outputs, **quiet)
     t.delete_row.click(delete_row, [t.name, t.row_id], [*editor_outputs, t.status], **quiet).then(
         dataset_view, [*filters, t.page], dataset_outputs, **quiet)
@@ -497,6 +523,10 @@ def _wire(t: SimpleNamespace) -> None:
         dataset_view, [*filters, t.page], dataset_outputs, **quiet).then(
         check_all, [t.name], [t.summary], **quiet)
     t.export.click(export_file, [t.name, t.export_format, t.export_split], [t.export_file], api_name="export_dataset")
+    # Generated rows and mapped imports land as a new version: reload what the tab shows, as after an import.
+    dataset_sources.wire(t.sources, t.name, lambda event: event.then(
+        dataset_view, [*filters, t.page], dataset_outputs, **quiet).then(
+        check_all, [t.name], [t.summary], **quiet))
 
     # -- versions -------------------------------------------------------------------------------------------
     t.restore.click(restore_version, [t.name, t.version_pick], [t.status], **quiet).then(

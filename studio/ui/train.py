@@ -113,7 +113,7 @@ def spec_from_form(values: dict) -> specs.JobSpec:
                  "mine_min_stage_gap", "mine_pairs_per_request", "mine_batch_size"):
         if name in data:
             data[name] = _whole(data[name])
-    for name in ("dataset", "eval_dataset", "output", "model", "adapter"):
+    for name in ("dataset", "eval_dataset", "mix_dataset", "output", "model", "adapter"):
         if name in data:
             data[name] = (data[name] or "").strip()
     if not data["output"]:
@@ -140,7 +140,23 @@ def _preview_of(spec: specs.JobSpec):
     missing = spec.missing_files()
     if missing:
         report = "**Before launch:** " + "; ".join(missing) + "\n\n" + report
+    else:
+        cut = _cut_rows(spec)
+        if cut:
+            report = f"**Warning:** {cut}\n\n" + report
     return f"### Memory estimate\n{report}", runner.preview_command(spec), specs.dump(spec)
+
+
+def _cut_rows(spec: specs.JobSpec) -> str | None:
+    """The warning for training rows the chosen lengths would cut (None when every row fits)."""
+    from studio import dataset_tokens
+
+    grpo = isinstance(spec, specs.GRPOJob)
+    try:
+        return dataset_tokens.cut_rows_warning(spec.dataset, spec.model, spec.max_length,
+                                               spec.max_completion_length if grpo else None)
+    except (models.ModelUnavailable, OSError, ValueError) as error:
+        return f"the rows' lengths could not be checked: {error}"
 
 
 def launch(form: dict):
@@ -273,6 +289,13 @@ def build() -> None:
                                            allow_custom_value=True, info=help_["eval_dataset"],
                                            elem_id="train-eval-dataset")
     with gr.Row():
+        # Seed rows, generated rows (a dataset of the Dataset tab's generator, or python -m studio.synth), or both.
+        form["mix_dataset"] = gr.Dropdown([""] + datasets, value=d.mix_dataset, label="Mix in rows from",
+                                          allow_custom_value=True, info=help_["mix_dataset"],
+                                          elem_id="train-mix-dataset", scale=2)
+        form["mix_ratio"] = gr.Slider(0.05, 1, value=d.mix_ratio, step=0.05, label="Share of mixed-in rows",
+                                      info=help_["mix_ratio"], elem_id="train-mix-ratio", scale=1)
+    with gr.Row():
         form["max_steps"] = gr.Number(d.max_steps, label="Max steps", precision=0, minimum=0,
                                       info=help_["max_steps"], elem_id="train-max-steps")
         form["epochs"] = gr.Number(d.epochs, label="Epochs", minimum=0, info=help_["epochs"], elem_id="train-epochs")
@@ -314,6 +337,12 @@ def build() -> None:
             form["gradient_checkpointing"] = gr.Checkbox(d.gradient_checkpointing, label="Gradient checkpointing",
                                                          info=help_["gradient_checkpointing"],
                                                          elem_id="train-checkpointing")
+    with gr.Accordion("Speed on a GPU", open=False):
+        with gr.Row():
+            form["speed"] = gr.Dropdown(list(specs.SPEEDS), value=d.speed, label="Speed", info=help_["speed"],
+                                        elem_id="train-speed")
+            form["memory_budget_gib"] = gr.Number(d.memory_budget_gib, label="Memory budget (GiB per GPU)",
+                                                  minimum=0.5, info=help_["memory_budget_gib"])
     with gr.Group(visible=True) as sft_group:
         gr.Markdown("**SFT**: the loss falls on the answers of the chat-templated rows.")
         with gr.Row():

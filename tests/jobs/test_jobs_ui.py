@@ -220,3 +220,15 @@ def test_the_dpo_panel_in_the_browser(studio, browser):
     estimate = page.locator("#train-estimate").inner_text()
     assert "mining first" in estimate and "8 x 1024 tokens" in estimate  # batch 4: 8 answers
     page.close()
+
+
+def test_the_train_form_mixes_generated_rows_in():
+    from jobs import specs
+    from studio.ui import train
+
+    expected = specs.SFTJob(output="sft-mix", mix_dataset="data/generated.jsonl", mix_ratio=0.75)
+    form = dict(expected.to_dict(), kind="SFT (supervised fine-tuning)", lora_r=32.0, lora_alpha=64.0, lora_dropout=0.05,
+                lora_targets=list(expected.lora.targets))
+    form["mix_dataset"] = " data/generated.jsonl "
+    form.pop("lora")
+    assert train.spec_from_form(form) == expected

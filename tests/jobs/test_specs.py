@@ -261,3 +261,30 @@ def test_bad_pair_files_are_named_by_line_at_launch(tmp_path):
     assert f"{path}:2: chosen and rejected are the same answer: the pair teaches nothing, drop it" in problems
     assert f"{path}:3: missing 'rejected'" in problems
     assert any("gone.jsonl" in p and "does not exist" in p for p in problems)
+
+
+def test_mix_dataset_mixes_the_generated_rows_in_at_the_ratio(tmp_path):
+    from jobs import training
+    from studio import dataset
+
+    def write(name, count):
+        rows = [dataset.Row(f"{name} {i}", "```hcl\n```", "terraform", id=f"{name}-{i}") for i in range(count)]
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text(dataset.jsonl_text(rows))
+        return str(path)
+
+    seed, generated = write("seed", 10), write("gen", 200)
+    assert len(training.training_rows(SFTJob(dataset=seed))) == 10
+    mixed = training.training_rows(SFTJob(dataset=seed, mix_dataset=generated, mix_ratio=0.75))
+    assert len(mixed) == 40 and sum(r.id.startswith("gen-") for r in mixed) == 30
+    alone = training.training_rows(SFTJob(dataset=seed, mix_dataset=generated, mix_ratio=1.0))
+    assert len(alone) == 200 and all(r.id.startswith("gen-") for r in alone)
+    again = training.training_rows(SFTJob(dataset=seed, mix_dataset=generated, mix_ratio=0.75))
+    assert [r.id for r in again] == [r.id for r in mixed]  # the job's seed fixes the draw
+    with pytest.raises(SpecError, match="mix_ratio must be above 0"):
+        SFTJob(dataset=seed, mix_dataset=generated, mix_ratio=0)
+    with pytest.raises(SpecError, match="mix_dataset must be a .jsonl"):
+        SFTJob(mix_dataset="generated.csv")
+    missing = SFTJob(mix_dataset=str(tmp_path / "nope.jsonl")).missing_files()
+    assert any("python -m studio.synth" in m for m in missing)
+    assert specs.loads(specs.dump(SFTJob(dataset=seed, mix_dataset=generated))).mix_dataset == generated
