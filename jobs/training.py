@@ -36,21 +36,21 @@ class StopRequest:
     with a checkpoint, so the checkpoint is whole.
     """
 
-    def __init__(self, stop_file: Path | None = None):
+    def __init__(self, stop_file: Path | None = None, after: str = "this step, with a checkpoint"):
         self.stop_file = stop_file
+        self.after = after  # what the job finishes before it stops, for the log
         self.signal: str | None = None
 
     @classmethod
-    def install(cls, run: RunFolder) -> "StopRequest":
-        request = cls(run.stop_file)
+    def install(cls, run: RunFolder, after: str = "this step, with a checkpoint") -> "StopRequest":
+        request = cls(run.stop_file, after)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, request._handle)
         return request
 
     def _handle(self, signum, frame) -> None:
         if self.signal is None:
-            print(f"[job] {signal.Signals(signum).name} received: stopping after this step with a checkpoint",
-                  flush=True)
+            print(f"[job] {signal.Signals(signum).name} received: stopping after {self.after}", flush=True)
         self.signal = signal.Signals(signum).name
 
     @property
