@@ -271,6 +271,8 @@ def finish(trainer, spec: JobSpec, run: RunFolder, setup: Setup, metrics, starte
             "four_bit": setup.four_bit,
             "processes": setup.world_size,
             "adapter": str(run.adapter),
+            # Which rows it learned from: a Dataset-tab dataset's name and version, or the file.
+            "dataset": _dataset_record(spec.dataset),
             **(extra or {}),
         }
         eval_rewards = {k: v for k, v in eval_metrics.items() if k.startswith("eval_reward")}
@@ -279,6 +281,13 @@ def finish(trainer, spec: JobSpec, run: RunFolder, setup: Setup, metrics, starte
         workspace.atomic_write_text(run.summary_file, json.dumps(summary, indent=1))
         print(f"[job] done: adapter in {run.adapter}, summary in {run.summary_file}", flush=True)
     return "succeeded"
+
+
+def _dataset_record(path: str) -> dict:
+    from jobs.specs import dataset_version
+
+    described = dataset_version(path)
+    return {"file": path, **described} if described else {"file": path}
 
 
 def _record_base_model(adapter: Path, model_name: str) -> None:

@@ -405,7 +405,8 @@ def build() -> None:
     estimate_md = gr.Markdown(elem_id="train-estimate")
     with gr.Row():
         command = gr.Code(label="Command", language="shell", interactive=False, elem_id="train-command")
-        job_yaml = gr.Code(label="job.yaml", language="yaml", interactive=False, elem_id="train-yaml")
+        job_yaml = gr.Code(label="job.yaml", language="yaml", interactive=False, lines=20, max_lines=80,
+                           elem_id="train-yaml")
 
     names, inputs = list(form), list(form.values())  # the handlers take the form's values by name
     preview_button.click(lambda *values: preview(dict(zip(names, values))), inputs,

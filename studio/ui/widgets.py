@@ -47,6 +47,7 @@ def when_opened(fn, inputs, outputs, *, follow: bool = False) -> None:
     with `follow`, also when a job changed state or an export or dataset version appeared (checked every FOLLOW_S
     seconds), so a run that ends while the tab is open shows up without a click. `fn` returns updates for
     `outputs`."""
+    inputs = list(inputs or [])
     block = Context.block
     while block is not None and not isinstance(block, gr.Tab):
         block = block.parent
