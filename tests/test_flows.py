@@ -136,6 +136,7 @@ def test_a_new_users_path_through_the_tabs(studio, tiny_llama, browser):
     _pick(page, "#export-run", re.compile("flow-sft"))
     page.locator("#export-formats").get_by_text("GGUF (llama.cpp", exact=False).click()
     expect(page.locator("#export-gguf-types input").first).to_be_disabled(timeout=10_000)
+    page.locator("#export-formats").get_by_text("Merged weights", exact=False).click()  # the adapter: quick
     page.locator("#export-go").click()
     _shot(page, "export-running")
     expect(page.locator("#export-summary")).to_contain_text("Exported", timeout=90_000)
@@ -152,3 +153,121 @@ def test_a_new_users_path_through_the_tabs(studio, tiny_llama, browser):
     assert summary["dataset"]["version"] == edited.id and summary["steps"] == 2
     card = (home / "exports" / "flow-sft-export" / "README.md").read_text()
     assert f"dataset `mini`, version `{edited.id}`" in card
+
+
+# -- the pieces, without a browser ---------------------------------------------------------------------------
+
+
+def test_every_bad_line_of_a_file_is_listed_with_its_number(tmp_path):
+    from studio import dataset, evaluation
+
+    good = {"instruction": "A bucket", "output": "```hcl\n```", "kind": "terraform"}
+    lines = [json.dumps(good), "{not json", json.dumps({**good, "kind": "ansible"}), json.dumps(good), "[1"]
+    path = tmp_path / "bad.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    for read in (dataset.read_jsonl, dataset.read_file, evaluation.load_rows):
+        with pytest.raises(dataset.DatasetError) as caught:
+            read(path)
+        message = str(caught.value)
+        assert message.startswith("3 bad lines:"), read
+        assert re.search(r"bad\.jsonl:2: not valid JSON", message) and re.search(r"bad\.jsonl:5: not valid", message)
+        assert re.search(r"bad\.jsonl:3: 'kind' must be one of", message)
+
+
+def test_a_plain_alpaca_csv_takes_its_kind_from_the_code_fence(tmp_path):
+    from studio import dataset
+
+    path = tmp_path / "alpaca.csv"
+    path.write_text('instruction,input,output\n"A bucket",,"```hcl\nresource ""aws_s3_bucket"" ""b"" {}\n```"\n'
+                    '"A namespace",,"```yaml\nkind: Namespace\n```"\n"Prose",,"no fence here"\n')
+    with pytest.raises(dataset.DatasetError, match=r"alpaca\.csv:6: missing 'kind'"):
+        dataset.read_file(path)  # no fence, no kind: still refused, by its line
+    path.write_text("\n".join(path.read_text().splitlines()[:-1]) + "\n")
+    rows = dataset.read_file(path)["train"]
+    assert [row.kind for row in rows] == ["terraform", "kubernetes"]
+
+
+def test_the_pickers_name_each_dataset_with_its_rows_and_version_and_follow_edits(home):
+    from studio import dataset_store
+    from studio.ui import evaluate, train
+
+    assert dataset_store.opened() == "seed"
+    version = dataset_store.current_version("seed")
+    label, value = train.dataset_choices()[0]
+    assert label == f"seed · train · 619 rows · version {version.id}"
+    assert train.default_dataset() == value and dataset_store.describe_file(value)["version"] == version.id
+    assert evaluate.row_sources()[0] == (f"seed · eval · 121 rows · version {version.id}", "seed")
+
+    # An edit makes a new version: a picker on the old one follows it; a file of one's own stays as chosen.
+    row, split = dataset_store.load("seed").find("tfc-0001")
+    edited, _ = dataset_store.save_row("seed", row, split, replacing="tfc-0001")
+    assert train.follow_dataset(value, "train", "seed") == train.default_dataset()
+    assert dataset_store.describe_file(train.default_dataset())["version"] == edited.id
+    assert train.follow_dataset("data/train.jsonl", "train", "seed") == "data/train.jsonl"
+    note = train.rows_note(train.default_dataset(), "")
+    assert f"**619 rows** of dataset **seed** (train split), version `{edited.id}` (edited tfc-0001)" in note
+
+
+def test_an_upload_becomes_the_rows_checked_first(home, tmp_path):
+    from studio.ui import evaluate
+
+    path = tmp_path / "mine.jsonl"
+    path.write_text(json.dumps({"instruction": "A bucket", "kind": "terraform"}) + "\n{oops\n"
+                    + json.dumps({"instruction": "A queue"}) + "\n")
+    source, message = evaluate.check_upload(str(path), "seed")
+    assert source["value"] == evaluate.UPLOAD
+    assert "cannot be evaluated" in message and "mine.jsonl:2: not valid JSON" in message
+    assert "mine.jsonl:3: missing 'kind'" in message
+    path.write_text(json.dumps({"instruction": "A bucket", "kind": "terraform"}) + "\n")
+    source, message = evaluate.check_upload(str(path), "seed")
+    assert source["value"] == evaluate.UPLOAD and "1 rows (1 terraform, 0 kubernetes)" in message
+    assert evaluate.rows_summary(evaluate.UPLOAD, str(path), 0) == "all 1 rows of the uploaded file mine.jsonl"
+    assert evaluate.rows_summary("seed", None, 5).startswith("the first 5 of the 121 rows of the eval split of seed")
+
+
+def test_a_form_that_cannot_run_names_the_field(home, tiny_llama):
+    from studio.ui import train
+
+    form = {**train.SFT_DEFAULTS.to_dict(), "kind": "sft", "model": str(tiny_llama), "dataset": "data/train.jsonl",
+            "eval_dataset": "", "lora_r": 8, "lora_alpha": 16, "lora_dropout": 0.0,
+            "lora_targets": ["q_proj"], "completion_only_loss": True, "packing": False}
+    form.pop("lora")
+    assert train.check_form(form) == ([], {})
+    problems, by_field = train.check_form({**form, "batch_size": 100000})
+    assert "exceeds this machine's memory" in by_field["batch_size"] and problems == [by_field["batch_size"]]
+    problems, by_field = train.check_form({**form, "learning_rate": 3.0, "lora_r": 0})
+    assert by_field["learning_rate"].startswith("learning_rate must be in (0, 1)")
+    assert by_field["lora_r"].startswith("lora.r must be")
+    status, *_ = train.launch({**form, "learning_rate": 3.0})
+    assert "Cannot launch" in status and "learning_rate" in status
+
+
+def test_charts_wait_for_the_first_step_and_count_steps_in_whole_numbers():
+    from jobs import progress
+    from studio.ui import jobs
+
+    empty = jobs.loss_figure([])
+    assert [a.text for a in empty.layout.annotations] == [jobs.WAITING]
+    drawn = jobs.loss_figure([{"step": 1, "loss": 2.0}, {"step": 2, "loss": 1.5}])
+    assert drawn.layout.xaxis.tickformat == "d" and drawn.layout.xaxis.dtick == 1 and not drawn.layout.annotations
+    rows = [{"step": 8, "total_steps": 8, "loss": 1.0}, {"step": 8, "total_steps": 8, "phase": "evaluation",
+                                                         "rows_done": 16, "rows_total": 121}]
+    assert progress.evaluation_in_progress(rows) == (16, 121)
+    assert progress.evaluation_in_progress(rows[:1]) is None
+
+
+def test_the_job_command_line_hides_its_internals_and_names_a_missing_file(capsys):
+    from jobs.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "SUPPRESS" not in capsys.readouterr().out
+    assert main(["run", "missing.yaml"]) == 2
+    assert "missing.yaml: no such file" in capsys.readouterr().err
+
+
+def test_evaluation_batches_grow_so_the_first_answers_come_soon():
+    from studio import evaluation
+
+    assert evaluation.batch_bounds(40, 16) == [(0, 1), (1, 3), (3, 7), (7, 15), (15, 31), (31, 40)]
+    assert evaluation.batch_bounds(3, 1) == [(0, 1), (1, 2), (2, 3)]

@@ -44,7 +44,8 @@ def jobs_table(store: JobStore) -> str:
         run = RunFolder.named(job.name)
         last = run.last_metrics() or {}
         done = 1.0 if job.state == "succeeded" else progress.fraction([last])
-        steps = f"{last.get('step', 0)}/{last.get('total_steps', '?')}" if last else "-"
+        steps = f"{last.get('step', 0)}/{last.get('total_steps', '?')}" if last else (
+            "loading…" if job.state == "running" else "-")  # a job loads its libraries and model first
         evaluating = progress.evaluation_in_progress([last]) if job.state == "running" else None
         if evaluating:  # after the last step, an evaluation over the held-out rows: its own count and bar
             rows_done, rows_total = evaluating

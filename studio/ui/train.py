@@ -404,8 +404,10 @@ def build() -> None:
     status = gr.Markdown(elem_id="train-status")
     estimate_md = gr.Markdown(elem_id="train-estimate")
     with gr.Row():
-        command = gr.Code(label="Command", language="shell", interactive=False, elem_id="train-command")
-        job_yaml = gr.Code(label="job.yaml", language="yaml", interactive=False, lines=20, max_lines=80,
+        # No line numbers: CodeMirror numbered only the lines of the box's first measured height (36 of ~45).
+        command = gr.Code(label="Command", language="shell", interactive=False, elem_id="train-command",
+                          show_line_numbers=False, wrap_lines=True)
+        job_yaml = gr.Code(label="job.yaml", language="yaml", interactive=False, show_line_numbers=False,
                            elem_id="train-yaml")
 
     names, inputs = list(form), list(form.values())  # the handlers take the form's values by name
@@ -415,7 +417,8 @@ def build() -> None:
                         [status, form["output"], estimate_md, command, job_yaml], api_name="train_launch").then(
         refresh_adapters, None, [form["adapter"]], api_name=False)
     # Every edit is checked: a form that cannot run disables Launch, with the reason under the field at fault.
-    help_shown = {name: getattr(component, "info", None) for name, component in form.items()}
+    # "" rather than None: an update's None means "leave as is", which would leave a fixed reason standing.
+    help_shown = {name: getattr(component, "info", None) or "" for name, component in form.items()}
 
     def check(*values):
         problems, by_field = check_form(dict(zip(names, values)))
