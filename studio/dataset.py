@@ -154,18 +154,31 @@ def read_jsonl(path: str | Path) -> list[Row]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise DatasetError(f"{path}: not UTF-8 text (byte {error.start}); save the file as UTF-8") from error
-    for number, data in _jsonl_records(text, str(path)):
+    lines: list[str] = []
+    for number, data in _jsonl_records(text, str(path), lines):
         try:
             rows.append(Row.from_dict(data, f"{path}:{number}"))
         except DatasetError as error:
             problems.append(str(error))
-    if problems:
-        raise every_problem(problems)
+    if lines or problems:
+        raise every_problem(_by_line(lines + problems))
     return rows
 
 
-def _jsonl_records(text: str, name: str) -> list[tuple[int, object]]:
-    records, problems = [], []
+def _by_line(problems: list[str]) -> list[str]:
+    """Problems (`name:12: ...`) in the order of their lines."""
+    def line(problem: str) -> int:
+        match = re.match(r".*?:(\d+):", problem)
+        return int(match.group(1)) if match else 0
+
+    return sorted(problems, key=line)
+
+
+def _jsonl_records(text: str, name: str, problems: list[str] | None = None) -> list[tuple[int, object]]:
+    """(line number, parsed object) of every line; a line that is not JSON goes into `problems` when given
+    (the caller lists it with the rows' own problems), else every such line is raised at once."""
+    given = problems is not None
+    records, problems = [], problems if given else []
     # Split on "\n" only: str.splitlines() also breaks at U+2028, U+0085 and other characters that JSON
     # writes unescaped inside strings, which would cut a valid row in two.
     for number, line in enumerate(text.split("\n"), start=1):
@@ -177,7 +190,7 @@ def _jsonl_records(text: str, name: str) -> list[tuple[int, object]]:
             problems.append(f"{name}:{number}: not valid JSON ({error.msg} at column {error.colno})")
         except RecursionError:
             problems.append(f"{name}:{number}: not valid JSON (nested too deeply)")
-    if problems:
+    if problems and not given:
         raise every_problem(problems)
     return records
 
@@ -230,13 +243,17 @@ def read_file(path: str | Path) -> Splits:
             f"{path.name} is {size / 2**20:.1f} MB, over the {MAX_UPLOAD_BYTES // 2**20} MB upload limit: "
             "split it into smaller files"
         )
+    unreadable: list[str] = []  # lines that are not JSON, listed with the rows' own problems
     if kind == "datasets":
         records = _datasets_records(path)
     else:
         text = _decode(path.read_bytes(), path.name)
-        records = {"jsonl": _jsonl_records, "json": _json_records, "csv": _csv_records}[kind](text, path.name)
+        if kind == "jsonl":
+            records = _jsonl_records(text, path.name, unreadable)
+        else:
+            records = {"json": _json_records, "csv": _csv_records}[kind](text, path.name)
         records = [(f"{path.name}:{number}", data) for number, data in records]
-    return _rows_by_split(records, stem_of(path))
+    return _rows_by_split(records, stem_of(path), unreadable)
 
 
 def _size(path: Path) -> int:
@@ -407,11 +424,11 @@ def _split_name(value: object, where: str) -> str:
     return name
 
 
-def _rows_by_split(records: list[tuple[str, object]], stem: str) -> Splits:
+def _rows_by_split(records: list[tuple[str, object]], stem: str, unreadable: list[str] | None = None) -> Splits:
     splits: Splits = {name: [] for name in SPLITS}
     seen: dict[str, str] = {}
     unnamed: list[tuple[str, Row]] = []
-    problems: list[str] = []
+    problems: list[str] = list(unreadable or [])
     for where, data in records:
         try:
             if isinstance(data, dict) and "split" in data:
@@ -432,7 +449,7 @@ def _rows_by_split(records: list[tuple[str, object]], stem: str) -> Splits:
             unnamed.append((where, row))
         splits[split].append(row)
     if problems:
-        raise every_problem(problems)
+        raise every_problem(_by_line(problems))
     for where, row in unnamed:
         number = re.search(r"(\d+)$", where)
         row.id = free_id(f"{stem}-{int(number.group(1)) if number else 1:04d}", seen)

@@ -105,7 +105,7 @@ def load_rows(path: str | Path) -> list[dataset.Row]:
             rows.append(dataset.Row.from_dict(data, f"{path.name}:{number}"))
         except dataset.DatasetError as error:
             problems.append(str(error))
-    if problems:  # every bad line at once, so the file is fixed in one pass
+    if problems:  # every bad line at once, in the order of the file, so it is fixed in one pass
         raise dataset.every_problem(problems)
     if not rows:
         raise dataset.DatasetError(f"{path}: no rows")

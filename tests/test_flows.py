@@ -180,7 +180,7 @@ def test_a_plain_alpaca_csv_takes_its_kind_from_the_code_fence(tmp_path):
     path = tmp_path / "alpaca.csv"
     path.write_text('instruction,input,output\n"A bucket",,"```hcl\nresource ""aws_s3_bucket"" ""b"" {}\n```"\n'
                     '"A namespace",,"```yaml\nkind: Namespace\n```"\n"Prose",,"no fence here"\n')
-    with pytest.raises(dataset.DatasetError, match=r"alpaca\.csv:6: missing 'kind'"):
+    with pytest.raises(dataset.DatasetError, match=r"alpaca\.csv:8: missing 'kind'"):
         dataset.read_file(path)  # no fence, no kind: still refused, by its line
     path.write_text("\n".join(path.read_text().splitlines()[:-1]) + "\n")
     rows = dataset.read_file(path)["train"]
