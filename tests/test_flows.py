@@ -271,3 +271,31 @@ def test_evaluation_batches_grow_so_the_first_answers_come_soon():
 
     assert evaluation.batch_bounds(40, 16) == [(0, 1), (1, 3), (3, 7), (7, 15), (15, 31), (31, 40)]
     assert evaluation.batch_bounds(3, 1) == [(0, 1), (1, 2), (2, 3)]
+
+
+def test_a_saved_new_row_is_shown_on_its_page_and_a_huge_row_gets_a_word(home):
+    from studio import dataset_store
+    from studio.dataset import Row
+    from studio.ui import dataset as tab
+
+    row = Row(instruction="A queue named jobs.", output="```hcl\nresource \"aws_sqs_queue\" \"q\" {}\n```",
+              kind="terraform")
+    _, saved = dataset_store.save_row("seed", row, "train")
+    values, page, label = tab.page_of_row("seed", "", "all", "all", "all", "all", saved.id)
+    assert page == 30 and saved.id in [line[0] for line in values], "the table turns to the new row's page"
+    assert tab.long_row_warning(saved) == ""
+    huge = Row(instruction="x" * 50_000, output=row.output, kind="terraform")
+    assert f"{50_000 + len(row.output):,} characters" in tab.long_row_warning(huge) and "1,024 tokens" in tab.long_row_warning(huge)
+
+
+def test_a_long_conversion_step_reports_that_it_lives():
+    import time
+
+    from studio import models
+
+    heard = []
+    with models.ticking(lambda fraction, message: heard.append((fraction, message)), 0.2, 0.8, "Dequantizing", 1.0,
+                        every_s=0.05):
+        time.sleep(0.3)
+    assert heard[0] == (0.2, "Dequantizing") and len(heard) >= 3
+    assert all(0.2 <= fraction < 0.8 for fraction, _ in heard) and "s, about 1 s in all)" in heard[-1][1]
