@@ -130,8 +130,8 @@ MAX_LISTED_PROBLEMS = 50
 def kind_of_fence(output: str) -> str | None:
     """The kind the first code fence's language tag names, or None.
 
-    >>> kind_of_fence("```hcl\nresource ...\n```")
-    'terraform'
+    >>> kind_of_fence("```hcl"), kind_of_fence("```yaml"), kind_of_fence("no fence")
+    ('terraform', 'kubernetes', None)
     """
     match = _FIRST_FENCE.search(output or "")
     return FENCE_KINDS.get(match.group(1).lower()) if match else None

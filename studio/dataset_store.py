@@ -194,8 +194,8 @@ def describe_file(path: str | Path) -> dict | None:
     """Which dataset, version and split a JSONL file is, when it is a version's file in this workspace:
     {"name", "version", "split", "rows", "note"}; None for any other file.
 
-    >>> describe_file(dataset_path("seed", "train"))["version"]
-    '20261203-120102-000001-740'
+    >>> describe_file(dataset_path("seed", "train"))["split"]
+    'train'
     """
     try:
         relative = Path(path).expanduser().resolve().relative_to(workspace.datasets_dir().resolve())
