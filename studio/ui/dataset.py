@@ -22,7 +22,7 @@ import gradio as gr
 from studio import dataset, dataset_store, dataset_tokens, models
 from studio.dataset import DatasetError, Row
 from studio.highlight import code_html
-from studio.ui.widgets import verdict_html, verdict_reasons
+from studio.ui.widgets import verdict_html, verdict_reasons, when_opened
 
 PAGE_SIZE = 25
 ALL = "all"
@@ -154,6 +154,11 @@ def dataset_view(name, search, kind, tag, verdict, split, page):
         gr.update(choices=version_ids, value=None),
         values, page, label,
     )
+
+
+def dataset_names():
+    """The datasets as they are now (another browser tab may have imported one)."""
+    return gr.update(choices=dataset_store.names())
 
 
 def seed_view():
@@ -477,6 +482,7 @@ def _wire(t: SimpleNamespace) -> None:
     gr.on(None, seed_view, None, dataset_outputs, **quiet).then(
         check_all, [t.name], [t.summary], **quiet).then(
         table_page, [*filters, t.page], table_outputs, **quiet)
+    when_opened(dataset_names, None, [t.name])
     # Another dataset: the row in the editor belongs to the one left, so the editor starts empty.
     t.name.input(first_view, filters, dataset_outputs, **quiet).then(
         clear_editor, None, [*editor_outputs, t.status], **quiet).then(
