@@ -1,9 +1,13 @@
 """The default recipe end to end: SFT, then GRPO from its adapter, then base / SFT / SFT+GRPO evaluated on the
-held-out split (greedy), with each phase's wall time and how right its ETA was. Baseline: the base model.
+held-out split (greedy, and sampled for pass@k), with each phase's wall time and how right its ETA was. Baseline: the base model.
 
     python bench/recipe.py                              # recipes/default-*.yaml, the 121 eval rows
     python bench/recipe.py --name try2 --limit 30       # other run names; evaluate on the first 30 rows only
     python bench/recipe.py --threads 2                  # torch threads (default: all cores)
+    python bench/recipe.py --skip-training --pass-at-k 0   # evaluate the trained runs again, greedy only
+
+The table has the rate of each stage (greedy), the share of answers that loop (a line repeated more than 8 times),
+and pass@1..4 from 4 answers per row sampled at temperature 0.7.
 
 Each phase is a real job (`python -m jobs run`, what the runner starts), in the workspace ($INFRAMIND_HOME or
 ./workspace) under runs/<name>-sft and runs/<name>-grpo. The evaluation lands in runs/<name>-grpo/eval, where the
@@ -54,18 +58,25 @@ def eta_error(run: RunFolder) -> float | None:
 
 
 def print_table(summary: dict, seconds: dict[str, float]) -> None:
-    stages = evaluation.STAGES
-    print(f"\n{'model':<10} {'kind':<11} " + " ".join(f"{s:>13}" for s in stages))
+    """One line per model and kind: the rate of each stage (greedy), the loop rate, and pass@k of the samples."""
+    stages = (*evaluation.STAGES, "loop")
+    ks = [f"pass@{k}" for k in (summary["models"][0].get("sampled", {}).get("pass_at_k") or {})]
+    print(f"\n{'model':<10} {'kind':<11} " + " ".join(f"{s:>13}" for s in (*stages, *ks)))
     for entry in summary["models"]:
         for scope in ("all", *evaluation.KINDS):
             figures = entry["rates"] if scope == "all" else entry["by_kind"].get(scope)
             if figures:
-                print(f"{entry['label']:<10} {scope:<11} " + " ".join(f"{figures[s]:>12.1%} " for s in stages))
+                sampled = [entry["sampled"]["pass_at_k"][k.removeprefix("pass@")] for k in ks] if scope == "all" else []
+                print(f"{entry['label']:<10} {scope:<11} " + " ".join(f"{figures.get(s, 0.0):>12.1%} " for s in stages)
+                      + "".join(f"{value:>13.1%} " for value in sampled))
+    if ks:
+        sampled = summary.get("sampled", {})
+        print(f"\npass@k: {sampled.get('k')} answers per row sampled at temperature {sampled.get('temperature')}, beside greedy")
     print("\n" + ", ".join(f"{phase} {value / 60:.1f} min" for phase, value in seconds.items()))
 
 
 def run_recipe(name: str, limit: int = 0, skip_training: bool = False, max_new_tokens: int = 512,
-               **changes) -> tuple[dict, dict[str, float], Path]:
+               pass_at_k: int = 4, **changes) -> tuple[dict, dict[str, float], Path]:
     """Train both phases (unless `skip_training`) and evaluate; the summary, the wall times and the results."""
     sft, grpo = recipe.phases(name, **changes)
     seconds: dict[str, float] = {}
@@ -80,7 +91,8 @@ def run_recipe(name: str, limit: int = 0, skip_training: bool = False, max_new_t
     contenders = [evaluation.Candidate("base", sft.model),
                   evaluation.Candidate("SFT", sft.model, str(sft.run_folder() / "adapter")),
                   evaluation.Candidate("SFT+GRPO", grpo.model, str(grpo.run_folder() / "adapter"))]
-    print(f"[recipe] evaluating {', '.join(c.label for c in contenders)} on {len(rows)} eval rows (greedy)",
+    sampled = f", and pass@{pass_at_k} from {pass_at_k} samples at 0.7" if pass_at_k else ""
+    print(f"[recipe] evaluating {', '.join(c.label for c in contenders)} on {len(rows)} eval rows (greedy{sampled})",
           flush=True)
     started = time.monotonic()
 
@@ -88,7 +100,7 @@ def run_recipe(name: str, limit: int = 0, skip_training: bool = False, max_new_t
         print(f"[eval] {progress}", flush=True)
 
     results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=max_new_tokens),
-                                  on_progress=report)
+                                  on_progress=report, pass_at=pass_at_k, pass_at_temperature=0.7)
     seconds["evaluation"] = time.monotonic() - started
     folder = evaluation.write(results, grpo.run_folder() / "eval")
     eta = {label: eta_error(RunFolder(spec.run_folder())) for label, spec in (("SFT", sft), ("GRPO", grpo))}
@@ -102,11 +114,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     parser.add_argument("--skip-training", action="store_true", help="evaluate the runs already trained")
+    parser.add_argument("--pass-at-k", type=int, default=4, help="also sample k answers per row at temperature 0.7 "
+                        "for pass@k beside greedy (0: greedy only)")
     args = parser.parse_args()
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
     print(f"[recipe] workspace {workspace.home()}", flush=True)
-    summary, seconds, folder = run_recipe(args.name, args.limit, args.skip_training)
+    summary, seconds, folder = run_recipe(args.name, args.limit, args.skip_training, pass_at_k=args.pass_at_k)
     print_table(summary, seconds)
     print(f"results: {folder}")
 

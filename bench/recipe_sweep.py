@@ -3,9 +3,10 @@
     python bench/recipe_sweep.py bench/sweeps/sft.yaml                   # variants one after the other
     python bench/recipe_sweep.py bench/sweeps/sft.yaml --parallel 8 --gpus 2 --out results/
                                                                           # a GPU machine: 4 variants per GPU
+    python bench/recipe_sweep.py bench/sweeps/sft.yaml --dry-run         # check every job.yaml, train nothing
 
-A sweep file holds `defaults` (an `sft` and a `grpo` spec, the keys of `jobs.specs.SFTJob` / `GRPOJob`) and
-`variants`, each with a `name` and the keys it changes:
+A sweep file holds `defaults` (an `sft`, a `grpo` and a `dpo` spec, the keys of `jobs.specs.SFTJob` / `GRPOJob` /
+`DPOJob`) and `variants`, each with a `name` and the keys it changes:
 
     defaults:
       sft: {epochs: 1, learning_rate: 0.001}
@@ -17,10 +18,20 @@ A sweep file holds `defaults` (an `sft` and a `grpo` spec, the keys of `jobs.spe
       - name: lr-2e-3+grpo
         after: lr-2e-3                  # GRPO from that variant's SFT adapter
         grpo: {temperature: 1.0}
+      - name: lr-2e-3+dpo
+        after: lr-2e-3                  # DPO from it: mines pairs from that adapter first (studio.pair_mining)
+        dpo: {mine_limit: 20}
 
 Every variant trains through the studio's own entry point (`python -m jobs run job.yaml`) and is evaluated with
 `studio.evaluation` over the held-out split, greedy. The table is the share of answers passing each stage,
-overall and per kind, with the training wall time; each variant's summary lands in `--out` as JSON.
+overall and per kind, with the training wall time (a DPO phase's includes its mining) and the pairs DPO trained
+on; each variant's summary lands in `--out` as JSON.
+
+`--smoke MODEL` checks a sweep file end to end in minutes on a CPU: every phase of every variant runs one step of
+short sequences on MODEL (a tiny random model folder, or the embedded one), DPO mines 2 requests with each row's
+reference answer among the candidates (a tiny model's own answers rarely give a pair), and 2 eval rows are answered
+in 16 tokens. It proves the file parses, every spec validates and each phase starts and chains; the figures mean
+nothing.
 """
 
 from __future__ import annotations
@@ -40,11 +51,27 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # `python bench/recipe_sweep.py` from anywhere
 
 STAGES = ("parses", "schema", "intent", "pass")
+PHASES = ("sft", "grpo", "dpo")
+# --smoke: one step of short sequences per phase; DPO mines 2 requests and counts the reference answers.
+SMOKE = {
+    "sft": {"max_steps": 1, "batch_size": 2, "gradient_accumulation": 1, "max_length": 256, "save_steps": 1000},
+    "grpo": {"max_steps": 1, "batch_size": 2, "gradient_accumulation": 1, "num_generations": 2,
+             "max_completion_length": 16, "save_steps": 1000},
+    "dpo": {"max_steps": 1, "batch_size": 2, "gradient_accumulation": 1, "max_length": 512, "mine_limit": 2,
+            "mine_samples": 2, "mine_pairs_per_request": 1, "mine_max_new_tokens": 16, "mine_batch_size": 4,
+            "mine_reference": True, "save_steps": 1000},
+}
 
 
 def load_sweep(path: Path) -> tuple[dict, list[dict]]:
     data = yaml.safe_load(path.read_text())
     return data.get("defaults", {}), data["variants"]
+
+
+def phase_settings(variant: dict, defaults: dict, phase: str, smoke: dict | None) -> dict:
+    """A phase's keys: the sweep's defaults, the variant's changes, then (in a smoke run) the cut-down sizes."""
+    settings = {**defaults.get(phase, {}), **variant.get(phase, {})}
+    return {**settings, **smoke[phase]} if smoke else settings
 
 
 def job_yaml(kind: str, settings: dict, run: Path) -> Path:
@@ -66,21 +93,23 @@ def train(kind: str, settings: dict, run: Path, env: dict) -> float:
     return time.monotonic() - started
 
 
-def evaluate(adapter: Path | None, settings: dict, limit: int, batch_size: int, folder: Path) -> dict:
+def evaluate(adapter: Path | None, settings: dict, limit: int, batch_size: int, folder: Path,
+             max_new_tokens: int = 512) -> dict:
     """The variant's rates over the eval split (greedy); the answers and verdicts are kept in `folder`."""
     from studio import evaluation, generation, models
 
     model = settings.get("model") or models.EMBEDDED
     rows = evaluation.load_rows(evaluation.EVAL_SPLIT)[: limit or None]
     contenders = evaluation.candidates(model, adapter=str(adapter) if adapter else None, with_base=adapter is None)
-    results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=512), batch_size=batch_size)
+    results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=max_new_tokens),
+                                  batch_size=batch_size)
     evaluation.write(results, folder)
     return results.summary["models"][-1]
 
 
 def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int | None, limit: int,
-                batch_size: int) -> dict:
-    """Train one variant (SFT, then GRPO if asked) and evaluate it; runs in its own process."""
+                batch_size: int, smoke: dict | None = None, max_new_tokens: int = 512) -> dict:
+    """Train one variant (SFT, then GRPO or DPO if asked) and evaluate it; runs in its own process."""
     env = dict(os.environ)
     if gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = str(gpu)
@@ -88,37 +117,66 @@ def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int |
     name = variant["name"]
     record = {"name": name, "variant": variant, "seconds": {}}
     adapter = None
-    sft = {**defaults.get("sft", {}), **variant.get("sft", {})}
+    sft = phase_settings(variant, defaults, "sft", smoke)
     if "sft" in variant:
         run = work / f"{name}-sft"
         record["seconds"]["sft"] = round(train("sft", sft, run, env), 1)
         adapter = run / "adapter"
-    if "grpo" in variant:
+    for phase in ("grpo", "dpo"):
+        if phase not in variant:
+            continue
         start = work / f"{variant['after']}-sft" / "adapter" if variant.get("after") else adapter
-        grpo = {**defaults.get("grpo", {}), **variant["grpo"]}
+        settings = phase_settings(variant, defaults, phase, smoke)
         if start is not None:
-            grpo["adapter"] = str(start)
-        run = work / f"{name}-grpo"
-        record["seconds"]["grpo"] = round(train("grpo", grpo, run, env), 1)
+            settings["adapter"] = str(start)
+        run = work / f"{name}-{phase}"
+        record["seconds"][phase] = round(train(phase, settings, run, env), 1)
         adapter = run / "adapter"
+        if phase == "dpo":  # the pairs it trained on, and the share of its time spent mining them
+            summary = json.loads((run / "summary.json").read_text())
+            record["dpo"] = {key: summary.get(key) for key in ("pairs", "pairs_by_source", "mining",
+                                                               "rewards_accuracy", "rewards_margin")}
     started = time.monotonic()
-    record["eval"] = evaluate(adapter, sft, limit, batch_size, out / name)
+    record["eval"] = evaluate(adapter, sft, limit, batch_size, out / name, max_new_tokens)
     record["seconds"]["eval"] = round(time.monotonic() - started, 1)
     (out / f"{name}.json").write_text(json.dumps(record, indent=1))
     return record
 
 
+def dry_run(variants: list[dict], defaults: dict, work: Path) -> int:
+    """Every variant's job.yaml written and checked as `jobs run` would; returns 1 when one cannot start."""
+    from jobs import specs
+
+    work.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for variant in variants:
+        for kind in PHASES:
+            if kind not in variant:
+                continue
+            settings = {**defaults.get(kind, {}), **variant[kind]}
+            try:
+                path = job_yaml(kind, settings, work / f"{variant['name']}-{kind}")
+                missing = specs.load(path).with_paths_resolved(ROOT).missing_files()
+            except (specs.SpecError, TypeError) as error:
+                missing = [str(error)]
+            failed += bool(missing)
+            print(f"[sweep] {variant['name']} {kind}: " + ("; ".join(missing) if missing else f"ok ({path})"))
+    return 1 if failed else 0
+
+
 def table(records: list[dict]) -> str:
-    header = ["variant", "train s"] + [f"{kind[:2]} {stage}" for kind in ("terraform", "kubernetes") for stage in
-                                        STAGES] + ["all pass"]
+    header = ["variant", "train s", "pairs"] + [f"{kind[:2]} {stage}" for kind in ("terraform", "kubernetes")
+                                                 for stage in STAGES] + ["all parses", "all schema", "all intent",
+                                                                         "all pass"]
     lines = [" | ".join(header), " | ".join("---" for _ in header)]
     for record in records:
         kinds = record["eval"]["by_kind"]
         train_s = sum(v for k, v in record["seconds"].items() if k != "eval")
-        cells = [record["name"], f"{train_s:.0f}"]
+        pairs = record.get("dpo", {}).get("pairs")
+        cells = [record["name"], f"{train_s:.0f}", "-" if pairs is None else str(pairs)]
         cells += [f"{100 * kinds[kind][stage]:.0f}" if kind in kinds else "-" for kind in ("terraform", "kubernetes")
                   for stage in STAGES]
-        cells.append(f"{100 * record['eval']['rates']['pass']:.0f}")
+        cells += [f"{100 * record['eval']['rates'][stage]:.0f}" for stage in STAGES]
         lines.append(" | ".join(cells))
     return "\n".join(f"| {line} |" for line in lines)
 
@@ -133,14 +191,28 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
     parser.add_argument("--eval-batch", type=int, default=16)
     parser.add_argument("--only", nargs="*", default=None, help="variant names to run")
+    parser.add_argument("--max-new-tokens", type=int, default=512, help="longest eval answer")
+    parser.add_argument("--smoke", metavar="MODEL", default="",
+                        help="one step per phase on MODEL, 2 mined requests, 2 eval rows of 16 tokens (see above)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="write and check every variant's job.yaml (and the files it reads), train nothing")
     args = parser.parse_args()
     defaults, variants = load_sweep(args.sweep)
+    unknown = [f"{v.get('name')}: {key}" for v in variants for key in v if key not in ("name", "after", *PHASES)]
+    if unknown:
+        sys.exit(f"unknown variant keys: {', '.join(unknown)}; a variant has name, after, {', '.join(PHASES)}")
     if args.only:
         variants = [v for v in variants if v["name"] in args.only]
+    if args.dry_run:
+        raise SystemExit(dry_run(variants, defaults, (args.work or args.out / "runs").resolve()))
+    smoke = None
+    if args.smoke:
+        smoke = {phase: {**SMOKE[phase], "model": args.smoke} for phase in PHASES}
+        args.limit, args.max_new_tokens, args.eval_batch = 2, 16, 2
     args.out.mkdir(parents=True, exist_ok=True)
     work = (args.work or args.out / "runs").resolve()
     work.mkdir(parents=True, exist_ok=True)
-    # GRPO variants that start from another variant's SFT wait for the first wave.
+    # GRPO and DPO variants that start from another variant's SFT wait for the first wave.
     waves = [[v for v in variants if not v.get("after")], [v for v in variants if v.get("after")]]
     records, slot = [], 0
     context = __import__("multiprocessing").get_context("spawn")
@@ -151,7 +223,7 @@ def main() -> None:
                 gpu = slot % args.gpus if args.gpus else None
                 slot += 1
                 futures[pool.submit(run_variant, variant, defaults, work, args.out, gpu, args.limit,
-                                    args.eval_batch)] = variant["name"]
+                                    args.eval_batch, smoke, args.max_new_tokens)] = variant["name"]
             for future in concurrent.futures.as_completed(futures):
                 try:
                     records.append(future.result())

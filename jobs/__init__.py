@@ -9,12 +9,12 @@ points and the metrics they write.
 
 | module | holds |
 | --- | --- |
-| `specs` | `SFTJob`, `GRPOJob` (dataclasses validated on construction), job.yaml reading and writing |
+| `specs` | `SFTJob`, `GRPOJob`, `DPOJob` (dataclasses validated on construction), job.yaml reading and writing |
 | `store` | `JobStore`: the jobs table (SQLite, WAL) and the claim of free devices |
 | `runner` | submit, schedule, the per-job supervisor, stop, resume, delete, reconcile |
 | `run_folder` | `RunFolder`: the files of a run (job.yaml, metrics.jsonl, train.log, checkpoints, adapter) |
-| `training` | what the SFT and GRPO entry points share: loading for LoRA, TRL arguments, the stop protocol |
-| `sft`, `grpo` | the entry points, one per job kind |
+| `training` | what the SFT, GRPO and DPO entry points share: loading for LoRA, TRL arguments, the stop protocol |
+| `sft`, `grpo`, `dpo` | the entry points, one per job kind |
 | `metrics` | the callback that writes metrics.jsonl (tokens/s, peak memory, MFU, ETA, rewards) |
 | `progress` | reading metrics.jsonl back: progress, ETA, the warning when GRPO's groups teach nothing |
 | `estimate` | the memory a job will need, before it is launched |

@@ -23,7 +23,8 @@ The parts, per process (one GPU, or the CPU):
   150k vocabulary) never exists. On CUDA its Triton kernel keeps about a tile in the compute dtype for the
   forward and one for the backward (from the kernel's buffers; not measured here). Without Triton (the CPU) the
   torch fallback works on whole tiles and holds about 16 tile-sized fp32 temporaries at its peak: measured with
-  `python bench/memory_estimate.py`, this is most of a CPU job's memory. GRPO adds the generation's KV cache.
+  `python bench/memory_estimate.py`, this is most of a CPU job's memory. GRPO adds the generation's KV cache;
+  DPO doubles the batch (each pair's chosen and rejected answers).
 - runtime: on the CPU, Python, torch and the libraries (about 0.6 GiB resident, measured with a tiny model);
   on CUDA, the context (a few hundred MiB) is outside PyTorch's allocator and not counted.
 
@@ -36,7 +37,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jobs.specs import GRPOJob, JobSpec
+from jobs.specs import DPOJob, GRPOJob, JobSpec
 from studio import models
 
 GIB = 2**30
@@ -171,7 +172,9 @@ def estimate(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> MemoryEs
         generated = spec.batch_size * spec.gradient_accumulation  # the generation batch, per process
     else:
         sequence, generated = spec.max_length, 0
-    tokens = spec.batch_size * sequence
+    # DPO runs each pair's chosen and rejected answers through the model together: twice the batch's rows.
+    rows = 2 * spec.batch_size if isinstance(spec, DPOJob) else spec.batch_size
+    tokens = rows * sequence
     report.tokens = tokens
     per_layer_token = 13 * shape.hidden + 5 * shape.intermediate + 2 * shape.kv_width
     if spec.gradient_checkpointing:
@@ -187,7 +190,10 @@ def estimate(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> MemoryEs
         report.parts["runtime"] = CPU_RUNTIME_BYTES
 
     report.notes.append(f"{_count(shape.parameters)} parameters, {_count(lora)} trained by LoRA r={spec.lora.r}; "
-                        f"{spec.batch_size} x {sequence} tokens per forward pass at most")
+                        f"{rows} x {sequence} tokens per forward pass at most")
+    if isinstance(spec, DPOJob) and spec.mine_samples:
+        report.notes.append(f"mining first: {spec.mine_batch_size} answers of up to {spec.mine_max_new_tokens} tokens "
+                            "generated together (freed before training)")
     if four_bit and not on_gpu:
         report.notes.append("4-bit on the CPU: about 50x slower to generate than fp32, and it saves little here")
     if spec.quantization == "auto":

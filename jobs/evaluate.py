@@ -2,6 +2,7 @@
 
     python -m jobs eval --adapter sft-iac-1                  # base and fine-tuned over the eval split, here
     python -m jobs eval --adapter sft-iac-1 --submit         # the same as a background job (the Evaluate tab's way)
+    python -m jobs eval --adapter sft-iac-1 --pass-at-k 4    # also 4 sampled answers per row (0.7): pass@1..4
     python -m jobs run workspace/runs/eval-sft-iac-1/job.yaml   # what the runner starts
 
 Reads top to bottom: set up, generate and check (`studio.evaluation.evaluate`), save, clean up. Progress goes to
@@ -54,8 +55,9 @@ def run(spec: EvalJob, run: RunFolder, resume: bool = False) -> str:
         judge = Judge(spec.judge_url, model=spec.judge_model)
         judge.check()  # fail now, with the URL, rather than after the generation
     folder = results_folder(spec)
-    total = len(rows) * spec.samples * len(contenders)
-    print(f"[job] eval: {len(rows)} rows of {spec.dataset}, {spec.samples} answer(s) each, "
+    total = len(rows) * (spec.samples + spec.pass_at_k) * len(contenders)
+    sampled = f" and {spec.pass_at_k} sampled at {spec.pass_at_k_temperature} for pass@k" if spec.pass_at_k else ""
+    print(f"[job] eval: {len(rows)} rows of {spec.dataset}, {spec.samples} answer(s) each{sampled}, "
           f"{' and '.join(c.label for c in contenders)}; {torch.get_num_threads()} CPU threads; "
           f"results in {folder}", flush=True)
 
@@ -83,7 +85,8 @@ def run(spec: EvalJob, run: RunFolder, resume: bool = False) -> str:
     try:
         results = evaluation.evaluate(rows, contenders, settings, samples=spec.samples, batch_size=spec.batch_size,
                                       split=Path(spec.dataset).stem, judge=judge, on_progress=progress,
-                                      should_stop=lambda: stop.requested)
+                                      should_stop=lambda: stop.requested, pass_at=spec.pass_at_k,
+                                      pass_at_temperature=spec.pass_at_k_temperature)
     except evaluation.StopRequested as error:
         print(f"[job] {error}", flush=True)
         workspace.atomic_write_text(run.stopped_file, json.dumps({"step": answered[0], "checkpoint": None}))
@@ -93,9 +96,14 @@ def run(spec: EvalJob, run: RunFolder, resume: bool = False) -> str:
     results.summary["dataset"] = spec.dataset
     evaluation.write(results, folder)
     print(evaluation.table(results.summary).to_string(index=False), flush=True)
-    rates = {entry["label"]: entry["rates"]["pass"] for entry in results.summary["models"]}
-    summary = {"kind": "eval", "results": str(folder), "rows": len(rows), "pass": rates, "steps": total,
-               "seconds": round(time.monotonic() - started, 1)}
+    models = results.summary["models"]
+    summary = {"kind": "eval", "results": str(folder), "rows": len(rows),
+               "pass": {entry["label"]: entry["rates"]["pass"] for entry in models},
+               "loop": {entry["label"]: entry["rates"].get("loop", 0.0) for entry in models},
+               "failures": {entry["label"]: entry.get("failures", {}) for entry in models},
+               "steps": total, "seconds": round(time.monotonic() - started, 1)}
+    if spec.pass_at_k:
+        summary["pass_at_k"] = {entry["label"]: entry["sampled"]["pass_at_k"] for entry in models}
     workspace.atomic_write_text(run.summary_file, json.dumps(summary, indent=1))
     print(f"[job] done in {summary['seconds']:.0f} s; results in {folder}", flush=True)
     return "succeeded"

@@ -82,7 +82,7 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
         print(f"[job] starting from the adapter in {start_from}", flush=True)
 
     fits = _fits(tokenizer, spec.max_length)
-    train_rows = Dataset.from_list(prompt_rows(training.read_rows(spec.dataset))).filter(fits)
+    train_rows = Dataset.from_list(prompt_rows(training.training_rows(spec))).filter(fits)
     eval_rows = None
     if spec.eval_dataset:
         eval_rows = Dataset.from_list(prompt_rows(training.read_rows(spec.eval_dataset))).filter(fits)
@@ -95,6 +95,7 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
         **training.common_arguments(spec, run, setup, has_eval=bool(eval_rows)),
         num_generations=spec.num_generations,
         max_completion_length=spec.max_completion_length,
+        mask_truncated_completions=spec.mask_truncated_completions,
         temperature=spec.temperature,
         beta=spec.beta,
         reward_weights=rewards.trl_reward_weights(),

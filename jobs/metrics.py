@@ -11,7 +11,9 @@ One line per logged training step; an evaluation writes a line of its own at its
 training fields null), so a reader groups by step. GRPO lines add the total reward (`reward`, `reward_std`), each
 reward component's `reward_<component>_mean` and `_std`, `frac_zero_std`: the fraction of prompt groups whose
 answers all scored the same, which teach nothing, and `iac_ok`: the share of answers passing every correctness
-check (extracted, parsed, schema, intent).
+check (extracted, parsed, schema, intent). DPO lines add its implicit rewards (beta x log(policy / reference) of
+an answer): `rewards_chosen`, `rewards_rejected`, their difference `rewards_margin`, `rewards_accuracy` (the share
+of pairs whose chosen answer has the higher reward), and `logps_chosen` / `logps_rejected`.
 
 - tokens/s counts the tokens of the training steps since the last line (prompt and answer, padding excluded),
   over the time spent in those steps: evaluations and checkpoint saves are left out.
@@ -59,6 +61,13 @@ _RENAMES = {
     "completions/mean_length": "completion_length",
     "completions/clipped_ratio": "clipped_ratio",
     "iac/ok": "iac_ok",  # studio.iac.rewards: share of the answers passing every correctness check
+    # DPO's implicit rewards: beta x the log-ratio of policy to reference, chosen and rejected answers
+    "rewards/chosen": "rewards_chosen",
+    "rewards/rejected": "rewards_rejected",
+    "rewards/margins": "rewards_margin",
+    "rewards/accuracies": "rewards_accuracy",
+    "logps/chosen": "logps_chosen",
+    "logps/rejected": "logps_rejected",
 }
 _KEPT = ("loss", "learning_rate", "grad_norm", "reward", "reward_std", "kl", "entropy", "mean_token_accuracy")
 # Every training line has these keys (null where not measured: MFU on the CPU, eval_loss between evaluations).
@@ -105,6 +114,8 @@ def line_from_logs(logs: dict) -> dict:
             out[f"{match.group(1) or ''}{match.group(2)}_{match.group(3)}"] = value
         elif key in _RENAMES:
             out[_RENAMES[key]] = value
+        elif key.startswith("eval_") and key[len("eval_"):] in _RENAMES:
+            out["eval_" + _RENAMES[key[len("eval_"):]]] = value
         elif key in _KEPT or key == "eval_loss" or key == "eval_reward":
             out[key] = value
     return out
@@ -275,6 +286,7 @@ class MetricsCallback(TrainerCallback):
         parts = [f"step {row['step']}/{row['total_steps']}"]
         for key, label, fmt in (("loss", "loss", "{:.4f}"), ("eval_loss", "eval_loss", "{:.4f}"),
                                 ("reward", "reward", "{:.3f}"), ("frac_zero_std", "zero-variance groups", "{:.0%}"),
+                                ("rewards_margin", "margin", "{:.3f}"), ("rewards_accuracy", "pair accuracy", "{:.0%}"),
                                 ("learning_rate", "lr", "{:.2e}"), ("tokens_per_s", "tokens/s", "{:,.0f}"),
                                 ("mfu", "MFU", "{:.1%}")):
             if row.get(key) is not None:

@@ -29,7 +29,8 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
     setup = training.describe_setup(spec)
     # The prompt is the system and user turns, the completion the answer: TRL templates both with the model's
     # chat template and masks the prompt out of the loss, no template markers needed.
-    train_rows = Dataset.from_list([dataset.to_prompt_completion(row) for row in training.read_rows(spec.dataset)])
+    rows = training.training_rows(spec)
+    train_rows = Dataset.from_list([dataset.to_prompt_completion(row) for row in rows])
     eval_rows = None
     if spec.eval_dataset:
         eval_rows = Dataset.from_list([dataset.to_prompt_completion(r) for r in training.read_rows(spec.eval_dataset)])

@@ -1,6 +1,6 @@
 """Typed job specs: one dataclass per job kind, validated on construction, saved as `job.yaml` in the run folder.
 
-    >>> from jobs.specs import SFTJob, GRPOJob, load, dump
+    >>> from jobs.specs import SFTJob, GRPOJob, DPOJob, load, dump
     >>> spec = SFTJob(model="SmolLM2-135M-Instruct (embedded)", max_steps=200, output="sft-iac-1")
     >>> spec.lora.r, spec.lora.alpha, spec.quantization
     (32, 64, 'auto')
@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 
 import yaml
 
-from studio import models, workspace
+from studio import adapters, models, workspace
 
 QUANTIZATIONS = ("auto", "nf4", "none")
 SCHEDULES = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial",
@@ -90,14 +90,9 @@ def _output_problems(output: str) -> list[str]:
     return []
 
 
-def adapter_folder(adapter: str) -> Path | None:
-    """An adapter's folder: a path as given, or a run name's adapter/ in the workspace; None for none."""
-    if not adapter:
-        return None
-    path = Path(adapter).expanduser()
-    if path.is_absolute() or path.exists() or "/" in adapter:
-        return path
-    return workspace.inside(workspace.runs_dir(), adapter) / "adapter"
+# An adapter's folder: a path as given, or a run name's adapter/ in the workspace; None for none. It lives in
+# studio.adapters, where the mining command line (below jobs in the layering) resolves a run's name too.
+adapter_folder = adapters.folder
 
 
 @dataclass(frozen=True)
@@ -141,6 +136,10 @@ class JobSpec:
     model: str = _help("Base model: the embedded default, a hub id or a local folder.", models.EMBEDDED)
     dataset: str = _help("Training rows (JSONL of Alpaca rows with kind and intent).", "data/train.jsonl")
     eval_dataset: str = _help("Held-out rows for the eval loss; empty for none.", "data/eval.jsonl")
+    mix_dataset: str = _help("More training rows mixed into `dataset`, such as the generated ones (python -m "
+                             "studio.synth --out data/generated.jsonl); empty for none.", "")
+    mix_ratio: float = _help("Share of the training rows drawn from mix_dataset: 0.5 half, 1 mix_dataset alone.",
+                             0.5)
     output: str = _help("Run name (a folder under the workspace's runs/) or an absolute folder; "
                         "empty picks <kind>-<date>-<time>.", "")
     seed: int = _help("Seed for the adapter's initialization, shuffling and sampling.", 42)
@@ -187,10 +186,13 @@ class JobSpec:
             found.append(f"model is empty: use '{models.EMBEDDED}', a hub id or a local folder")
         if not self.dataset.strip():
             found.append("dataset is empty: give a JSONL file of training rows (data/train.jsonl)")
-        for name in ("dataset", "eval_dataset"):
+        for name in ("dataset", "eval_dataset", "mix_dataset"):
             value = getattr(self, name)
             if value and not value.endswith(".jsonl"):
                 found.append(f"{name} must be a .jsonl file, not {value!r}")
+        if self.mix_dataset and not (0 < self.mix_ratio <= 1):
+            found.append(f"mix_ratio must be above 0 and at most 1, not {self.mix_ratio} (0.5: half the rows from "
+                         "mix_dataset; clear mix_dataset to train on `dataset` alone)")
         found += _output_problems(self.output)
         for name in ("batch_size", "gradient_accumulation", "max_length", "logging_steps", "save_steps",
                      "eval_steps"):
@@ -237,7 +239,7 @@ class JobSpec:
         """
         base = Path(base or Path.cwd())
         changes = {}
-        for name in ("dataset", "eval_dataset"):
+        for name in ("dataset", "eval_dataset", "mix_dataset"):
             value = getattr(self, name)
             if value and not Path(value).expanduser().is_absolute():
                 changes[name] = str((base / value).resolve())
@@ -251,10 +253,11 @@ class JobSpec:
         """Dataset files that do not exist, as messages (checked at launch, not on construction, so that the
         job.yaml of an old run still loads after its data moved)."""
         found = []
-        for name in ("dataset", "eval_dataset"):
+        for name in ("dataset", "eval_dataset", "mix_dataset"):
             value = getattr(self, name)
             if value and not Path(value).expanduser().is_file():
-                found.append(f"{name} {value!r} does not exist")
+                hint = " (build it: python -m studio.synth --out data/generated.jsonl)" if name == "mix_dataset" else ""
+                found.append(f"{name} {value!r} does not exist{hint}")
         return found
 
     def to_dict(self) -> dict:
@@ -300,7 +303,13 @@ class GRPOJob(JobSpec):
                                        "x GPUs answers, num_generations per prompt.", 2)
     max_length: int = _help("Longest prompt in tokens.", 1024)
     num_generations: int = _help("Answers sampled per prompt; rewards are compared within this group.", 4)
-    max_completion_length: int = _help("Longest answer in tokens.", 256)
+    # The longest answer of data/train.jsonl is 656 tokens with SmolLM2's tokenizer: a shorter cap cuts correct
+    # answers, which the validators then score below a trivial one.
+    max_completion_length: int = _help("Longest answer in tokens; cover the dataset's longest answer (656 in the "
+                                       "seed).", 768)
+    mask_truncated_completions: bool = _help("Leave answers cut at max_completion_length out of the loss, so that a "
+                                             "correct answer cut short is not pushed down and answers are not "
+                                             "pushed shorter.", True)
     temperature: float = _help("Sampling temperature: too low and a group's answers are alike (no signal).", 0.9)
     beta: float = _help("KL penalty against the starting model; 0 skips the reference pass.", 0.0)
     reward_weights: dict[str, float] = _help("Weight of each reward component (studio.iac.rewards); 0 leaves it "
@@ -357,6 +366,135 @@ class GRPOJob(JobSpec):
         return found
 
 
+DPO_LOSSES = ("sigmoid", "ipo", "hinge")
+# The DPO job's mining keys and the studio.pair_mining.MiningSettings fields they set.
+MINING_KEYS = {"mine_samples": "samples", "mine_limit": "limit", "mine_temperature": "temperature",
+               "mine_max_new_tokens": "max_new_tokens", "mine_margin": "margin",
+               "mine_min_stage_gap": "min_stage_gap", "mine_pairs_per_request": "pairs_per_request",
+               "mine_batch_size": "batch_size", "mine_reference": "reference"}
+
+
+@register
+@dataclass(frozen=True)
+class DPOJob(JobSpec):
+    """DPO with TRL's DPOTrainer on pairs of answers (prompt, chosen, rejected) from up to three sources, mixed:
+    the Compare tab's votes, pair files, and pairs mined from the starting model, ranked by the IaC validators
+    (`studio.pair_mining`) before training starts."""
+
+    kind: ClassVar[str] = "dpo"
+    entry_point: ClassVar[str] = "jobs.dpo:train"
+
+    dataset: str = _help("Training requests (Alpaca rows with kind and intent) to mine pairs from before training: "
+                         "mine_samples answers to each from the starting model, ranked by the validators. Unused "
+                         "when mine_samples is 0.", "data/train.jsonl")
+    eval_dataset: str = _help("Held-out preference pairs (JSONL of prompt, chosen, rejected) for the eval loss and "
+                              "reward accuracy; empty for none.", "")
+    learning_rate: float = _help("Peak learning rate of the adapter (DPO on LoRA: 1e-5 to 2e-4).", 5e-5)
+    max_length: int = _help("Longest prompt + answer in tokens; longer pairs are cut at the end of the answer.", 1024)
+    votes: bool = _help("Train on the Compare tab's votes: the workspace's preferences/dpo-pairs.jsonl, exported "
+                        "again from votes.jsonl when the job starts.", False)
+    pairs: tuple[str, ...] = _help("Pair files to train on too (JSONL of prompt, chosen, rejected: an earlier "
+                                   "mining, `python -m studio.preferences mine`, or a file of your own).", ())
+    mine_samples: int = _help("Answers sampled per training request to mine pairs from; 0 mines nothing (train on "
+                              "the votes and pair files only).", 4)
+    mine_limit: int = _help("Mine from N training requests drawn at random (seeded); 0 uses them all.", 0)
+    mine_temperature: float = _help("Sampling temperature while mining: too low and a request's answers are alike "
+                                    "(no pair).", 0.9)
+    # The seed's longest answer is 656 tokens (SmolLM2's tokenizer): a lower cap cuts correct answers, which would
+    # then be mined as rejected against shorter, worse ones.
+    mine_max_new_tokens: int = _help("Longest mined answer in tokens; cover the dataset's longest answer (656 in the "
+                                     "seed), or correct answers cut short become rejected ones.", 768)
+    mine_margin: float = _help("Smallest reward difference (studio.iac.rewards total) between the chosen and the "
+                               "rejected answer of a mined pair.", 0.5)
+    mine_min_stage_gap: int = _help("Correctness stages (extracted, parses, schema, intent) the chosen answer must "
+                                    "pass beyond the rejected one; 0 ranks by the reward alone.", 1)
+    mine_pairs_per_request: int = _help("Pairs kept per request at most: best with worst, then inwards.", 1)
+    mine_batch_size: int = _help("Answers generated together while mining.", 16)
+    mine_reference: bool = _help("Count each request's own answer (the dataset's output, which passes the checks) "
+                                 "among the mined candidates: every request whose samples fail gives a pair.", False)
+    beta: float = _help("How far DPO may move from the starting model: higher stays closer (0.1 is usual).", 0.1)
+    loss_type: str = _help(f"DPO loss: {', '.join(DPO_LOSSES)} (sigmoid is the paper's).", "sigmoid")
+    sft_weight: float = _help("Add the SFT loss on the chosen answers with this weight (RPO): keeps them likely "
+                              "while DPO pushes each pair apart; 0 for none.", 0.0)
+    adapter: str = _help("Start from this adapter, which is also the reference DPO measures against: an SFT run's "
+                         "name or its adapter/ folder; empty starts a new one on the base model.", "")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.pairs, list):
+            object.__setattr__(self, "pairs", tuple(self.pairs))
+        super().__post_init__()
+
+    def mining(self):
+        """The studio.pair_mining settings the mine_* keys describe."""
+        from studio.pair_mining import MiningSettings
+
+        return MiningSettings(**{field: getattr(self, key) for key, field in MINING_KEYS.items()}, seed=self.seed)
+
+    def problems(self) -> list[str]:
+        found = super().problems()
+        if self.mine_samples == 0:
+            # The requests are not read: an empty dataset is no problem.
+            found = [problem for problem in found if not problem.startswith("dataset is empty")]
+            if not self.votes and not self.pairs:
+                found.append("nothing to train on: turn on votes, give pair files in pairs, or mine pairs "
+                             "(mine_samples 2 or more)")
+        elif self.mine_samples < 2:
+            found.append(f"mine_samples must be 0 (no mining) or at least 2 answers per request, not "
+                         f"{self.mine_samples}")
+        else:
+            # MiningSettings names its fields; the person wrote the mine_* keys.
+            keys = {value: key for key, value in MINING_KEYS.items()}
+            names = re.compile(r"\b(" + "|".join(keys) + r")\b")
+            found += [names.sub(lambda match: keys[match.group(1)], problem) for problem in self.mining().problems()]
+        if not all(isinstance(p, str) and p.strip().endswith(".jsonl") for p in self.pairs):
+            found.append(f"pairs must be a list of .jsonl files, not {list(self.pairs)!r}")
+        if self.beta <= 0:
+            found.append(f"beta must be positive, not {self.beta} (0.1 is usual; higher stays closer to the start)")
+        if self.loss_type not in DPO_LOSSES:
+            found.append(f"loss_type must be one of {', '.join(DPO_LOSSES)}, not {self.loss_type!r}")
+        if self.sft_weight < 0:
+            found.append(f"sft_weight must be 0 or more, not {self.sft_weight}")
+        return found
+
+    def adapter_folder(self) -> Path | None:
+        """The starting adapter's folder: a path as given, or a run name's adapter/ in the workspace."""
+        return adapter_folder(self.adapter)
+
+    def with_paths_resolved(self, base: Path | None = None) -> "DPOJob":
+        spec = super().with_paths_resolved(base)
+        base = Path(base or Path.cwd())
+        resolved = tuple(value if Path(value).expanduser().is_absolute() else str((base / value).resolve())
+                         for value in spec.pairs)
+        return dataclasses.replace(spec, pairs=resolved) if resolved != spec.pairs else spec
+
+    def missing_files(self) -> list[str]:
+        """Besides missing files, every problem of the pair files by line (read now: a bad file is refused
+        before a model loads)."""
+        from studio import preferences
+
+        found = [problem for problem in super().missing_files()
+                 if self.mine_samples or not problem.startswith("dataset ")]
+        folder = self.adapter_folder()
+        if folder is not None and not (folder / "adapter_config.json").is_file():
+            found.append(f"adapter {self.adapter!r}: {folder} holds no adapter_config.json (finish the SFT run "
+                         "first, or give its adapter/ folder)")
+        files = [p for p in self.pairs if Path(p).expanduser().is_file()]
+        found += [f"pairs: {p!r} does not exist" for p in self.pairs if p not in files]
+        if self.eval_dataset and Path(self.eval_dataset).expanduser().is_file():
+            files.append(self.eval_dataset)
+        try:
+            preferences.read_pair_files(files)
+        except preferences.PairFileError as error:
+            found += error.problems + ([f"and {error.more} more problem(s)"] if error.more else [])
+        if self.votes and not preferences.dpo_pairs(preferences.read_votes()):
+            found.append(f"votes is on but {preferences.votes_file()} holds no vote that prefers one answer: vote "
+                         "in the Compare tab, or turn votes off")
+        return found
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "pairs": list(self.pairs)}
+
+
 @register
 @dataclass(frozen=True)
 class EvalJob:
@@ -382,6 +520,9 @@ class EvalJob:
     limit: int = _help("Answer the first N rows only; 0 answers them all.", 0)
     samples: int = _help("Answers per row; more than 1 gives pass@k and needs a temperature above 0.", 1)
     temperature: float = _help("0 decodes greedily (the same answers every time); above 0 samples.", 0.0)
+    pass_at_k: int = _help("Also sample k answers per row and report pass@1..k beside the main (greedy) answers; "
+                           "0: off. 4 costs four more answers per row.", 0)
+    pass_at_k_temperature: float = _help("The temperature of the pass@k samples.", 0.7)
     top_p: float = _help("When sampling, draw from the most likely tokens holding this share of probability.", 0.95)
     max_new_tokens: int = _help("Longest answer in tokens (the eval split's longest reference is 432 with "
                                 "SmolLM2's tokenizer).", 512)
@@ -430,6 +571,10 @@ class EvalJob:
                          f"{self.samples} times; set a temperature (0.7-1.0) for pass@k")
         if not (0 < self.top_p <= 1):
             found.append(f"top_p must be in (0, 1], not {self.top_p}")
+        if self.pass_at_k < 0 or self.pass_at_k > 64:
+            found.append(f"pass_at_k must be 0 (off) or a number of samples up to 64, not {self.pass_at_k} (4 is usual)")
+        if self.pass_at_k and not (0 < self.pass_at_k_temperature <= 5):
+            found.append(f"pass_at_k_temperature must be in (0, 5], not {self.pass_at_k_temperature} (0.7 is usual)")
         if self.gpus not in (0, 1):
             found.append(f"gpus must be 0 (CPU) or 1: an evaluation runs on one device, not {self.gpus}")
         if self.judge_url and not self.judge_url.startswith(("http://", "https://")):

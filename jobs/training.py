@@ -172,6 +172,20 @@ def read_rows(path: str) -> list[dataset.Row]:
     return rows
 
 
+def training_rows(spec: JobSpec) -> list[dataset.Row]:
+    """The spec's training rows: `dataset`, with `mix_dataset` mixed in at `mix_ratio` when it is set."""
+    rows = read_rows(spec.dataset)
+    if not spec.mix_dataset:
+        return rows
+    extra = read_rows(spec.mix_dataset)
+    mixed = dataset.mix(rows, extra, spec.mix_ratio, spec.seed)
+    from_extra = {id(row) for row in extra}
+    drawn = sum(1 for row in mixed if id(row) in from_extra)
+    print(f"[job] training rows: {len(mixed)} ({drawn} from {spec.mix_dataset}, ratio {spec.mix_ratio})",
+          flush=True)
+    return mixed
+
+
 def common_arguments(spec: JobSpec, run: RunFolder, setup: Setup, has_eval: bool) -> dict:
     """The TrainingArguments both SFTConfig and GRPOConfig take, from the spec."""
     return dict(

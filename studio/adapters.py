@@ -44,6 +44,20 @@ def read(path: Path, run: str | None = None) -> Adapter:
     return Adapter(run or Path(path).parent.name, Path(path), base_model_name(config.get("base_model_name_or_path", "")))
 
 
+def folder(adapter: str) -> Path | None:
+    """An adapter's folder: a path as given, or a run name's adapter/ in the workspace; None for none.
+
+    >>> folder("sft-1")                              # doctest: +SKIP
+    PosixPath('workspace/runs/sft-1/adapter')
+    """
+    if not adapter:
+        return None
+    path = Path(adapter).expanduser()
+    if path.is_absolute() or path.exists() or "/" in adapter:
+        return path
+    return workspace.inside(workspace.runs_dir(), adapter) / "adapter"
+
+
 def find() -> list[Adapter]:
     """Every run's final adapter, newest first."""
     found = []

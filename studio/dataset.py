@@ -562,6 +562,22 @@ def content_key(row: Row) -> tuple:
     return (row.kind, _normalized(row.instruction), _normalized(row.input), _normalized(row.output))
 
 
+def shingles(row: Row) -> set[tuple[str, ...]]:
+    """The word 3-shingles of a row's instruction, input and output (lowercased words), for near-duplicate checks.
+
+    >>> sorted(shingles(Row("S3 bucket logs", "```hcl\\n```", "terraform")))[:2]
+    [('bucket', 'logs', 'hcl'), ('s3', 'bucket', 'logs')]
+    """
+    words = re.findall(r"\w+", f"{row.instruction} {row.input} {row.output}".lower())
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def jaccard(a: set, b: set) -> float:
+    """|a & b| / |a | b| (0 for two empty sets)."""
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
 @dataclass
 class Deduplicated:
     """The rows kept, in their order, and each dropped row with the id of the row it repeats."""
@@ -589,6 +605,36 @@ def deduplicate(rows: list[Row], existing: list[Row] = ()) -> Deduplicated:
             first[key] = row.id
             kept.append(row)
     return Deduplicated(kept, dropped)
+
+
+def mix(base: list[Row], extra: list[Row], ratio: float, seed: int = 0) -> list[Row]:
+    """`base` and `extra` together, `extra` making `ratio` of the result, shuffled with `seed`.
+
+    Every base row is kept and extra rows are drawn to match; when `extra` has too few, base rows are drawn
+    down instead, so the ratio holds either way. `ratio` 1 is the extra rows alone.
+
+    >>> base = [Row(f"b{i}", "```hcl\\n```", "terraform") for i in range(4)]
+    >>> extra = [Row(f"e{i}", "```hcl\\n```", "terraform") for i in range(100)]
+    >>> rows = mix(base, extra, 0.75)
+    >>> len(rows), sum(r.instruction.startswith("e") for r in rows)
+    (16, 12)
+    """
+    import random
+
+    if not 0 < ratio <= 1:
+        raise ValueError(f"ratio must be above 0 and at most 1, not {ratio}")
+    rng = random.Random(seed)
+    if ratio == 1 or not base:
+        chosen = list(extra)
+    else:
+        wanted = round(len(base) * ratio / (1 - ratio))
+        if wanted <= len(extra):
+            chosen = list(base) + rng.sample(extra, wanted)
+        else:
+            keep = max(1, round(len(extra) * (1 - ratio) / ratio))
+            chosen = rng.sample(base, min(keep, len(base))) + list(extra)
+    rng.shuffle(chosen)
+    return chosen
 
 
 def _id_hash(row: Row) -> str:

@@ -188,3 +188,29 @@ def length_histogram(lengths_by_group: dict[str, list[int]], max_length: int = D
         height=320,
     )
     return figure
+
+
+def cut_rows_warning(path, model_name: str, max_length: int, completion_length: int | None = None) -> str | None:
+    """A warning naming how many rows of the JSONL file `path` training would cut, or None when none is cut.
+
+    SFT (`completion_length` None): rows longer than `max_length` lose their end, the closing fence and the
+    end-of-turn token included. GRPO (`completion_length` = max_completion_length): reference answers longer than
+    that show answers of that length get cut.
+    """
+    rows = dataset.read_jsonl(path)
+    tokenizer = tokenizer_for(model_name)
+    if completion_length is None:
+        lengths = token_lengths(rows, tokenizer)
+        over = [n for n in lengths if n > max_length]
+        if not over:
+            return None
+        return (f"{len(over)} of {len(rows)} rows are longer than max_length {max_length} tokens (the longest is "
+                f"{max(lengths)}): training cuts their end, the closing fence and end-of-turn included, so the model "
+                f"learns answers that never end. Raise max_length to {max(lengths)} or more.")
+    answers = [len(ids) - prompt for ids, prompt in (split_ids(row, tokenizer) for row in rows)]
+    over = [n for n in answers if n > completion_length]
+    if not over:
+        return None
+    return (f"{len(over)} of {len(rows)} reference answers are longer than max_completion_length {completion_length} "
+            f"tokens (the longest is {max(answers)}): answers as long as they are get cut and score low. Raise it to "
+            f"{max(answers)} or more.")

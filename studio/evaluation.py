@@ -29,7 +29,9 @@ import contextlib
 import dataclasses
 import json
 import math
+import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -44,6 +46,12 @@ STAGES = (*CHECK_STAGES, "pass")
 KINDS = chat.KINDS
 SUMMARY_FILE = "summary.json"
 ROWS_FILE = "rows.jsonl"
+# A line repeated more than this many times is a generation loop. The seed's 740 reference answers repeat a
+# content line at most 5 times (`name: pod-reader` in a Role, RoleBinding and ServiceAccount); looping answers
+# repeat one until the token cap, dozens of times.
+LOOP_REPEATS = 8
+# Lines that legitimately recur in long code: block openers and closers, document separators.
+_STRUCTURAL = re.compile(r"^(?:(?:- )?[-\w.\"/]*:|.*\{|[}\])]+,?|---|```\w*)$")
 # Measured with `python bench/eval_batch.py` on the 2-core CPU, embedded model, no other load: 32 rows of up to
 # 256 new tokens ran at 42 new tokens/s in batches of 8, 70 in batches of 16 and 86 in batches of 32. 16 keeps
 # most of the gain with a progress line every minute or two; a batch waits for its longest answer.
@@ -116,8 +124,21 @@ def load_rows(path: str | Path) -> list[dataset.Row]:
 
 
 def rates(flags: list[dict[str, bool]]) -> dict[str, float]:
-    """The share of answers passing each stage; 0 for every stage when there are no answers."""
-    return {stage: (sum(f[stage] for f in flags) / len(flags) if flags else 0.0) for stage in STAGES}
+    """The share of answers passing each stage (and, where the flags say, the share that loop); 0 for every
+    stage when there are no answers."""
+    keys = (*STAGES, "loop") if any("loop" in f for f in flags) else STAGES
+    return {stage: (sum(f.get(stage, False) for f in flags) / len(flags) if flags else 0.0) for stage in keys}
+
+
+def _flags(answer: dict) -> dict[str, bool]:
+    return {stage: answer[stage]["status"] == "passed" for stage in CHECK_STAGES} | {
+        "pass": answer["ok"], "loop": bool(answer.get("loop"))}
+
+
+def failure_shares(answers: list[dict]) -> dict[str, float]:
+    """The share of answers failing for each reason of `failure_of` (loop first), over all the answers."""
+    counts = Counter(failure_of(answer) for answer in answers)
+    return {reason: counts[reason] / len(answers) for reason in ("loop", *CHECK_STAGES) if answers and counts[reason]}
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -148,8 +169,7 @@ def summarize_model(candidate: Candidate, rows: list[dict], samples: int = 1) ->
     everything = []
     passing_per_row = []
     for row in rows:
-        flags = [{stage: answer[stage]["status"] == "passed" for stage in CHECK_STAGES} | {"pass": answer["ok"]}
-                 for answer in row["answers"][candidate.label]]
+        flags = [_flags(answer) for answer in row["answers"][candidate.label]]
         everything.extend(flags)
         per_kind.setdefault(row["kind"], []).extend(flags)
         passing_per_row.append(sum(f["pass"] for f in flags))
@@ -158,20 +178,60 @@ def summarize_model(candidate: Candidate, rows: list[dict], samples: int = 1) ->
         "rates": rates(everything),
         "by_kind": {kind: rates(flags) for kind, flags in per_kind.items() if flags},
         "answers": len(everything),
+        "failures": failure_shares([a for row in rows for a in row["answers"][candidate.label]]),
     }
     if samples > 1:
         entry["pass_at_k"] = {
             str(k): sum(pass_at_k(samples, c, k) for c in passing_per_row) / len(passing_per_row) for k in _ks(samples)
         }
+    sampled = [row["sampled"][candidate.label] for row in rows if row.get("sampled", {}).get(candidate.label)]
+    if sampled:
+        # pass@k beside greedy: k sampled answers per row, the greedy rates above untouched.
+        k = len(sampled[0])
+        flags = [_flags(answer) for answers in sampled for answer in answers]
+        entry["sampled"] = {"k": k, "rates": rates(flags),
+                            "pass_at_k": {str(j): sum(pass_at_k(k, sum(a["ok"] for a in answers), j)
+                                                      for answers in sampled) / len(sampled) for j in _ks(k)}}
+        entry.setdefault("pass_at_k", entry["sampled"]["pass_at_k"])
     judged = [a["judge"]["score"] for row in rows for a in row["answers"][candidate.label] if a.get("judge")]
     if judged:
         entry["judge"] = {"mean_score": sum(judged) / len(judged), "answers": len(judged)}
     return entry
 
 
+def loop_of(text: str, max_repeats: int = LOOP_REPEATS) -> dict | None:
+    """The line an answer repeats more than `max_repeats` times, as {"line", "repeats"}; None when it does not
+    loop. Blank lines and structural ones (`}`, `spec:`, `---`) do not count.
+
+    >>> loop_of("```yaml\n" + "- name: a\n" * 12)
+    {'line': '- name: a', 'repeats': 12}
+    >>> loop_of('resource "x" "y" {\n  a = 1\n}\n') is None
+    True
+    """
+    counts = Counter(line.strip() for line in text.splitlines()
+                     if line.strip() and not _STRUCTURAL.match(line.strip()))
+    if not counts:
+        return None
+    line, repeats = counts.most_common(1)[0]
+    return {"line": line[:200], "repeats": repeats} if repeats > max_repeats else None
+
+
+def failure_of(record: dict) -> str | None:
+    """Why an answer fails, in one word: "loop" for a generation loop (whatever else it breaks), else the first
+    stage it fails (extracted, parses, schema, intent); None for an answer that passes."""
+    if record.get("loop"):
+        return "loop"
+    if record["ok"]:
+        return None
+    return next((stage for stage in CHECK_STAGES if record[stage]["status"] != "passed"), "intent")
+
+
 def answer_record(text: str, kind: str, intent: dict | None) -> dict:
-    """One answer as rows.jsonl keeps it: the text and its verdict (`Report.to_dict`, the studio's one shape)."""
-    return {"text": text, **validate(text, kind, intent).to_dict()}
+    """One answer as rows.jsonl keeps it: the text, its verdict (`Report.to_dict`, the studio's one shape), the
+    loop it runs into (None when it does not) and `failure`, why it fails in one word (None when it passes)."""
+    record = {"text": text, **validate(text, kind, intent).to_dict(), "loop": loop_of(text)}
+    record["failure"] = failure_of(record)
+    return record
 
 
 def _upgraded(answer: dict) -> dict:
@@ -262,12 +322,19 @@ def evaluate(
     judge=None,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    pass_at: int = 0,
+    pass_at_temperature: float = 0.7,
 ) -> Results:
     """Generate `samples` answers per row with each candidate, check them all and sum up.
 
     `judge` (a `studio.judge.Judge`) also scores every answer against its instruction; `should_stop` is polled
-    between batches (a stop request ends the run with `StopRequested`).
+    between batches (a stop request ends the run with `StopRequested`). `pass_at` k > 0 also samples k answers
+    per row at `pass_at_temperature`, beside the answers of `settings`: each model's summary then has `sampled`
+    (their rates and pass@1..k) and the rows `sampled` (those answers).
     """
+    if pass_at < 0 or (pass_at and not 0 < pass_at_temperature <= 5):
+        raise ValueError(f"pass_at must be 0 (off) or k > 0 with a temperature in (0, 5], not {pass_at} at "
+                         f"{pass_at_temperature}")
     if not rows:
         raise ValueError("No rows to evaluate on.")
     if not contenders:
@@ -304,26 +371,40 @@ def evaluate(
             held = key
         model, tokenizer = loaded
         adapter_off = key[1] is not None and candidate.adapter is None
-        answers: list[list[str]] = [[] for _ in rows]
         model_started, new_tokens = time.perf_counter(), 0
-        for start, end in batch_bounds(len(jobs), batch_size):
-            if should_stop and should_stop():
-                raise StopRequested(f"stopped after {start} of {len(jobs)} answers of {candidate.label}")
-            chunk = jobs[start:end]
-            chunk_settings = dataclasses.replace(settings, seed=settings.seed + start)
-            switch = model.disable_adapter() if adapter_off else contextlib.nullcontext()
-            with switch:
-                batch = generation.generate(model, tokenizer, [chats[i] for i in chunk], chunk_settings,
-                                            batch_size=len(chunk))
-            new_tokens += batch.new_tokens
-            for i, text in zip(chunk, batch.answers):
-                answers[i].append(text)
-            if on_progress:
-                on_progress(Progress(start + len(chunk), len(jobs), candidate.label,
-                                     time.perf_counter() - model_started, new_tokens))
+        passes = [(jobs, settings)]
+        if pass_at:
+            sampled_jobs = [i for i in order for _ in range(pass_at)]
+            passes.append((sampled_jobs, dataclasses.replace(settings, temperature=pass_at_temperature)))
+        total = sum(len(todo) for todo, _ in passes)
+        outcomes: list[list[list[str]]] = []
+        done = 0
+        for todo, pass_settings in passes:
+            answers: list[list[str]] = [[] for _ in rows]
+            for start, end in batch_bounds(len(todo), batch_size):
+                if should_stop and should_stop():
+                    raise StopRequested(f"stopped after {done} of {total} answers of {candidate.label}")
+                chunk = todo[start:end]
+                chunk_settings = dataclasses.replace(pass_settings, seed=pass_settings.seed + start)
+                switch = model.disable_adapter() if adapter_off else contextlib.nullcontext()
+                with switch:
+                    batch = generation.generate(model, tokenizer, [chats[i] for i in chunk], chunk_settings,
+                                                batch_size=len(chunk))
+                new_tokens += batch.new_tokens
+                for i, text in zip(chunk, batch.answers):
+                    answers[i].append(text)
+                done += len(chunk)
+                if on_progress:
+                    on_progress(Progress(done, total, candidate.label, time.perf_counter() - model_started,
+                                         new_tokens))
+            outcomes.append(answers)
+        answers = outcomes[0]
         for i, record in enumerate(records):
             record["answers"][candidate.label] = [answer_record(text, rows[i].kind, rows[i].intent)
                                                   for text in answers[i]]
+            if pass_at:
+                record.setdefault("sampled", {})[candidate.label] = [
+                    answer_record(text, rows[i].kind, rows[i].intent) for text in outcomes[1][i]]
             if judge is not None:
                 for answer in record["answers"][candidate.label]:
                     answer["judge"] = judge.score(rows[i].instruction, answer["text"], rows[i].kind,
@@ -333,6 +414,8 @@ def evaluate(
     loaded = None
     summary = summarize(records, contenders, split=split, samples=samples)
     summary["settings"] = dataclasses.asdict(settings) | {"batch_size": batch_size}
+    if pass_at:
+        summary["sampled"] = {"k": pass_at, "temperature": pass_at_temperature, "top_p": settings.top_p}
     summary["seconds"] = round(time.perf_counter() - started, 1)
     for entry in summary["models"]:
         entry.update(per_model[entry["label"]])
@@ -476,15 +559,26 @@ def table(summary: dict):
     labels = [entry["label"] for entry in summary["models"]]
     lines = []
     counted = summary.get("kinds", {})
+    looped = any("loop" in entry["rates"] for entry in summary["models"])
+    sampled = [entry.get("sampled") for entry in summary["models"]]
     for scope in ("all", *(kind for kind in KINDS if counted.get(kind, 1))):
-        for stage in STAGES:
+        for stage in (*STAGES, "loop") if looped else STAGES:
             line = {"kind": scope, "stage": stage}
             for entry in summary["models"]:
                 figures = entry["rates"] if scope == "all" else entry["by_kind"].get(scope)
-                line[entry["label"]] = figures[stage] if figures else None
+                line[entry["label"]] = figures.get(stage) if figures else None
             if len(labels) == 2 and None not in (line[labels[0]], line[labels[1]]):
                 line["change"] = line[labels[1]] - line[labels[0]]
             lines.append({key: round(value, 4) if isinstance(value, float) else value for key, value in line.items()})
+    if any(sampled):  # pass@k of the sampled answers, beside the greedy rates
+        k = next(s["k"] for s in sampled if s)
+        for j in _ks(k):
+            line = {"kind": "all", "stage": f"pass@{j} (sampled)"}
+            for entry in summary["models"]:
+                line[entry["label"]] = round(entry["sampled"]["pass_at_k"][str(j)], 4) if entry.get("sampled") else None
+            if len(labels) == 2 and None not in (line[labels[0]], line[labels[1]]):
+                line["change"] = round(line[labels[1]] - line[labels[0]], 4)
+            lines.append(line)
     return pd.DataFrame(lines)
 
 

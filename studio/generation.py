@@ -15,6 +15,9 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
+# Tokens that end an assistant turn in the chat templates the studio meets (ChatML, Llama 3, Phi).
+END_OF_TURN = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<|endoftext|>")
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -24,6 +27,9 @@ class Settings:
     temperature: float = 0.0
     top_p: float = 0.95
     seed: int = 0
+    # An answer is one fenced block: stop when the generated text closes its first fence (a fence in the
+    # prompt does not count), as well as at the end of the turn.
+    stop_at_fence: bool = True
 
     def __post_init__(self):
         if not 1 <= self.max_new_tokens <= 8192:
@@ -37,7 +43,7 @@ class Settings:
         kwargs = {
             "max_new_tokens": self.max_new_tokens,
             "pad_token_id": tokenizer.pad_token_id,
-            "eos_token_id": tokenizer.eos_token_id,
+            "eos_token_id": end_of_turn_ids(tokenizer),
         }
         if self.temperature > 0:
             kwargs.update(do_sample=True, temperature=self.temperature, top_p=self.top_p)
@@ -45,6 +51,72 @@ class Settings:
             # Explicit, so a generation_config.json asking for sampling does not turn greedy runs random.
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         return kwargs
+
+
+def end_of_turn_ids(tokenizer) -> list[int]:
+    """The tokenizer's end-of-sequence token and every end-of-turn token it knows: a chat model ends its turn
+    with `<|im_end|>` even where its EOS is `<|endoftext|>` (SmolLM2)."""
+    ids = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    vocabulary = tokenizer.get_vocab()
+    ids += [vocabulary[token] for token in END_OF_TURN if token in vocabulary]
+    return list(dict.fromkeys(ids))
+
+
+def closes_fence(text: str) -> bool:
+    """Whether `text` holds a fenced block that is closed: an opening fence line, then a line of just ```.
+
+    >>> closes_fence("Here:\n```hcl\nresource \"a\" \"b\" {}\n```"), closes_fence("```hcl\nvariable \"x\" {}\n")
+    (True, False)
+    """
+    opened = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not stripped.startswith("```"):
+            continue
+        if opened and stripped == "```":
+            return True
+        opened = True
+    return False
+
+
+class StopAtClosingFence:
+    """A transformers stopping criterion: a row is done once its generated text (after `prompt_length`) closes a
+    fence. It decodes a row only when its newest token holds a backtick, so it costs little per step."""
+
+    def __init__(self, tokenizer, prompt_length: int):
+        self.tokenizer = tokenizer
+        self.prompt_length = prompt_length
+        self.backticks = _backtick_ids(tokenizer)
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        if input_ids.shape[1] <= self.prompt_length:
+            return done
+        for row, last in enumerate(input_ids[:, -1].tolist()):
+            if last in self.backticks:
+                text = self.tokenizer.decode(input_ids[row, self.prompt_length:], skip_special_tokens=True)
+                done[row] = closes_fence(text)
+        return done
+
+
+_BACKTICKS: dict[int, frozenset[int]] = {}
+
+
+def _backtick_ids(tokenizer) -> frozenset[int]:
+    key = id(tokenizer)
+    if key not in _BACKTICKS:
+        _BACKTICKS[key] = frozenset(i for token, i in tokenizer.get_vocab().items() if "`" in token)
+    return _BACKTICKS[key]
+
+
+def _stopping(tokenizer, settings: "Settings", prompt_length: int) -> dict:
+    if not settings.stop_at_fence:
+        return {}
+    from transformers import StoppingCriteriaList
+
+    return {"stopping_criteria": StoppingCriteriaList([StopAtClosingFence(tokenizer, prompt_length)])}
 
 
 def prompt_text(tokenizer, messages: list[dict]) -> str:
@@ -70,7 +142,8 @@ def stream(model, tokenizer, messages: list[dict], settings: Settings = Settings
         try:
             torch.manual_seed(settings.seed)
             with torch.inference_mode():
-                model.generate(**inputs, streamer=streamer, **settings.generate_kwargs(tokenizer))
+                model.generate(**inputs, streamer=streamer, **settings.generate_kwargs(tokenizer),
+                               **_stopping(tokenizer, settings, inputs["input_ids"].shape[1]))
         except BaseException as error:  # surfaced in the caller's thread below
             failure.append(error)
             streamer.end()
@@ -111,7 +184,8 @@ def generate(model, tokenizer, chats: list[list[dict]], settings: Settings = Set
             inputs = {key: value.to(_device_of(model)) for key, value in inputs.items()}
             torch.manual_seed(settings.seed + start)
             with torch.inference_mode():
-                output = model.generate(**inputs, **settings.generate_kwargs(tokenizer))
+                output = model.generate(**inputs, **settings.generate_kwargs(tokenizer),
+                                        **_stopping(tokenizer, settings, inputs["input_ids"].shape[1]))
             generated = output[:, inputs["input_ids"].shape[1] :]
             for row in generated:
                 keep = row[row != tokenizer.pad_token_id] if tokenizer.pad_token_id is not None else row

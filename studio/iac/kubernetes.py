@@ -233,7 +233,7 @@ def check_kubernetes_schema(parsed: ParsedKubernetes, kubernetes_version: str | 
     if not parsed.documents:
         reasons.append(Reason("no Kubernetes objects in the code"))
         scores.append(0.0)
-    return Verdict.from_reasons(reasons, sum(scores) / len(scores) if scores else 1.0)
+    return Verdict.from_reasons(reasons, sum(scores) / len(scores) if scores else 0.0)  # nothing checked: no credit
 
 
 def _check_document(doc: Manifest, folder: str, version: str, reasons: list[Reason]) -> str | None:

@@ -13,12 +13,13 @@ Components, each in [0, 1] except the penalty:
 | --- | --- |
 | format | code found: 1 for a fenced block tagged with its language, 0.8 untagged, 0.5 bare, -0.2 if cut off |
 | parse | 1 if it parses; else 0.5 x the share of top-level blocks (documents) that parse alone |
-| schema | mean over blocks (objects) of 1 / (1 + errors); 0 for an unknown resource type or kind |
-| intent | share of intent clauses met (1 when the row has no intent) |
+| schema | mean over blocks (objects) of 1 / (1 + errors); 0 for an unknown resource type or kind, 0 when nothing was checked |
+| intent | share of `require` clauses met, near misses counting part (1 when the row has no intent); see INTENT.md |
 | best_practice | share of applicable best-practice checks that pass |
 | wrong_language | -1 when the answer is another language than asked (Python boto3 for Terraform), else 0 |
 
-A stage that could not run scores 0. The total is the weighted sum; giving TRL the component functions
+A stage that could not run scores 0, so schema, intent and best practice count only for code that parses: the
+weighted sum is a gated combination in which intent (weight 3 of 4.5) dominates. Giving TRL the component functions
 with `reward_weights` from `trl_reward_weights()` makes its `reward` equal to that total, and charts each
 component as `rewards/reward_<component>/mean`.
 
@@ -45,11 +46,15 @@ from studio.iac.report import Report
 from studio.iac.validation import validate
 
 COMPONENTS = ("format", "parse", "schema", "intent", "best_practice", "wrong_language")
+# Meeting the request dominates, as a reviewer would have it: format and parse are preconditions worth little
+# alone (schema, intent and best practice score 0 when the code does not parse, so they are gated on it), intent
+# carries most of the weight, schema and best practice refine it. Reference 4.5, the reference with one of two
+# required clauses broken about 3, a lone `variable` 0.75 to 1, prose 0 (tests/iac/test_reward_order.py).
 DEFAULT_WEIGHTS = {
-    "format": 0.5,
-    "parse": 1.0,
-    "schema": 1.0,
-    "intent": 1.0,
+    "format": 0.25,
+    "parse": 0.5,
+    "schema": 0.5,
+    "intent": 3.0,
     "best_practice": 0.25,
     "wrong_language": 1.0,
 }

@@ -16,6 +16,7 @@ not checked, never as wrong.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,8 +183,18 @@ def _outline(rule: BlockRule) -> Outline:
     return node
 
 
+# python-hcl2 8.x serializes with a mutable default argument (`context=SerializationContext()`) shared by every
+# call: two threads parsing at once flip each other's flags and strings keep their quotes. One parse at a time.
+_HCL2_LOCK = threading.RLock()
+
+
 def parse_terraform(code: str) -> ParsedTerraform:
     """Parse `code` with python-hcl2; the verdict fails with a located reason when it does not parse."""
+    with _HCL2_LOCK:
+        return _parse_terraform(code)
+
+
+def _parse_terraform(code: str) -> ParsedTerraform:
     try:
         tree = hcl2.parses(code, discard_comments=True)
         blocks, reasons = [], []
@@ -330,7 +341,8 @@ def _partial_parse_score(code: str, error_line: int | None = None) -> float:
 def check_terraform_schema(parsed: ParsedTerraform, schema: AwsSchema | None = None) -> Verdict:
     """Unknown resource and data-source types, unknown arguments and blocks, missing required ones.
 
-    The score is the mean over checked blocks of 1 / (1 + errors in the block), 0 for an unknown type.
+    The score is the mean over checked blocks of 1 / (1 + errors in the block), 0 for an unknown type, and 0
+    when no block was checked.
     """
     if not parsed.verdict.passed:
         return Verdict.skipped("the code does not parse")
@@ -355,7 +367,9 @@ def check_terraform_schema(parsed: ParsedTerraform, schema: AwsSchema | None = N
             scores.append(0.0)
         elif outcome == "checked" or errors:
             scores.append(1.0 / (1 + errors))
-    score = sum(scores) / len(scores) if scores else 1.0
+    # Nothing checked (only variables, outputs, other providers) earns no schema credit: a lone
+    # `variable "x" {}` must not score like a correct resource.
+    score = sum(scores) / len(scores) if scores else 0.0
     return Verdict.from_reasons(reasons, score)
 
 

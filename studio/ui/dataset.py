@@ -22,6 +22,7 @@ import gradio as gr
 from studio import dataset, dataset_store, dataset_tokens, models
 from studio.dataset import DatasetError, Row
 from studio.highlight import code_html
+from studio.ui import dataset_sources
 from studio.ui.widgets import verdict_html, verdict_reasons, when_opened
 
 PAGE_SIZE = 25
@@ -460,6 +461,8 @@ def build() -> None:
                 t.export = gr.Button("Export", elem_id="ds-export")
                 t.export_file = gr.File(label="Download", interactive=False, elem_id="ds-export-file")
 
+    t.sources = dataset_sources.build()
+
     with gr.Accordion("Versions", open=False):
         t.versions = gr.Dataframe(headers=["version", "saved at (UTC)", "rows", "train", "eval", "change"],
                                   interactive=False, elem_id="ds-versions", max_height=320)
@@ -530,6 +533,10 @@ def _wire(t: SimpleNamespace) -> None:
         dataset_view, [*filters, t.page], dataset_outputs, **quiet).then(
         check_all, [t.name], [t.summary], **quiet)
     t.export.click(export_file, [t.name, t.export_format, t.export_split], [t.export_file], api_name="export_dataset")
+    # Generated rows and mapped imports land as a new version: reload what the tab shows, as after an import.
+    dataset_sources.wire(t.sources, t.name, lambda event: event.then(
+        dataset_view, [*filters, t.page], dataset_outputs, **quiet).then(
+        check_all, [t.name], [t.summary], **quiet))
 
     # -- versions -------------------------------------------------------------------------------------------
     t.restore.click(restore_version, [t.name, t.version_pick], [t.status], **quiet).then(

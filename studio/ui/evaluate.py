@@ -23,7 +23,7 @@ from jobs import specs
 from studio import compare, dataset, evaluation, models, workspace
 from studio.durations import format_duration
 from studio.ui.widgets import (GREEDY, NO_TUNED, SAMPLED, code_block_html, evaluation_headline, launched_markdown,
-                               pick_base_for, problems_markdown, progress_bar, tuned_choices, verdict_html,
+                               loop_note, pick_base_for, problems_markdown, progress_bar, tuned_choices, verdict_html,
                                when_opened)
 
 NO_RESULTS = "No evaluation yet: run one above, or with `python -m jobs eval --help` in a terminal."
@@ -123,7 +123,7 @@ def rows_file(source: str, upload: str | None) -> str:
 
 
 def spec_from_form(base, tuned, with_base, dataset_file, decoding, temperature, samples, max_tokens, batch_size,
-                   limit, threads, judge_on, judge_url, judge_model, name) -> specs.EvalJob:
+                   limit, threads, judge_on, judge_url, judge_model, name, pass_at_k=0) -> specs.EvalJob:
     """The eval job the form describes; raises SpecError with every problem."""
     chosen = compare.fine_tuned(tuned)
     sampled = decoding == SAMPLED
@@ -136,7 +136,7 @@ def spec_from_form(base, tuned, with_base, dataset_file, decoding, temperature, 
         temperature=max(0.05, float(temperature)) if sampled else 0.0,
         max_new_tokens=int(max_tokens), batch_size=int(batch_size), threads=int(threads or 0),
         judge_url=(judge_url or "").strip() if judge_on else "", judge_model=(judge_model or "default").strip(),
-        output=(name or "").strip(),
+        output=(name or "").strip(), pass_at_k=int(pass_at_k or 0),
     )
     return specs.EvalJob(**values)
 
@@ -293,7 +293,7 @@ def answer_html(record: dict, label: str) -> str:
             f"<pre class='im-raw'>{html.escape(answer['text'][:4000]) if answer['text'].strip() else '(empty answer)'}"
             "</pre>")
         reason = f"<p class='im-muted'>judge: {html.escape(judged['reason'])}</p>" if judged else ""
-        parts.append(f"{heading}</h4>{verdict_html(answer)}{reason}{body}")
+        parts.append(f"{heading}</h4>{verdict_html(answer, note=loop_note(answer))}{reason}{body}")
     return "".join(parts)
 
 
@@ -344,6 +344,9 @@ def build() -> None:
                                     elem_id="eval-temperature")
             samples = gr.Number(1, precision=0, minimum=1, label="Answers per row (sampled: pass@k)",
                                 elem_id="eval-samples")
+            pass_at_k = gr.Number(DEFAULTS.pass_at_k, precision=0, minimum=0, maximum=64,
+                                  label=f"pass@k beside greedy: k samples at {DEFAULTS.pass_at_k_temperature} (0: off)",
+                                  elem_id="eval-pass-at-k", info=specs.field_help(specs.EvalJob)["pass_at_k"])
         with gr.Row():
             max_tokens = gr.Number(DEFAULTS.max_new_tokens, precision=0, label="Max new tokens",
                                    elem_id="eval-max-tokens")
@@ -391,7 +394,7 @@ def build() -> None:
 
     shown = [headline, table, chart, row, records]
     form = [base, tuned, with_base, decoding, temperature, samples, max_tokens, batch_size, limit, threads, judge_on,
-            judge_url, judge_model, name]
+            judge_url, judge_model, name, pass_at_k]
     run_button.click(launch, [source, upload, *form], [launch_status, command, launched], api_name="evaluate")
     for component in (source, *form):
         component.change(preview, [source, upload, *form], [command], api_name=False, show_progress="hidden")

@@ -1,6 +1,6 @@
 """The Jobs tab: every job with its state and a progress bar; for the chosen one, live plotly charts (loss and
-eval loss, learning rate, each reward component) from metrics.jsonl, the end of train.log, and stop, resume and
-delete (with a confirmation).
+eval loss, learning rate, GRPO's reward components or DPO's implicit rewards) from metrics.jsonl, the end of
+train.log, and stop, resume and delete (with a confirmation).
 
     >>> with gr.Blocks() as demo:
     ...     build()
@@ -112,8 +112,11 @@ def job_details(store: JobStore, name: str) -> str:
         lines.append(f"Final: pass {passing} over {summary.get('rows', '?')} rows. Results in "
                      f"`{summary.get('results')}` (row by row in the Evaluate tab).")
     elif summary and job.state == "succeeded":
-        parts = [f"{key.replace('_', ' ')} {summary[key]:.4g}" for key in ("train_loss", "eval_loss", "reward")
+        parts = [f"{key.replace('_', ' ')} {summary[key]:.4g}" for key in ("train_loss", "eval_loss", "reward",
+                                                                           "rewards_margin", "rewards_accuracy")
                  if isinstance(summary.get(key), (int, float))]
+        if summary.get("pairs_by_source"):
+            parts.append("pairs " + ", ".join(f"{n} {source}" for source, n in summary["pairs_by_source"].items()))
         lines.append("Final: " + ", ".join(parts) + f". Adapter in `{summary.get('adapter')}`.")
     checkpoint = run.last_checkpoint()
     if job.state in ("stopped", "failed"):
@@ -172,6 +175,22 @@ def reward_figure(rows: list[dict]):
     return _layout(figure, "Rewards (GRPO)", "mean reward")
 
 
+def preference_figure(rows: list[dict]):
+    """DPO's implicit rewards per step: the chosen and rejected answers', their margin, and the pair accuracy."""
+    import plotly.graph_objects as go
+
+    figure = go.Figure()
+    train = progress.training_rows(rows)
+    for key, name, style in (("rewards_chosen", "chosen", {}), ("rewards_rejected", "rejected", {}),
+                             ("rewards_margin", "margin", {"width": 3}),
+                             ("rewards_accuracy", "pairs ranked right (share)", {"dash": "dash"})):
+        points = [r for r in train if r.get(key) is not None]
+        if points:
+            figure.add_trace(go.Scatter(x=[r["step"] for r in points], y=[r[key] for r in points],
+                                        mode="lines+markers", name=name, line=style))
+    return _layout(figure, "Preferences (DPO): beta x log(policy / reference)", "implicit reward")
+
+
 WAITING = "waiting for the first step"
 
 
@@ -220,9 +239,12 @@ def refresh(selected: str | None, seen: tuple | None):
         plots = (gr.skip(),) * 5
     else:
         has_rewards = bool(progress.reward_components(rows))
+        # GRPO's rewards and DPO's implicit rewards share the chart's place: a job has one or the other.
+        has_preferences = any(row.get("rewards_margin") is not None for row in rows)
+        rewards = reward_figure(rows) if has_rewards else preference_figure(rows) if has_preferences else None
         trains = store.get(selected).kind != "eval"  # an evaluation has no loss to chart
         plots = (gr.update(value=loss_figure(rows), visible=trains), gr.update(value=lr_figure(rows), visible=trains),
-                 gr.update(value=reward_figure(rows), visible=has_rewards), *evaluation_view(results))
+                 gr.update(value=rewards, visible=rewards is not None), *evaluation_view(results))
     return (table, chooser, job_details(store, selected), warning_update, *plots, run.log_tail(LOG_LINES), key,
             *buttons_for(store.get(selected).state))
 

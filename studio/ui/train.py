@@ -1,5 +1,6 @@
-"""The Train tab: SFT and GRPO forms with the defaults, a memory estimate and the exact command and job.yaml
-before launch, and the launch itself (the job is queued and runs in processes of its own).
+"""The Train tab: SFT, GRPO and DPO forms with the defaults, a memory estimate and the exact command and job.yaml
+before launch, and the launch itself (the job is queued and runs in processes of its own). For DPO, a panel counts
+the pairs each source gives (the Compare tab's votes, pair files) and mines a sample from the model, with examples.
 
     >>> with gr.Blocks() as demo:
     ...     build()
@@ -20,7 +21,8 @@ from jobs import specs
 from studio import adapters, models, workspace
 from studio.ui.widgets import launched_markdown, problems_markdown, when_opened
 
-KIND_LABELS = {"SFT (supervised fine-tuning)": "sft", "GRPO (rewards from the IaC validators)": "grpo"}
+KIND_LABELS = {"SFT (supervised fine-tuning)": "sft", "GRPO (rewards from the IaC validators)": "grpo",
+               "DPO (preference pairs: votes, files, mined)": "dpo"}
 
 QUANTIZATION_INFO = (
     "auto = NF4 4-bit with double quantization (QLoRA) where CUDA is present, full precision on the CPU: there "
@@ -28,9 +30,17 @@ QUANTIZATION_INFO = (
 )
 
 SFT_DEFAULTS, GRPO_DEFAULTS = specs.SFTJob(output="x"), specs.GRPOJob(output="x")
+DPO_DEFAULTS = specs.DPOJob(output="x")
+DEFAULTS = {"sft": SFT_DEFAULTS, "grpo": GRPO_DEFAULTS, "dpo": DPO_DEFAULTS}
 # Fields whose default differs between the kinds: switching the kind resets them to the new kind's default.
-KIND_SPECIFIC = [f.name for f in dataclasses.fields(specs.JobSpec)
-                 if getattr(SFT_DEFAULTS, f.name) != getattr(GRPO_DEFAULTS, f.name) and f.name != "output"]
+KIND_SPECIFIC = [f.name for f in dataclasses.fields(specs.JobSpec) if f.name != "output"
+                 and len({repr(getattr(d, f.name)) for d in DEFAULTS.values()}) > 1]
+# The DPO form's own inputs and the spec keys they fill (beta and adapter are GRPO's inputs' names too).
+DPO_INPUTS = {"dpo_votes": "votes", "dpo_pairs": "pairs", "dpo_beta": "beta", "dpo_loss_type": "loss_type",
+              "dpo_sft_weight": "sft_weight", "dpo_adapter": "adapter",
+              **{key: key for key in specs.MINING_KEYS}}
+# Requests mined by "Mine a sample": enough to show what the pairs look like, few enough for a CPU.
+SAMPLE_REQUESTS = 2
 
 
 def dataset_choices(split: str = "train") -> list[tuple[str, str]]:
@@ -104,28 +114,34 @@ def follow_dataset(value: str | None, split: str, followed: str) -> str:
         return value or ""
 
 
-def refresh_lists(train_file, eval_file, recipe_file, adapter, followed):
-    """The tab opened, or a job ended: every picker lists what exists now, the dataset pickers follow the
-    current versions (see `follow_dataset`), and the note says which rows a job will read."""
+def refresh_lists(train_file, eval_file, recipe_file, followed):
+    """The tab opened, or a job ended: the dataset pickers list every dataset in its current version and follow
+    it (see `follow_dataset`), and the note says which rows a job will read. (`refresh_adapters` does the
+    adapters.)"""
     from studio import dataset_store
 
-    opened = dataset_store.opened()
     train_choices, eval_choices = dataset_choices(), [("none", ""), *dataset_choices("eval")]
     train_file = follow_dataset(train_file, "train", followed)
-    # The held-out rows follow the training rows' dataset when they came from the same one.
     eval_file = follow_dataset(eval_file, "eval", followed) if eval_file else eval_file
     recipe_file = follow_dataset(recipe_file, "train", followed)
-    adapters_now = adapter_choices()
-    del adapter  # kept as typed: a run's adapter may be named before it exists (the GRPO job waits for it)
     return (gr.update(choices=train_choices, value=train_file), gr.update(choices=eval_choices, value=eval_file),
-            gr.update(choices=train_choices, value=recipe_file),
-            gr.update(choices=adapters_now),
-            rows_note(train_file, eval_file), opened)
+            gr.update(choices=train_choices, value=recipe_file), gr.update(choices=[("none", ""), *train_choices]),
+            rows_note(train_file, eval_file), dataset_store.opened())
 
 
 def adapter_choices() -> list[str]:
-    """Starting adapters for GRPO: none, or a finished SFT run's adapter/ (by run name)."""
+    """Starting adapters for GRPO and DPO: none, or a finished run's adapter/ (by run name)."""
     return [""] + [adapter.run for adapter in adapters.find()]
+
+
+def pair_file_choices() -> list[str]:
+    """Pair files the studio knows: the workspace's preferences/*.jsonl (mined or exported; not the raw votes) and
+    the pairs every DPO run trained on."""
+    from studio import preferences
+
+    found = [path for path in sorted(preferences.folder().glob("*.jsonl")) if path.name != preferences.VOTES_FILE]
+    found += sorted(workspace.runs_dir().glob("*/pairs.jsonl"))
+    return [str(path) for path in found]
 
 
 def _reward_components() -> tuple[str, ...]:
@@ -150,16 +166,20 @@ def spec_from_form(values: dict) -> specs.JobSpec:
                     "dropout": values["lora_dropout"], "targets": list(values["lora_targets"] or [])}
     if kind == "sft":
         data.update(completion_only_loss=values["completion_only_loss"], packing=values["packing"])
-    else:
+    elif kind == "grpo":
         data.update({name: values[name] for name in ("num_generations", "max_completion_length", "temperature",
                                                      "beta", "adapter")})
         data["reward_weights"] = {c: values[f"weight_{c}"] for c in _reward_components()}
+    else:
+        data.update({key: values[name] for name, key in DPO_INPUTS.items()})
+        data["pairs"] = [path.strip() for path in data["pairs"] or [] if path.strip()]
     for name in ("seed", "max_steps", "batch_size", "gradient_accumulation", "max_length", "logging_steps",
                  "save_steps", "eval_steps", "save_total_limit", "gpus", "num_generations",
-                 "max_completion_length"):
+                 "max_completion_length", "mine_samples", "mine_limit", "mine_max_new_tokens",
+                 "mine_min_stage_gap", "mine_pairs_per_request", "mine_batch_size"):
         if name in data:
             data[name] = _whole(data[name])
-    for name in ("dataset", "eval_dataset", "output", "model", "adapter"):
+    for name in ("dataset", "eval_dataset", "mix_dataset", "output", "model", "adapter"):
         if name in data:
             data[name] = (data[name] or "").strip()
     if not data["output"]:
@@ -171,11 +191,14 @@ def spec_from_form(values: dict) -> specs.JobSpec:
 _FIELD_WORD = re.compile(r"[a-z_]+(?:\.[a-z_]+)?")
 
 
-def field_of(problem: str, names) -> str | None:
-    """The form field a SpecError problem is about (`lora.r ...` is the field lora_r), or None."""
+def field_of(problem: str, names, prefix: str = "") -> str | None:
+    """The form field a SpecError problem is about (`lora.r ...` is the field lora_r; with `prefix` "dpo_",
+    `beta ...` is dpo_beta where the DPO form has its own), or None."""
     problem = problem.removeprefix("with an eval_dataset, ")
     for word in _FIELD_WORD.findall(problem)[:3]:
         name = word.replace(".", "_")
+        if prefix and prefix + name in names:
+            return prefix + name
         if name in names:
             return name
     return None
@@ -202,8 +225,9 @@ def check_form(form: dict) -> tuple[list[str], dict[str, str]]:
     except (specs.SpecError, ValueError, TypeError) as error:
         problems = list(getattr(error, "problems", None) or [str(error)])
         by_field: dict[str, str] = {}
+        prefix = "dpo_" if KIND_LABELS.get(form["kind"], form["kind"]) == "dpo" else ""
         for problem in problems:
-            name = field_of(problem, form)
+            name = field_of(problem, form, prefix)
             if name and name not in by_field:
                 by_field[name] = problem
         return problems, by_field
@@ -241,7 +265,23 @@ def _preview_of(spec: specs.JobSpec):
     missing = spec.missing_files()
     if missing:
         report = "**Before launch:** " + "; ".join(missing) + "\n\n" + report
+    else:
+        cut = _cut_rows(spec)
+        if cut:
+            report = f"**Warning:** {cut}\n\n" + report
     return f"### Memory estimate\n{report}", runner.preview_command(spec), specs.dump(spec)
+
+
+def _cut_rows(spec: specs.JobSpec) -> str | None:
+    """The warning for training rows the chosen lengths would cut (None when every row fits)."""
+    from studio import dataset_tokens
+
+    grpo = isinstance(spec, specs.GRPOJob)
+    try:
+        return dataset_tokens.cut_rows_warning(spec.dataset, spec.model, spec.max_length,
+                                               spec.max_completion_length if grpo else None)
+    except (models.ModelUnavailable, OSError, ValueError) as error:
+        return f"the rows' lengths could not be checked: {error}"
 
 
 def launch(form: dict):
@@ -282,17 +322,64 @@ def launch_recipe(name: str, model: str, dataset: str):
 
 
 def switch_kind(kind_label):
-    """Reset the fields whose defaults differ between SFT and GRPO, and show the kind's own settings."""
-    defaults = SFT_DEFAULTS if KIND_LABELS[kind_label] == "sft" else GRPO_DEFAULTS
-    is_sft = defaults.kind == "sft"
-    return [gr.update(value=getattr(defaults, name)) for name in KIND_SPECIFIC] + [
-        gr.update(visible=is_sft), gr.update(visible=not is_sft)]
+    """Reset the fields whose defaults differ between the kinds, and show the kind's own settings."""
+    kind = KIND_LABELS[kind_label]
+    return [gr.update(value=getattr(DEFAULTS[kind], name)) for name in KIND_SPECIFIC] + [
+        gr.update(visible=kind == shown) for shown in ("sft", "grpo", "dpo")]
+
+
+# -- DPO: the pairs before launch --------------------------------------------------------------------------
+
+
+def count_pairs(votes: bool, pair_files: list[str] | None) -> str:
+    """The pairs each source gives now (the votes when ticked, each pair file), with a few examples."""
+    from studio import preferences
+
+    found = [preferences.votes_source()] if votes else []
+    found += preferences.sources([path for path in pair_files or [] if path.strip()])
+    text = preferences.describe(found)
+    total = sum(source.pairs for source in found if not source.problems)
+    return f"**{total} pairs** from {len(found)} source(s), before mining.\n\n{text}" if found else text
+
+
+def mine_sample(model: str, adapter: str, dataset: str, samples, temperature, max_new_tokens, margin, min_stage_gap,
+                pairs_per_request, reference: bool, limit) -> str:
+    """Mine SAMPLE_REQUESTS requests with the form's settings and show the pairs kept, and what the job's mining
+    would give at that rate."""
+    import time
+
+    from studio import dataset as dataset_io
+    from studio import pair_mining, preferences
+
+    settings = pair_mining.MiningSettings(
+        samples=_whole(samples), temperature=temperature, max_new_tokens=_whole(max_new_tokens), margin=margin,
+        min_stage_gap=_whole(min_stage_gap), pairs_per_request=_whole(pairs_per_request), reference=reference,
+        limit=SAMPLE_REQUESTS, batch_size=_whole(samples) * SAMPLE_REQUESTS)
+    problems = settings.problems()
+    if problems:
+        return problems_markdown(ValueError("; ".join(problems)))
+    try:
+        rows = dataset_io.read_jsonl((dataset or "").strip())
+        folder = adapters.folder((adapter or "").strip())
+        model_and_tokenizer = models.CACHE.get((model or "").strip() or models.EMBEDDED, adapter=folder)
+    except (OSError, ValueError, models.ModelUnavailable) as error:
+        return problems_markdown(error)
+    started = time.monotonic()
+    result = pair_mining.mine(*model_and_tokenizer, rows, settings)
+    seconds = time.monotonic() - started
+    requests = min(len(rows), _whole(limit) or len(rows))
+    rate = len(result.pairs) / max(1, result.requests)
+    found = preferences.describe([preferences.Source("mined (sample)", [], len(result.pairs), result.pairs)])
+    return (f"**{len(result.pairs)} pairs** from {result.requests} requests x {settings.samples} answers in "
+            f"{seconds:.0f} s. At this rate the job's {requests} requests give about {rate * requests:.0f} pairs "
+            f"and take about {seconds / max(1, result.requests) * requests / 60:.0f} min to mine here.\n\n{found}")
 
 
 def build() -> None:
     d = SFT_DEFAULTS
     # Common fields take the SFT wording (GRPO reads max_length as the prompt's); GRPO's own fields their own.
     help_ = {**specs.field_help(specs.GRPOJob), **specs.field_help(specs.SFTJob)}
+    dpo_help = specs.field_help(specs.DPOJob)  # its beta and adapter mean other things than GRPO's
     form: dict[str, gr.components.Component] = {}
     gr.Markdown(
         "Fill in a job, **Preview** its memory estimate, command and job.yaml, then **Launch**. The job runs in "
@@ -334,6 +421,13 @@ def build() -> None:
                                            elem_id="train-eval-dataset")
     rows_md = gr.Markdown(rows_note(default_dataset(), default_dataset("eval")), elem_id="train-rows",
                           elem_classes=["im-muted"])
+    with gr.Row():
+        # Seed rows, generated rows (a dataset of the Dataset tab's generator, or python -m studio.synth), or both.
+        form["mix_dataset"] = gr.Dropdown([("none", ""), *datasets], value=d.mix_dataset, label="Mix in rows from",
+                                          allow_custom_value=True, info=help_["mix_dataset"],
+                                          elem_id="train-mix-dataset", scale=2)
+        form["mix_ratio"] = gr.Slider(0.05, 1, value=d.mix_ratio, step=0.05, label="Share of mixed-in rows",
+                                      info=help_["mix_ratio"], elem_id="train-mix-ratio", scale=1)
     with gr.Row():
         form["max_steps"] = gr.Number(d.max_steps, label="Max steps", precision=0,
                                       info=help_["max_steps"], elem_id="train-max-steps")
@@ -397,6 +491,50 @@ def build() -> None:
             for component in _reward_components():
                 form[f"weight_{component}"] = gr.Number(g.reward_weights.get(component, 0.0), label=component,
                                                         elem_id=f"train-weight-{component}")
+    d_ = DPO_DEFAULTS
+    with gr.Group(visible=False) as dpo_group:
+        gr.Markdown("**DPO**: pairs of a better and a worse answer to one request. Sources mix: the Compare tab's "
+                    "votes, pair files, and pairs mined from the starting model before training (answers to the "
+                    "training rows above, ranked by the validators: the chosen one passes more checks).")
+        with gr.Row():
+            form["dpo_votes"] = gr.Checkbox(d_.votes, label="Train on the Compare tab's votes",
+                                            info=dpo_help["votes"], elem_id="train-dpo-votes")
+            form["dpo_pairs"] = gr.Dropdown(pair_file_choices(), value=[], multiselect=True,
+                                            allow_custom_value=True, label="Pair files", info=dpo_help["pairs"],
+                                            elem_id="train-dpo-pairs", scale=2)
+        with gr.Row():
+            form["mine_samples"] = gr.Number(d_.mine_samples, label="Mined answers per request", precision=0,
+                                             minimum=0, info=dpo_help["mine_samples"], elem_id="train-mine-samples")
+            form["mine_limit"] = gr.Number(d_.mine_limit, label="Requests to mine (0: all)", precision=0, minimum=0,
+                                           elem_id="train-mine-limit")
+            form["mine_temperature"] = gr.Number(d_.mine_temperature, label="Mining temperature", minimum=0.05,
+                                                 maximum=5)
+            form["mine_max_new_tokens"] = gr.Number(d_.mine_max_new_tokens, label="Mined answer length (tokens)",
+                                                    precision=0, minimum=8, info=dpo_help["mine_max_new_tokens"],
+                                                    elem_id="train-mine-tokens")
+        with gr.Row():
+            form["mine_margin"] = gr.Number(d_.mine_margin, label="Reward margin", minimum=0,
+                                            info=dpo_help["mine_margin"])
+            form["mine_min_stage_gap"] = gr.Number(d_.mine_min_stage_gap, label="Extra stages passed", precision=0,
+                                                   minimum=0, maximum=4, info=dpo_help["mine_min_stage_gap"])
+            form["mine_pairs_per_request"] = gr.Number(d_.mine_pairs_per_request, label="Pairs per request",
+                                                       precision=0, minimum=1)
+            form["mine_batch_size"] = gr.Number(d_.mine_batch_size, label="Mining batch", precision=0, minimum=1)
+            form["mine_reference"] = gr.Checkbox(d_.mine_reference, label="Reference answers as candidates",
+                                                 info=dpo_help["mine_reference"])
+        with gr.Row():
+            form["dpo_beta"] = gr.Number(d_.beta, label="DPO beta", minimum=0.001, info=dpo_help["beta"])
+            form["dpo_loss_type"] = gr.Dropdown(list(specs.DPO_LOSSES), value=d_.loss_type, label="DPO loss")
+            form["dpo_sft_weight"] = gr.Number(d_.sft_weight, label="SFT loss weight (RPO)", minimum=0,
+                                               info=dpo_help["sft_weight"])
+        form["dpo_adapter"] = gr.Dropdown(adapter_choices(), value="", label="Start from adapter (and measure "
+                                          "against it)", allow_custom_value=True, info=dpo_help["adapter"],
+                                          elem_id="train-dpo-adapter")
+        with gr.Row():
+            count_button = gr.Button("Count the pairs", elem_id="train-dpo-count")
+            mine_button = gr.Button(f"Mine a sample ({SAMPLE_REQUESTS} requests; a minute or more on a CPU)",
+                                    elem_id="train-dpo-mine")
+        pairs_md = gr.Markdown(elem_id="train-dpo-pairs-view")
     with gr.Row():
         preview_button = gr.Button("Preview", elem_id="train-preview")
         launch_button = gr.Button("Launch", variant="primary", elem_id="train-launch")
@@ -415,7 +553,7 @@ def build() -> None:
                          [estimate_md, command, job_yaml], api_name="train_preview")
     launch_button.click(lambda *values: launch(dict(zip(names, values))), inputs,
                         [status, form["output"], estimate_md, command, job_yaml], api_name="train_launch").then(
-        refresh_adapters, None, [form["adapter"]], api_name=False)
+        refresh_adapters, None, [form["adapter"], form["dpo_adapter"]], api_name=False)
     # Every edit is checked: a form that cannot run disables Launch, with the reason under the field at fault.
     # "" rather than None: an update's None means "leave as is", which would leave a fixed reason standing.
     help_shown = {name: getattr(component, "info", None) or "" for name, component in form.items()}
@@ -432,13 +570,21 @@ def build() -> None:
                            show_progress="hidden")
     form["eval_dataset"].change(rows_note, [form["dataset"], form["eval_dataset"]], rows_md, api_name=False,
                                 show_progress="hidden")
-    when_opened(refresh_lists, [form["dataset"], form["eval_dataset"], recipe_dataset, form["adapter"], followed],
-                [form["dataset"], form["eval_dataset"], recipe_dataset, form["adapter"], rows_md, followed],
+    when_opened(refresh_lists, [form["dataset"], form["eval_dataset"], recipe_dataset, followed],
+                [form["dataset"], form["eval_dataset"], recipe_dataset, form["mix_dataset"], rows_md, followed],
                 follow=True)
-    form["kind"].change(switch_kind, form["kind"], [form[name] for name in KIND_SPECIFIC] + [sft_group, grpo_group],
+    when_opened(refresh_adapters, None, [form["adapter"], form["dpo_adapter"]], follow=True)
+    form["kind"].change(switch_kind, form["kind"], [form[name] for name in KIND_SPECIFIC] + [sft_group, grpo_group,
+                                                                                            dpo_group],
                         api_name=False)
+    count_button.click(count_pairs, [form["dpo_votes"], form["dpo_pairs"]], pairs_md, api_name="train_dpo_pairs")
+    mine_button.click(mine_sample, [form[name] for name in (
+        "model", "dpo_adapter", "dataset", "mine_samples", "mine_temperature", "mine_max_new_tokens", "mine_margin",
+        "mine_min_stage_gap", "mine_pairs_per_request", "mine_reference", "mine_limit")], pairs_md,
+        api_name="train_dpo_mine")
 
 
 def refresh_adapters():
-    """Offer the adapters of runs finished since the page loaded."""
-    return gr.update(choices=adapter_choices())
+    """Offer the adapters of runs finished since the page loaded (GRPO's and DPO's starting adapter)."""
+    choices = adapter_choices()
+    return gr.update(choices=choices), gr.update(choices=choices)

@@ -18,6 +18,7 @@ from gradio.context import Context
 
 from studio import compare, models
 from studio.durations import format_duration
+from studio.evaluation import LOOP_REPEATS
 from studio.iac.report import STAGES
 
 GREEDY, SAMPLED = "Greedy", "Sampled"
@@ -32,6 +33,8 @@ STATUS_STYLE = {
     "unchecked": ("#f1f5f9", "#475569", "n/a"),
 }
 MAX_REASONS = 12
+FAILURE_WORDS = {"loop": "loop", "extracted": "no code", "parses": "does not parse", "schema": "schema",
+                 "intent": "misses the intent"}
 UNCHECKED_INTENT = ("A typed request has no intent spec: pick an example from the eval split to check the intent "
                     "too.")
 
@@ -212,14 +215,27 @@ def evaluation_headline(summary: dict) -> str:
         what = f"`{entry['model']}`" + (f" + adapter `{entry['adapter']}`" if entry.get("adapter") else "")
         figures = [f"pass **{entry['rates']['pass']:.1%}**"]
         if entry.get("pass_at_k"):
-            figures.append(", ".join(f"pass@{k} {v:.1%}" for k, v in entry["pass_at_k"].items()))
+            sampled = summary.get("sampled")
+            where = f" ({sampled['k']} sampled at {sampled['temperature']})" if entry.get("sampled") and sampled else ""
+            figures.append(", ".join(f"pass@{k} {v:.1%}" for k, v in entry["pass_at_k"].items()) + where)
+        if entry.get("failures"):
+            # A loop is named first: a looping answer fails whatever stage it reaches, and no setting fixes that.
+            figures.append("fails: " + ", ".join(f"{FAILURE_WORDS.get(reason, reason)} {share:.1%}"
+                                                  for reason, share in entry["failures"].items()))
         if entry.get("judge"):
             figures.append(f"judge {entry['judge']['mean_score']:.2f}/5 over {entry['judge']['answers']} answers")
         if entry.get("seconds") and entry.get("new_tokens"):
             figures.append(f"{entry['new_tokens'] / entry['seconds']:.1f} new tokens/s")
         lines.append(f"- **{entry['label']}**: {what}: {'; '.join(figures)}")
-    lines.append("\n*pass* = code found, parses, schema and intent; best practice is advice, reported apart.")
+    lines.append("\n*pass* = code found, parses, schema and intent; best practice is advice, reported apart. "
+                 f"*loop* = a line repeated more than {LOOP_REPEATS} times.")
     return "\n".join(lines)
+
+
+def loop_note(answer: dict) -> str:
+    """What a looping answer's verdict says beside its badge; "" for one that does not loop."""
+    loop = answer.get("loop")
+    return f"loop: the line `{loop['line']}` repeats {loop['repeats']} times (a generation loop)" if loop else ""
 
 
 # -- the fine-tuned model picker (Compare, Evaluate) ---------------------------------------------------------

@@ -92,6 +92,86 @@ def test_the_dpo_pairs_example_runs():
     assert result.attempted > 0 and result.failed == 0
 
 
+# -- pair files -------------------------------------------------------------------------------------------
+
+
+def test_pair_files_are_read_back_normalized_and_counted_by_source(home, tmp_path):
+    vote("right")
+    votes_path, _ = preferences.export_dpo()
+    own = tmp_path / "mine.jsonl"
+    own.write_text(json.dumps({"prompt": "A bucket", "chosen": GOOD, "rejected": BAD}) + "\n"
+                   + json.dumps({"prompt": MESSAGES, "chosen": GOOD, "rejected": BAD, "source": "mined",
+                                 "chosen_score": {"stages": 4}}) + "\n")
+    pairs = preferences.read_pair_files([votes_path, own])
+    assert [pair["source"] for pair in pairs] == ["votes", "mine", "mined"]
+    # One form for every row: a string prompt is the user's turn, a string answer the assistant's; extras dropped.
+    assert pairs[1] == {"prompt": [{"role": "user", "content": "A bucket"}],
+                        "chosen": [{"role": "assistant", "content": GOOD}],
+                        "rejected": [{"role": "assistant", "content": BAD}], "source": "mine"}
+    found = {source.name: source for source in preferences.sources([votes_path, own], examples=1)}
+    assert {name: source.pairs for name, source in found.items()} == {"votes": 1, "mine": 1, "mined": 1}
+    text = preferences.describe(list(found.values()))
+    assert "| votes | 1 | dpo-pairs.jsonl |" in text and "chosen: `" in text
+
+
+@pytest.mark.parametrize("line, problem", [
+    ('{"prompt": "x", "chosen": "a"}', "missing 'rejected'"),
+    ('{"chosen": "a", "rejected": "b"}', "missing 'prompt'"),
+    ('{"prompt": "x", "chosen": "a", "rejected": ""}', "missing 'rejected'"),
+    ('{"prompt": "x", "chosen": "same", "rejected": " same\\n"}', "chosen and rejected are the same answer"),
+    ('{"prompt": "x", "chosen": " ", "rejected": "b"}', "the chosen answer is empty"),
+    ('{"prompt": [{"role": "assistant", "content": "x"}], "chosen": "a", "rejected": "b"}',
+     "'prompt' must end with the user's turn, not the assistant's"),
+    ('{"prompt": "x", "chosen": [{"role": "user", "content": "a"}], "rejected": "b"}',
+     "'chosen' must hold assistant messages only"),
+    ('{"prompt": "x", "chosen": [{"role": "assistant"}], "rejected": "b"}', "chosen[0] must be a message"),
+    ('{"prompt": "x", "chosen": "a", "rejected": "b"', "not valid JSON"),
+    ('["x", "a", "b"]', "expected a JSON object with prompt, chosen, rejected, got list"),
+])
+def test_a_bad_pair_is_refused_with_its_line_number(tmp_path, line, problem):
+    good = json.dumps({"prompt": "x", "chosen": "a", "rejected": "b"})
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(f"{good}\n\n{line}\n{good}\n")
+    with pytest.raises(preferences.PairFileError) as caught:
+        preferences.read_pairs(path)
+    assert len(caught.value.problems) == 1
+    assert caught.value.problems[0].startswith(f"{path}:3: ") and problem in caught.value.problems[0]
+
+
+def test_a_file_of_many_bad_lines_names_the_first_ones_and_counts_the_rest(tmp_path):
+    path = tmp_path / "pairs.jsonl"
+    path.write_text('{"prompt": "x", "chosen": "a"}\n' * 30)
+    with pytest.raises(preferences.PairFileError) as caught:
+        preferences.read_pairs(path)
+    assert len(caught.value.problems) == preferences.MAX_PROBLEMS and caught.value.more == 10
+    assert str(caught.value).endswith("and 10 more problem(s)")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(preferences.PairFileError, match="no pairs"):
+        preferences.read_pairs(empty)
+
+
+def test_the_pair_checks_examples_run():
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    for function in (preferences.pair_problems, preferences.answer_text):
+        for test in doctest.DocTestFinder().find(function, globs={function.__name__: function}):
+            runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.attempted >= 3 and result.failed == 0
+
+
+def test_the_command_line_checks_and_shows_pair_files(home, tmp_path, capsys):
+    vote("left", left=GOOD, right=BAD)
+    assert preferences.main(["export"]) == 0
+    assert "1 pairs from 1 votes" in capsys.readouterr().out
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "x", "chosen": "a", "rejected": "a"}\n')
+    assert preferences.main(["check", str(bad)]) == 1
+    assert f"{bad}:1: chosen and rejected are the same answer" in capsys.readouterr().err
+    assert preferences.main(["show"]) == 0
+    assert "| votes | 1 |" in capsys.readouterr().out
+
+
 def test_the_vote_buttons_count_once_per_pair_of_answers(home):
     import gradio as gr
 

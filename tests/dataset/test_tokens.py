@@ -88,3 +88,45 @@ def test_the_same_tokens_and_loss_as_sft_trainer(tiny_llama, eval_rows):
         assert tokenizer.decode(example["input_ids"]) == rendering.prompt_text + rendering.completion_text
         learned = [token for token, label in zip(example["input_ids"], example["labels"]) if label != -100]
         assert tokenizer.decode(learned) == rendering.completion_text
+
+
+def test_the_default_lengths_cover_every_seed_row(embedded_home, seed_splits, monkeypatch):
+    """No seed row is cut in training (issue 12): SFT's max_length holds every row whole, GRPO's
+    max_completion_length the longest answer; with the embedded model's tokenizer."""
+    from jobs import recipe, specs
+    from studio import models
+
+    monkeypatch.setenv("INFRAMIND_HOME", str(embedded_home))
+    tokenizer = models.load_tokenizer(models.EMBEDDED)
+    rows = seed_splits["train"] + seed_splits["eval"]
+    lengths = dataset_tokens.token_lengths(rows, tokenizer)
+    answers = [len(ids) - prompt for ids, prompt in (dataset_tokens.split_ids(r, tokenizer) for r in seed_splits["train"])]
+    sft, grpo = recipe.phases("lengths")
+    for max_length in (specs.SFTJob().max_length, sft.max_length):
+        assert dataset_tokens.length_stats(lengths, max_length)["over"] == 0, max_length
+    for completion in (specs.GRPOJob().max_completion_length, grpo.max_completion_length):
+        assert completion >= max(answers)
+    assert grpo.mask_truncated_completions and specs.GRPOJob().mask_truncated_completions
+    print(f"\nseed rows fitting max_length {sft.max_length}: {sum(n <= sft.max_length for n in lengths)}/{len(rows)} "
+          f"(longest {max(lengths)} tokens); longest training answer {max(answers)} <= {grpo.max_completion_length}")
+
+
+def test_the_train_tab_warns_of_rows_training_would_cut(tiny_llama, eval_rows, tmp_path, home):
+    from jobs import specs
+    from studio.ui import train
+
+    path = tmp_path / "rows.jsonl"
+    path.write_text(dataset.jsonl_text(eval_rows[:6]), encoding="utf-8")
+    tokenizer = dataset_tokens.tokenizer_for(str(tiny_llama))
+    lengths = dataset_tokens.token_lengths(eval_rows[:6], tokenizer)
+    middle = sorted(lengths)[2]
+    over = sum(n > middle for n in lengths)
+    warning = dataset_tokens.cut_rows_warning(path, str(tiny_llama), middle)
+    assert warning.startswith(f"{over} of 6 rows are longer than max_length {middle} tokens (the longest is "
+                              f"{max(lengths)})")
+    assert dataset_tokens.cut_rows_warning(path, str(tiny_llama), max(lengths)) is None
+    assert "reference answers are longer than max_completion_length 8" in dataset_tokens.cut_rows_warning(
+        path, str(tiny_llama), 4096, completion_length=8)
+    estimate, _, _ = train._preview_of(specs.SFTJob(model=str(tiny_llama), dataset=str(path), eval_dataset="",
+                                                    max_length=middle, output="x"))
+    assert f"**Warning:** {over} of 6 rows are longer than max_length {middle}" in estimate

@@ -73,3 +73,35 @@ def test_a_stop_request_ends_between_batches(tiny_llama, rows):
     with pytest.raises(evaluation.StopRequested, match="after 2 of 5"):
         evaluation.evaluate(rows, evaluation.candidates(str(tiny_llama)), SHORT, batch_size=2,
                             should_stop=lambda: calls.append(1) or len(calls) > 1)
+
+
+def test_pass_at_k_is_sampled_beside_greedy(tiny_llama, rows):
+    seen = []
+    results = evaluation.evaluate(rows[:2], evaluation.candidates(str(tiny_llama)), SHORT, batch_size=4, pass_at=3,
+                                  pass_at_temperature=1.0, on_progress=seen.append)
+    greedy = results.rows[0]["answers"]["base"]
+    sampled = results.rows[0]["sampled"]["base"]
+    assert len(greedy) == 1 and len(sampled) == 3 and len({a["text"] for a in sampled}) > 1
+    assert greedy[0]["text"] == plain_answers(tiny_llama, rows[:1])[0], "greedy answers are unchanged"
+    entry = results.summary["models"][0]
+    assert entry["answers"] == 2 and set(entry["sampled"]["pass_at_k"]) == {"1", "2", "3"}
+    assert results.summary["sampled"] == {"k": 3, "temperature": 1.0, "top_p": 0.95}
+    assert seen[-1].done == seen[-1].total == 2 + 6
+
+
+def test_generation_stops_at_the_closing_fence_of_the_answer_only(tiny_llama):
+    import torch
+
+    _, tokenizer = models.load(str(tiny_llama))
+    prompt = tokenizer("Fix this:\n```hcl\nvariable \"x\" {}\n```\n", return_tensors="pt")["input_ids"]
+    stop = generation.StopAtClosingFence(tokenizer, prompt.shape[1])
+
+    def after(text: str) -> bool:
+        ids = torch.cat([prompt, tokenizer(text, return_tensors="pt", add_special_tokens=False)["input_ids"]], 1)
+        return bool(stop(ids, None)[0])
+
+    assert not after("Here:\n```"), "an opening fence in the answer is not its end, nor the prompt's fences"
+    assert not after("Here:\n```hcl\nresource \"a\" \"b\" {}\n")
+    assert after("Here:\n```hcl\nresource \"a\" \"b\" {}\n```")
+    ids = generation.end_of_turn_ids(tokenizer)
+    assert tokenizer.convert_tokens_to_ids("<|im_end|>") in ids and tokenizer.eos_token_id in ids

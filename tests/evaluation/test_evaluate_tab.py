@@ -20,7 +20,9 @@ def results_folder(home):
         # The fine-tuned model answers the first two rows right, the base only the second.
         record["answers"]["base"] = [evaluation.answer_record(row.output if number == 1 else "no idea", row.kind,
                                                               row.intent)]
-        record["answers"]["fine-tuned"] = [evaluation.answer_record(row.output if number < 2 else "", row.kind,
+        # ... and loops on the third.
+        looped = "```yaml\n" + "- name: web\n" * 30
+        record["answers"]["fine-tuned"] = [evaluation.answer_record(row.output if number < 2 else looped, row.kind,
                                                                     row.intent)]
         records.append(record)
     contenders = [Candidate("base", "m"), Candidate("fine-tuned", "m", "/ws/runs/sft-1/adapter")]
@@ -38,6 +40,12 @@ def test_results_are_listed_and_shown(results_folder):
     assert (line["base"], line["fine-tuned"], line["change"]) == ("33.3%", "66.7%", "+33.3%")
     assert len(records) == 3 and len(rows_update["choices"]) == 3
     assert "base ✗ fine-tuned ✓" in rows_update["choices"][0][0]
+    # a loop is a failure reason of its own, in the headline and the table
+    assert "fails: loop 33.3%" in headline and "fails: no code 66.7%" in headline
+    loops = table[(table.kind == "all") & (table.stage == "loop")].iloc[0]
+    assert (loops["base"], loops["fine-tuned"]) == ("0.0%", "33.3%")
+    *_, right = evaluate_tab.show_row(records[2]["id"], records, str(results_folder))
+    assert "loop: the line `- name: web` repeats 30 times" in right
 
 
 def test_drill_down_by_outcome(results_folder):

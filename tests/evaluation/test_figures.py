@@ -47,13 +47,13 @@ def test_rates_per_stage_overall_and_per_kind(records):
     a, b = summary["models"]
     assert summary["rows"] == 4 and summary["kinds"] == {"terraform": 2, "kubernetes": 2}
     assert a["rates"] == {"extracted": 0.75, "parses": 0.75, "schema": 0.75, "intent": 0.5,
-                          "best_practice": 0.25, "pass": 0.5}
+                          "best_practice": 0.25, "pass": 0.5, "loop": 0.0}
     assert a["by_kind"]["terraform"] == {"extracted": 0.5, "parses": 0.5, "schema": 0.5, "intent": 0.5,
-                                         "best_practice": 0.5, "pass": 0.5}
+                                         "best_practice": 0.5, "pass": 0.5, "loop": 0.0}
     assert a["by_kind"]["kubernetes"] == {"extracted": 1.0, "parses": 1.0, "schema": 1.0, "intent": 0.5,
-                                          "best_practice": 0.0, "pass": 0.5}
+                                          "best_practice": 0.0, "pass": 0.5, "loop": 0.0}
     assert b["rates"] == {"extracted": 0.5, "parses": 0.25, "schema": 0.0, "intent": 0.25,
-                          "best_practice": 0.25, "pass": 0.0}
+                          "best_practice": 0.25, "pass": 0.0, "loop": 0.0}
     assert b["by_kind"]["kubernetes"]["extracted"] == 0.0
     assert (b["label"], b["model"], b["adapter"]) == ("b", "model-a", "adapter-b")
     assert "pass_at_k" not in a, "one answer per row: no pass@k"
@@ -108,7 +108,7 @@ def test_results_files_keep_the_export_format(records, home):
     assert [m["label"] for m in summary["models"]] == ["base", "fine-tuned"]
     assert summary["models"][0]["adapter"] is None
     for entry in summary["models"]:
-        assert set(entry["rates"]) == {"extracted", "parses", "schema", "intent", "best_practice", "pass"}
+        assert set(entry["rates"]) == {"extracted", "parses", "schema", "intent", "best_practice", "pass", "loop"}
         assert set(entry["by_kind"]) == {"terraform", "kubernetes"}
     lines = (folder / "rows.jsonl").read_text().splitlines()
     assert len(lines) == 4 and json.loads(lines[0])["answers"]["base"][0]["ok"]
@@ -142,7 +142,7 @@ def test_table_and_chart(records):
     frame = evaluation.table(summary)
     overall = frame[(frame.kind == "all") & (frame.stage == "pass")].iloc[0]
     assert (overall["a"], overall["b"], overall["change"]) == (0.5, 0.0, -0.5)
-    assert len(frame) == 3 * 6
+    assert len(frame) == 3 * 7  # the six stages and the loop rate, overall and per kind
     chart = evaluation.figure(summary)
     bars = [trace for trace in chart.data if trace.name == "a"]
     assert len(bars) == 3 and list(bars[0].y) == [0.75, 0.75, 0.75, 0.5, 0.25, 0.5]
@@ -156,3 +156,36 @@ def test_uploaded_rows_need_no_reference_answer(tmp_path):
     path.write_text('{"instruction": "A bucket"}\n')
     with pytest.raises(evaluation.dataset.DatasetError, match="kind"):
         evaluation.load_rows(path)
+
+
+LOOP = "```yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n" + "  KEY: value\n" * 40
+
+
+def test_a_loop_is_its_own_failure_reason(rows, records):
+    k1 = rows[2]
+    looped = evaluation.answer_record(LOOP, k1.kind, k1.intent)
+    assert looped["loop"] == {"line": "KEY: value", "repeats": 40} and looped["failure"] == "loop"
+    assert looped["extracted"]["status"] == "passed", "a loop is named apart from the stages' verdicts"
+    # no seed reference loops, and the others fail at their first failing stage
+    assert all(evaluation.loop_of(row.output) is None for row in evaluation.load_rows(evaluation.EVAL_SPLIT))
+    assert [records[i]["answers"]["b"][0]["failure"] for i in range(4)] == ["schema", "parses", "extracted", "extracted"]
+    record = evaluation.row_record(k1)
+    record["answers"]["m"] = [looped, evaluation.answer_record(k1.output, k1.kind, k1.intent)]
+    entry = evaluation.summarize([record], [Candidate("m", "x")], samples=2)["models"][0]
+    assert entry["rates"]["loop"] == 0.5 and entry["failures"] == {"loop": 0.5}
+    frame = evaluation.table(evaluation.summarize([record], [Candidate("m", "x")], samples=2))
+    assert frame[(frame.kind == "all") & (frame.stage == "loop")].iloc[0]["m"] == 0.5
+
+
+def test_pass_at_k_beside_greedy(rows):
+    tf1 = rows[0]
+    record = evaluation.row_record(tf1)
+    record["answers"]["m"] = [evaluation.answer_record(BOTO3, tf1.kind, tf1.intent)]          # greedy fails
+    record["sampled"] = {"m": [evaluation.answer_record(text, tf1.kind, tf1.intent)
+                               for text in (BOTO3, tf1.output, "", BOTO3)]}                  # 1 of 4 samples passes
+    entry = evaluation.summarize([record], [Candidate("m", "x")])["models"][0]
+    assert entry["rates"]["pass"] == 0.0 and entry["answers"] == 1
+    assert entry["sampled"]["k"] == 4 and entry["sampled"]["rates"]["pass"] == 0.25
+    assert entry["sampled"]["pass_at_k"] == {"1": 0.25, "2": 0.5, "4": 1.0} == entry["pass_at_k"]
+    frame = evaluation.table(evaluation.summarize([record], [Candidate("m", "x")]))
+    assert list(frame[frame.stage.str.startswith("pass@")]["m"]) == [0.25, 0.5, 1.0]

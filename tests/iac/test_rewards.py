@@ -38,8 +38,9 @@ def test_components_of_each_failure(group):
         reward.score(a, "terraform", INTENT) for a in group)
     # best practice: no public access block, no encryption, no static credentials in the provider (passes)
     assert right == pytest.approx({"format": 1.0, "parse": 1.0, "schema": 1.0, "intent": 1.0, "best_practice": 1 / 3,
-                                   "wrong_language": 0.0, "total": 3.5 + 0.25 / 3})
-    assert intent_miss["intent"] == 0.0 and intent_miss["schema"] == 1.0
+                                   "wrong_language": 0.0, "total": 0.25 + 0.5 + 0.5 + 3.0 + 0.25 / 3})
+    # the right block with one of its three conditions (type, status, reference) wrong: half of 2/3
+    assert intent_miss["intent"] == pytest.approx(1 / 3) and intent_miss["schema"] == 1.0
     # three checked blocks (provider aws, the bucket, the versioning): one error in one, an unknown type
     assert schema_error["schema"] == pytest.approx((1 + 1 / 2 + 1) / 3)
     assert invented["schema"] == pytest.approx(2 / 3)

@@ -290,3 +290,29 @@ def test_name_on_a_resource_without_one_suggests_the_name_tag():
     code = 'resource "aws_instance" "web" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n  name = "web"\n}\n'
     assert schema_reasons(code) == [
         'line 4: aws_instance.web: unknown argument "name" (did you mean tags = { Name = ... }?)']
+
+
+def test_parsing_in_several_threads_keeps_plain_strings():
+    """python-hcl2 shares one serialization context between calls: threads must not see each other's flags."""
+    import sys
+    import threading
+
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often, as a busy server does (without the lock: '"HTTP"')
+    code = "".join(f'resource "aws_apigatewayv2_api" "a{i}" {{\n  protocol_type = "HTTP"\n'
+                   f'  description   = "${{var.x}}-{i}"\n}}\n' for i in range(30))
+    seen = []
+
+    def parse_many():
+        for _ in range(10):
+            seen.extend(block.body["protocol_type"] for block in parse_terraform(code).blocks)
+
+    threads = [threading.Thread(target=parse_many) for _ in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert set(seen) == {"HTTP"}

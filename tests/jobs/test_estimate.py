@@ -64,3 +64,13 @@ def test_grpo_adds_the_generation_cache_and_the_cpu_its_runtime():
                                                              ("nf4", "cpu", True), ("none", "cuda", False)])
 def test_auto_quantization_means_nf4_on_cuda_only(quantization, device, four_bit):
     assert estimate(SFTJob(quantization=quantization), ModelShape.from_config(QWEN_05B), device).four_bit is four_bit
+
+
+def test_dpo_runs_chosen_and_rejected_together():
+    from jobs.specs import DPOJob
+
+    shape = ModelShape.from_config(QWEN_05B)
+    sft = estimate(SFTJob(batch_size=4, max_length=512, gradient_checkpointing=False), shape, "cuda")
+    dpo = estimate(DPOJob(batch_size=4, max_length=512, gradient_checkpointing=False), shape, "cuda")
+    assert dpo.tokens == 2 * sft.tokens and dpo.parts["activations"] == 2 * sft.parts["activations"]
+    assert any("mining first" in note for note in dpo.notes)

@@ -3,6 +3,7 @@ launched from the Train tab whose loss chart draws in the Jobs tab."""
 
 from __future__ import annotations
 
+import json
 
 import pytest
 
@@ -139,3 +140,95 @@ def test_the_tabs_and_the_job_system_import_no_torch():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_dpo_form_becomes_its_spec():
+    from jobs import specs
+    from studio.ui import train
+
+    expected = specs.DPOJob(output="dpo-form", votes=True, pairs=("/data/mined.jsonl",), mine_samples=6,
+                            mine_limit=40, mine_pairs_per_request=2, beta=0.2, loss_type="ipo", sft_weight=0.5,
+                            adapter="sft-1", learning_rate=1e-4)
+    values = {name: float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+              for name, value in expected.to_dict().items() if name != "lora"}
+    form = {name: values[name] for name in values if name not in train.DPO_INPUTS.values()}
+    form.update({name: values[key] for name, key in train.DPO_INPUTS.items()})
+    form.update(kind="DPO (preference pairs: votes, files, mined)", lora_r=32.0, lora_alpha=64.0, lora_dropout=0.05,
+                lora_targets=list(expected.lora.targets))
+    assert train.spec_from_form(form) == expected
+    # Switching the kind to DPO clears the held-out rows (DPO's are pairs) and shows its own settings.
+    updates = train.switch_kind("DPO (preference pairs: votes, files, mined)")
+    values = dict(zip(train.KIND_SPECIFIC, updates))
+    assert values["eval_dataset"]["value"] == "" and values["learning_rate"]["value"] == 5e-5
+    assert [update["visible"] for update in updates[-3:]] == [False, False, True]
+
+
+def test_the_dpo_panel_counts_the_pairs_of_each_source_and_mines_a_sample(home, tmp_path, tiny_llama):
+    from studio import chat, preferences
+    from studio.ui import train
+
+    messages = chat.messages_for("An S3 bucket", "terraform")
+    good = '```hcl\nresource "aws_s3_bucket" "b" {\n  bucket = "b"\n}\n```'
+    preferences.record(messages, left="no", right=good, vote="right")
+    mined = tmp_path / "mined.jsonl"
+    mined.write_text(json.dumps({"prompt": messages, "chosen": good, "rejected": "no", "source": "mined"}) + "\n")
+    text = train.count_pairs(True, [str(mined)])
+    assert text.startswith("**2 pairs** from 2 source(s)")
+    assert "| votes | 1 |" in text and "| mined | 1 | mined.jsonl |" in text and "request: An S3 bucket" in text
+    assert "refused" in train.count_pairs(False, [str(write_rows(tmp_path / "rows.jsonl", 2))]), "not pair rows"
+
+    rows = write_rows(tmp_path / "train.jsonl", 4)
+    text = train.mine_sample(str(tiny_llama), "", str(rows), 2.0, 0.9, 12.0, 0.5, 1.0, 1.0, True, 0.0)
+    assert text.startswith("**2 pairs** from 2 requests x 2 answers") and "the job's 4 requests give about 4" in text
+    assert "Cannot launch" in train.mine_sample(str(tiny_llama), "", str(rows), 1.0, 0.9, 12.0, 0.5, 1.0, 1.0,
+                                                 False, 0.0)
+
+
+def test_the_jobs_tab_charts_dpo_rewards():
+    from studio.ui import jobs
+
+    rows = [{"step": step, "loss": 0.69, "rewards_chosen": 0.01 * step, "rewards_rejected": -0.01 * step,
+             "rewards_margin": 0.02 * step, "rewards_accuracy": 0.5} for step in (1, 2, 3)]
+    figure = jobs.preference_figure(rows + [{"step": 3, "eval_loss": 0.6, "eval_rewards_margin": 0.1}])
+    assert [trace.name for trace in figure.data] == ["chosen", "rejected", "margin", "pairs ranked right (share)"]
+    assert list(figure.data[2].y) == [0.02, 0.04, 0.06]
+
+
+def test_the_dpo_panel_in_the_browser(studio, browser):
+    from studio import chat, preferences
+
+    preferences.record(chat.messages_for("A queue named orders", "terraform"), left="no code",
+                       right='```hcl\nresource "aws_sqs_queue" "orders" {\n  name = "orders"\n}\n```', vote="right")
+    page = browser.new_page(viewport={"width": 1400, "height": 2000})
+    page.goto(studio["url"])
+    page.get_by_role("tab", name="Train").click()
+    assert not page.locator("#train-dpo-count").is_visible(), "DPO's settings show for DPO only"
+    page.get_by_text("DPO (preference pairs: votes, files, mined)").click()
+    page.locator("#train-dpo-count").wait_for(state="visible", timeout=10_000)
+    page.locator("#train-dpo-votes input").check()
+    page.locator("#train-dpo-count").click()
+    view = page.locator("#train-dpo-pairs-view")
+    view.get_by_text("1 pairs").wait_for(timeout=30_000)
+    assert "request: A queue named orders" in view.inner_text()
+    box = page.locator("#train-model input")  # the tiny model: the embedded one would be converted first
+    box.fill(str(studio["model"]))
+    box.press("Enter")
+    page.locator("#train-preview").click()
+    page.locator("#train-yaml").get_by_text("kind: dpo").wait_for(timeout=30_000)
+    # The estimate counts each pair's two answers and says mining comes first (the yaml's editor shows only
+    # the lines in view).
+    estimate = page.locator("#train-estimate").inner_text()
+    assert "mining first" in estimate and "8 x 1024 tokens" in estimate  # batch 4: 8 answers
+    page.close()
+
+
+def test_the_train_form_mixes_generated_rows_in():
+    from jobs import specs
+    from studio.ui import train
+
+    expected = specs.SFTJob(output="sft-mix", mix_dataset="data/generated.jsonl", mix_ratio=0.75)
+    form = dict(expected.to_dict(), kind="SFT (supervised fine-tuning)", lora_r=32.0, lora_alpha=64.0, lora_dropout=0.05,
+                lora_targets=list(expected.lora.targets))
+    form["mix_dataset"] = " data/generated.jsonl "
+    form.pop("lora")
+    assert train.spec_from_form(form) == expected

@@ -65,6 +65,16 @@ def test_trl_log_names_map_to_the_studio_names():
                                     "eval_reward_intent_mean": 0.9, "iac_ok": 0.25}
 
 
+def test_dpo_log_names_map_to_the_studio_names():
+    from jobs.metrics import line_from_logs
+
+    logs = {"loss": 0.69, "rewards/chosen": 0.02, "rewards/rejected": -0.01, "rewards/margins": 0.03,
+            "rewards/accuracies": 0.75, "logps/chosen": -80.0, "eval_rewards/accuracies": 0.5, "logits/chosen": 1.0}
+    assert line_from_logs(logs) == {"loss": 0.69, "rewards_chosen": 0.02, "rewards_rejected": -0.01,
+                                    "rewards_margin": 0.03, "rewards_accuracy": 0.75, "logps_chosen": -80.0,
+                                    "eval_rewards_accuracy": 0.5}
+
+
 def test_mfu_peaks_are_named_and_specific_cards_win():
     from jobs.metrics import flops_per_token, named_peak
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -194,3 +195,96 @@ def test_a_new_kind_is_a_dataclass_and_an_entry_point(monkeypatch):
     with pytest.raises(SpecError, match="unknown key 'sample'"):
         specs.loads("kind: eval-test\nsample: 10\n")
     assert dataclasses.is_dataclass(spec)
+
+
+# -- DPO -------------------------------------------------------------------------------------------------
+
+
+def test_dpo_defaults_mine_from_the_training_requests_and_check_pairs_on_held_out_pairs():
+    spec = specs.DPOJob()
+    assert spec.kind == "dpo" and spec.entry_point == "jobs.dpo:train"
+    assert spec.dataset == "data/train.jsonl" and spec.eval_dataset == "" and spec.mine_samples == 4
+    assert (spec.votes, spec.pairs, spec.adapter, spec.beta, spec.loss_type) == (False, (), "", 0.1, "sigmoid")
+    mining = spec.mining()
+    assert (mining.samples, mining.margin, mining.min_stage_gap, mining.seed) == (4, 0.5, 1, spec.seed)
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"mine_samples": 0}, "nothing to train on: turn on votes, give pair files in pairs, or mine pairs"),
+    ({"mine_samples": 1}, "mine_samples must be 0 (no mining) or at least 2 answers per request, not 1"),
+    ({"mine_temperature": 0.0}, "mine_temperature must be in (0, 5], not 0.0"),
+    ({"mine_pairs_per_request": 3}, "mine_pairs_per_request 3 needs 6 answers per request; mine_samples is 4"),
+    ({"mine_margin": 0, "mine_min_stage_gap": 0}, "mine_min_stage_gap and mine_margin are both 0"),
+    ({"mine_min_stage_gap": 5}, "mine_min_stage_gap must be from 0 to 4, not 5"),
+    ({"beta": 0.0}, "beta must be positive, not 0.0"),
+    ({"loss_type": "kto"}, "loss_type must be one of sigmoid, ipo, hinge, not 'kto'"),
+    ({"sft_weight": -1.0}, "sft_weight must be 0 or more, not -1.0"),
+    ({"pairs": ["votes.csv"]}, "pairs must be a list of .jsonl files, not ['votes.csv']"),
+    ({"pairs": "a.jsonl"}, "pairs must be a list, not 'a.jsonl'"),
+])
+def test_bad_dpo_values_are_refused_with_what_to_change(changes, expected):
+    with pytest.raises(SpecError) as caught:
+        specs.from_dict({"kind": "dpo", **changes})
+    assert expected in str(caught.value)
+
+
+def test_a_grpo_key_in_a_dpo_spec_is_refused_with_a_suggestion():
+    with pytest.raises(SpecError, match=r"unknown key 'num_generations'"):
+        specs.from_dict({"kind": "dpo", "num_generations": 4})
+    with pytest.raises(SpecError, match=r"unknown key 'mine_sample' \(did you mean 'mine_samples'\?\)"):
+        specs.from_dict({"kind": "dpo", "mine_sample": 4})
+
+
+def test_a_dpo_job_on_votes_alone_needs_no_training_requests(home, tmp_path):
+    spec = specs.DPOJob(votes=True, mine_samples=0, dataset=str(tmp_path / "nope.jsonl"))
+    problems = spec.missing_files()
+    assert not any("nope.jsonl" in p for p in problems), "the requests are not read without mining"
+    assert any("holds no vote that prefers one answer" in p for p in problems)
+
+
+def test_dpo_job_yaml_round_trips_with_its_pair_files(tmp_path):
+    spec = specs.DPOJob(output="dpo-a", pairs=("a.jsonl", "b.jsonl"), votes=True, mine_samples=0, sft_weight=0.5)
+    specs.save(spec, tmp_path / "job.yaml")
+    assert "pairs:\n- a.jsonl\n- b.jsonl\n" in (tmp_path / "job.yaml").read_text()
+    assert specs.load(tmp_path / "job.yaml") == spec
+    resolved = spec.with_paths_resolved(tmp_path)
+    assert resolved.pairs == (str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl"))
+
+
+def test_bad_pair_files_are_named_by_line_at_launch(tmp_path):
+    good = {"prompt": [{"role": "user", "content": "A bucket"}], "chosen": "bucket = 1", "rejected": "name = 1"}
+    path = tmp_path / "pairs.jsonl"
+    path.write_text("\n".join([json.dumps(good), json.dumps({**good, "chosen": "name = 1"}),
+                               json.dumps({"prompt": "x", "chosen": "y"})]) + "\n")
+    spec = specs.DPOJob(pairs=(str(path),), mine_samples=0, eval_dataset=str(tmp_path / "gone.jsonl"))
+    problems = spec.missing_files()
+    assert f"{path}:2: chosen and rejected are the same answer: the pair teaches nothing, drop it" in problems
+    assert f"{path}:3: missing 'rejected'" in problems
+    assert any("gone.jsonl" in p and "does not exist" in p for p in problems)
+
+
+def test_mix_dataset_mixes_the_generated_rows_in_at_the_ratio(tmp_path):
+    from jobs import training
+    from studio import dataset
+
+    def write(name, count):
+        rows = [dataset.Row(f"{name} {i}", "```hcl\n```", "terraform", id=f"{name}-{i}") for i in range(count)]
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text(dataset.jsonl_text(rows))
+        return str(path)
+
+    seed, generated = write("seed", 10), write("gen", 200)
+    assert len(training.training_rows(SFTJob(dataset=seed))) == 10
+    mixed = training.training_rows(SFTJob(dataset=seed, mix_dataset=generated, mix_ratio=0.75))
+    assert len(mixed) == 40 and sum(r.id.startswith("gen-") for r in mixed) == 30
+    alone = training.training_rows(SFTJob(dataset=seed, mix_dataset=generated, mix_ratio=1.0))
+    assert len(alone) == 200 and all(r.id.startswith("gen-") for r in alone)
+    again = training.training_rows(SFTJob(dataset=seed, mix_dataset=generated, mix_ratio=0.75))
+    assert [r.id for r in again] == [r.id for r in mixed]  # the job's seed fixes the draw
+    with pytest.raises(SpecError, match="mix_ratio must be above 0"):
+        SFTJob(dataset=seed, mix_dataset=generated, mix_ratio=0)
+    with pytest.raises(SpecError, match="mix_dataset must be a .jsonl"):
+        SFTJob(mix_dataset="generated.csv")
+    missing = SFTJob(mix_dataset=str(tmp_path / "nope.jsonl")).missing_files()
+    assert any("python -m studio.synth" in m for m in missing)
+    assert specs.loads(specs.dump(SFTJob(dataset=seed, mix_dataset=generated))).mix_dataset == generated
