@@ -94,21 +94,24 @@ def train(kind: str, settings: dict, run: Path, env: dict) -> float:
 
 
 def evaluate(adapter: Path | None, settings: dict, limit: int, batch_size: int, folder: Path,
-             max_new_tokens: int = 512) -> dict:
-    """The variant's rates over the eval split (greedy); the answers and verdicts are kept in `folder`."""
+             max_new_tokens: int = 512, guided: bool = False) -> dict:
+    """The variant's rates over the eval split (greedy; `guided`: schema-guided decoding, `studio.guided`); the
+    answers and verdicts are kept in `folder`."""
     from studio import evaluation, generation, models
 
     model = settings.get("model") or models.EMBEDDED
     rows = evaluation.load_rows(evaluation.EVAL_SPLIT)[: limit or None]
     contenders = evaluation.candidates(model, adapter=str(adapter) if adapter else None, with_base=adapter is None)
-    results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=max_new_tokens),
+    results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=max_new_tokens,
+                                                                                   guided=guided),
                                   batch_size=batch_size)
     evaluation.write(results, folder)
     return results.summary["models"][-1]
 
 
 def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int | None, limit: int,
-                batch_size: int, smoke: dict | None = None, max_new_tokens: int = 512) -> dict:
+                batch_size: int, smoke: dict | None = None, max_new_tokens: int = 512,
+                guided: str = "off") -> dict:
     """Train one variant (SFT, then GRPO or DPO if asked) and evaluate it; runs in its own process."""
     env = dict(os.environ)
     if gpu is not None:
@@ -136,9 +139,13 @@ def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int |
             summary = json.loads((run / "summary.json").read_text())
             record["dpo"] = {key: summary.get(key) for key in ("pairs", "pairs_by_source", "mining",
                                                                "rewards_accuracy", "rewards_margin")}
-    started = time.monotonic()
-    record["eval"] = evaluate(adapter, sft, limit, batch_size, out / name, max_new_tokens)
-    record["seconds"]["eval"] = round(time.monotonic() - started, 1)
+    for mode in {"off": [False], "on": [True], "both": [False, True]}[guided]:
+        key = "eval_guided" if mode else "eval"
+        started = time.monotonic()
+        record[key] = evaluate(adapter, sft, limit, batch_size, out / (f"{name}-guided" if mode else name),
+                               max_new_tokens, guided=mode)
+        record["seconds"][key] = round(time.monotonic() - started, 1)
+        (out / f"{name}.json").write_text(json.dumps(record, indent=1))  # kept even if a later pass is cut short
     (out / f"{name}.json").write_text(json.dumps(record, indent=1))
     return record
 
@@ -164,19 +171,21 @@ def dry_run(variants: list[dict], defaults: dict, work: Path) -> int:
     return 1 if failed else 0
 
 
-def table(records: list[dict]) -> str:
+def table(records: list[dict], key: str = "eval") -> str:
+    """One row per variant with `key` (eval: greedy, eval_guided: greedy guided by the schemas)."""
+    records = [record for record in records if key in record]
     header = ["variant", "train s", "pairs"] + [f"{kind[:2]} {stage}" for kind in ("terraform", "kubernetes")
                                                  for stage in STAGES] + ["all parses", "all schema", "all intent",
                                                                          "all pass"]
     lines = [" | ".join(header), " | ".join("---" for _ in header)]
     for record in records:
-        kinds = record["eval"]["by_kind"]
-        train_s = sum(v for k, v in record["seconds"].items() if k != "eval")
+        kinds = record[key]["by_kind"]
+        train_s = sum(v for k, v in record["seconds"].items() if not k.startswith("eval"))
         pairs = record.get("dpo", {}).get("pairs")
         cells = [record["name"], f"{train_s:.0f}", "-" if pairs is None else str(pairs)]
         cells += [f"{100 * kinds[kind][stage]:.0f}" if kind in kinds else "-" for kind in ("terraform", "kubernetes")
                   for stage in STAGES]
-        cells += [f"{100 * record['eval']['rates'][stage]:.0f}" for stage in STAGES]
+        cells += [f"{100 * record[key]['rates'][stage]:.0f}" for stage in STAGES]
         lines.append(" | ".join(cells))
     return "\n".join(f"| {line} |" for line in lines)
 
@@ -192,6 +201,8 @@ def main() -> None:
     parser.add_argument("--eval-batch", type=int, default=16)
     parser.add_argument("--only", nargs="*", default=None, help="variant names to run")
     parser.add_argument("--max-new-tokens", type=int, default=512, help="longest eval answer")
+    parser.add_argument("--guided", choices=("off", "on", "both"), default="off",
+                        help="evaluate greedy unguided, guided by the schemas (studio.guided), or both")
     parser.add_argument("--smoke", metavar="MODEL", default="",
                         help="one step per phase on MODEL, 2 mined requests, 2 eval rows of 16 tokens (see above)")
     parser.add_argument("--dry-run", action="store_true",
@@ -223,7 +234,7 @@ def main() -> None:
                 gpu = slot % args.gpus if args.gpus else None
                 slot += 1
                 futures[pool.submit(run_variant, variant, defaults, work, args.out, gpu, args.limit,
-                                    args.eval_batch, smoke, args.max_new_tokens)] = variant["name"]
+                                    args.eval_batch, smoke, args.max_new_tokens, args.guided)] = variant["name"]
             for future in concurrent.futures.as_completed(futures):
                 try:
                     records.append(future.result())
@@ -233,6 +244,8 @@ def main() -> None:
     order = {v["name"]: i for i, v in enumerate(variants)}
     records.sort(key=lambda r: order[r["name"]])
     text = table(records)
+    if any("eval_guided" in record for record in records):
+        text += "\n\nGuided by the schemas:\n\n" + table(records, "eval_guided")
     (args.out / "table.md").write_text(text + "\n")
     print(text)
 

@@ -6,6 +6,12 @@
     {'weights': ..., 'LoRA weights and gradients': ..., 'optimizer state': ..., 'activations': ..., 'logits': ...}
     >>> print(report.markdown())
 
+The estimate follows the plan the job will run with (`plan`): on the CPU, and under `speed: as_written`, the
+spec's batch and checkpointing; on a GPU under `speed: auto`, padding-free packed rows (batch_size sequences of
+max_length tokens), without gradient checkpointing where at least AUTO_MIN_TOKENS_WITHOUT_CHECKPOINTING tokens
+fit `memory_budget_gib` without it, else with it at AUTO_TOKENS. The GPU constants are the first guesses of
+issue 21: bench/train_speed.py prints the estimate beside each measured peak to set them by.
+
 The parts, per process (one GPU, or the CPU):
 
 - weights: NF4 linear layers at 4 bits plus their scales (double quantization: 8-bit scales per 64 weights and
@@ -37,10 +43,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jobs.specs import DPOJob, GRPOJob, JobSpec
+from jobs.specs import DPOJob, GRPOJob, JobSpec, SFTJob
 from studio import models
 
 GIB = 2**30
+STUDIO_VARLEN = "studio_varlen"  # jobs.attention.NAME (not imported here: that module needs torch)
 FUSED_TOKENS, FUSED_VOCAB = 4096, 32768  # trl.kernels.chunked_logprob's tile
 # Tile-sized fp32 temporaries of the fused LM head at its peak: 2 with Triton (forward and backward buffers),
 # about 16 in the torch fallback on the CPU (fitted to peak RSS at 256 to 2,048 tokens, bench/memory_estimate.py).
@@ -149,16 +156,113 @@ def _gib(size: int) -> str:
     return f"{size / GIB:,.2f} GiB" if size >= GIB / 10 else f"{size / 2**20:,.1f} MiB"
 
 
+# -- the speed plan ------------------------------------------------------------------------------------
+
+# Tokens per micro-batch that `speed: auto` aims for on a GPU with padding-free packing: past this, larger
+# micro-batches gain little (bench/train_speed.py) and only cost memory.
+AUTO_TOKENS = {False: 16384, True: 4096}  # by four_bit: QLoRA is chosen to save memory, so it plans for less
+# Without gradient checkpointing a micro-batch of at least this many tokens must fit the budget; else the plan
+# checkpoints and keeps AUTO_TOKENS.
+AUTO_MIN_TOKENS_WITHOUT_CHECKPOINTING = 8192
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """How a job trains on this device: what `speed: auto` chose on a GPU, or the spec as written."""
+
+    batch_size: int
+    gradient_accumulation: int
+    gradient_checkpointing: bool
+    packing: bool
+    attention: str              # attn_implementation: "sdpa", "flex_attention" or "flash_attention_2"
+    liger: bool                 # Liger's RMSNorm, SwiGLU and RoPE kernels
+    optimizer: str              # TrainingArguments.optim (fused AdamW: transformers' default too, said aloud)
+    kbit_upcast: bool           # 4-bit base: prepare_model_for_kbit_training's fp32 norms and embeddings
+    reason: str
+
+    def describe(self) -> str:
+        tokens = "sequences packed to max_length" if self.packing else "rows"
+        return (f"micro-batch {self.batch_size} {tokens} x accumulation {self.gradient_accumulation}, gradient "
+                f"checkpointing {'on' if self.gradient_checkpointing else 'off'}, attention {self.attention}, Liger "
+                f"{'on' if self.liger else 'off'}, optimizer {self.optimizer} ({self.reason})")
+
+
+def installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def packed_attention() -> str:
+    """The attention for padding-free packed rows on a GPU. The rows are one flattened sequence: SDPA's mask over
+    it grows with the square of the batch; varlen flash kernels read the rows' boundaries instead: flash-attn's
+    where installed, else PyTorch's own (jobs.attention; the job falls back to flex attention on a torch without
+    it)."""
+    return "flash_attention_2" if installed("flash_attn") else STUDIO_VARLEN
+
+
+def four_bit_on(spec: JobSpec, device: str) -> bool:
+    return spec.quantization == "nf4" or (spec.quantization == "auto" and device == "cuda")
+
+
+def plan(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> TrainingPlan:
+    """What the job will run with on `device`. On the CPU, and with `speed: as_written`, the spec's batch,
+    checkpointing and packing; on a GPU under `speed: auto` (SFT), padding-free packing through an attention
+    that keeps the rows apart, Liger where installed, and the largest micro-batch up to AUTO_TOKENS that fits
+    `memory_budget_gib`, without gradient checkpointing when at least AUTO_MIN_TOKENS_WITHOUT_CHECKPOINTING
+    tokens fit without it."""
+    on_gpu = device == "cuda"
+    packing = bool(getattr(spec, "packing", False))
+    attention = "sdpa"
+    if on_gpu and packing:
+        attention = packed_attention()
+    as_written = TrainingPlan(
+        batch_size=spec.batch_size, gradient_accumulation=spec.gradient_accumulation,
+        gradient_checkpointing=spec.gradient_checkpointing, packing=packing, attention=attention,
+        liger=on_gpu and installed("liger_kernel"), optimizer="adamw_torch_fused",
+        kbit_upcast=True, reason="as written" if on_gpu else "the CPU runs the spec as written")
+    if not on_gpu or spec.speed != "auto" or not isinstance(spec, SFTJob):
+        return as_written  # the auto plan is SFT's: GRPO and DPO train as written
+    four_bit = four_bit_on(spec, device)
+    budget = spec.memory_budget_gib * GIB
+    sequences_per_step = spec.batch_size * spec.gradient_accumulation
+    attention = packed_attention()
+
+    def fits(batch: int, checkpointing: bool) -> bool:
+        candidate = TrainingPlan(batch, 1, checkpointing, True, attention, as_written.liger, as_written.optimizer,
+                                 False, "")
+        return _estimate(spec, shape, device, candidate).total <= budget
+
+    target = max(1, AUTO_TOKENS[four_bit] // spec.max_length)
+    floor = max(1, AUTO_MIN_TOKENS_WITHOUT_CHECKPOINTING // spec.max_length)
+    batch = next((b for b in range(target, floor - 1, -1) if fits(b, False)), 0)
+    checkpointing = batch == 0
+    if checkpointing:
+        batch = next((b for b in range(target, 0, -1) if fits(b, True)), 1)
+    accumulation = max(1, -(-sequences_per_step // batch))
+    reason = (f"speed auto: {batch * spec.max_length:,} tokens per micro-batch within "
+              f"{spec.memory_budget_gib:g} GiB" + (", checkpointing to fit" if checkpointing else ""))
+    return TrainingPlan(batch, accumulation, checkpointing, True, attention, as_written.liger, as_written.optimizer,
+                        False, reason)
+
+
 def estimate(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> MemoryEstimate:
-    """The estimate for `spec` on `device` ("cuda" or "cpu"), per process."""
+    """The estimate for `spec` on `device` ("cuda" or "cpu"), per process, under the plan it will run with."""
+    report = _estimate(spec, shape, device, plan(spec, shape, device))
+    return report
+
+
+def _estimate(spec: JobSpec, shape: ModelShape, device: str, run: TrainingPlan) -> MemoryEstimate:
     on_gpu = device == "cuda"
     element = 2 if on_gpu else 4  # bf16 on the GPU, fp32 on the CPU (see studio.models.pick_dtype)
-    four_bit = spec.quantization == "nf4" or (spec.quantization == "auto" and on_gpu)
+    four_bit = four_bit_on(spec, device)
     report = MemoryEstimate(device, "bf16" if on_gpu else "fp32", four_bit, 0)
 
     if four_bit:
         per_weight = (4 + SCALE_BITS[spec.double_quantization]) / 8
-        report.parts["weights"] = int(shape.linear_parameters * per_weight + shape.other_parameters * 4)
+        # prepare_model_for_kbit_training keeps norms and embeddings in fp32; the auto plan leaves them in bf16
+        report.parts["weights"] = int(shape.linear_parameters * per_weight +
+                                      shape.other_parameters * (4 if run.kbit_upcast else element))
     else:
         report.parts["weights"] = shape.parameters * element
 
@@ -173,11 +277,11 @@ def estimate(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> MemoryEs
     else:
         sequence, generated = spec.max_length, 0
     # DPO runs each pair's chosen and rejected answers through the model together: twice the batch's rows.
-    rows = 2 * spec.batch_size if isinstance(spec, DPOJob) else spec.batch_size
+    rows = 2 * run.batch_size if isinstance(spec, DPOJob) else run.batch_size
     tokens = rows * sequence
     report.tokens = tokens
     per_layer_token = 13 * shape.hidden + 5 * shape.intermediate + 2 * shape.kv_width
-    if spec.gradient_checkpointing:
+    if run.gradient_checkpointing:
         activations = tokens * (shape.layers * shape.hidden + per_layer_token) * element
     else:
         activations = tokens * shape.layers * per_layer_token * element
@@ -191,6 +295,8 @@ def estimate(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> MemoryEs
 
     report.notes.append(f"{_count(shape.parameters)} parameters, {_count(lora)} trained by LoRA r={spec.lora.r}; "
                         f"{rows} x {sequence} tokens per forward pass at most")
+    if on_gpu and isinstance(spec, SFTJob):
+        report.notes.append(f"runs with {run.describe()}")
     if isinstance(spec, DPOJob) and spec.mine_samples:
         report.notes.append(f"mining first: {spec.mine_batch_size} answers of up to {spec.mine_max_new_tokens} tokens "
                             "generated together (freed before training)")

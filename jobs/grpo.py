@@ -50,6 +50,59 @@ def reward_workers(setup: training.Setup) -> int:
     return max(0, (os.cpu_count() or 1) // setup.world_size)
 
 
+def trainer_class():
+    """TRL's GRPOTrainer with the studio's rollout engine (jobs.rollout) in place of `generate` where it applies,
+    and the time of each step split into generating, scoring and training (`timings`, read by the metrics
+    callback)."""
+    from trl import GRPOTrainer
+
+    class StudioGRPOTrainer(GRPOTrainer):
+        def __init__(self, *args, rollout=None, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.rollout = rollout
+            self.timings = {"generate_s": 0.0, "reward_s": 0.0}
+
+        # TRL 1.16's hook for one round of sampling (the non-vLLM paths); the signature is TRL's own.
+        def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations,
+                                  has_tool_images=False):
+            began = time.perf_counter()
+            if self.rollout is not None and not images and not multimodal_fields:
+                self.rollout.sync(self.accelerator.unwrap_model(self.model), step=self.state.global_step)
+                completions = self.rollout.generate(prompt_ids, self.max_completion_length, self.temperature,
+                                                    self.eos_token_ids, self._tokenizer.pad_token_id)
+                result = (completions, None)
+            else:
+                result = super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
+                                                       has_tool_images)
+            self.timings["generate_s"] += time.perf_counter() - began
+            return result
+
+        def _calculate_rewards(self, *args, **kwargs):
+            began = time.perf_counter()
+            result = super()._calculate_rewards(*args, **kwargs)
+            self.timings["reward_s"] += time.perf_counter() - began
+            return result
+
+    return StudioGRPOTrainer
+
+
+def pick_rollout(spec: GRPOJob, setup: training.Setup, model, config):
+    """The studio's rollout engine for this job, or None for TRL's own `generate` (with the reason printed)."""
+    from jobs import rollout
+
+    wanted = spec.rollout if spec.rollout != "auto" else ("studio" if setup.device == "cuda" else "trl")
+    if wanted == "trl":
+        return None
+    why_not = rollout.supports(model.config, top_p=config.top_p, top_k=config.top_k, min_p=config.min_p,
+                               repetition_penalty=config.repetition_penalty)
+    if why_not:
+        print(f"[job] rollout: TRL's generate (the studio's engine does not handle {why_not})", flush=True)
+        return None
+    print("[job] rollout: the studio's engine (merged adapter, static cache"
+          f"{', CUDA graphs' if setup.device == 'cuda' else ''})", flush=True)
+    return rollout.Rollout.for_model(model)
+
+
 def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
     """Train `spec` into `run`; returns "succeeded" or "stopped"."""
     started = time.monotonic()
@@ -57,7 +110,7 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
 
     # -- set up: the rewards and the requests --------------------------------------------------------------
     from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig
 
     from studio.iac.rewards import IaCReward
 
@@ -102,7 +155,7 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
     )
     metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype)
     stopper = training.stop_callback(stop)
-    trainer = GRPOTrainer(
+    trainer = trainer_class()(
         model=model,
         reward_funcs=reward_functions,
         args=config,
@@ -112,6 +165,8 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
         peft_config=peft_config,
         callbacks=[metrics, stopper],
     )
+    trainer.rollout = pick_rollout(spec, setup, trainer.accelerator.unwrap_model(trainer.model), config)
+    metrics.timings = trainer.timings  # the step's split: generate, reward, and the rest is training
     training.quiet_printer(trainer)
 
     # -- train ---------------------------------------------------------------------------------------------

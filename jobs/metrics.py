@@ -20,7 +20,9 @@ of pairs whose chosen answer has the higher reward), and `logps_chosen` / `logps
 - peak memory is CUDA's max allocated on the GPU, or the process's peak resident set on the CPU.
 - MFU is the model FLOPs those tokens needed (4 per frozen and 6 per trained parameter, plus attention) over the
   named peak of the GPU at the compute dtype; none on the CPU or an unknown card.
-- ETA is the remaining steps times the mean of the last steps' durations.
+- ETA is the remaining steps times the mean of the last steps' durations; `step_s` is the mean step since the
+  last line. GRPO lines split it into `generate_s` (sampling the answers), `reward_s` (the validators) and
+  `train_s` (the rest: log-probabilities, backward, optimizer).
 
 Only the main process (rank 0) writes. This module imports no torch at import time except through transformers'
 callback base class, which the job has loaded anyway.
@@ -72,7 +74,8 @@ _RENAMES = {
 _KEPT = ("loss", "learning_rate", "grad_norm", "reward", "reward_std", "kl", "entropy", "mean_token_accuracy")
 # Every training line has these keys (null where not measured: MFU on the CPU, eval_loss between evaluations).
 TRAINING_FIELDS = ("step", "total_steps", "epoch", "loss", "eval_loss", "learning_rate", "grad_norm",
-                   "tokens_per_s", "peak_memory_bytes", "peak_memory_of", "mfu", "mfu_peak", "elapsed_s", "eta_s")
+                   "tokens_per_s", "step_s", "peak_memory_bytes", "peak_memory_of", "mfu", "mfu_peak", "elapsed_s",
+                   "eta_s")
 
 
 def named_peak(device_name: str, dtype: str) -> tuple[str, float] | None:
@@ -138,6 +141,7 @@ class MetricsCallback(TrainerCallback):
         self.peak: tuple[str, float] | None = None
         self.world_size = 1
         self.sequences_per_step = 1
+        self.step_at_log = 0
         # Totals for summary.json
         self.total_tokens = 0.0
         self.total_step_seconds = 0.0
@@ -146,6 +150,8 @@ class MetricsCallback(TrainerCallback):
         self.last_eval_step: int | None = None
         self.eval_batches = 0
         self.eval_line_at = 0.0
+        # GRPO's trainer adds up seconds spent generating and scoring here; each line reports and resets them.
+        self.timings: dict[str, float] | None = None
 
     # -- set-up ----------------------------------------------------------------------------------------
 
@@ -154,6 +160,7 @@ class MetricsCallback(TrainerCallback):
         self.sequences_per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps * \
             self.world_size
         self.tokens_base = float(state.num_input_tokens_seen or 0)
+        self.step_at_log = state.global_step
         self.began = time.monotonic()
         if model is not None:
             self.shape = _model_shape(model)
@@ -243,7 +250,13 @@ class MetricsCallback(TrainerCallback):
             self.last_eval, self.last_eval_step = fields, state.global_step
         else:
             row.update(fields)
+            step_seconds = self.seconds_since_log
+            steps = max(1, state.global_step - self.step_at_log)
+            self.step_at_log = state.global_step
             row.update(self._throughput(logs.get("num_tokens")))
+            row["step_s"] = round(step_seconds / steps, 4)  # mean seconds of one optimizer step since the last line
+            if self.timings is not None:
+                row.update(self._split(step_seconds, steps))
             bytes_, where = peak_memory()
             row["peak_memory_bytes"], row["peak_memory_of"] = bytes_, where
             remaining = max(0, state.max_steps - state.global_step)
@@ -281,6 +294,13 @@ class MetricsCallback(TrainerCallback):
             out["mfu"] = round(rate * flops / (self.peak[1] * self.world_size), 4)
         return out
 
+    def _split(self, step_seconds: float, steps: int) -> dict:
+        """Of a step's seconds (the mean since the last line): generating, scoring, and the rest (training)."""
+        generate, reward = self.timings.get("generate_s", 0.0), self.timings.get("reward_s", 0.0)
+        self.timings["generate_s"] = self.timings["reward_s"] = 0.0
+        return {"generate_s": round(generate / steps, 4), "reward_s": round(reward / steps, 4),
+                "train_s": round(max(0.0, step_seconds - generate - reward) / steps, 4)}
+
     @staticmethod
     def _one_line(row: dict) -> str:
         parts = [f"step {row['step']}/{row['total_steps']}"]
@@ -291,6 +311,9 @@ class MetricsCallback(TrainerCallback):
                                 ("mfu", "MFU", "{:.1%}")):
             if row.get(key) is not None:
                 parts.append(f"{label} {fmt.format(row[key])}")
+        if row.get("generate_s") is not None:
+            parts.append(f"step {row['step_s']:.2f} s (generate {row['generate_s']:.2f}, reward "
+                         f"{row['reward_s']:.2f}, train {row['train_s']:.2f})")
         if row.get("peak_memory_bytes"):
             parts.append(f"peak {row['peak_memory_bytes'] / 2**30:.2f} GiB ({row['peak_memory_of']})")
         if row.get("eta_s") is not None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -30,7 +31,7 @@ import psutil
 from jobs import specs
 from jobs.run_folder import RunFolder
 from jobs.store import CPU, Job, JobStateError, JobStore
-from studio import models, workspace
+from studio import access, models, workspace
 
 PROJECT_ROOT = workspace.PROJECT_ROOT
 # Set in the environment of a job started by a supervisor, so `python -m jobs run` does not register itself again.
@@ -42,6 +43,10 @@ STOP_GRACE_S = float(os.environ.get("INFRAMIND_STOP_GRACE_S", "300"))
 # A job claimed this long ago whose supervisor never recorded itself is taken for lost.
 START_GRACE_S = 60.0
 LOG_LINES_ON_FAILURE = 25
+# Jobs one owner may have queued or running at once on a studio with roles (a Space); locally no limit.
+MAX_ACTIVE_JOBS_PER_OWNER = int(os.environ.get("INFRAMIND_MAX_JOBS_PER_OWNER", "3"))
+# Written first, exclusively, into a run folder by the submit that takes its name (see `_claim_name`).
+CLAIM_FILE = ".submitted"
 
 
 # -- devices -------------------------------------------------------------------------------------------
@@ -71,19 +76,25 @@ def gpu_ids() -> list[str]:
 # -- commands ------------------------------------------------------------------------------------------
 
 
-def training_command(job_yaml: Path, processes: int = 1, resume: bool = False, port: int | None = None) -> list[str]:
+def training_command(job_yaml: Path, processes: int = 1, resume: bool = False, port: int | None = None,
+                     launcher: bool = False) -> list[str]:
     """The argument list that trains the job: the command a person could type, as the Train tab previews it.
 
     >>> training_command(Path("runs/a/job.yaml"))
     ['.../python', '-m', 'jobs', 'run', 'runs/a/job.yaml']
     >>> training_command(Path("runs/a/job.yaml"), processes=2)[:8]
     ['.../python', '-m', 'accelerate.commands.launch', '--num_processes', '2', '--num_machines', '1', '--multi_gpu']
+
+    `launcher=True` goes through `accelerate launch` for one process too (bench/train_speed.py's scaling
+    baseline, and the tests of that path). With no GPU the processes talk through gloo on the CPU.
     """
     tail = ["-m", "jobs", "run", str(job_yaml)] + (["--resume"] if resume else [])
-    if processes <= 1:
+    if processes <= 1 and not launcher:
         return [sys.executable, *tail]
+    # --multi_gpu needs two processes or more; one process under the launcher is a plain (non-distributed) run.
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--num_processes", str(processes),
-              "--num_machines", "1", "--multi_gpu", "--mixed_precision", "no", "--dynamo_backend", "no"]
+              "--num_machines", "1", *(["--multi_gpu"] if processes > 1 else []), "--mixed_precision", "no",
+              "--dynamo_backend", "no"]
     if port:
         # Two multi-GPU jobs on one machine each need their own rendezvous port.
         launch += ["--main_process_port", str(port)]
@@ -176,16 +187,62 @@ def submit(spec: specs.JobSpec, store: JobStore | None = None, start: bool = Tru
     if problems:
         raise specs.SpecError(problems)
     models.check_name(spec.model)  # before queueing, without loading it (the job resolves it for real)
+    owner = _check_quota(store)
+    workspace.check_free_space(f"the job {spec.output}")
     run = RunFolder(spec.run_folder())
     # A job.yaml written by hand into its run folder may be submitted; a folder that has trained may not.
     if store.find(run.name) or run.metrics_file.exists() or run.checkpoints.exists() or run.adapter.exists():
         raise JobStateError(f"a run named {run.name!r} exists already: pick another name or delete it")
     run.path.mkdir(parents=True, exist_ok=True)
-    specs.save(spec, run.spec_file)
-    job = store.add(run.name, spec.kind, gpus=spec.gpus, after=after)
+    _claim_name(run, store)
+    try:
+        specs.save(spec, run.spec_file)
+        job = store.add(run.name, spec.kind, gpus=spec.gpus, after=after, owner=owner)
+    except BaseException:
+        (run.path / CLAIM_FILE).unlink(missing_ok=True)
+        raise
     if start:
         schedule(store)
     return store.get(job.name)
+
+
+def _claim_name(run: RunFolder, store: JobStore) -> None:
+    """Take the run's name for this submit, atomically (O_EXCL): of two submits of one name at once, the second
+    is refused before it writes anything, so neither can run the other's job.yaml. A claim left by a submit
+    that died before recording its job is taken over."""
+    claim = run.path / CLAIM_FILE
+    for _ in range(2):
+        try:
+            descriptor = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                holder = int(claim.read_text() or 0)
+            except (OSError, ValueError):
+                holder = 0
+            if store.find(run.name) is None and holder and not psutil.pid_exists(holder):
+                claim.unlink(missing_ok=True)  # its submit died before recording the job
+                continue
+            raise JobStateError(f"a run named {run.name!r} is being submitted or exists already: pick another "
+                                "name") from None
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(str(os.getpid()))
+        return
+    raise JobStateError(f"a run named {run.name!r} is being submitted by another process: pick another name")
+
+
+def _check_quota(store: JobStore) -> str:
+    """The submitting owner's name (studio.access; empty locally); JobStateError when they have as many jobs
+    queued or running as MAX_ACTIVE_JOBS_PER_OWNER allows on a studio with roles."""
+    user = access.current()
+    if not access.settings().roles:
+        return ""
+    owner = user.name or ""
+    active = [job for job in store.list(("queued", "running")) if job.owner == owner]
+    if len(active) >= MAX_ACTIVE_JOBS_PER_OWNER:
+        raise JobStateError(f"{owner or 'you'} already have {len(active)} jobs queued or running "
+                            f"({', '.join(job.name for job in active)}); the limit is {MAX_ACTIVE_JOBS_PER_OWNER} "
+                            "(INFRAMIND_MAX_JOBS_PER_OWNER): wait for one to end or stop one")
+    return owner
 
 
 def schedule(store: JobStore | None = None) -> list[Job]:
@@ -193,7 +250,11 @@ def schedule(store: JobStore | None = None) -> list[Job]:
     store = store or JobStore()
     reconcile(store)
     started = []
-    for job in store.claim(gpu_ids()):
+    try:
+        claimed = store.claim(gpu_ids())
+    except sqlite3.OperationalError:  # a full disk: nothing can start now; the Jobs tab must still show the jobs
+        return started
+    for job in claimed:
         try:
             started.append(_spawn_supervisor(job, store))
         except OSError as error:
@@ -236,6 +297,7 @@ def stop(name: str, force: bool = False, store: JobStore | None = None) -> Job:
 def resume(name: str, store: JobStore | None = None) -> Job:
     """Queue a stopped or failed job again; it continues from its last checkpoint (or starts over without one)."""
     store = store or JobStore()
+    workspace.check_free_space(f"resuming {name}")
     RunFolder.named(name).clear_outcome()
     store.requeue(name, resume=True)
     schedule(store)
@@ -266,12 +328,25 @@ def outcome(run: RunFolder, exit_code: int | None, stop_requested: bool) -> tupl
         where = f"; {Path(checkpoint).name} saved" if checkpoint else "; no checkpoint (it stopped before a step)"
         return "stopped", f"stopped at step {stopped.get('step', '?')}{where}"
     tail = run.log_tail(LOG_LINES_ON_FAILURE).strip()
+    full = disk_full_reason(tail)
+    if full and not stop_requested:
+        last = run.last_checkpoint()
+        where = f"resume continues from {last.name}" if last else "resume starts it over (no checkpoint)"
+        return "failed", f"the disk is full ({full}); free space in {workspace.home()}, then {where}\n{tail}"
     if stop_requested:
         return "stopped", f"{describe_exit(exit_code)} after a stop request; steps since the last checkpoint " \
                           f"are lost\n{tail}"
     last = run.last_checkpoint()
     resumable = f"; resume continues from {last.name}" if last else "; resume starts it over (no checkpoint)"
     return "failed", f"{describe_exit(exit_code)}{resumable}\n{tail}"
+
+
+def disk_full_reason(log_tail: str) -> str | None:
+    """The line of a log that says the disk filled up (ENOSPC, or the free-space check), else None."""
+    for line in reversed(log_tail.splitlines()):
+        if "No space left on device" in line or "DiskFull" in line or "database or disk is full" in line:
+            return line.strip()[:300]
+    return None
 
 
 def reconcile(store: JobStore | None = None) -> list[Job]:
@@ -288,9 +363,12 @@ def reconcile(store: JobStore | None = None) -> list[Job]:
             changed.append(_spawn_supervisor(job, store, attach=True))
             continue
         state, message = outcome(RunFolder.named(job.name), None, job.stop_requested_at is not None)
-        if state == "failed":
+        if state == "failed" and not message.startswith("the disk is full"):
             message = "its processes are gone without a word: " + message
-        changed.append(store.finish(job.name, state, message=message))
+        try:
+            changed.append(store.finish(job.name, state, message=message))
+        except sqlite3.OperationalError:  # the disk is still full: the next look marks it, the tab still shows
+            continue
     return changed
 
 
@@ -317,16 +395,33 @@ def supervise(name: str, attach: bool = False, store: JobStore | None = None) ->
         code = _run_training(job, run, store, say)
     job = store.get(name)
     state, message = outcome(run, code, job.stop_requested_at is not None)
-    store.finish(name, state, exit_code=code, message=message)
+    _finish_despite_a_full_disk(store, name, state, code, message)
     say(f"{state}: {message.splitlines()[0] if message else ''}")
     schedule(store)
     return code if code is not None else 0
 
 
+def _finish_despite_a_full_disk(store: JobStore, name: str, state: str, code: int | None, message: str,
+                                attempts: int = 60) -> None:
+    """Record the end; while the disk is full SQLite refuses, so try again every few seconds for a while (the
+    app's reconcile marks it later otherwise)."""
+    for attempt in range(attempts):
+        try:
+            store.finish(name, state, exit_code=code, message=message)
+            return
+        except sqlite3.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(5.0)
+
+
 def _notes(run: RunFolder):
     def say(text: str) -> None:
-        with open(run.log_file, "a", encoding="utf-8") as log:
-            log.write(f"[supervisor {time.strftime('%H:%M:%S')}] {text}\n")
+        try:
+            with open(run.log_file, "a", encoding="utf-8") as log:
+                log.write(f"[supervisor {time.strftime('%H:%M:%S')}] {text}\n")
+        except OSError:  # a full disk must not take the supervisor down before it records how the job ended
+            pass
 
     return say
 

@@ -43,7 +43,7 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
         **training.common_arguments(spec, run, setup, has_eval=eval_rows is not None),
         max_length=spec.max_length,
         completion_only_loss=spec.completion_only_loss,
-        packing=spec.packing,
+        packing=setup.plan.packing,
     )
     metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype)
     stopper = training.stop_callback(stop)

@@ -41,6 +41,8 @@ import yaml
 from studio import adapters, models, workspace
 
 QUANTIZATIONS = ("auto", "nf4", "none")
+SPEEDS = ("auto", "as_written")
+ROLLOUTS = ("auto", "studio", "trl")
 SCHEDULES = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial",
              "inverse_sqrt")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -164,6 +166,12 @@ class JobSpec:
                                          True)
     gpus: int = _help("GPUs to train on (several go through `accelerate launch`); 0 trains on the CPU. Where no "
                       "GPU exists the job runs on the CPU.", 1)
+    speed: str = _help("'auto': on a GPU the job picks what trains fastest within memory_budget_gib (padding-free "
+                       "packing of rows, an attention that keeps them apart, Liger kernels where installed, the "
+                       "micro-batch and gradient checkpointing from the memory estimate; train.log lists the "
+                       "choice). 'as_written': batch_size, gradient_checkpointing and packing exactly as given. On "
+                       "the CPU both run as written.", "auto")
+    memory_budget_gib: float = _help("GPU memory the 'auto' speed settings may plan for, per GPU.", 12.0)
 
     def __post_init__(self) -> None:
         if not self.output:
@@ -211,6 +219,10 @@ class JobSpec:
             found.append(f"lr_schedule must be one of {', '.join(SCHEDULES)}, not {self.lr_schedule!r}")
         if not (0 <= self.warmup_ratio < 1):
             found.append(f"warmup_ratio must be in [0, 1), not {self.warmup_ratio}")
+        if self.speed not in SPEEDS:
+            found.append(f"speed must be one of {', '.join(SPEEDS)}, not {self.speed!r}")
+        if not (0 < self.memory_budget_gib < 10_000):
+            found.append(f"memory_budget_gib must be a positive number of GiB, not {self.memory_budget_gib}")
         if self.quantization not in QUANTIZATIONS:
             found.append(f"quantization must be one of {', '.join(QUANTIZATIONS)}, not {self.quantization!r}")
         found.extend(self.lora.problems())
@@ -316,6 +328,9 @@ class GRPOJob(JobSpec):
                                              "out.", factory=_default_reward_weights)
     adapter: str = _help("Start from this adapter: an SFT run's name or its adapter/ folder; empty starts a new "
                          "one.", "")
+    rollout: str = _help("How answers are sampled: 'studio' merges the adapter into a plain decoder replayed as a "
+                         "CUDA graph (bench/rollout_speed.py: many times TRL's), 'trl' is TRL's `generate`, 'auto' "
+                         "is studio on a GPU for Llama and Qwen2 models and trl elsewhere.", "auto")
 
     def problems(self) -> list[str]:
         from studio.iac.rewards import COMPONENTS
@@ -336,6 +351,8 @@ class GRPOJob(JobSpec):
                 found.append(f"with an eval_dataset, num_generations must divide the eval batch (batch_size x "
                              f"GPUs): {eval_batch} % {self.num_generations} != 0; change batch_size or clear "
                              "eval_dataset")
+        if self.rollout not in ROLLOUTS:
+            found.append(f"rollout must be one of {', '.join(ROLLOUTS)}, not {self.rollout!r}")
         if self.max_completion_length < 8:
             found.append(f"max_completion_length must be at least 8 tokens, not {self.max_completion_length}")
         if not (0 < self.temperature <= 5):

@@ -49,11 +49,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     exit_code INTEGER,
     stop_requested_at REAL,
     message TEXT NOT NULL DEFAULT '',
-    after TEXT NOT NULL DEFAULT ''
+    after TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL DEFAULT ''
 )
 """
 # Columns added since the first release: a store written before them gets them on opening.
-ADDED_COLUMNS = {"after": "TEXT NOT NULL DEFAULT ''"}
+ADDED_COLUMNS = {"after": "TEXT NOT NULL DEFAULT ''", "owner": "TEXT NOT NULL DEFAULT ''"}
 
 
 class JobNotFound(KeyError):
@@ -87,6 +88,7 @@ class Job:
     stop_requested_at: float | None
     message: str
     after: str = ""  # a job that must succeed first (GRPO after the SFT run whose adapter it trains further)
+    owner: str = ""  # who submitted it on a studio with roles (studio.access); empty locally
 
     @property
     def gpu_ids(self) -> list[str]:
@@ -108,19 +110,30 @@ class JobStore:
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path) if path else workspace.home() / "jobs.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            # WAL: readers (the Jobs tab's timer) never block the writer, and the writer never blocks them.
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute(SCHEMA)
-            present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
-            for column, declaration in ADDED_COLUMNS.items():
-                if column not in present:
-                    db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
+        self.read_only = False
+        try:
+            with self._connect() as db:
+                # WAL: readers (the Jobs tab's timer) never block the writer, and the writer never blocks them.
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute(SCHEMA)
+                present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+                for column, declaration in ADDED_COLUMNS.items():
+                    if column not in present:
+                        db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
+        except sqlite3.OperationalError:
+            if not self.path.is_file():
+                raise
+            # A full disk: SQLite cannot make its WAL files, so the store is read as it was last written (every
+            # change refused), and the Jobs tab still shows the jobs until space is freed.
+            self.read_only = True
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         # isolation_level=None: statements autocommit unless a transaction is begun explicitly.
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        if self.read_only:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None)
+        else:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         db.row_factory = sqlite3.Row
         try:
             yield db
@@ -168,15 +181,17 @@ class JobStore:
 
     # -- writing ---------------------------------------------------------------------------------------
 
-    def add(self, name: str, kind: str, gpus: int = 1, state: str = "queued", after: str = "") -> Job:
-        """Record a job; with `after`, it waits in the queue until that job succeeded (and fails if it did not)."""
+    def add(self, name: str, kind: str, gpus: int = 1, state: str = "queued", after: str = "",
+            owner: str = "") -> Job:
+        """Record a job; with `after`, it waits in the queue until that job succeeded (and fails if it did not).
+        `owner`: who submitted it (the signed-in user; empty locally), for the per-owner quota."""
         now = time.time()
         try:
             with self._connect() as db:
                 db.execute(
-                    "INSERT INTO jobs (name, kind, state, gpus, created_at, queued_at, after) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (name, kind, state, gpus, now, now, after),
+                    "INSERT INTO jobs (name, kind, state, gpus, created_at, queued_at, after, owner) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (name, kind, state, gpus, now, now, after, owner),
                 )
         except sqlite3.IntegrityError as error:
             raise JobStateError(f"a job named {name!r} exists already: pick another run name") from error

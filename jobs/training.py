@@ -14,6 +14,7 @@ Each entry point (jobs/sft.py, jobs/grpo.py) reads top to bottom with these call
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs import estimate
 from jobs.run_folder import RunFolder
 from jobs.specs import JobSpec
 from studio import dataset, models, workspace
@@ -85,6 +87,10 @@ def stop_callback(request: StopRequest):
                 control.should_save = True
                 control.should_log = True
                 self.stopped_at = state.global_step
+            if control.should_save:
+                # A checkpoint half-written onto a full disk is worse than none: the job fails here, saying
+                # why, and resumes from the last whole checkpoint once space is freed.
+                workspace.check_free_space(f"a checkpoint at step {state.global_step}", Path(args.output_dir))
             return control
 
     return StopCallback()
@@ -104,6 +110,7 @@ class Setup:
     rank: int
     local_rank: int
     note: str
+    plan: "estimate.TrainingPlan"
 
     @property
     def main_process(self) -> bool:
@@ -121,6 +128,8 @@ def quiet_libraries() -> None:
     transformers.utils.logging.disable_progress_bar()
     # TRL 1.16 still passes `gradient_checkpointing`, which transformers 5.23 renamed; nothing for a user to do.
     warnings.filterwarnings("ignore", message=r".*gradient_checkpointing.* is deprecated", category=FutureWarning)
+    # TRL 1.16 points to Hub kernels instead, which need a download; Liger's installed kernels are what runs here.
+    warnings.filterwarnings("ignore", message=r".*use_liger_kernel=True. is deprecated", category=FutureWarning)
 
 
 def describe_setup(spec: JobSpec) -> Setup:
@@ -138,8 +147,11 @@ def describe_setup(spec: JobSpec) -> Setup:
         four_bit = spec.quantization == "nf4"
         note = "NF4 4-bit base (QLoRA)" if four_bit else "full-precision base (quantization: none)"
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    # The speed plan: on the CPU (and under `speed: as_written`) the spec as written; on a GPU under
+    # `speed: auto` packing, attention, kernels, micro-batch and checkpointing chosen from the memory estimate.
+    plan = estimate.plan(spec, estimate.ModelShape.of(spec.model), device)
     return Setup(device, dtype_name, four_bit, world_size, int(os.environ.get("RANK", "0")),
-                 int(os.environ.get("LOCAL_RANK", "0")), note)
+                 int(os.environ.get("LOCAL_RANK", "0")), note, plan)
 
 
 def load_for_training(spec: JobSpec, setup: Setup):
@@ -150,18 +162,34 @@ def load_for_training(spec: JobSpec, setup: Setup):
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(setup.dtype, torch.float32)
     # One whole copy per process: "auto" would split a model over the GPUs, which DDP cannot train.
     device_map = {"": setup.local_rank} if setup.device == "cuda" else None
+    plan = setup.plan
+    if plan.attention == estimate.STUDIO_VARLEN:
+        from jobs import attention
+
+        if not attention.register():
+            # a torch without torch.nn.attention.varlen: flex attention also follows the rows (compiled per shape)
+            plan = setup.plan = dataclasses.replace(plan, attention="flex_attention")
     print(f"[job] loading {spec.model} on {setup.device} ({setup.dtype}); {setup.note}", flush=True)
+    if setup.device == "cuda":
+        print(f"[job] speed: {plan.describe()}", flush=True)
     model, tokenizer = models.load(spec.model, four_bit=setup.four_bit, dtype=dtype, device_map=device_map,
-                                   double_quant=spec.double_quantization)
-    if setup.four_bit:
+                                   double_quant=spec.double_quantization, attn_implementation=plan.attention)
+    if setup.four_bit and plan.kbit_upcast:
         from peft import prepare_model_for_kbit_training
 
         # Casts the norms and embeddings to fp32, freezes the base and, with checkpointing, lets the inputs carry
         # gradients into the checkpointed blocks.
         model = prepare_model_for_kbit_training(
-            model, use_gradient_checkpointing=spec.gradient_checkpointing,
+            model, use_gradient_checkpointing=plan.gradient_checkpointing,
             gradient_checkpointing_kwargs={"use_reentrant": False},
         )
+    elif setup.four_bit:
+        # The same preparation without the fp32 copies: the frozen norms and the (tied) embeddings stay in bf16,
+        # so the LM head multiplies in bf16 on the tensor cores instead of in fp32, and half their memory.
+        for parameter in model.parameters():
+            parameter.requires_grad_(False)
+        if plan.gradient_checkpointing:
+            model.enable_input_require_grads()
     return model, tokenizer
 
 
@@ -188,12 +216,13 @@ def training_rows(spec: JobSpec) -> list[dataset.Row]:
 
 def common_arguments(spec: JobSpec, run: RunFolder, setup: Setup, has_eval: bool) -> dict:
     """The TrainingArguments both SFTConfig and GRPOConfig take, from the spec."""
+    plan = setup.plan
     return dict(
         output_dir=str(run.checkpoints),
         seed=spec.seed,
-        per_device_train_batch_size=spec.batch_size,
-        per_device_eval_batch_size=spec.batch_size,
-        gradient_accumulation_steps=spec.gradient_accumulation,
+        per_device_train_batch_size=plan.batch_size,
+        per_device_eval_batch_size=plan.batch_size,
+        gradient_accumulation_steps=plan.gradient_accumulation,
         learning_rate=spec.learning_rate,
         lr_scheduler_type=spec.lr_schedule,
         warmup_steps=spec.warmup_ratio,  # a float below 1 is a share of the steps
@@ -208,9 +237,15 @@ def common_arguments(spec: JobSpec, run: RunFolder, setup: Setup, has_eval: bool
         # TRL turns bf16 on unless told otherwise; on the CPU that is slower, not faster.
         bf16=setup.device == "cuda" and setup.dtype == "bf16",
         fp16=setup.device == "cuda" and setup.dtype == "fp16",
-        gradient_checkpointing=spec.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False} if spec.gradient_checkpointing else None,
+        gradient_checkpointing=plan.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if plan.gradient_checkpointing else None,
+        use_liger_kernel=plan.liger,
+        optim=plan.optimizer,
         ddp_find_unused_parameters=False if setup.world_size > 1 else None,
+        # Several processes on a machine without a GPU (`accelerate launch --num_processes 2` on the CPU): without
+        # use_cpu transformers leaves them undistributed, each training alone; gloo is the CPU's backend.
+        use_cpu=setup.device == "cpu" and setup.world_size > 1,
+        ddp_backend="gloo" if setup.device == "cpu" and setup.world_size > 1 else None,
         dataloader_pin_memory=setup.device == "cuda",
         report_to=[],
         # The metrics callback prints one line per log; tqdm's redraws would bury it in train.log.

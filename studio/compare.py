@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from studio import adapters, chat, dataset, generation, models, workspace
+from studio import access, adapters, chat, dataset, generation, models, workspace
 from studio.iac import Report, validate
 
 EVAL_SPLIT = workspace.SEED_DATA / "eval.jsonl"
@@ -84,6 +84,9 @@ def fine_tuned(choice: str | Path | None) -> FineTuned | None:
             run = None
         if run is not None and (run / "adapter").is_dir():
             path = run / "adapter"
+    if not access.current().is_owner and not _in_workspace(path):
+        raise models.ModelUnavailable("Visitors compare the runs' adapters and the exports of this studio; "
+                                      f"{text!r} is not one of them.")
     if (path / "adapter_config.json").is_file():
         return FineTuned(path.resolve(), merged=False)
     if (path / "config.json").is_file():
@@ -92,6 +95,11 @@ def fine_tuned(choice: str | Path | None) -> FineTuned | None:
         f"{text!r} is neither a run with an adapter, an adapter folder (adapter_config.json) nor a merged "
         "model folder (config.json)."
     )
+
+
+def _in_workspace(path: Path) -> bool:
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(base.resolve()) for base in (workspace.runs_dir(), workspace.exports_dir()))
 
 
 def base_model_of(tuned: FineTuned) -> str | None:

@@ -19,16 +19,23 @@
 For the training jobs: `dataset_path(name, split)` is the JSONL file of `split` ("train" or "eval") in the
 current version of dataset `name`, readable by `studio.dataset.read_jsonl` (one row a line, no split field).
 A version's files never change once written, so a job that started on a version keeps reading the same rows
-while the dataset is edited; the path is valid until the version is pruned (the newest KEEP_VERSIONS stay).
+while the dataset is edited; the path is valid until the version is pruned (the newest KEEP_VERSIONS stay, then
+the last of each hour for a week and of each day for a year; a version named with `name_version` always stays).
+
+Every read-modify-write holds the dataset's lock, across threads and processes (`fcntl.flock` on `<name>/.lock`),
+so two tabs or two processes saving at once both land. A row save may carry the version it was edited on
+(`save_row(..., base_version=...)`): if that row changed since, the save is refused (StaleEdit) with both edits.
 
 On disk, under `studio.workspace.datasets_dir()`:
 
     <name>/current.json                     {"version": "<id>"}: the version in use, replaced atomically
     <name>/versions/<id>/train.jsonl        the rows of each split
     <name>/versions/<id>/eval.jsonl
-    <name>/versions/<id>/version.json       when it was saved, its row counts, what changed
+    <name>/versions/<id>/version.json       when it was saved, its row counts, what changed, its name if named
+    <name>/.lock                            the lock file saves take (fcntl), across processes
 
-A save writes a complete version folder under a hidden name, renames it into place, then points
+A save writes a complete version folder under a hidden name (`.<id>.<pid>.partial`; only a dead process's are
+ever cleaned), renames it into place, then points
 `current.json` at it (`studio.workspace.atomic_write_text`). Interrupted anywhere, the previous version is
 still the one in use, whole. A restore is a save too: it copies an old version into a new one, so the history
 only grows and a restore can itself be undone.
@@ -36,6 +43,8 @@ only grows and a restore can itself be undone.
 
 from __future__ import annotations
 
+import dataclasses
+import fcntl
 import json
 import os
 import shutil
@@ -52,7 +61,12 @@ SEED = "seed"
 DATA = workspace.SEED_DATA
 # At ~1 MB a version for the seed, 100 versions are ~100 MB: history enough to undo a day of edits.
 KEEP_VERSIONS = 100
+# Beyond the newest KEEP_VERSIONS, the last version of every hour is kept for a week and of every day for a
+# year, so a burst of saves never pushes out the history before it; a named version is never pruned.
+KEEP_HOURLY_DAYS = 7
+KEEP_DAILY_DAYS = 365
 CURRENT = "current.json"
+LOCK_FILE = ".lock"
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,7 @@ class Version:
     saved_at: str
     counts: dict
     note: str = ""
+    label: str = ""  # a named version (`name_version`): never pruned
 
     @property
     def rows(self) -> int:
@@ -127,17 +142,61 @@ class Snapshot:
         return found
 
 
-_LOCKS: dict[str, threading.RLock] = {}
+class StaleEdit(DatasetError):
+    """A row save made on an older version than the row's current one: refused, with both shown."""
+
+
+class _DatasetLock:
+    """One dataset's lock, across threads (reentrant) and across processes (`fcntl.flock` on `<name>/.lock`).
+
+    Two browser tabs, or the app and a script, saving rows at once both land: each read-modify-write of a
+    dataset runs alone. The kernel releases the file lock when a process dies, so a crash never leaves it held.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.thread_lock = threading.RLock()
+        self.depth = 0
+        self.handle = None
+
+    def __enter__(self):
+        self.thread_lock.acquire()
+        try:
+            if self.depth == 0:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                handle = open(self.path, "a+")
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX)
+                except BaseException:
+                    handle.close()
+                    raise
+                self.handle = handle
+            self.depth += 1
+        except BaseException:
+            self.thread_lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.depth -= 1
+        if self.depth == 0 and self.handle is not None:
+            fcntl.flock(self.handle, fcntl.LOCK_UN)
+            self.handle.close()
+            self.handle = None
+        self.thread_lock.release()
+
+
+_LOCKS: dict[str, _DatasetLock] = {}
 _LOCKS_GUARD = threading.Lock()
 _LOADED: dict[tuple[str, str, str], Snapshot] = {}
 _LOADED_LOCK = threading.Lock()
 
 
-def _lock(name: str) -> threading.RLock:
-    # Read-modify-write of one dataset is serialized: two browser tabs saving rows at once both land.
+def _lock(name: str) -> _DatasetLock:
     # Reentrant: a first save_row("seed") holds the lock when load() seeds the dataset under it.
+    path = folder(name) / LOCK_FILE
     with _LOCKS_GUARD:
-        return _LOCKS.setdefault(name, threading.RLock())
+        return _LOCKS.setdefault(str(path), _DatasetLock(path))
 
 
 def folder(name: str) -> Path:
@@ -245,7 +304,8 @@ def versions(name: str) -> list[Version]:
 def _read_version(name: str, version_id: str) -> Version:
     path = folder(name) / "versions" / version_id / "version.json"
     data = json.loads(path.read_text(encoding="utf-8"))
-    return Version(id=version_id, saved_at=data["saved_at"], counts=data["counts"], note=data.get("note", ""))
+    return Version(id=version_id, saved_at=data["saved_at"], counts=data["counts"], note=data.get("note", ""),
+                   label=data.get("label", ""))
 
 
 def load(name: str, version_id: str | None = None) -> Snapshot:
@@ -284,12 +344,11 @@ def _write_version(name: str, splits: Splits, note: str) -> Version:
     _check_ids(splits)
     base = folder(name) / "versions"
     base.mkdir(parents=True, exist_ok=True)
-    for debris in base.glob(".*.partial"):  # left by an interrupted save; the lock says none is in progress
-        shutil.rmtree(debris, ignore_errors=True)
+    _clean_debris(base)
     counts = {split: len(rows) for split, rows in splits.items()}
     version_id = _new_version_id(base, sum(counts.values()))
     version = Version(version_id, datetime.now(timezone.utc).isoformat(timespec="seconds"), counts, note)
-    partial, final = base / f".{version_id}.partial", base / version_id
+    partial, final = base / f".{version_id}.{os.getpid()}.partial", base / version_id
     partial.mkdir()
     try:
         for split, rows in splits.items():
@@ -319,10 +378,72 @@ def _check_ids(splits: Splits) -> None:
             seen.add(row.id)
 
 
+def _clean_debris(base: Path) -> None:
+    """Remove the partial folders of saves whose process died (`.<id>.<pid>.partial`); a live one's stay."""
+    for debris in base.glob(".*.partial"):
+        parts = debris.name.split(".")
+        pid = int(parts[-2]) if len(parts) >= 4 and parts[-2].isdigit() else None
+        if pid is not None and _process_alive(pid):
+            continue
+        shutil.rmtree(debris, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _saved_time(version: Version) -> datetime:
+    try:
+        return datetime.strptime(version.id[:15], "%Y%m%d-%H%M%S").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return datetime.now(timezone.utc)
+
+
+def to_prune(kept: list[Version], now: datetime | None = None) -> list[Version]:
+    """The versions (of `kept`, newest first) that pruning removes: not among the newest KEEP_VERSIONS, not
+    the last of their hour (within KEEP_HOURLY_DAYS) or of their day (within KEEP_DAILY_DAYS), not named."""
+    now = now or datetime.now(timezone.utc)
+    keep = {version.id for version in kept[:KEEP_VERSIONS]} | {version.id for version in kept if version.label}
+    buckets = set()
+    for version in kept:
+        saved = _saved_time(version)
+        age_days = (now - saved).total_seconds() / 86400
+        if age_days < KEEP_HOURLY_DAYS:
+            bucket = saved.strftime("%Y%m%d%H")
+        elif age_days < KEEP_DAILY_DAYS:
+            bucket = saved.strftime("%Y%m%d")
+        else:
+            continue
+        if bucket not in buckets:  # newest first: the first seen is the last saved in that hour or day
+            buckets.add(bucket)
+            keep.add(version.id)
+    return [version for version in kept if version.id not in keep]
+
+
 def _prune(name: str, keep: str) -> None:
-    for old in versions(name)[KEEP_VERSIONS:]:
+    for old in to_prune(versions(name)):
         if old.id != keep:
             shutil.rmtree(folder(name) / "versions" / old.id, ignore_errors=True)
+
+
+def name_version(name: str, version_id: str, label: str) -> Version:
+    """Give version `version_id` of dataset `name` a label ("before the cleanup"): a named version is never
+    pruned. An empty label removes the name (the version is then pruned like any other)."""
+    with _lock(name):
+        version = _read_version(name, version_id)
+        path = folder(name) / "versions" / version_id / "version.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["label"] = (label or "").strip()[:100]
+        workspace.atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+        return dataclasses.replace(version, label=data["label"])
 
 
 def save(name: str, splits: Splits, note: str = "saved") -> Version:
@@ -346,17 +467,22 @@ def restore(name: str, version_id: str) -> Version:
         return _write_version(name, old.splits, f"restored {version_id}")
 
 
-def save_row(name: str, row: Row, split: str, replacing: str | None = None) -> tuple[Version, Row]:
+def save_row(name: str, row: Row, split: str, replacing: str | None = None,
+             base_version: str | None = None) -> tuple[Version, Row]:
     """Save a copy of `row` into `split`: in place of row `replacing` (it may move split), or as a new row.
 
     The row is checked as a file's row would be (`Row.from_dict`). A new row, or one whose id is empty or
     taken by another row, gets a free id (see `dataset.free_id`). Returns the version and the row as saved.
+    `base_version`: the version the edit was made on (the editor keeps it); when row `replacing` has changed
+    since, the save is refused with StaleEdit showing both, instead of silently overwriting the other edit.
     """
     if split not in SPLITS:
         raise DatasetError(f"split must be one of {', '.join(SPLITS)}, not {split!r}")
     row = _copy(row)
     with _lock(name):
         snapshot = load(name)
+        if replacing is not None and base_version and base_version != snapshot.version.id:
+            _refuse_stale(name, replacing, split, row, base_version, snapshot)
         splits = {part: list(rows) for part, rows in snapshot.splits.items()}
         others = snapshot.ids() - {replacing}
         row.id = dataset.free_id(row.id or next_id(snapshot.ids(), row.kind), others)
@@ -375,6 +501,33 @@ def save_row(name: str, row: Row, split: str, replacing: str | None = None) -> t
             if old_split != split:
                 note += f", moved to {split}"
         return _write_version(name, splits, note), row
+
+
+def _refuse_stale(name: str, row_id: str, split: str, mine: Row, base_version: str, snapshot: Snapshot) -> None:
+    """StaleEdit when row `row_id` differs between `base_version` and the current version; else nothing."""
+    try:
+        before = load(name, base_version).find(row_id)
+    except (DatasetError, OSError, KeyError, ValueError):
+        before = None  # the version edited is gone (pruned): compare with nothing, so any row now is a change
+    try:
+        now = snapshot.find(row_id)
+    except DatasetError:
+        raise StaleEdit(f"row {row_id} was deleted since you opened it (version {base_version}; now "
+                        f"{snapshot.version.id}). Nothing was saved; your edit, to add it back as a new row:\n"
+                        f"{_describe(mine, split)}") from None
+    if before == now:
+        return  # other rows changed, this one did not: the save goes ahead
+    theirs, their_split = now
+    raise StaleEdit(f"row {row_id} was changed by another save since you opened it (you edited version "
+                    f"{base_version}; it is now {snapshot.version.id}: {snapshot.version.note}). Nothing was saved. "
+                    f"Theirs (saved):\n{_describe(theirs, their_split)}\nYours (not saved):\n{_describe(mine, split)}"
+                    "\nReload the row, apply your change to theirs, and save again.")
+
+
+def _describe(row: Row, split: str) -> str:
+    fields = [("split", split), ("kind", row.kind), ("tags", ", ".join(row.tags)), ("instruction", row.instruction),
+              ("input", row.input), ("output", row.output)]
+    return "\n".join(f"  {key}: {value[:300]!r}" for key, value in fields if value)
 
 
 def _copy(row: Row) -> Row:

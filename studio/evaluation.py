@@ -3,7 +3,7 @@
     python -m jobs eval --output smollm-base             # the command line: the embedded model over the eval split
     python -m jobs eval --adapter sft-1 --limit 20       # base and fine-tuned; results in runs/sft-1/eval
 
-    >>> from studio import evaluation, generation, models
+    >>> from studio import access, evaluation, generation, models
     >>> rows = evaluation.load_rows(evaluation.EVAL_SPLIT)                  # the 121 held-out rows
     >>> contenders = evaluation.candidates(models.EMBEDDED, adapter="workspace/runs/sft-1/adapter")
     >>> results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=512),
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from studio import chat, dataset, generation, models, workspace
+from studio import access, chat, dataset, generation, models, workspace
 from studio.durations import format_duration
 from studio.iac import validate
 from studio.iac.report import STAGES as CHECK_STAGES
@@ -469,8 +469,13 @@ def write(results: Results, folder: str | Path) -> Path:
 
 
 def read(folder: str | Path) -> Results | None:
-    """The results kept in `folder`, or None when there are none (yet)."""
+    """The results kept in `folder`, or None when there are none (yet).
+
+    In the app (`studio.access.in_event`) only the workspace's results folders are read, whatever a client sends.
+    """
     folder = Path(folder)
+    if access.in_event() and folder.resolve() not in {found.resolve() for found in find_results()}:
+        return None
     try:
         summary = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):

@@ -9,12 +9,14 @@
 Off unless asked for: the validators are the studio's measure, the judge a second opinion on what they do not
 check (does the code do what was asked, is it sensible). It calls `<base_url>/v1/chat/completions` with a
 rubric and reads back a score from 1 to 5 and a reason; a server that cannot be reached fails within
-`timeout_s` with an error that names the URL.
+`timeout_s` with an error that names the URL. On a Space only the servers of INFRAMIND_JUDGE_URLS may be called,
+and a server's reply is never quoted back in an error.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import asdict, dataclass
 
@@ -84,6 +86,26 @@ def _score(value) -> int | None:
     return score if 1 <= score <= 5 else None
 
 
+JUDGE_URLS_ENV = "INFRAMIND_JUDGE_URLS"
+
+
+def _on_a_space() -> bool:
+    from studio import access
+
+    return access.settings().space is not None
+
+
+def allowed_urls() -> list[str]:
+    """The judge servers a Space may call: INFRAMIND_JUDGE_URLS, comma-separated base URLs."""
+    return [u.strip().rstrip("/").removesuffix("/v1") for u in os.environ.get(JUDGE_URLS_ENV, "").split(",")
+            if u.strip()]
+
+
+def _shown(text: str) -> str:
+    """A server's reply as an error message quotes it: locally its start; on a Space nothing of it."""
+    return "(its reply is not shown on a Space)" if _on_a_space() else text[:200]
+
+
 @dataclass(frozen=True)
 class Judge:
     """A judge model at `base_url` (with or without the trailing /v1), asked with `model` as the model name."""
@@ -101,6 +123,10 @@ class Judge:
                              "(for example http://127.0.0.1:8080 for llama.cpp's server, :8000 for vLLM).")
         if url.endswith("/v1"):
             url = url[: -len("/v1")]
+        if _on_a_space() and url not in allowed_urls():
+            # A public server must not POST wherever a visitor points it (its own network, metadata services).
+            raise ValueError(f"On this Space the judge may only call the servers listed in {JUDGE_URLS_ENV} "
+                             f"({', '.join(allowed_urls()) or 'none yet'}); {url} is not one of them.")
         object.__setattr__(self, "base_url", url)
         if self.timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, not {self.timeout_s}")
@@ -127,7 +153,7 @@ class Judge:
             response.raise_for_status()
         except httpx.HTTPStatusError as error:
             raise JudgeUnavailable(f"The judge at {url} answered HTTP {error.response.status_code}: "
-                                   f"{error.response.text[:200]}") from error
+                                   f"{_shown(error.response.text)}") from error
         except httpx.HTTPError as error:
             raise self._unreachable(url, error) from error
         try:
@@ -152,12 +178,12 @@ class Judge:
             response.raise_for_status()
         except httpx.HTTPStatusError as error:
             raise JudgeUnavailable(f"The judge at {self.endpoint} answered HTTP {error.response.status_code}: "
-                                   f"{error.response.text[:200]}") from error
+                                   f"{_shown(error.response.text)}") from error
         except httpx.HTTPError as error:
             raise self._unreachable(self.endpoint, error) from error
         try:
             text = response.json()["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError) as error:
             raise JudgeUnavailable(f"The judge at {self.endpoint} did not answer as an OpenAI-compatible server "
-                                   f"does: {response.text[:200]}") from error
+                                   f"does: {_shown(response.text)}") from error
         return parse_reply(text)

@@ -202,6 +202,7 @@ def check_name(name: str) -> Path | None:
     name = (name or "").strip()
     if not name or name == EMBEDDED:
         return None
+    _check_visitor_may_use(name)
     local = Path(name).expanduser()
     if local.is_dir():
         if not (local / "config.json").is_file():
@@ -215,7 +216,11 @@ def check_name(name: str) -> Path | None:
 
 
 def resolve(name: str, progress: Progress | None = None) -> Path:
-    """The local folder holding model `name`, downloading or materializing it if needed."""
+    """The local folder holding model `name`, downloading or materializing it if needed.
+
+    A visitor of a public studio (`studio.access`) gets the embedded model and the presets only; a hub model is
+    checked for its size and architecture before anything is downloaded (`check_hub_model`).
+    """
     name = (name or "").strip()
     if not name or name == EMBEDDED:
         return materialize_embedded(progress)
@@ -232,12 +237,61 @@ def resolve(name: str, progress: Progress | None = None) -> Path:
     reason = _hub_reachable()
     if reason:
         raise ModelUnavailable(_offline_message(name, reason))
+    check_hub_model(name)
     if progress:
         progress(0.1, f"Downloading {name} from the hub")
     try:
         return Path(snapshot_download(name, allow_patterns=patterns))
     except Exception as error:
         raise ModelUnavailable(_offline_message(name, f"the download failed ({error})")) from error
+
+
+def _check_visitor_may_use(name: str) -> None:
+    from studio import access
+
+    if access.current().is_owner or name in PRESETS:
+        return
+    local = Path(name).expanduser()
+    if local.is_dir() and local.resolve().is_relative_to(workspace.home().resolve()):
+        return  # the workspace's own models (the embedded one's cache, an adapter's base)
+    raise ModelUnavailable(f"Visitors can use the embedded model and the presets ({', '.join(PRESETS)}); "
+                           f"{name!r} is for the owners of this studio.")
+
+
+# The largest model the studio downloads (weights on disk); INFRAMIND_MAX_MODEL_GB changes it.
+MAX_MODEL_BYTES = int(float(os.environ.get("INFRAMIND_MAX_MODEL_GB", "16")) * 2**30)
+WEIGHT_SUFFIXES = (".safetensors",)
+
+
+def check_hub_model(name: str, api=None) -> dict:
+    """Refuse a hub model before downloading it: too large, not a causal LM, or needing its own code.
+
+    Reads the repository's file list and config from the hub (`HfApi.model_info`; `api` for tests), never the
+    weights. Returns {"bytes": size of the weights, "architectures": [...]}.
+    """
+    if api is None:
+        from huggingface_hub import HfApi
+
+        api = HfApi()
+    try:
+        info = api.model_info(name, files_metadata=True, timeout=HUB_TIMEOUT_S * 5)
+    except Exception as error:
+        raise ModelUnavailable(_offline_message(name, f"its description could not be read ({error})")) from error
+    size = sum(getattr(f, "size", 0) or 0 for f in getattr(info, "siblings", None) or []
+               if str(getattr(f, "rfilename", "")).endswith(WEIGHT_SUFFIXES))
+    config = getattr(info, "config", None) or {}
+    architectures = list(config.get("architectures") or [])
+    if size > MAX_MODEL_BYTES:
+        raise ModelUnavailable(f"{name} has {size / 2**30:.1f} GiB of weights; the studio downloads at most "
+                               f"{MAX_MODEL_BYTES / 2**30:.0f} GiB (INFRAMIND_MAX_MODEL_GB).")
+    if not size:
+        raise ModelUnavailable(f"{name} has no safetensors weights: the studio loads only safetensors.")
+    if not any(a.endswith("ForCausalLM") for a in architectures):
+        raise ModelUnavailable(f"{name} is {', '.join(architectures) or 'of no known architecture'}, not a causal "
+                               "language model (an architecture ending in ForCausalLM).")
+    if config.get("auto_map"):
+        raise ModelUnavailable(f"{name} needs its own Python code (auto_map); the studio runs no remote code.")
+    return {"bytes": size, "architectures": architectures}
 
 
 def device() -> str:
@@ -287,13 +341,15 @@ def load_tokenizer(name: str, progress: Progress | None = None):
 
 
 def load(name: str, *, four_bit: bool = False, dtype=None, device_map="auto", progress: Progress | None = None,
-         double_quant: bool = True):
+         double_quant: bool = True, attn_implementation: str | None = None):
     """`(model, tokenizer)` for `name`, in the dtype of `pick_dtype` unless given, optionally NF4 4-bit."""
     from transformers import AutoModelForCausalLM
 
     folder = resolve(name, progress)
     dtype = dtype or pick_dtype()
     kwargs = {"dtype": dtype, "device_map": device_map}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
     if four_bit:
         kwargs["quantization_config"] = quantization_config(dtype, double_quant)
     model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)

@@ -17,9 +17,11 @@ The workspace layout:
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -93,6 +95,33 @@ def inside(base: Path, name: str) -> Path:
     if path.parent != base.resolve():
         raise UnsafeName(f"{name!r} resolves outside {base}")
     return path
+
+
+class DiskFull(OSError):
+    """Not enough free space to start, resume or checkpoint a job, or to save: says how much and where."""
+
+
+def min_free_bytes() -> int:
+    """Free space a job needs to start, resume or checkpoint: INFRAMIND_MIN_FREE_GB (default 1 GiB)."""
+    return int(float(os.environ.get("INFRAMIND_MIN_FREE_GB", "1")) * 2**30)
+
+
+def check_free_space(what: str, path: Path | None = None, need: int | None = None) -> int:
+    """The free bytes where `path` (the workspace) lives; DiskFull when fewer than `need` (min_free_bytes()).
+
+    >>> check_free_space("a checkpoint", need=0) > 0
+    True
+    """
+    path = Path(path) if path is not None else home()
+    while not path.exists() and path.parent != path:  # a folder about to be made: its disk is its parent's
+        path = path.parent
+    need = min_free_bytes() if need is None else need
+    free = shutil.disk_usage(path).free
+    if free < need:
+        raise DiskFull(errno.ENOSPC, f"not enough free space for {what}: {free / 2**30:.2f} GiB free in {path}, "
+                       f"{need / 2**30:.2f} GiB needed (INFRAMIND_MIN_FREE_GB). Free some space (old runs, "
+                       "checkpoints or exports), then try again")
+    return free
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -168,6 +168,56 @@ def test_dtype_choice():
     assert models.pick_dtype("cpu") == torch.float32
 
 
+# -- hub models are checked before any download (issue 16) ---------------------------------------------------
+
+
+class FakeModelInfo:
+    """What `HfApi.model_info(name, files_metadata=True)` reads: the file list with sizes, and the config."""
+
+    def __init__(self, sizes: dict, config: dict):
+        from types import SimpleNamespace
+
+        self.calls = []
+        self.info = SimpleNamespace(siblings=[SimpleNamespace(rfilename=n, size=s) for n, s in sizes.items()],
+                                    config=config)
+
+    def model_info(self, name, **kwargs):
+        self.calls.append((name, kwargs))
+        return self.info
+
+
+def test_a_hub_model_too_large_or_not_a_causal_lm_is_refused_before_download():
+    from studio import models
+
+    causal = {"architectures": ["Qwen2ForCausalLM"]}
+    small = FakeModelInfo({"model.safetensors": 988_000_000, "config.json": 700}, causal)
+    assert models.check_hub_model("Qwen/Qwen2.5-0.5B-Instruct", api=small) == {
+        "bytes": 988_000_000, "architectures": ["Qwen2ForCausalLM"]}
+    assert small.calls[0][1]["files_metadata"] is True
+    huge = FakeModelInfo({f"model-{i:05d}.safetensors": 5 * 2**30 for i in range(30)}, causal)
+    with pytest.raises(models.ModelUnavailable, match="150.0 GiB of weights; the studio downloads at most 16 GiB"):
+        models.check_hub_model("big/model", api=huge)
+    with pytest.raises(models.ModelUnavailable, match="not a causal language model"):
+        models.check_hub_model("x/vit", api=FakeModelInfo({"model.safetensors": 10}, {"architectures": ["ViTModel"]}))
+    with pytest.raises(models.ModelUnavailable, match="needs its own Python code"):
+        models.check_hub_model("x/custom", api=FakeModelInfo({"model.safetensors": 10},
+                                                              {**causal, "auto_map": {"AutoModel": "m.M"}}))
+    with pytest.raises(models.ModelUnavailable, match="no safetensors weights"):
+        models.check_hub_model("x/pickles", api=FakeModelInfo({"pytorch_model.bin": 10}, causal))
+
+
+def test_a_visitor_gets_the_presets_only(home):
+    from studio import access, models
+
+    token = access._CURRENT.set(access.User(None, access.VISITOR, key="anonymous"))
+    try:
+        for name in ("/etc", "someone/any-model", str(home.parent)):
+            with pytest.raises(models.ModelUnavailable, match="Visitors can use the embedded model and the presets"):
+                models.resolve(name)
+    finally:
+        access._CURRENT.reset(token)
+
+
 def test_a_model_name_is_checked_without_loading_it(tmp_path):
     """The one check the runner (before queueing) and `resolve` (before loading) share."""
     assert models.check_name(models.EMBEDDED) is None and models.check_name("Qwen/Qwen2.5-0.5B-Instruct") is None

@@ -34,7 +34,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from studio import adapters, models, workspace
+from studio import access, adapters, models, workspace
 from studio.export import card
 
 MARKER = "inframind-export.json"
@@ -313,6 +313,32 @@ def _export_merged_and_gguf(request: ExportRequest, adapter: Path, base: str, tm
     return results
 
 
+# Exports one owner may keep on a studio with roles (a Space); locally no limit. Each is up to a few GB.
+MAX_EXPORTS_PER_OWNER = int(os.environ.get("INFRAMIND_MAX_EXPORTS_PER_OWNER", "5"))
+
+
+def export_owner(export: Export) -> str:
+    """Who made `export` on a studio with roles ("" locally, or for an export made before owners were kept)."""
+    try:
+        return json.loads((export.folder / MARKER).read_text(encoding="utf-8")).get("owner", "") or ""
+    except (OSError, ValueError):
+        return ""
+
+
+def _check_export_quota(name: str) -> str:
+    """The exporting owner's name; ExportError when they keep MAX_EXPORTS_PER_OWNER exports already (replacing
+    one of their own does not count)."""
+    if not access.settings().roles:
+        return ""
+    owner = access.current().name or ""
+    theirs = [e.name for e in list_exports() if export_owner(e) == owner and e.name != name]
+    if len(theirs) >= MAX_EXPORTS_PER_OWNER:
+        raise ExportError(f"{owner or 'you'} already keep {len(theirs)} exports ({', '.join(theirs)}); the limit is "
+                          f"{MAX_EXPORTS_PER_OWNER} (INFRAMIND_MAX_EXPORTS_PER_OWNER): delete one, or overwrite one "
+                          "of yours by its name.")
+    return owner
+
+
 def build_export(request: ExportRequest, progress: models.Progress | None = None) -> Export:
     """Make the export `request` asks for, all of it or nothing. Raises ExportError on bad input."""
     report = progress or (lambda fraction, message: None)
@@ -325,6 +351,8 @@ def build_export(request: ExportRequest, progress: models.Progress | None = None
         raise ExportError(f"Run {request.run!r} has no final adapter ({adapter} holds no adapter_config.json) yet.")
     if target.exists() and not request.overwrite:
         raise ExportExists(f"An export named {request.name!r} exists: tick 'overwrite' to replace it.")
+    owner = _check_export_quota(request.name)
+    workspace.check_free_space(f"the export {request.name}")
     remove_abandoned_partials()
 
     tmp = exports / f".{request.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -358,6 +386,7 @@ def build_export(request: ExportRequest, progress: models.Progress | None = None
             "files": _file_sizes(tmp),
             "checks": results,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "owner": owner,
             "seconds": round(time.monotonic() - started, 1),
         }
         workspace.atomic_write_text(tmp / MARKER, json.dumps(marker, indent=1) + "\n")  # last: the export is whole

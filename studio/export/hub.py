@@ -1,7 +1,7 @@
 """Pushing an export folder to the Hugging Face Hub, in one commit, private unless asked otherwise.
 
     >>> from studio.export import hub
-    >>> pushed = hub.push(Path("workspace/exports/iac-smollm2/merged"), "me/iac-smollm2")   # token from HF_TOKEN
+    >>> pushed = hub.push(Path("workspace/exports/iac-smollm2/merged"), "me/iac-smollm2")   # locally: HF_TOKEN
     >>> pushed.commit_url
     'https://huggingface.co/me/iac-smollm2/commit/3f2a...'
     >>> hub.push(folder, "me/iac-smollm2")          # offline: fails in seconds
@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from studio import models
+from studio import access, models
 
 TOKEN_VARIABLES = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 
@@ -62,19 +62,52 @@ def check_repo_id(repo_id: str) -> str:
     return repo_id
 
 
+def check_namespace(repo_id: str, api, token: str, signed_in: access.User | None = None) -> str:
+    """The owner part of `repo_id`, when it is the token's user or one of their organizations (and, given
+    `signed_in`, the signed-in user or one of theirs); else PushFailed before anything is created or written.
+
+    >>> class Hub:
+    ...     def whoami(self, token=None): return {"name": "me", "orgs": [{"name": "acme"}]}
+    >>> check_namespace("acme/iac", Hub(), "hf_x")
+    'acme'
+    """
+    namespace = repo_id.split("/")[0]
+    try:
+        identity = api.whoami(token=token)
+    except Exception as error:
+        raise PushFailed(f"The token was refused by the hub ({type(error).__name__}: {error}); nothing was "
+                         "uploaded. Sign in again or paste a valid write token.") from error
+    mine = {identity.get("name", "")} | {org.get("name", "") for org in identity.get("orgs") or []}
+    mine = {name.lower() for name in mine if name}
+    if signed_in is not None:
+        mine &= {name.lower() for name in (signed_in.name, *signed_in.orgs) if name}
+    if namespace.lower() not in mine:
+        raise PushFailed(f"{repo_id} is not yours to push to: the repository must belong to "
+                         f"{' or '.join(sorted(mine)) or 'the signed-in user'}. Nothing was uploaded.")
+    return namespace
+
+
 def push(folder: Path, repo_id: str, token: str | None = None, private: bool = True, api=None) -> Pushed:
     """Upload every file of `folder` to the model repository `repo_id` as one commit.
 
-    `token`: the one typed in the tab, else `HF_TOKEN` from the environment. `api` is for tests: an object
-    with `create_repo` and `upload_folder` like `huggingface_hub.HfApi`.
+    `token`: the one typed in the tab; else, on a Space, the signed-in owner's Hugging Face sign-in
+    (`studio.access.current().token`), never the Space's own `HF_TOKEN`; locally, `HF_TOKEN` from the
+    environment. The repository must belong to the token's user or one of their organizations (and on a Space
+    to the signed-in user's), so a push never writes into someone else's repository that a token could reach.
+    `api` is for tests: an object with `whoami`, `create_repo` and `upload_folder` like `huggingface_hub.HfApi`.
     """
     folder = Path(folder)
     files = [p for p in folder.rglob("*") if p.is_file()]
     if not files:
         raise PushFailed(f"{folder} holds no files to push.")
     repo_id = check_repo_id(repo_id)
-    token = (token or "").strip() or token_from_environment()
+    user = access.current()
+    on_space = access.settings().space is not None
+    token = (token or "").strip() or (user.token if on_space else token_from_environment())
     if not token:
+        if on_space:
+            raise PushFailed("No Hugging Face token: sign in with Hugging Face (the button at the top), or paste a "
+                             "write token of yours in the tab. The Space's own token is never used for a push.")
         raise PushFailed(
             "No Hugging Face token: paste a write token in the tab or set HF_TOKEN in the environment "
             "(create one at https://huggingface.co/settings/tokens)."
@@ -88,6 +121,7 @@ def push(folder: Path, repo_id: str, token: str | None = None, private: bool = T
         from huggingface_hub import HfApi
 
         api = HfApi(token=token)
+    check_namespace(repo_id, api, token, signed_in=user if on_space else None)
     try:
         repo_url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         commit = api.upload_folder(

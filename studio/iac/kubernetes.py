@@ -27,6 +27,7 @@ import kubernetes_validate.utils as kubernetes_validate
 import yaml
 from referencing import Registry, Resource
 
+from studio.iac import limits
 from studio.iac.report import Reason, Verdict
 
 # Pinned so a verdict never changes under us; override per call or with INFRAMIND_K8S_VERSION.
@@ -36,8 +37,45 @@ DOCUMENT_SEPARATOR = re.compile(r"^---(?:[ \t].*)?$|^\.\.\.[ \t]*$")
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _UniqueKeyLoader(SafeLoader):
+class _Limited:
+    """Refuses what would crash or stall the loader (`studio.iac.limits`): nesting past MAX_NESTING (counted
+    by the pure-Python composer; the C one is only given text whose nesting bound is small) and aliases that
+    expand past MAX_EXPANDED_NODES."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > limits.MAX_NESTING:
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {limits.MAX_NESTING} levels",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def fetch_flow_collection_start(self, TokenClass):
+        # The pure-Python scanner revisits every open `[`/`{` at each token: 20,000 of them take seconds and
+        # 200,000 minutes. Refused at the first level past the limit, so the scan stays linear.
+        if self.flow_level >= limits.MAX_NESTING:
+            raise yaml.scanner.ScannerError(None, None, f"nested deeper than {limits.MAX_NESTING} levels",
+                                            self.get_mark())
+        return super().fetch_flow_collection_start(TokenClass)
+
+    def construct_document(self, node):
+        if limits.expanded_nodes(node) > limits.MAX_EXPANDED_NODES:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"its aliases expand to more than {limits.MAX_EXPANDED_NODES:,} nodes (an alias bomb?)",
+                node.start_mark)
+        return super().construct_document(node)
+
+
+class _UniqueKeyLoader(_Limited, SafeLoader):
     """The safe loader, refusing a key defined twice in one mapping (kubectl refuses it too)."""
+
+
+class _PureUniqueKeyLoader(_Limited, yaml.SafeLoader):
+    """The same in pure Python, for text deep enough to overflow the C composer's stack."""
 
 
 def _construct_unique_mapping(loader, node, deep=False):
@@ -54,7 +92,12 @@ def _construct_unique_mapping(loader, node, deep=False):
     return SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+for _loader in (_UniqueKeyLoader, _PureUniqueKeyLoader):
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
+def _loader_for(text: str):
+    return _UniqueKeyLoader if limits.yaml_nesting_bound(text) <= limits.C_LOADER_MAX_NESTING else _PureUniqueKeyLoader
 
 
 @dataclass
@@ -120,7 +163,7 @@ def parse_kubernetes(code: str) -> ParsedKubernetes:
     pieces = _split_documents(code)
     for number, (start, text) in enumerate(pieces, 1):
         try:
-            value = yaml.load(text, Loader=_UniqueKeyLoader)
+            value = yaml.load(text, Loader=_loader_for(text))
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
             problem = getattr(error, "problem", None) or str(error).splitlines()[0]

@@ -13,7 +13,8 @@ A stage after a failed one is "skipped"; `Report.ok` covers the first four.
 from __future__ import annotations
 
 from studio.iac.best_practice import check_kubernetes_practices, check_terraform_practices
-from studio.iac.extract import KUBERNETES, TERRAFORM, extract_code
+from studio.iac import isolated, limits
+from studio.iac.extract import KINDS, KUBERNETES, TERRAFORM, extract_code
 from studio.iac.intent import check_intent
 from studio.iac.kubernetes import check_kubernetes_schema, parse_kubernetes
 from studio.iac.report import Reason, Report, Verdict
@@ -28,7 +29,38 @@ CHARS_PER_LINE = 100
 def validate(text: str | None, kind: str | None = None, intent: dict | str | None = None,
              best_practice: bool = True, *, kubernetes_version: str | None = None,
              max_lines: int = MAX_LINES) -> Report:
-    """Check one answer; `kind` is "terraform", "kubernetes" or None (detect), `intent` a dict or JSON."""
+    """Check one answer; `kind` is "terraform", "kubernetes" or None (detect), `intent` a dict or JSON.
+
+    Returns a verdict for any text: too long, nested too deep, an alias bomb, binary, or anything a parser
+    raises on becomes a failed stage with its reason (`studio.iac.limits`), never an exception or a crash.
+    """
+    if kind is not None and kind not in KINDS:
+        raise ValueError(f"kind must be 'terraform', 'kubernetes' or None, not {kind!r}")
+    if isolated.active():  # the app: a visitor's text is parsed in a worker process with limits
+        return isolated.validate_in_worker(text, kind, intent, best_practice, kubernetes_version=kubernetes_version,
+                                           max_lines=max_lines)
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode("utf-8", errors="replace")
+    elif text is not None and not isinstance(text, str):
+        text = str(text)
+    if text is not None and len(text) > limits.MAX_ANSWER_CHARS:
+        return _stopped(Verdict("failed", [Reason(f"the answer is {len(text):,} characters; answers over "
+                                                  f"{limits.MAX_ANSWER_CHARS:,} are not checked")], 0.0),
+                        "", None, kind, None, "the answer is too long to check")
+    try:
+        return _validate(text, kind, intent, best_practice, kubernetes_version, max_lines)
+    except Exception as error:  # a parser's own failure on hostile input: a verdict, never a crash
+        return failed_report(f"the checker could not read this answer ({type(error).__name__}: "
+                             f"{str(error)[:200]})", kind)
+
+
+def failed_report(reason: str, kind: str | None = None) -> Report:
+    """A report whose extraction failed with `reason` and whose other stages were skipped."""
+    return _stopped(Verdict("failed", [Reason(reason)], 0.0), "", None, kind, None, "the answer could not be checked")
+
+
+def _validate(text: str | None, kind: str | None, intent, best_practice: bool, kubernetes_version: str | None,
+              max_lines: int) -> Report:
     found = extract_code(text, kind)
     if not found.code:
         reason = found.reason or "no code found"
@@ -56,6 +88,13 @@ def validate(text: str | None, kind: str | None = None, intent: dict | str | Non
         notes.append(Reason(f"{found.blocks} code blocks joined", severity="note"))
     extracted = Verdict("passed", notes, found.format_score)
 
+    if found.language == TERRAFORM and limits.hcl_nesting(found.code) > limits.MAX_NESTING:
+        # python-hcl2 builds its objects recursively: refused here, with a reason, before it overflows.
+        parses = Verdict("failed", [Reason(f"the code is nested deeper than {limits.MAX_NESTING} levels of "
+                                           "brackets; it is not checked")], 0.0)
+        skipped = Verdict.skipped("the code does not parse")
+        return Report(found.language, found.code, extracted, parses, skipped, skipped, skipped, asked=kind,
+                      wrong_language=None)
     if found.language == TERRAFORM:
         parsed = parse_terraform(found.code)
         schema = check_terraform_schema(parsed)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from studio import access
 from studio.ui import compare, dataset, evaluate, export, jobs, train
 
 TITLE = "InfraMind Studio"
@@ -33,15 +34,31 @@ CSS = """
 THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="teal", neutral_hue="slate")
 
 
+# Files Gradio keeps for downloads and uploads are deleted after an hour (checked every hour).
+DELETE_CACHE = (3600, 3600)
+
+
+def role_banner(request: gr.Request) -> str:
+    return access.banner(access.user_of(request))
+
+
 def build_app() -> gr.Blocks:
-    with gr.Blocks(title=TITLE) as demo:
-        gr.Markdown(
-            f"# {TITLE}\nFine-tune a small LLM into an Infrastructure-as-Code generator: Terraform for AWS and "
-            "Kubernetes YAML, checked for real by parsers, provider schemas and intent.",
-            elem_id="im-header",
-        )
+    """The whole studio; every event checks the sender's role first (`studio.access.protect`)."""
+    with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as demo:
+        with gr.Row():
+            gr.Markdown(
+                f"# {TITLE}\nFine-tune a small LLM into an Infrastructure-as-Code generator: Terraform for AWS and "
+                "Kubernetes YAML, checked for real by parsers, provider schemas and intent.",
+                elem_id="im-header",
+            )
+            if access.settings().sign_in == "huggingface":
+                with gr.Column(scale=0, min_width=220):
+                    gr.LoginButton(elem_id="im-login")
+        if access.settings().roles:
+            who = gr.Markdown(elem_id="im-role")
+            demo.load(role_banner, None, who, api_name=False)
         with gr.Tabs():
             for tab in TABS:
                 with gr.Tab(tab.__name__.rsplit(".", 1)[-1].capitalize(), id=tab.__name__.rsplit(".", 1)[-1]):
                     tab.build()
-    return demo
+    return access.protect(demo)

@@ -260,6 +260,26 @@ def long_row_warning(row: Row) -> str:
             "*As the model sees it* below shows where the cut falls.")
 
 
+def save_row_on_version(name, split, base_version, *values):
+    """`save_edited_row`, refused (with both edits shown) when the row changed since version `base_version`, the
+    one the editor loaded it from; returns the version saved as the editor's new base."""
+    try:
+        row = row_from_editor(*values)
+        version, saved = dataset_store.save_row(name, row, split, replacing=values[0] or None,
+                                                base_version=base_version or None)
+    except DatasetError as error:
+        return gr.update(), gr.update(), gr.update(), f"✗ Not saved: {error}", gr.update()
+    badge = "✓ passes" if dataset.check_row(saved).ok else "✗ fails"
+    return (saved.id, output_html(saved.output, saved.kind), row_verdict_html(saved),
+            f"Saved **{saved.id}** ({badge} the validators) as version `{version.id}` ({version.rows} rows)."
+            + long_row_warning(saved), version.id)
+
+
+def current_version_id(name) -> str:
+    """The version a row just loaded into the editor comes from: its save is checked against it."""
+    return dataset_store.current_version(name).id
+
+
 def new_row(kind):
     return empty_editor(kind, "New row: write it, then **Save row** (it gets an id then).")
 
@@ -416,6 +436,7 @@ def build() -> None:
         t.duplicate_row = gr.Button("Duplicate", elem_id="ds-duplicate-row")
         t.delete_row = gr.Button("Delete", variant="stop", elem_id="ds-delete-row")
     t.status = gr.Markdown(elem_id="ds-status")
+    t.row_version = gr.State("")  # the version the row in the editor was loaded from (a save is checked against it)
 
     with gr.Accordion("As the model sees it: chat template, loss, token lengths", open=False):
         with gr.Row():
@@ -499,18 +520,20 @@ def _wire(t: SimpleNamespace) -> None:
     t.next.click(next_page, [*filters, t.page], table_outputs, **quiet)
 
     # -- the row editor ---------------------------------------------------------------------------------
-    t.table.select(pick_row, [t.name], [*editor_outputs, t.status], **quiet)
+    t.table.select(pick_row, [t.name], [*editor_outputs, t.status], **quiet).then(
+        current_version_id, [t.name], [t.row_version], **quiet)
     # `change`, not `input`: it also follows a row picked in the table, and every way a browser edits a field.
     for field in (t.edit_output, t.edit_intent, t.edit_kind, t.edit_split, t.edit_tags, t.edit_instruction,
                   t.edit_input):
         field.change(preview_row, [t.name, t.edit_split, *editor], [t.output_view, t.verdict_view],
                      trigger_mode="always_last", show_progress="hidden", **quiet)
-    t.save_row.click(save_edited_row, [t.name, t.edit_split, *editor],
-                     [t.row_id, t.output_view, t.verdict_view, t.status], api_name="save_row").then(
+    t.save_row.click(save_row_on_version, [t.name, t.edit_split, t.row_version, *editor],
+                     [t.row_id, t.output_view, t.verdict_view, t.status, t.row_version], api_name="save_row").then(
         dataset_view, [*filters, t.page], dataset_outputs, **quiet).then(
         page_of_row, [*filters, t.row_id], table_outputs, **quiet)
     t.new_row.click(new_row, [t.edit_kind], [*editor_outputs, t.status], **quiet)
     t.duplicate_row.click(duplicate_row, [t.name, t.row_id], [*editor_outputs, t.status], **quiet).then(
+        current_version_id, [t.name], [t.row_version], **quiet).then(
         dataset_view, [*filters, t.page], dataset_outputs, **quiet).then(
         page_of_row, [*filters, t.row_id], table_outputs, **quiet)
     t.delete_row.click(delete_row, [t.name, t.row_id], [*editor_outputs, t.status], **quiet).then(

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from studio import adapters, models, workspace
+from studio import access, adapters, models, workspace
 from studio.export import build as exports
 from studio.export import card, hub, serving
 from studio.ui.widgets import when_opened
@@ -182,7 +182,10 @@ def gguf_types_for(formats):
 
 def build() -> None:
     # Download links serve the files where they are; see the module docstring.
-    gr.set_static_paths([workspace.exports_dir()])
+    if not access.settings().roles:
+        # Served where they are, to anyone who knows the path: fine for one local user, not for a public Space,
+        # where an owner's download goes through Gradio's cache (a path only they are given, deleted after an hour).
+        gr.set_static_paths([workspace.exports_dir()])
     gr.Markdown(INTRO)
     with gr.Row():
         run = gr.Dropdown(
@@ -226,7 +229,8 @@ def build() -> None:
             token = gr.Textbox(
                 label="Token",
                 type="password",
-                info="A write token; empty uses HF_TOKEN from the environment. Not stored.",
+                info="A write token of yours; empty: your Hugging Face sign-in on a Space, HF_TOKEN locally. "
+                     "Not stored.",
                 elem_id="export-token",
             )
             private = gr.Checkbox(True, label="Private repository", elem_id="export-private")

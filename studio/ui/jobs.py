@@ -72,6 +72,16 @@ def jobs_table(store: JobStore) -> str:
 # -- one job -------------------------------------------------------------------------------------------
 
 
+def step_split(last: dict) -> str:
+    """A GRPO step's time by part, from its last metrics line: 'Step 2.41 s: generate 1.20 s (50%), ...'."""
+    if last.get("generate_s") is None or not last.get("step_s"):
+        return ""
+    step = last["step_s"]
+    parts = ", ".join(f"{name} {last[key]:.2f} s ({last[key] / step:.0%})" for name, key in
+                      (("generate", "generate_s"), ("reward", "reward_s"), ("train", "train_s")))
+    return f"Step {step:.2f} s: {parts}"
+
+
 def job_details(store: JobStore, name: str) -> str:
     try:
         job = store.get(name)
@@ -106,6 +116,9 @@ def job_details(store: JobStore, name: str) -> str:
             figures.append(f"elapsed {format_duration(last['elapsed_s'])}")
         if figures:
             lines.append(", ".join(figures))
+        split = step_split(last)
+        if split:
+            lines.append(split)
     summary = run.summary()
     if summary and job.state == "succeeded" and job.kind == "eval":
         passing = ", ".join(f"{label} {rate:.1%}" for label, rate in (summary.get("pass") or {}).items())

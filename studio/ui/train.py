@@ -468,6 +468,12 @@ def build() -> None:
             form["gradient_checkpointing"] = gr.Checkbox(d.gradient_checkpointing, label="Gradient checkpointing",
                                                          info=help_["gradient_checkpointing"],
                                                          elem_id="train-checkpointing")
+    with gr.Accordion("Speed on a GPU", open=False):
+        with gr.Row():
+            form["speed"] = gr.Dropdown(list(specs.SPEEDS), value=d.speed, label="Speed", info=help_["speed"],
+                                        elem_id="train-speed")
+            form["memory_budget_gib"] = gr.Number(d.memory_budget_gib, label="Memory budget (GiB per GPU)",
+                                                  minimum=0.5, info=help_["memory_budget_gib"])
     with gr.Group(visible=True) as sft_group:
         gr.Markdown("**SFT**: the loss falls on the answers of the chat-templated rows.")
         with gr.Row():

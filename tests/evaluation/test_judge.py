@@ -114,3 +114,30 @@ def test_the_compare_tab_asks_the_judge_about_both_answers(server):
     assert "Kubernetes YAML" in FakeServer.requests[0]["messages"][0]["content"]
     with pytest.raises(Exception, match="cannot be reached"):
         compare_tab._ask_judge(f"http://127.0.0.1:{free_port()}", "grader", pair)
+
+
+# -- on a Space (issue 16): an allow-list, and no server's reply quoted back ----------------------------------
+
+
+@pytest.fixture
+def on_a_space(monkeypatch):
+    monkeypatch.setenv("SYSTEM", "spaces")
+    monkeypatch.setenv("SPACE_ID", "alice/inframind")
+    monkeypatch.delenv(judge.JUDGE_URLS_ENV, raising=False)
+
+
+def test_on_a_space_the_judge_calls_only_the_listed_servers(on_a_space, monkeypatch, server):
+    for url in (server, "http://169.254.169.254/latest/meta-data", "http://10.0.0.1:8080"):
+        with pytest.raises(ValueError, match="may only call the servers listed in INFRAMIND_JUDGE_URLS"):
+            judge.Judge(url)
+    monkeypatch.setenv(judge.JUDGE_URLS_ENV, f"{server}/v1, http://judge.internal:8000")
+    assert judge.Judge(server + "/v1/").base_url == server
+    with pytest.raises(ValueError, match="not one of them"):
+        judge.Judge("http://169.254.169.254")
+
+
+def test_on_a_space_a_servers_reply_is_not_echoed(on_a_space, monkeypatch, server):
+    monkeypatch.setenv(judge.JUDGE_URLS_ENV, server)
+    with pytest.raises(judge.JudgeUnavailable) as refused:
+        judge.Judge(server, model="missing").score("A bucket", "x", "terraform")
+    assert "HTTP 404" in str(refused.value) and "model missing not found" not in str(refused.value)

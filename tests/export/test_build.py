@@ -167,3 +167,27 @@ def test_requests_are_validated_with_what_to_change():
     with pytest.raises(ExportError, match="dtype"):
         ExportRequest(run="r", name="n", dtype="int8")
     assert ExportRequest(run="r", name="n", formats=["adapter"]).formats == ("adapter",)
+
+
+def test_on_a_shared_studio_an_owner_keeps_a_few_exports_and_none_on_a_full_disk(run, monkeypatch):
+    """Issue 16: per-owner export quota (replacing one's own export is fine) and a free-space check."""
+    from studio import access
+    from studio.export import build
+
+    monkeypatch.setenv("INFRAMIND_OWNERS", "alice")
+    monkeypatch.setattr(build, "MAX_EXPORTS_PER_OWNER", 1)
+    adapter_only = dict(formats=("adapter",), llama_cpp_check=False)
+    token = access._CURRENT.set(access.User("alice", access.OWNER, key="alice"))
+    try:
+        first = build_export(ExportRequest(run=run, name="mine", **adapter_only))
+        assert build.export_owner(first) == "alice"
+        build_export(ExportRequest(run=run, name="mine", overwrite=True, **adapter_only))
+        with pytest.raises(ExportError, match="already keep 1 exports \\(mine\\); the limit is 1"):
+            build_export(ExportRequest(run=run, name="another", **adapter_only))
+        monkeypatch.setattr(build, "MAX_EXPORTS_PER_OWNER", 5)
+        monkeypatch.setenv("INFRAMIND_MIN_FREE_GB", "1000000")
+        with pytest.raises(OSError, match="not enough free space for the export another"):
+            build_export(ExportRequest(run=run, name="another", **adapter_only))
+    finally:
+        access._CURRENT.reset(token)
+    assert [e.name for e in build.list_exports()] == ["mine"]

@@ -7,7 +7,7 @@ import pytest
 
 MODULES = ["studio.iac", "studio.iac.report", "studio.iac.extract", "studio.iac.aws_schema", "studio.iac.terraform",
            "studio.iac.kubernetes", "studio.iac.intent", "studio.iac.best_practice", "studio.iac.validation",
-           "studio.iac.rewards"]
+           "studio.iac.rewards", "studio.iac.limits", "studio.iac.isolated"]
 
 
 @pytest.mark.parametrize("name", MODULES)

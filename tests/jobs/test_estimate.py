@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from jobs.estimate import GIB, ModelShape, estimate
+from jobs.estimate import AUTO_TOKENS, GIB, ModelShape, estimate, plan
 from jobs.specs import GRPOJob, LoraSettings, SFTJob
 
 # Qwen2.5-0.5B-Instruct's config (the seed's target), as published with the model.
@@ -35,20 +35,23 @@ def test_qwen_half_billion_counts():
 
 def test_four_bit_shrinks_the_weights_and_checkpointing_the_activations():
     shape = ModelShape.from_config(QWEN_05B)
-    bf16 = estimate(SFTJob(quantization="none"), shape, "cuda").parts
-    nf4 = estimate(SFTJob(quantization="nf4"), shape, "cuda").parts
+    bf16 = estimate(SFTJob(quantization="none", speed="as_written"), shape, "cuda").parts
+    nf4 = estimate(SFTJob(quantization="nf4", speed="as_written"), shape, "cuda").parts
     assert nf4["weights"] < bf16["weights"]
     # The embeddings stay unquantized (fp32 after prepare_model_for_kbit_training): most of 0.5B's weights.
     assert nf4["weights"] > 0.5 * bf16["weights"]
-    full = estimate(SFTJob(gradient_checkpointing=False), shape, "cuda").parts["activations"]
-    assert estimate(SFTJob(gradient_checkpointing=True), shape, "cuda").parts["activations"] < full / 5
+    # speed auto keeps them in bf16
+    assert estimate(SFTJob(quantization="nf4"), shape, "cuda").parts["weights"] < nf4["weights"]
+    full = estimate(SFTJob(gradient_checkpointing=False, speed="as_written"), shape, "cuda").parts["activations"]
+    checkpointed = estimate(SFTJob(gradient_checkpointing=True, speed="as_written"), shape, "cuda")
+    assert checkpointed.parts["activations"] < full / 5
 
 
 def test_the_fused_lm_head_bounds_the_logits():
     """TRL 1.16 never builds batch x sequence x vocabulary logits: the estimate stays flat as the batch grows."""
     shape = ModelShape.from_config(QWEN_05B)
-    small = estimate(SFTJob(batch_size=8, max_length=512), shape, "cuda").parts["logits"]
-    large = estimate(SFTJob(batch_size=64, max_length=512), shape, "cuda").parts["logits"]
+    small = estimate(SFTJob(batch_size=8, max_length=512, speed="as_written"), shape, "cuda").parts["logits"]
+    large = estimate(SFTJob(batch_size=64, max_length=512, speed="as_written"), shape, "cuda").parts["logits"]
     assert small == large and large <= 0.5 * GIB
 
 
@@ -66,11 +69,39 @@ def test_auto_quantization_means_nf4_on_cuda_only(quantization, device, four_bit
     assert estimate(SFTJob(quantization=quantization), ModelShape.from_config(QWEN_05B), device).four_bit is four_bit
 
 
+def test_the_cpu_runs_the_spec_as_written_and_a_gpu_the_speed_plan():
+    shape = ModelShape.from_config(QWEN_05B)
+    spec = SFTJob(quantization="none")
+    cpu = plan(spec, shape, "cpu")
+    assert (cpu.batch_size, cpu.gradient_accumulation, cpu.gradient_checkpointing, cpu.packing) == (4, 4, True, False)
+    assert cpu.attention == "sdpa" and not cpu.liger
+    gpu = plan(spec, shape, "cuda")
+    assert gpu.packing and gpu.attention in ("studio_varlen", "flash_attention_2")
+    assert gpu.batch_size * spec.max_length <= AUTO_TOKENS[False]
+    assert gpu.batch_size * gpu.gradient_accumulation >= spec.batch_size * spec.gradient_accumulation
+    assert estimate(spec, shape, "cuda").total <= spec.memory_budget_gib * GIB
+    assert "micro-batch" in estimate(spec, shape, "cuda").markdown()
+    # a budget too small to go without checkpointing: the plan checkpoints
+    tight = plan(SFTJob(quantization="none", memory_budget_gib=4.0), shape, "cuda")
+    assert tight.gradient_checkpointing and estimate(SFTJob(quantization="none", memory_budget_gib=4.0), shape,
+                                                     "cuda").total <= 4 * GIB
+    roomy = plan(SFTJob(quantization="none", memory_budget_gib=80.0), shape, "cuda")
+    assert not roomy.gradient_checkpointing
+    # as written on a GPU: the spec's own numbers
+    written = plan(SFTJob(speed="as_written", batch_size=3, gradient_accumulation=5), shape, "cuda")
+    assert (written.batch_size, written.gradient_accumulation, written.packing) == (3, 5, False)
+    # GRPO trains as written
+    grpo = plan(GRPOJob(eval_dataset=""), shape, "cuda")
+    assert (grpo.batch_size, grpo.gradient_checkpointing, grpo.packing) == (4, True, False)
+    assert not plan(SFTJob(quantization="nf4"), shape, "cuda").kbit_upcast
+
+
 def test_dpo_runs_chosen_and_rejected_together():
     from jobs.specs import DPOJob
 
     shape = ModelShape.from_config(QWEN_05B)
-    sft = estimate(SFTJob(batch_size=4, max_length=512, gradient_checkpointing=False), shape, "cuda")
+    sft = estimate(SFTJob(batch_size=4, max_length=512, gradient_checkpointing=False, speed="as_written"), shape,
+                   "cuda")
     dpo = estimate(DPOJob(batch_size=4, max_length=512, gradient_checkpointing=False), shape, "cuda")
     assert dpo.tokens == 2 * sft.tokens and dpo.parts["activations"] == 2 * sft.parts["activations"]
     assert any("mining first" in note for note in dpo.notes)

@@ -91,8 +91,9 @@ def test_queued_grpo_and_sft_jobs_run_one_after_the_other(sft_by_cli, job_home, 
     from studio.iac.rewards import COMPONENTS
 
     _, sft_run, _ = sft_by_cli
+    # rollout: studio samples with the studio's engine (a GPU's default) here on the CPU, through GRPO's own loop
     grpo = runner.submit(tiny_job("grpo", tiny_llama, rows, max_steps=2, output="grpo",
-                                  adapter=str(sft_run.adapter)))
+                                  adapter=str(sft_run.adapter), rollout="studio"))
     second = runner.submit(tiny_job("sft", tiny_llama, rows, output="second", eval_dataset=""))
     assert (grpo.state, grpo.devices) == ("running", "cpu")
     assert second.state == "queued", "one job at a time on the CPU"
@@ -113,7 +114,14 @@ def test_queued_grpo_and_sft_jobs_run_one_after_the_other(sft_by_cli, job_home, 
             assert isinstance(row[f"reward_{component}_std"], float)
         assert 0.0 <= row["frac_zero_std"] <= 1.0 and row["reward"] is not None and row["tokens_per_s"] > 0
         assert 0.0 <= row["iac_ok"] <= 1.0
+        # the step's time split: generating, scoring and training add up to the step
+        assert row["generate_s"] > 0 and row["reward_s"] > 0 and row["train_s"] > 0
+        assert abs(row["generate_s"] + row["reward_s"] + row["train_s"] - row["step_s"]) < 0.01
     grpo_run = RunFolder.named("grpo")
+    assert "[job] rollout: the studio's engine" in grpo_run.log_file.read_text()
+    from studio.ui.jobs import job_details  # the Jobs tab shows the last step's split
+
+    assert "Step " in job_details(store, "grpo") and "generate" in job_details(store, "grpo")
     summary = grpo_run.summary()
     assert summary["started_from"] == str(sft_run.adapter)
     assert set(summary["rewards"]) == {f"reward_{c}" for c in COMPONENTS}

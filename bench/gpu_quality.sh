@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The quality figures of issues 12, 13, 14 and 17 in one run on one GPU, every model evaluated on the 121 eval rows
+# (greedy, at most 512 new tokens) through the studio's own entry points:
+#   - bench/sweeps/dpo.yaml: the base model, the default recipe's SFT phase, SFT+GRPO and SFT+DPO on mined pairs at
+#     the recipe's GRPO budget; each evaluated unguided and guided by the schemas (studio.guided);
+#   - bench/sweeps/synth.yaml: SFT on the seed rows against seed + generated rows (50% mix), at the CPU recipe's
+#     budget and at a GPU budget, unguided.
+#
+#     bash bench/gpu_quality.sh OUT [SECONDS]      # SECONDS: stop whatever is still running after that long
+#
+# The variants run side by side on the one GPU; each variant's figures land in OUT/<sweep>/<variant>.json as soon as
+# it is evaluated, so a run cut short by SECONDS keeps what finished. The GRPO and DPO variants start as soon as the
+# SFT adapter they build on is written, not after the other first-wave evaluations.
+set -u
+out=$(realpath -m "${1:-quality-results}")
+limit=${2:-3600}
+work=$out/runs
+mkdir -p "$out" "$work"
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+left() { echo $(( limit - ($(date +%s) - started) )); }
+
+# Convert the embedded model into the workspace once, before several processes want it.
+python -c "from studio import models; models.resolve(models.EMBEDDED)" > "$out/convert.log" 2>&1 || exit 1
+echo "[quality] model ready after $(( $(date +%s) - started )) s"
+
+sweep() {  # sweep FILE OUT_SUBFOLDER ARGS...
+  local file=$1 sub=$2; shift 2
+  timeout "$(left)" python bench/recipe_sweep.py "bench/sweeps/$file" --gpus 1 --eval-batch 128 --work "$work" \
+    --out "$out/$sub" "$@" > "$out/$sub.log" 2>&1
+  echo "[quality] $sub ended (rc $?) after $(( $(date +%s) - started )) s"
+}
+
+sweep dpo.yaml first --only base sft --parallel 2 --guided both &
+(
+  while [ ! -f "$work/sft-sft/adapter/adapter_config.json" ] || [ ! -f "$work/sft-sft/summary.json" ]; do
+    sleep 2
+    [ "$(left)" -gt 0 ] || exit 0
+  done
+  sweep dpo.yaml preference --only sft+grpo sft+dpo --parallel 2 --guided both
+) &
+(
+  python -m studio.synth --rows 10000 --seed 0 --out data/generated.jsonl > "$out/synth-build.log" 2>&1 &&
+    sweep synth.yaml synth --only cpu-seed cpu-mix50 gpu-seed gpu-mix50 --parallel 4
+) &
+wait
+for table in "$out"/*/table.md; do echo "== $table"; cat "$table"; done
