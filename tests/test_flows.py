@@ -300,3 +300,20 @@ def test_a_long_conversion_step_reports_that_it_lives():
         time.sleep(0.3)
     assert heard[0] == (0.2, "Dequantizing") and len(heard) >= 3
     assert all(0.2 <= fraction < 0.8 for fraction, _ in heard) and "s, about 1 s in all)" in heard[-1][1]
+
+
+def test_a_visitor_may_run_every_refresh_of_a_tab_opened_or_a_timer(home):
+    """The role guard refuses a visitor any event not named in its allow-list: the pickers' refreshes (tab
+    opened, timer) are read-only and must pass, or a visitor would see a refusal every few seconds."""
+    import gradio as gr
+
+    from studio import access
+    from studio.ui import build_app
+
+    demo = build_app()
+    refreshes = [block_fn for block_fn in demo.fns.values()
+                 if any(isinstance(demo.blocks.get(block_id), (gr.Tab, gr.Timer)) for block_id, _ in block_fn.targets)]
+    assert len(refreshes) >= 8  # a select per tab with pickers, and their timers
+    refused = [access.event_name(block_fn.fn) for block_fn in refreshes
+               if not access.allowed_for_visitors(block_fn.fn)]
+    assert refused == []

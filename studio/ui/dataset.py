@@ -19,7 +19,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from studio import dataset, dataset_store, dataset_tokens, models
+from studio import access, dataset, dataset_store, dataset_tokens, models
 from studio.dataset import DatasetError, Row
 from studio.highlight import code_html
 from studio.ui import dataset_sources
@@ -142,7 +142,8 @@ def dataset_view(name, search, kind, tag, verdict, split, page):
     names = dataset_store.names()
     if name not in names:
         name = dataset_store.SEED
-    dataset_store.remember_opened(name)  # the Train and Evaluate tabs default to the dataset open here
+    if access.current().is_owner:  # the Train and Evaluate tabs default to the dataset an owner opened here
+        dataset_store.remember_opened(name)
     snapshot = dataset_store.load(name)
     tags = [ALL, *snapshot.tags()]
     values, page, label = table_page(name, search, kind, tag if tag in tags else ALL, verdict, split, page)

@@ -68,6 +68,9 @@ def when_opened(fn, inputs, outputs, *, follow: bool = False) -> None:
         updates = fn(*values)
         return (*(updates if isinstance(updates, tuple) else (updates,)), now)
 
+    # Named as `fn` (not wrapped: Gradio would read fn's parameters): the role guard (studio.access) allows the
+    # tick to a visitor exactly when it allows `fn`.
+    on_change.__module__, on_change.__qualname__ = fn.__module__, fn.__qualname__
     gr.Timer(FOLLOW_S).tick(on_change, [seen, *inputs], [*outputs, seen], **quiet)
 
 
