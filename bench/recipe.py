@@ -4,6 +4,7 @@ held-out split (greedy, and sampled for pass@k), with each phase's wall time and
     python bench/recipe.py                              # recipes/default-*.yaml, the 121 eval rows
     python bench/recipe.py --name try2 --limit 30       # other run names; evaluate on the first 30 rows only
     python bench/recipe.py --threads 2                  # torch threads (default: all cores)
+    python bench/recipe.py --skip-training --guided both   # the three models unguided, then guided by the schemas
     python bench/recipe.py --skip-training --pass-at-k 0   # evaluate the trained runs again, greedy only
 
 The table has the rate of each stage (greedy), the share of answers that loop (a line repeated more than 8 times),
@@ -72,12 +73,16 @@ def print_table(summary: dict, seconds: dict[str, float]) -> None:
     if ks:
         sampled = summary.get("sampled", {})
         print(f"\npass@k: {sampled.get('k')} answers per row sampled at temperature {sampled.get('temperature')}, beside greedy")
+    speeds = [f"{e['label']} {e['new_tokens'] / e['seconds']:.1f}" for e in summary["models"] if e.get("seconds")]
+    if speeds:
+        print("new tokens/s: " + ", ".join(speeds))
     print("\n" + ", ".join(f"{phase} {value / 60:.1f} min" for phase, value in seconds.items()))
 
 
 def run_recipe(name: str, limit: int = 0, skip_training: bool = False, max_new_tokens: int = 512,
-               pass_at_k: int = 4, **changes) -> tuple[dict, dict[str, float], Path]:
-    """Train both phases (unless `skip_training`) and evaluate; the summary, the wall times and the results."""
+               pass_at_k: int = 4, guided: bool = False, **changes) -> tuple[dict, dict[str, float], Path]:
+    """Train both phases (unless `skip_training`) and evaluate; the summary, the wall times and the results.
+    `guided` evaluates with schema-guided decoding (studio.guided), into runs/<name>-grpo/eval-guided."""
     sft, grpo = recipe.phases(name, **changes)
     seconds: dict[str, float] = {}
     if not skip_training:
@@ -92,17 +97,18 @@ def run_recipe(name: str, limit: int = 0, skip_training: bool = False, max_new_t
                   evaluation.Candidate("SFT", sft.model, str(sft.run_folder() / "adapter")),
                   evaluation.Candidate("SFT+GRPO", grpo.model, str(grpo.run_folder() / "adapter"))]
     sampled = f", and pass@{pass_at_k} from {pass_at_k} samples at 0.7" if pass_at_k else ""
-    print(f"[recipe] evaluating {', '.join(c.label for c in contenders)} on {len(rows)} eval rows (greedy{sampled})",
-          flush=True)
+    guided_note = ", guided by the schemas" if guided else ""
+    print(f"[recipe] evaluating {', '.join(c.label for c in contenders)} on {len(rows)} eval rows "
+          f"(greedy{sampled}{guided_note})", flush=True)
     started = time.monotonic()
 
     def report(progress: evaluation.Progress) -> None:
         print(f"[eval] {progress}", flush=True)
 
-    results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=max_new_tokens),
+    results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=max_new_tokens, guided=guided),
                                   on_progress=report, pass_at=pass_at_k, pass_at_temperature=0.7)
-    seconds["evaluation"] = time.monotonic() - started
-    folder = evaluation.write(results, grpo.run_folder() / "eval")
+    seconds["evaluation (guided)" if guided else "evaluation"] = time.monotonic() - started
+    folder = evaluation.write(results, grpo.run_folder() / ("eval-guided" if guided else "eval"))
     eta = {label: eta_error(RunFolder(spec.run_folder())) for label, spec in (("SFT", sft), ("GRPO", grpo))}
     (folder / "recipe.json").write_text(json.dumps({"seconds": seconds, "eta_error": eta}, indent=1))
     return results.summary, seconds, folder
@@ -114,15 +120,21 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     parser.add_argument("--skip-training", action="store_true", help="evaluate the runs already trained")
+    parser.add_argument("--guided", choices=("off", "on", "both"), default="off",
+                        help="schema-guided decoding in the evaluation: off, on, or both (one table each)")
     parser.add_argument("--pass-at-k", type=int, default=4, help="also sample k answers per row at temperature 0.7 "
                         "for pass@k beside greedy (0: greedy only)")
     args = parser.parse_args()
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
     print(f"[recipe] workspace {workspace.home()}", flush=True)
-    summary, seconds, folder = run_recipe(args.name, args.limit, args.skip_training, pass_at_k=args.pass_at_k)
-    print_table(summary, seconds)
-    print(f"results: {folder}")
+    modes = {"off": [False], "on": [True], "both": [False, True]}[args.guided]
+    for index, guided in enumerate(modes):
+        skip = args.skip_training or index > 0  # train once, evaluate each way
+        summary, seconds, folder = run_recipe(args.name, args.limit, skip, pass_at_k=args.pass_at_k, guided=guided)
+        print(f"\n[recipe] {'guided by the schemas' if guided else 'unguided'}:")
+        print_table(summary, seconds)
+        print(f"results: {folder}")
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def run(spec: EvalJob, run: RunFolder, resume: bool = False) -> str:
     contenders = evaluation.candidates(spec.model, adapter=str(adapter) if adapter else None,
                                        merged=spec.merged or None, with_base=spec.with_base)
     settings = generation.Settings(max_new_tokens=spec.max_new_tokens, temperature=spec.temperature,
-                                   top_p=spec.top_p, seed=spec.seed)
+                                   top_p=spec.top_p, seed=spec.seed, guided=spec.guided)
     judge = None
     if spec.judge_url:
         from studio.judge import Judge

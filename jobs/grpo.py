@@ -41,6 +41,23 @@ def _fits(tokenizer, max_length: int):
     return fits
 
 
+def guided_trainer(base):
+    """`base` (TRL's GRPOTrainer) with every rollout guided by the schema grammars.
+
+    TRL 1.16's transformers generation path (`_generate_single_turn`) calls the unwrapped model's `generate`
+    with a GenerationConfig and takes no logits processor; for the length of each rollout the model's
+    `generate` adds one (studio.guided.decoding.guided_generate), each row's grammar read from its system prompt.
+    """
+    from studio.guided.decoding import guided_generate
+
+    class GuidedGRPOTrainer(base):
+        def _generate_single_turn(self, *args, **kwargs):
+            with guided_generate(self.accelerator.unwrap_model(self.model), self.processing_class):
+                return super()._generate_single_turn(*args, **kwargs)
+
+    return GuidedGRPOTrainer
+
+
 def reward_workers(setup: training.Setup) -> int:
     """Processes that validate a batch of answers (`IaCReward(workers=...)`): on a GPU the CPU cores wait while
     it generates, so the rewards take them all, shared among the run's processes; on the CPU the model's own
@@ -155,7 +172,10 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
     )
     metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype)
     stopper = training.stop_callback(stop)
-    trainer = trainer_class()(
+    base = trainer_class()
+    if spec.guided:
+        print("[job] rollouts guided by the schema grammars (studio.guided), through TRL's generate", flush=True)
+    trainer = (guided_trainer(base) if spec.guided else base)(
         model=model,
         reward_funcs=reward_functions,
         args=config,
@@ -165,7 +185,9 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
         peft_config=peft_config,
         callbacks=[metrics, stopper],
     )
-    trainer.rollout = pick_rollout(spec, setup, trainer.accelerator.unwrap_model(trainer.model), config)
+    # The studio's rollout engine has no logits processor: guided rollouts take TRL's generate.
+    trainer.rollout = None if spec.guided else pick_rollout(spec, setup, trainer.accelerator.unwrap_model(trainer.model),
+                                                            config)
     metrics.timings = trainer.timings  # the step's split: generate, reward, and the rest is training
     training.quiet_printer(trainer)
 

@@ -324,6 +324,8 @@ class GRPOJob(JobSpec):
                                              "pushed shorter.", True)
     temperature: float = _help("Sampling temperature: too low and a group's answers are alike (no signal).", 0.9)
     beta: float = _help("KL penalty against the starting model; 0 skips the reference pass.", 0.0)
+    guided: bool = _help("Guide the rollouts by the schema grammars (studio.guided): every answer is one fenced block "
+                         "of real types, arguments and fields, so the rewards compare answers that all parse.", False)
     reward_weights: dict[str, float] = _help("Weight of each reward component (studio.iac.rewards); 0 leaves it "
                                              "out.", factory=_default_reward_weights)
     adapter: str = _help("Start from this adapter: an SFT run's name or its adapter/ folder; empty starts a new "
@@ -548,6 +550,8 @@ class EvalJob:
     threads: int = _help("torch CPU threads; 0 keeps torch's default (one per core); 1 can be faster on a machine "
                          "busy with other work.", 0)
     seed: int = _help("Seed for sampling.", 0)
+    guided: bool = _help("Schema-guided decoding: every answer is one fenced block whose types, arguments and "
+                         "fields come from the AWS and Kubernetes schemas (studio.guided).", False)
     judge_url: str = _help("An OpenAI-compatible server (llama.cpp's llama-server, vLLM) that also scores every "
                            "answer from 1 to 5; empty: no judge.", "")
     judge_model: str = _help("The model name to ask the judge's server for.", "default")

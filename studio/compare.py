@@ -205,6 +205,7 @@ class _Lane:
     tokens: list | None = None
     seconds: float = 0.0
     done: bool = False
+    guide: object = None  # a studio.guided GuidedLogitsProcessor when this pane is guided by the schema
 
     def logits(self, input_ids):
         if self.adapter is False:
@@ -239,11 +240,13 @@ def _visible(tokenizer, tokens: list[int]) -> str:
 
 
 def decode_side_by_side(lanes: list[_Lane], tokenizer, messages: list[dict],
-                        settings: generation.Settings = generation.Settings()) -> Iterator[list[Partial]]:
+                        settings: generation.Settings = generation.Settings(),
+                        guided: tuple[bool, ...] = (), kind: str | None = None) -> Iterator[list[Partial]]:
     """Decode every lane's answer to `messages`, one token of each in turn; yield all answers after each round.
 
     Each lane keeps its own KV cache. Sampled lanes draw from generators seeded alike, so two models given the
-    same settings are compared on the same random numbers.
+    same settings are compared on the same random numbers. `guided[i]` guides lane i by the schema grammar of
+    `kind` (studio.guided): each pane has its own switch.
     """
     import torch
 
@@ -254,6 +257,11 @@ def decode_side_by_side(lanes: list[_Lane], tokenizer, messages: list[dict],
         lane.next_ids = prompt["input_ids"].to(device)
         lane.tokens = []
         lane.generator = torch.Generator(device="cpu").manual_seed(settings.seed)
+    for lane, on in zip(lanes, guided):
+        if on:
+            from studio.guided.decoding import GuidedLogitsProcessor
+
+            lane.guide = GuidedLogitsProcessor(tokenizer, [kind] if kind else None)
     for _ in range(settings.max_new_tokens):
         for lane in lanes:
             if lane.done:
@@ -261,6 +269,9 @@ def decode_side_by_side(lanes: list[_Lane], tokenizer, messages: list[dict],
             started = time.perf_counter()
             with _STEP_LOCK, torch.inference_mode():
                 logits = lane.logits(lane.next_ids)
+                if lane.guide is not None:
+                    # The processor reads the prompt on its first call and the token just taken on each later one.
+                    logits = lane.guide(prompt["input_ids"] if not lane.tokens else lane.next_ids, logits.float())
             token = _pick(logits.cpu() if settings.temperature > 0 else logits, settings, lane.generator)
             lane.seconds += time.perf_counter() - started
             if token == stop:
@@ -297,17 +308,19 @@ def stream_pair(
     settings: generation.Settings = generation.Settings(),
     intent: dict | None = None,
     progress: models.Progress | None = None,
+    guided: tuple[bool, bool] = (False, False),
 ) -> Iterator[tuple[Partial, Partial | None]]:
     """`(base, fine_tuned)` answers so far, both growing; `fine_tuned` is None when no fine-tuned model is given.
 
     The last pair is `done` and carries each answer's validation `report` (intent checked when given).
+    `guided` switches schema-guided decoding on per pane: (base, fine-tuned).
     """
     if not instruction.strip():
         raise ValueError("Type a request first, for example: 'An S3 bucket for logs with versioning enabled'.")
     lanes, tokenizer = _lanes(base_model or models.EMBEDDED, tuned, progress)
     messages = chat.messages_for(instruction, kind, input_text)
     answers: list[Partial] = []
-    for answers in decode_side_by_side(lanes, tokenizer, messages, settings):
+    for answers in decode_side_by_side(lanes, tokenizer, messages, settings, guided=tuple(guided), kind=kind):
         if answers[0].done:
             break
         yield answers[0], (answers[1] if len(answers) > 1 else None)
@@ -332,7 +345,7 @@ def stream_answer(
     messages = chat.messages_for(instruction, kind, input_text)
     started = time.perf_counter()
     text = ""
-    for text in generation.stream(model, tokenizer, messages, settings):
+    for text in generation.stream(model, tokenizer, messages, settings, kind=kind):
         yield Partial(text, time.perf_counter() - started)
     tokens = len(tokenizer(text, add_special_tokens=False)["input_ids"])
     yield Partial(text, time.perf_counter() - started, tokens, done=True, report=validate(text, kind))

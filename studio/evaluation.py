@@ -389,7 +389,7 @@ def evaluate(
                 switch = model.disable_adapter() if adapter_off else contextlib.nullcontext()
                 with switch:
                     batch = generation.generate(model, tokenizer, [chats[i] for i in chunk], chunk_settings,
-                                                batch_size=len(chunk))
+                                                batch_size=len(chunk), kinds=[rows[i].kind for i in chunk])
                 new_tokens += batch.new_tokens
                 for i, text in zip(chunk, batch.answers):
                     answers[i].append(text)

@@ -21,12 +21,15 @@ END_OF_TURN = ("<|im_end|>", "<|eot_id|>", "<|end|>", "<|endoftext|>")
 
 @dataclass(frozen=True)
 class Settings:
-    """How to decode. `temperature` 0 means greedy: the same prompt always gives the same answer."""
+    """How to decode. `temperature` 0 means greedy: the same prompt always gives the same answer. `guided`
+    masks every token that would leave the kind's grammar (`studio.guided`): one fenced block of real resource
+    types, arguments and fields, then the end of the turn."""
 
     max_new_tokens: int = 384
     temperature: float = 0.0
     top_p: float = 0.95
     seed: int = 0
+    guided: bool = False
     # An answer is one fenced block: stop when the generated text closes its first fence (a fence in the
     # prompt does not count), as well as at the end of the turn.
     stop_at_fence: bool = True
@@ -128,8 +131,19 @@ def _device_of(model):
     return next(model.parameters()).device
 
 
-def stream(model, tokenizer, messages: list[dict], settings: Settings = Settings()) -> Iterator[str]:
-    """Yield the answer so far as it grows; the last value is the whole answer."""
+def guidance(tokenizer, settings: Settings, kinds: list[str | None] | None) -> dict:
+    """The `generate` keyword arguments of schema-guided decoding for these rows (none when it is off)."""
+    if not settings.guided:
+        return {}
+    from studio.guided.decoding import processors_for
+
+    return processors_for(tokenizer, kinds, guided=True)
+
+
+def stream(model, tokenizer, messages: list[dict], settings: Settings = Settings(),
+           kind: str | None = None) -> Iterator[str]:
+    """Yield the answer so far as it grows; the last value is the whole answer. `kind` names the grammar of a
+    guided answer (None: read from the system prompt)."""
     import torch
     from transformers import TextIteratorStreamer
 
@@ -143,7 +157,8 @@ def stream(model, tokenizer, messages: list[dict], settings: Settings = Settings
             torch.manual_seed(settings.seed)
             with torch.inference_mode():
                 model.generate(**inputs, streamer=streamer, **settings.generate_kwargs(tokenizer),
-                               **_stopping(tokenizer, settings, inputs["input_ids"].shape[1]))
+                               **_stopping(tokenizer, settings, inputs["input_ids"].shape[1]),
+                               **guidance(tokenizer, settings, [kind] if kind else None))
         except BaseException as error:  # surfaced in the caller's thread below
             failure.append(error)
             streamer.end()
@@ -170,8 +185,10 @@ class Batch:
         return self.new_tokens / self.seconds if self.seconds else 0.0
 
 
-def generate(model, tokenizer, chats: list[list[dict]], settings: Settings = Settings(), batch_size: int = 8) -> Batch:
-    """Answers for many chats, in order, `batch_size` at a time with left padding."""
+def generate(model, tokenizer, chats: list[list[dict]], settings: Settings = Settings(), batch_size: int = 8,
+             kinds: list[str] | None = None) -> Batch:
+    """Answers for many chats, in order, `batch_size` at a time with left padding; `kinds` (one per chat) name
+    the grammars of guided answers (None: read from each system prompt)."""
     import torch
 
     side = tokenizer.padding_side
@@ -184,8 +201,10 @@ def generate(model, tokenizer, chats: list[list[dict]], settings: Settings = Set
             inputs = {key: value.to(_device_of(model)) for key, value in inputs.items()}
             torch.manual_seed(settings.seed + start)
             with torch.inference_mode():
+                chunk_kinds = kinds[start : start + batch_size] if kinds else None
                 output = model.generate(**inputs, **settings.generate_kwargs(tokenizer),
-                                        **_stopping(tokenizer, settings, inputs["input_ids"].shape[1]))
+                                        **_stopping(tokenizer, settings, inputs["input_ids"].shape[1]),
+                                        **guidance(tokenizer, settings, chunk_kinds))
             generated = output[:, inputs["input_ids"].shape[1] :]
             for row in generated:
                 keep = row[row != tokenizer.pad_token_id] if tokenizer.pad_token_id is not None else row

@@ -19,6 +19,8 @@ existing export is replaced only when the request says `overwrite=True`.
         merged/                       safetensors + config + generation config + tokenizer + chat template
         adapter/                      adapter_config.json + adapter_model.safetensors + tokenizer
         gguf/<name>-<TYPE>.gguf       F16, Q8_0, Q4_1, Q4_0 as picked, and an Ollama Modelfile
+        gguf/<kind>.gbnf              the schema grammars for llama.cpp (`--grammar-file`), beside the GGUF
+        grammars/<kind>.{gbnf,lark}   the same grammars for xgrammar and llguidance (vLLM's structured outputs)
         checks.json                   every round trip: largest logit difference, greedy agreement
         inframind-export.json         the marker: the request, every file with its size, the checks
 """
@@ -303,9 +305,13 @@ def _export_merged_and_gguf(request: ExportRequest, adapter: Path, base: str, tm
             results[f"gguf {file_type}"] = result
         files = [f"{request.name}-{t}.gguf" for t in types]
         chosen = serving.preferred_gguf(files)
+        report(0.95, "Writing the schema grammars (GBNF beside the GGUF files, Lark for vLLM)")
+        serving.write_grammars(tmp, tmp / "gguf")
         (tmp / "gguf" / "Modelfile").write_text(
             serving.modelfile(chosen, tokenizer.chat_template, request.system_kind)
         )
+    else:
+        serving.write_grammars(tmp)
     del model
     gc.collect()
     if "merged" not in request.formats:

@@ -169,7 +169,11 @@ def _usage(kind: str, name: str, facts: RunFacts, gguf_files: list[str]) -> str:
             "inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors=\"pt\", "
             "return_dict=True)\n"
             "print(tokenizer.decode(model.generate(**inputs, max_new_tokens=256)[0]))\n```\n\n"
-            f"Served with vLLM: `vllm serve {name} --chat-template {name}/chat_template.jinja`."
+            f"Served with vLLM: `vllm serve {name} --chat-template {name}/chat_template.jinja`.\n\n"
+            "Schema-guided: the export's `grammars/terraform.lark` and `grammars/kubernetes.lark` (Lark, llguidance) "
+            "restrict answers to one fenced block of real AWS resource types and arguments, or Kubernetes kinds "
+            "and fields. Start vLLM with `--structured-outputs-config '{\"backend\": \"guidance\"}'` and send the "
+            "grammar with each request: `extra_body={\"structured_outputs\": {\"grammar\": <the file's text>}}`."
         )
     if kind == "adapter":
         return (
@@ -181,6 +185,9 @@ def _usage(kind: str, name: str, facts: RunFacts, gguf_files: list[str]) -> str:
     first = gguf_files[0] if gguf_files else f"{name}.gguf"
     return (
         f"llama.cpp: `llama-server -m {first} --jinja`\n\n"
+        f"Schema-guided (every answer one fenced block of real AWS types and arguments): `llama-cli -m {first} "
+        "--jinja --grammar-file terraform.gbnf` (`kubernetes.gbnf` for Kubernetes, with its system prompt); "
+        "llama-server takes the file's text as a request's `grammar`.\n\n"
         f"Ollama: `ollama create {name} -f Modelfile` then `ollama run {name}` (the Modelfile carries the "
         "system prompt and the chat template)."
     )

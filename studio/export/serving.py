@@ -75,29 +75,74 @@ def modelfile(gguf_name: str, chat_template: str | None, system_kind: str = "ter
     return "\n".join(lines)
 
 
+GRAMMARS_FOLDER = "grammars"
+
+
+def write_grammars(folder: Path, gguf_folder: Path | None = None) -> list[str]:
+    """The schema grammars of both kinds, as GBNF (llama.cpp; xgrammar) and Lark (llguidance; vLLM's `guidance`
+    backend), in `folder`/grammars, and the GBNF files beside the GGUF files too. Returns the paths written,
+    relative to `folder`."""
+    from studio.guided.grammars import grammar
+
+    written = []
+    for kind in chat.KINDS:
+        source = grammar(kind)
+        targets = [(Path(folder) / GRAMMARS_FOLDER / f"{kind}.gbnf", source.gbnf),
+                   (Path(folder) / GRAMMARS_FOLDER / f"{kind}.lark", source.lark)]
+        if gguf_folder is not None:
+            targets.append((Path(gguf_folder) / f"{kind}.gbnf", source.gbnf))
+        for path, text in targets:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            written.append(str(path.relative_to(folder)))
+    return written
+
+
 def commands(folder: Path, name: str, formats: list[str], gguf_files: list[str]) -> dict[str, str]:
-    """`{server: shell commands}` to serve the export in `folder`, for the formats it holds."""
+    """`{server: shell commands}` to serve the export in `folder`, for the formats it holds. Where the export
+    holds the schema grammars (`grammars/`), the commands guide decoding with them: the answers are then one
+    fenced block of real AWS types and arguments (or Kubernetes kinds and fields)."""
     folder = Path(folder).resolve()
     q = shlex.quote
     found: dict[str, str] = {}
+    grammars = folder / GRAMMARS_FOLDER
+    guided = (grammars / "terraform.lark").is_file()
     if "merged" in formats:
         merged = folder / "merged"
         found["vLLM"] = (
             f"vllm serve {q(str(merged))} --served-model-name {q(name)} "
-            f"--chat-template {q(str(merged / 'chat_template.jinja'))}\n"
+            f"--chat-template {q(str(merged / 'chat_template.jinja'))}"
+            + (" --structured-outputs-config '{\"backend\": \"guidance\"}'" if guided else "") + "\n"
             "curl http://localhost:8000/v1/chat/completions -H 'Content-Type: application/json' -d "
             + q(
                 '{"model": "%s", "messages": [{"role": "system", "content": "%s"}, {"role": "user", "content": "%s"}]}'
                 % (name, chat.SYSTEM_PROMPTS["terraform"], EXAMPLE_REQUEST)
             )
         )
+        if guided:
+            # The grammar goes with each request (1.6 MB of Lark for Terraform): from Python, not a shell line.
+            found["vLLM"] += (
+                "\n# guided by the Terraform schema (kubernetes.lark for Kubernetes):\npython -c " + q(
+                    "import openai; c = openai.OpenAI(base_url='http://localhost:8000/v1', api_key='-'); "
+                    f"print(c.chat.completions.create(model={name!r}, messages=["
+                    f"{{'role': 'system', 'content': {chat.SYSTEM_PROMPTS['terraform']!r}}}, "
+                    f"{{'role': 'user', 'content': {EXAMPLE_REQUEST!r}}}], extra_body={{'structured_outputs': "
+                    f"{{'grammar': open({str(grammars / 'terraform.lark')!r}).read()}}}}).choices[0].message.content)"
+                )
+            )
     chosen = preferred_gguf(gguf_files)
     if "gguf" in formats and chosen:
         gguf_folder = folder / "gguf"
+        guided_gguf = (gguf_folder / "terraform.gbnf").is_file()
+        grammar_flag = f" --grammar-file {q(str(gguf_folder / 'terraform.gbnf'))}" if guided_gguf else ""
         found["llama.cpp"] = (
             f"llama-server -m {q(str(gguf_folder / chosen))} --jinja -c 4096 --port 8080\n"
             f"llama-cli -m {q(str(gguf_folder / chosen))} --jinja -cnv -sys {q(chat.SYSTEM_PROMPTS['terraform'])}"
+            + grammar_flag
         )
+        if guided_gguf:
+            found["llama.cpp"] += ("\n# --grammar-file kubernetes.gbnf with the Kubernetes system prompt; llama-server "
+                                   "takes a per-request \"grammar\" with the file's text")
         found["Ollama"] = (
             f"cd {q(str(gguf_folder))} && ollama create {q(name.lower())} -f Modelfile\n"
             f"ollama run {q(name.lower())} {q(EXAMPLE_REQUEST)}"

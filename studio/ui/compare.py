@@ -14,8 +14,8 @@ from typing import Iterator
 import gradio as gr
 
 from studio import chat, compare, generation, models, preferences
-from studio.ui.widgets import (GREEDY, NO_TUNED, SAMPLED, code_block_html, pick_base_for, tuned_choices,
-                               verdict_html, when_opened)
+from studio.ui.widgets import (GREEDY, GUIDED_INFO, GUIDED_LABEL, NO_TUNED, SAMPLED, code_block_html, pick_base_for,
+                               tuned_choices, verdict_html, when_opened)
 
 WAITING_TUNED = ("*Choose a fine-tuned model above (a run's adapter, or a merged export's folder) to see its answer "
                  "here.*")
@@ -53,14 +53,14 @@ def _settings(decoding: str, temperature, max_tokens, seed) -> generation.Settin
 
 
 def _compare(base_name, tuned_choice, kind, prompt, context, decoding, temperature, max_tokens, seed, example,
-             progress=gr.Progress()) -> Iterator[tuple]:
+             guided_base=False, guided_tuned=False, progress=gr.Progress()) -> Iterator[tuple]:
     loading = lambda fraction, message: progress(fraction, desc=message)  # noqa: E731
     try:
         tuned = compare.fine_tuned(tuned_choice)
         settings = _settings(decoding, temperature, max_tokens, seed)
         intent = compare.intent_for(example, kind, prompt, context)
         stream = compare.stream_pair(base_name or models.EMBEDDED, tuned, kind, prompt, context, settings,
-                                     intent=intent, progress=loading)
+                                     intent=intent, progress=loading, guided=(bool(guided_base), bool(guided_tuned)))
         for left, right in stream:
             left_verdict = right_verdict = ""
             pair = None
@@ -74,7 +74,7 @@ def _compare(base_name, tuned_choice, kind, prompt, context, decoding, temperatu
                         "left_model": f"base: {base_name or models.EMBEDDED}", "right_model": f"fine-tuned: "
                         f"{tuned.label}", "example_id": (example or {}).get("id", "") if intent is not None else "",
                         "settings": {"temperature": settings.temperature, "max_new_tokens": settings.max_new_tokens,
-                                     "seed": settings.seed},
+                                     "seed": settings.seed, "guided": [bool(guided_base), bool(guided_tuned)]},
                     }
             yield (
                 left.text, _status(left), left_verdict,
@@ -229,11 +229,13 @@ def build() -> None:
     with gr.Row(equal_height=False):
         with gr.Column():
             gr.Markdown("### Base", elem_classes=["im-pane-title"])
+            guided_base = gr.Checkbox(False, label=GUIDED_LABEL, info=GUIDED_INFO, elem_id="compare-guided-base")
             answer = gr.Markdown(label="Base answer", elem_id="answer", min_height=80)
             status = gr.Markdown(elem_id="answer-status", elem_classes=["im-muted"])
             verdict = gr.HTML(elem_id="answer-verdict")
         with gr.Column():
             gr.Markdown("### Fine-tuned", elem_classes=["im-pane-title"])
+            guided_tuned = gr.Checkbox(False, label=GUIDED_LABEL, info=GUIDED_INFO, elem_id="compare-guided-tuned")
             tuned_answer = gr.Markdown(WAITING_TUNED, label="Fine-tuned answer", elem_id="answer-tuned",
                                        min_height=80)
             tuned_status = gr.Markdown(elem_id="answer-tuned-status", elem_classes=["im-muted"])
@@ -270,7 +272,8 @@ def build() -> None:
         footprint = gr.Markdown(elem_id="footprint")
 
     chosen = gr.State(None)
-    inputs = [model_name, tuned, kind, prompt, context, decoding, temperature, max_tokens, seed, chosen]
+    inputs = [model_name, tuned, kind, prompt, context, decoding, temperature, max_tokens, seed, chosen, guided_base,
+              guided_tuned]
     outputs = [answer, status, verdict, tuned_answer, tuned_status, tuned_verdict, pair, vote_prompt]
     generate_button.click(_compare, inputs, outputs, api_name="compare")
     prompt.submit(_compare, inputs, outputs, api_name=False)

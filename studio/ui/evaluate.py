@@ -22,9 +22,9 @@ import gradio as gr
 from jobs import specs
 from studio import compare, dataset, evaluation, models, workspace
 from studio.durations import format_duration
-from studio.ui.widgets import (GREEDY, NO_TUNED, SAMPLED, code_block_html, evaluation_headline, launched_markdown,
-                               loop_note, pick_base_for, problems_markdown, progress_bar, tuned_choices, verdict_html,
-                               when_opened)
+from studio.ui.widgets import (GREEDY, GUIDED_INFO, GUIDED_LABEL, NO_TUNED, SAMPLED, code_block_html,
+                               evaluation_headline, launched_markdown, loop_note, pick_base_for, problems_markdown,
+                               progress_bar, tuned_choices, verdict_html, when_opened)
 
 NO_RESULTS = "No evaluation yet: run one above, or with `python -m jobs eval --help` in a terminal."
 UPLOAD = "upload"
@@ -123,7 +123,8 @@ def rows_file(source: str, upload: str | None) -> str:
 
 
 def spec_from_form(base, tuned, with_base, dataset_file, decoding, temperature, samples, max_tokens, batch_size,
-                   limit, threads, judge_on, judge_url, judge_model, name, pass_at_k=0) -> specs.EvalJob:
+                   limit, threads, judge_on, judge_url, judge_model, name, pass_at_k=0,
+                   guided=False) -> specs.EvalJob:
     """The eval job the form describes; raises SpecError with every problem."""
     chosen = compare.fine_tuned(tuned)
     sampled = decoding == SAMPLED
@@ -136,7 +137,7 @@ def spec_from_form(base, tuned, with_base, dataset_file, decoding, temperature, 
         temperature=max(0.05, float(temperature)) if sampled else 0.0,
         max_new_tokens=int(max_tokens), batch_size=int(batch_size), threads=int(threads or 0),
         judge_url=(judge_url or "").strip() if judge_on else "", judge_model=(judge_model or "default").strip(),
-        output=(name or "").strip(), pass_at_k=int(pass_at_k or 0),
+        output=(name or "").strip(), pass_at_k=int(pass_at_k or 0), guided=bool(guided),
     )
     return specs.EvalJob(**values)
 
@@ -354,6 +355,7 @@ def build() -> None:
                                    info="Answers generated together; 16 ran 1.7x faster than 8 on a 2-core CPU "
                                         "(bench/eval_batch.py).")
             threads = gr.Number(0, precision=0, label="CPU threads (0: one per core)", elem_id="eval-threads")
+        guided = gr.Checkbox(False, label=GUIDED_LABEL, info=GUIDED_INFO, elem_id="eval-guided")
     with gr.Accordion("LLM judge (optional, off unless asked)", open=False):
         with gr.Row():
             judge_on = gr.Checkbox(False, label="Score every answer with a judge", elem_id="eval-judge-on")
@@ -394,7 +396,7 @@ def build() -> None:
 
     shown = [headline, table, chart, row, records]
     form = [base, tuned, with_base, decoding, temperature, samples, max_tokens, batch_size, limit, threads, judge_on,
-            judge_url, judge_model, name, pass_at_k]
+            judge_url, judge_model, name, pass_at_k, guided]
     run_button.click(launch, [source, upload, *form], [launch_status, command, launched], api_name="evaluate")
     for component in (source, *form):
         component.change(preview, [source, upload, *form], [command], api_name=False, show_progress="hidden")

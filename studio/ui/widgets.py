@@ -22,6 +22,10 @@ from studio.evaluation import LOOP_REPEATS
 from studio.iac.report import STAGES
 
 GREEDY, SAMPLED = "Greedy", "Sampled"
+# The schema-guided decoding switch (studio.guided), the same words in Compare and Evaluate.
+GUIDED_LABEL = "Guided by schema"
+GUIDED_INFO = ("Only tokens that keep the answer one fenced block of real AWS types and arguments (or Kubernetes "
+               "kinds and fields) may be chosen.")
 NO_TUNED = ""
 NO_TUNED_LABEL = "None: the base model alone"
 STAGE_NAMES = {"extracted": "code found", "parses": "parses", "schema": "schema", "intent": "intent",

@@ -1,0 +1,215 @@
+"""Schema-guided decoding: a transformers logits processor that masks every token leaving the grammar.
+
+    >>> from studio.guided.decoding import GuidedLogitsProcessor
+    >>> processor = GuidedLogitsProcessor(tokenizer, kinds=["terraform", "kubernetes"])   # one kind per row
+    >>> model.generate(**inputs, logits_processor=[processor])   # each answer: one fenced block, then end of turn
+
+Each row of the batch gets a matcher of its kind's grammar (`kinds=None`: the kind is read from the row's
+system prompt, which is how GRPO's rollouts are guided: TRL's generate call names no kinds). At every step the
+matchers take the token sampled last, then fill a bitmask of the tokens allowed next, in parallel threads;
+the mask is expanded and applied where the logits are (CPU or GPU). A row whose grammar is complete may only
+end its turn; a row that finished keeps its pad tokens untouched.
+
+Two engines: llguidance (the default: it compiles the 1.4 MB Terraform grammar in seconds and computes masks
+lazily) and xgrammar (precompiles a mask cache per grammar and tokenizer: faster per step, much slower to
+start; `bench/guided.py` measures both). A compiled grammar is kept per tokenizer and kind for the process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+from studio.chat import SYSTEM_PROMPTS
+from studio.guided.grammars import grammar
+
+ENGINES = ("llguidance", "xgrammar")
+DEFAULT_ENGINE = "llguidance"
+# Measured on the seed: the default limits stop the Kubernetes grammar's parser on deep manifests.
+_LIMITS = dict(step_lexer_fuel=2_000_000, step_max_items=500_000, max_items_in_row=20_000)
+
+_COMPILED: dict[tuple, object] = {}
+_LOCK = threading.Lock()
+
+
+class GuidedDecodingError(RuntimeError):
+    """The grammar could not be used with this tokenizer; the message says why."""
+
+
+def kind_of_prompt(text: str) -> str | None:
+    """The kind a rendered prompt asks for, from its system prompt (`studio.chat`).
+
+    >>> kind_of_prompt("<|im_start|>system\\n" + SYSTEM_PROMPTS["kubernetes"] + "<|im_end|>")
+    'kubernetes'
+    """
+    for kind, prompt in SYSTEM_PROMPTS.items():
+        if prompt in text:
+            return kind
+    return None
+
+
+def _tokenizer_key(tokenizer, vocab_size: int) -> tuple:
+    return (getattr(tokenizer, "name_or_path", ""), len(tokenizer), vocab_size, tokenizer.eos_token_id)
+
+
+def compiled(engine: str, tokenizer, kind: str, vocab_size: int):
+    """The engine's compiled grammar of `kind` for `tokenizer` (built once per process); returns
+    (prototype, seconds it took now)."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    key = (engine, kind, *_tokenizer_key(tokenizer, vocab_size))
+    with _LOCK:
+        if key in _COMPILED:
+            return _COMPILED[key], 0.0
+        started = time.perf_counter()
+        source = grammar(kind)
+        if engine == "llguidance":
+            import llguidance
+            import llguidance.hf
+
+            lltok = _COMPILED.get(("lltok", *key[2:]))
+            if lltok is None:
+                lltok = _COMPILED[("lltok", *key[2:])] = llguidance.hf.from_tokenizer(tokenizer, n_vocab=vocab_size)
+            limits = llguidance.LLParserLimits(**_LIMITS)
+            prototype = llguidance.LLMatcher(lltok, llguidance.LLMatcher.grammar_from_lark(source.lark),
+                                             limits=limits, log_level=0)
+            if prototype.is_error():
+                raise GuidedDecodingError(f"llguidance refused the {kind} grammar: {prototype.get_error()[:500]}")
+        else:
+            import xgrammar
+
+            info = xgrammar.TokenizerInfo.from_huggingface(tokenizer, vocab_size=vocab_size)
+            prototype = xgrammar.GrammarCompiler(info).compile_grammar(source.gbnf)
+        _COMPILED[key] = prototype
+        return prototype, time.perf_counter() - started
+
+
+class GuidedLogitsProcessor:
+    """A `transformers` logits processor; one per `generate` call (it follows that call's rows)."""
+
+    def __init__(self, tokenizer, kinds: list[str] | None = None, engine: str = DEFAULT_ENGINE,
+                 vocab_size: int | None = None):
+        self.tokenizer = tokenizer
+        self.kinds = list(kinds) if kinds is not None else None
+        self.engine = engine
+        self.vocab_size = vocab_size
+        self.matchers: list | None = None
+        self.done: list[bool] = []
+        self.failed = 0  # rows whose token the grammar refused (sampling outside the mask): left unguided
+        self.mask_seconds = 0.0
+        self.compile_seconds = 0.0
+        self._bitmask = None
+        self._executor = None
+
+    def _start(self, input_ids, vocab_size: int) -> None:
+        kinds = self.kinds
+        if kinds is None:
+            prompts = self.tokenizer.batch_decode(input_ids, skip_special_tokens=False)
+            kinds = [kind_of_prompt(text) for text in prompts]
+        if len(kinds) != input_ids.shape[0]:
+            raise ValueError(f"{len(kinds)} kinds for a batch of {input_ids.shape[0]} rows")
+        self.matchers = []
+        for kind in kinds:
+            if kind is None:  # a prompt of neither kind: that row is not guided
+                self.matchers.append(None)
+                continue
+            prototype, seconds = compiled(self.engine, self.tokenizer, kind, vocab_size)
+            self.compile_seconds += seconds
+            if self.engine == "llguidance":
+                self.matchers.append(prototype.deep_copy())
+            else:
+                import xgrammar
+
+                self.matchers.append(xgrammar.GrammarMatcher(prototype))
+        self.done = [m is None for m in self.matchers]
+        import torch
+
+        words = (vocab_size + 31) // 32
+        self._bitmask = torch.full((len(kinds), words), -1, dtype=torch.int32)
+        if self.engine == "llguidance":
+            import llguidance
+
+            self._executor = llguidance.LLExecutor()
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        vocab_size = self.vocab_size or scores.shape[-1]
+        if self.matchers is None:
+            self._start(input_ids, vocab_size)
+        else:
+            for row, token in enumerate(input_ids[:, -1].tolist()):
+                if not self.done[row]:
+                    self._accept(row, token)
+        started = time.perf_counter()
+        bitmask = self._bitmask
+        bitmask.fill_(-1)
+        active = [row for row, done in enumerate(self.done) if not done]
+        if self.engine == "llguidance" and active:
+            from llguidance.torch import fill_next_token_bitmask_par
+
+            fill_next_token_bitmask_par(self._executor, [(self.matchers[r], r) for r in active], bitmask)
+        else:
+            for row in active:
+                self.matchers[row].fill_next_token_bitmask(bitmask, row)
+        self.mask_seconds += time.perf_counter() - started
+        if active:
+            apply_bitmask(scores, bitmask.to(scores.device, non_blocking=True))
+        return scores
+
+    def _accept(self, row: int, token: int) -> None:
+        matcher = self.matchers[row]
+        if self.engine == "llguidance":
+            ok = matcher.consume_token(token)
+            stopped = matcher.is_stopped()
+        else:
+            ok = matcher.accept_token(token)
+            stopped = matcher.is_terminated()
+        if not ok:
+            self.failed += 1
+            self.done[row] = True
+        elif stopped:
+            self.done[row] = True
+
+
+def apply_bitmask(scores, bitmask) -> None:
+    """Set to -inf every logit whose bit is 0 (32 tokens per int32 word, lowest bit first), in place."""
+    import torch
+
+    bits = torch.arange(32, device=scores.device, dtype=torch.int32)
+    allowed = ((bitmask.unsqueeze(-1) >> bits) & 1).bool().view(bitmask.shape[0], -1)[:, : scores.shape[-1]]
+    scores.masked_fill_(~allowed, float("-inf"))
+
+
+def processors_for(tokenizer, kinds: list[str] | None, guided: bool, engine: str = DEFAULT_ENGINE) -> dict:
+    """The `generate` keyword arguments that turn guidance on (none when `guided` is False)."""
+    if not guided:
+        return {}
+    from transformers import LogitsProcessorList
+
+    return {"logits_processor": LogitsProcessorList([GuidedLogitsProcessor(tokenizer, kinds, engine=engine)])}
+
+
+@contextlib.contextmanager
+def guided_generate(model, tokenizer, engine: str = DEFAULT_ENGINE):
+    """Within the block, `model.generate` guides every row by the grammar its system prompt asks for.
+
+    For callers that own the `generate` call and pass no logits processor: TRL 1.16's GRPOTrainer calls
+    `unwrapped_model.generate(**inputs, generation_config=...)` in `_generate_single_turn` (its transformers path)
+    and offers no hook for one. Rows of another prompt are left unguided.
+    """
+    from transformers import LogitsProcessorList
+
+    original = model.generate
+
+    def generate(*args, **kwargs):
+        given = kwargs.pop("logits_processor", None) or []
+        processors = LogitsProcessorList([GuidedLogitsProcessor(tokenizer, None, engine=engine), *given])
+        return original(*args, logits_processor=processors, **kwargs)
+
+    model.generate = generate
+    try:
+        yield
+    finally:
+        del model.generate  # the instance attribute: the class's generate shows through again

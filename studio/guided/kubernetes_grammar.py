@@ -1,0 +1,195 @@
+"""The Kubernetes grammar: block-style YAML whose apiVersion/kind pairs and field names are the schemas'.
+
+    >>> from studio.guided.kubernetes_grammar import kubernetes_gbnf
+    >>> text = kubernetes_gbnf()
+    >>> '"apps/v1\\\\nkind: Deployment\\\\n"' in text
+    True
+
+Generated from the strict schemas `kubernetes-validate` ships for `DEFAULT_KUBERNETES_VERSION`: every kind of
+`KINDS` (by default the GA kinds of the core, apps, batch, networking, policy, autoscaling, rbac and storage
+groups: every kind of the seed dataset and more), each document `apiVersion: <group/version>` then
+`kind: <Kind>` then the object's fields. Field names are restricted per kind and per path, with the
+indentation YAML gives them (a rule per schema definition and indentation, made only where reached): a
+mapping's keys at its indentation, a list's items as `- ` at the key's indentation or two further (both block
+styles are YAML), objects also as `{}`, lists also in flow style on one line. Maps with free keys (labels,
+annotations, data, resource limits) take any key. Values are free scalars: plain, quoted, or block scalars
+(`|`, `>`). An object's top-level `status` is left out: the cluster writes it, not a manifest.
+"""
+
+from __future__ import annotations
+
+import json
+
+import kubernetes_validate.utils as kubernetes_validate
+
+from studio.guided.gbnf import Rules, lit
+from studio.iac.kubernetes import DEFAULT_KUBERNETES_VERSION, _schema_folder
+
+FENCE_OPEN, FENCE_CLOSE = "```yaml\n", "```"
+# API groups whose GA kinds the grammar knows; "" is the core group (v1).
+GROUPS = ("", "apps", "batch", "networking.k8s.io", "policy", "autoscaling", "rbac.authorization.k8s.io",
+          "storage.k8s.io", "scheduling.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "node.k8s.io")
+# Deeper than this, any YAML is allowed (recursive schemas such as CRD validation trees).
+MAX_INDENT = 40
+SKIPPED_FIELDS = {"status"}
+
+
+def _kinds(folder: str) -> list[tuple[str, str, dict]]:
+    """(apiVersion, kind, schema) of every top-level kind of GROUPS, GA versions only."""
+    files = kubernetes_validate.importlib_resources.files("kubernetes_validate").joinpath(folder)
+    found = {}
+    for entry in sorted(files.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".json") or entry.name.startswith("_") or entry.name == "all.json":
+            continue
+        schema = json.loads(entry.read_text())
+        for gvk in schema.get("x-kubernetes-group-version-kind", []):
+            group, version, kind = gvk.get("group", ""), gvk["version"], gvk["kind"]
+            properties = schema.get("properties", {})
+            if group not in GROUPS or "alpha" in version or "beta" in version or "kind" not in properties:
+                continue
+            # Objects a manifest creates have metadata; DeleteOptions, Status, WatchEvent and lists do not count.
+            if kind.endswith("List") or "apiVersion" not in properties or "metadata" not in properties:
+                continue
+            api_version = f"{group}/{version}" if group else version
+            found[(api_version, kind)] = schema
+    return [(api, kind, schema) for (api, kind), schema in sorted(found.items())]
+
+
+class _Builder:
+    def __init__(self, rules: Rules, definitions: dict):
+        self.rules = rules
+        self.definitions = definitions
+        self.names: dict[str, str] = {}
+
+    def resolve(self, schema: dict) -> tuple[str | None, dict]:
+        """(definition name or None, the schema with its $ref followed)."""
+        ref = schema.get("$ref")
+        if ref:
+            name = ref.rsplit("/", 1)[-1]
+            return name, self.definitions[name]
+        return None, schema
+
+    def shape(self, schema: dict) -> str:
+        """object (fields), map (free keys), list, or scalar."""
+        _, schema = self.resolve(schema)
+        types = schema.get("type", [])
+        types = types if isinstance(types, list) else [types]
+        if "properties" in schema:
+            return "object"
+        if "array" in types:
+            return "list"
+        if "object" in types:
+            return "map"
+        return "scalar"
+
+    def short(self, definition: str) -> str:
+        if definition not in self.names:
+            self.names[definition] = f"d{len(self.names)}"
+        return self.names[definition]
+
+    def mapping(self, key: str, schema: dict, indent: int) -> str:
+        """The rule for an object's entries at `indent`, each on its own line; `<rule>-first` is the same with
+        the first entry already begun after `- `."""
+        if indent > MAX_INDENT:
+            return f"any-map-{MAX_INDENT}"
+        name = f"m{indent}-{key}"
+        if name in self.rules:
+            return name
+        self.rules.add(name, "")  # reserved against recursion; written below
+        entries = []
+        for field, field_schema in sorted(schema.get("properties", {}).items()):
+            if indent == 0 and field in ("apiVersion", "kind", *SKIPPED_FIELDS):
+                continue
+            entries.append(f"{lit(field + ':')} {self.value(field_schema, indent)}")
+        entry = self.rules.add(f"{name}-entry", " | ".join(entries) if entries else '"#"')
+        pad = f"{lit(' ' * indent)} " if indent else ""
+        # Right recursion rather than `+`: a rule that refers to itself stays a rule when llguidance converts
+        # the grammar, where `( ... )+` over lexemes alone would become one many-line lexeme, and the greedy
+        # lexer, which never backtracks, would run it into the next line's indentation.
+        self.rules.replace(name, f"({pad}{entry} | gap) {name}?")
+        self.rules.add(f"{name}-first", f"{entry} {name}?")
+        return name
+
+    def value(self, schema: dict, indent: int) -> str:
+        """What follows `key:` for a field of this schema, at `indent` (the key's column), newline included."""
+        definition, resolved = self.resolve(schema)
+        shape = self.shape(schema)
+        deeper = min(indent + 2, MAX_INDENT)
+        if shape == "object":
+            key = self.short(definition or json.dumps(resolved, sort_keys=True))
+            return f"(eol {self.mapping(key, resolved, indent + 2)} | empty)"
+        if shape == "map":
+            return f"(eol any-map-{deeper} | line | empty)"
+        if shape == "list":
+            items = resolved.get("items", {})
+            if self.shape(items) == "object":
+                item_def, item_schema = self.resolve(items)
+                key = self.short(item_def or json.dumps(item_schema, sort_keys=True))
+                columns = [c for c in (indent, indent + 2) if c + 2 <= MAX_INDENT]
+                sequences = " | ".join(self.sequence(key, item_schema, c) for c in columns)
+                return f"(eol ({sequences}) | line | empty)"
+            return f"(eol (scalar-list-{indent} | scalar-list-{deeper}) | line | empty)"
+        return f"(line | block-head block-{deeper})"
+
+    def sequence(self, key: str, item_schema: dict, column: int) -> str:
+        name = f"s{column}-{key}"
+        if name not in self.rules:
+            self.rules.add(name, "")
+            first = self.mapping(key, item_schema, column + 2)
+            self.rules.replace(name, f"({lit(' ' * column + '- ')} {first}-first | gap) {name}?")
+        return name
+
+
+def _generic(rules: Rules) -> None:
+    """Lexemes, scalars and free YAML (any keys) at each indentation.
+
+    The llguidance lexer is greedy and never backtracks, so every lexeme ends with its line's newline and
+    each line's indentation starts the next lexeme (alone, or as part of `- `): two lexemes never compete
+    over the same characters past the point where one of them has ended.
+    """
+    comment = '[ \\t]* ("#" [^\\n]*)? "\\n"'
+    rules.add("gap", comment)
+    rules.add("eol", comment)
+    # A plain scalar may not start with an indicator, nor hold ": " or " #"; quoted scalars are free; flow
+    # collections run to the end of the line.
+    tail = '([^: \\t\\n] | ":" [^ \\t\\n] | [ \\t]+ [^ \\t\\n#:])*'
+    plain = f'([^-?:,\\[\\]{{}}#&*!|>\'"%@` \\t\\n] | [-?:] [^ \\t\\n]) {tail}'
+    quoted = '"\\"" ([^"\\\\\\n] | "\\\\" [^\\n])* "\\"" | "\'" ([^\'\\n] | "\'\'")* "\'"'
+    flow = '"[" [^\\n]* "]" | "{" [^\\n]* "}"'
+    rules.add("line", f'" " ({plain} | {quoted} | {flow}) {comment}')
+    rules.add("empty", f'" " ("{{}}" | "[]") {comment}')
+    rules.add("block-head", f'" " ("|" | ">") [-+]? {comment}')
+    rules.add("free-key", '[a-zA-Z0-9_./-]+ ":" | "\\"" [^"\\n]+ "\\":"')
+    for indent in range(0, MAX_INDENT + 3, 2):
+        pad = " " * indent
+        if indent:
+            rules.add(f"block-line-{indent}", f'{lit(pad)} [^\\n]* "\\n" | [ \\t]* "\\n"')
+            rules.add(f"block-{indent}", f"block-line-{indent} block-{indent}?")
+        rules.add(f"scalar-list-{indent}", f'({lit(pad + "-")} line | gap) scalar-list-{indent}?')
+    for indent in range(0, MAX_INDENT + 1, 2):
+        deeper = min(indent + 2, MAX_INDENT)
+        value = (f"line | empty | block-head block-{indent + 2} | eol any-map-{deeper}"
+                 f" | eol scalar-list-{indent} | eol scalar-list-{indent + 2}")
+        pad = f"{lit(' ' * indent)} " if indent else ""
+        rules.add(f"any-map-{indent}", f"({pad}free-key ({value}) | gap) any-map-{indent}?")
+
+
+def build(kubernetes_version: str | None = None) -> Rules:
+    folder, _ = _schema_folder(kubernetes_version or DEFAULT_KUBERNETES_VERSION)
+    definitions = kubernetes_validate.schema_contents(f"{folder}/_definitions.json", folder)["$defs"]
+    rules = Rules()
+    rules.add("root", f'{lit(FENCE_OPEN)} ("---\\n")? document ("---\\n" document)* {lit(FENCE_CLOSE)}')
+    rules.add("document", 'gap* "apiVersion: " kind-body')
+    builder = _Builder(rules, definitions)
+    options = []
+    for api_version, kind, schema in _kinds(folder):
+        body = builder.mapping(f"k-{kind.lower()}-{api_version.replace('/', '-').replace('.', '-')}", schema, 0)
+        header = lit(f"{api_version}\nkind: {kind}\n")
+        options.append(f"{header} {body}")
+    rules.add("kind-body", " | ".join(options))
+    _generic(rules)
+    return rules
+
+
+def kubernetes_gbnf(kubernetes_version: str | None = None) -> str:
+    return build(kubernetes_version).text()

@@ -1,0 +1,187 @@
+"""The Terraform grammar: HCL whose `resource` and `data` types, arguments and nested blocks are the AWS schema's.
+
+    >>> from studio.guided.terraform_grammar import terraform_gbnf
+    >>> text = terraform_gbnf()
+    >>> 'res-aws-s3-bucket ::= "aws_s3_bucket\\\\""' in text
+    True
+
+Generated from `studio.iac.aws_schema` (every resource and data source of AWS provider 5.99.1 and 6.25.0): each
+type's body may hold only its own arguments (`name = <expression>`) and nested blocks (`name { ... }`, recursively
+checked, or `dynamic "name" { ... }`), plus Terraform's meta-arguments (count, for_each, depends_on, provider,
+lifecycle, provisioner, connection). Values are free HCL expressions: strings with `${...}` interpolation,
+numbers, references, function calls, operators, conditionals, tuples, objects, `for` expressions and heredocs.
+Resources of the HashiCorp utility providers (random, tls, null, time, ...) are allowed with any body, as the
+validator notes them unchecked; `variable`, `output`, `locals`, `provider`, `terraform`, `module`, `moved`,
+`import`, `removed` and `check` blocks follow Terraform's own rules. Required arguments are not enforced: a
+context-free grammar cannot ask for "each of these, in any order" without blowing up; the validator still says
+which one is missing.
+"""
+
+from __future__ import annotations
+
+import json
+
+from studio.guided.gbnf import Rules, lit, not_line, rule_name, seq, star
+from studio.iac.aws_schema import AwsSchema, BlockSchema, aws_schema
+from studio.iac.terraform import CORE_ARGUMENTS
+
+FENCE_OPEN, FENCE_CLOSE = "```hcl\n", "```"
+# Utility providers whose resources answers use beside AWS (the validator notes them as not checked).
+OTHER_PROVIDERS = ("random", "tls", "null", "time", "local", "archive", "http", "external", "cloudinit", "template")
+# Heredoc delimiters; a context-free grammar cannot match a free delimiter with its end, so these are listed.
+HEREDOC_WORDS = ("EOT", "EOF", "POLICY", "JSON", "EOP", "END", "SCRIPT", "USERDATA", "YAML", "CONFIG", "TEMPLATE",
+                 "DOC", "EOS", "SQL", "DEFINITION", "CMD", "DATA", "BODY", "SH", "XML")
+LIFECYCLE_ARGUMENTS = ("create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by")
+
+
+def _common(rules: Rules) -> None:
+    """Lexemes and the free expression grammar shared by every body.
+
+    The llguidance lexer is greedy and allows 65k symbols in all, so optional spaces are folded into the
+    lexemes that follow them (`eq` is ` = ` with its spaces, a body's argument names carry the indentation)
+    rather than written as separate optional pieces.
+    """
+    rules.add("sp", "[ \\t]+")
+    rules.add("eq", '[ \\t]* "=" [ \\t]*')
+    rules.add("lb", '[ \\t]* "{"')
+    rules.add("rb", '[ \\t]* "}"')
+    rules.add("quote", '"\\""')
+    # The end of a line, with the blank lines and comment lines after it and the next line's indentation: one
+    # lexeme, so that a body is simply `(item eol)*` (fewer grammar symbols than separate blank-line items).
+    line_end = '[ \\t]* ("#" [^\\n]* | "//" [^\\n]* | "/*" ([^*] | "*"+ [^*/])* "*"+ "/")? "\\n"'
+    rules.add("eol", f"({line_end})+ [ \\t]*")
+    # Whitespace inside brackets: newlines and comments too.
+    rules.add("wsn", '([ \\t\\n] | "#" [^\\n]* "\\n" | "//" [^\\n]* "\\n")+')
+    rules.add("ident", "[a-zA-Z_] [a-zA-Z0-9_-]*")
+    rules.add("label", '"\\"" [a-zA-Z0-9_./:-]+ "\\""')
+    rules.add("number", '[0-9]+ ("." [0-9]+)? ([eE] [+-]? [0-9]+)?')
+    # A quoted string: escapes, ${...} interpolations and %{...} directives (without a `}` inside), `$$`/`%%`.
+    rules.add("string", '"\\"" ([^"\\\\\\n$%] | "\\\\" [^\\n] | "$$" | "%%" | "${" [^}\\n]* "}" | "%{" [^}\\n]* "}"'
+                        ' | "$" [^{"\\n\\\\$] | "%" [^{"\\n\\\\%])* "\\""')
+    heredocs = [rules.add(rule_name("heredoc", w), seq('"<<" "-"?', lit(w + "\n"), star(seq(not_line(w), '"\\n"')),
+                                                   "[ \\t]*", lit(w)))
+                for w in HEREDOC_WORDS]
+    rules.add("heredoc", " | ".join(heredocs))
+    rules.add("w", "wsn?")
+    rules.add("operator", '[ \\t]* ("==" | "!=" | "<=" | ">=" | "<" | ">" | "&&" | "||" | "+" | "-" | "*" | "/" | "%")'
+                          ' [ \\t]*')
+    rules.add("question", '[ \\t]* "?" [ \\t]*')
+    rules.add("colon", '[ \\t]* ":" [ \\t]*')
+    # Two flavours of expression: on a line (operators never continue past its end) and inside brackets
+    # (newlines and comments allowed anywhere). A newline-eating whitespace lexeme where a line may end would
+    # swallow the next line's indentation.
+    rules.add("expr", "binary (question expr colon expr)?")
+    rules.add("binary", "unary (operator unary)*")
+    rules.add("expr-in", "binary-in (w question w expr-in w colon w expr-in)?")
+    rules.add("binary-in", "unary (w operator w unary)*")
+    rules.add("unary", '("!" | "-")? postfix')
+    rules.add("postfix", 'primary ("." ident | "." [0-9]+ | "[" w expr-in w "]" | ".*" | "[*]")*')
+    rules.add("primary", 'number | string | heredoc | ident | call | tuple | object | "(" w expr-in w ")"'
+                         ' | for-tuple | for-object')
+    rules.add("call", 'ident "(" w (expr-in (w "," w expr-in)* w ("," | "...")?)? w ")"')
+    rules.add("tuple", '"[" w (expr-in (w "," w expr-in)* w ","?)? w "]"')
+    rules.add("object-key", 'ident | string | "(" w expr-in w ")"')
+    # Inside an object a newline ends an item: its value is a line-level expression (brackets inside it may
+    # still span lines), as HCL reads it.
+    rules.add("object-item", "object-key (eq | colon) expr")
+    rules.add("object", '"{" w (object-item (w "," w object-item | wsn object-item)* w ","?)? w "}"')
+    rules.add("for-head", '"for" wsn ident (w "," w ident)? wsn "in" wsn expr-in w ":" w')
+    rules.add("for-tuple", '"[" w for-head expr-in (wsn "if" wsn expr-in)? w "]"')
+    # `=>` with its spaces in one lexeme: after ` =` the greedy lexer would otherwise be inside `==`.
+    rules.add("arrow", '[ \\t\\n]* "=>" [ \\t\\n]*')
+    rules.add("for-object", '"{" w for-head expr-in arrow expr-in "..."? (wsn "if" wsn expr-in)? w "}"')
+    # A body nobody checks (locals, modules, other providers): any arguments and any nested blocks.
+    rules.add("free-item", "ident eq expr | ident (sp label)* free-block")
+    rules.add("free-body", "(free-item eol)*")
+    rules.add("free-block", "lb eol free-body rb | one-line")
+    # `{}` or `{ name = value }` on one line; the one argument is not checked (4 seed rows of 740 write one).
+    rules.add("one-line", "lb rb | lb sp? free-item rb")
+    rules.add("lifecycle-name", " | ".join(lit(a) for a in LIFECYCLE_ARGUMENTS))
+    rules.add("lifecycle-body", '(lifecycle-name eq expr eol | ("precondition" | "postcondition") free-block eol)*')
+    rules.add("meta-item", '"lifecycle" (lb eol lifecycle-body rb | lb rb) | "provisioner" sp label free-block'
+                           ' | "connection" free-block')
+    rules.add("dynamic-tail", "lb eol dynamic-body rb")
+    rules.add("dynamic-argument", '"for_each" | "iterator" | "labels"')
+    rules.add("dynamic-body", '(dynamic-argument eq expr eol | "content" free-block eol)*')
+
+
+class _Bodies:
+    """One set of rules per distinct block schema (identical nested blocks of many types share them)."""
+
+    def __init__(self, rules: Rules):
+        self.rules = rules
+        self.by_key: dict[str, str] = {}
+
+    def body(self, block: BlockSchema, *, meta: bool = False) -> str:
+        key = json.dumps([sorted(block.arguments), sorted((n, self.body(c)) for n, c in block.blocks.items()), meta])
+        name = self.by_key.get(key)
+        if name is not None:
+            return name
+        name = self.by_key[key] = f"b{len(self.by_key)}"
+        items = []
+        arguments = set(block.arguments) | {n for n, c in block.blocks.items() if c.nesting == "attribute"}
+        if meta:
+            arguments |= {"count", "for_each", "depends_on", "provider"}
+        if arguments:
+            # A rule of literals only becomes one lexeme: one terminal per body rather than one per name.
+            names = self.rules.add(f"{name}-arg", " | ".join(lit(a) for a in sorted(arguments)))
+            items.append(f"{names} eq expr")
+        for child_name, child in sorted(block.blocks.items()):
+            items.append(f"{lit(child_name)} {self.body(child)}-block")
+        if block.blocks:
+            # `dynamic "<nested block>" { for_each = ..., content { ... } }`: the nested block's name is checked,
+            # its content is not (a rule per nested block would double the grammar, for 4 seed rows of 740).
+            dynamic = self.rules.add(f"{name}-dyn", '"dynamic" [ \\t]+ "\\"" ('
+                                     + " | ".join(lit(n) for n in sorted(block.blocks)) + ') "\\""')
+            items.append(f"{dynamic} dynamic-tail")
+        if meta:
+            items.append("meta-item")
+        if not items:  # a block with nothing in it: `name {}`
+            self.rules.add(f"{name}-block", "one-line")
+            return name
+        item = self.rules.add(f"{name}-item", " | ".join(items))
+        self.rules.add(f"{name}-block", f"lb eol ({item} eol)* rb | one-line")
+        return name
+
+
+def build(schema: AwsSchema | None = None) -> Rules:
+    """The whole grammar as rules; `root` first."""
+    schema = schema or aws_schema()
+    rules = Rules()
+    rules.add("root", seq(lit(FENCE_OPEN), "top", lit(FENCE_CLOSE)))
+    rules.add("top", "eol? (top-block eol)*")
+    rules.add("top-block", " | ".join([
+        '"resource" sp quote resource-type', '"data" sp quote data-type',
+        '"variable" sp label variable-block', '"output" sp label output-block', '"locals" free-block',
+        '"provider" sp "\\"aws\\"" provider-aws-block', '"provider" sp label free-block',
+        '"terraform" free-block', '"module" sp label free-block', '"moved" moved-block', '"import" import-block',
+        '"removed" removed-block', '"check" sp label free-block',
+    ]))
+    _common(rules)
+    bodies = _Bodies(rules)
+    others = "(" + " | ".join(lit(p + "_") for p in OTHER_PROVIDERS) + ') [a-z0-9_]+ "\\""'
+    for section, names, lookup in (("resource", schema.resource_types, schema.resource),
+                                   ("data", schema.data_types, schema.data_source)):
+        options = [f'{lit(t + chr(34))} sp label {bodies.body(lookup(t), meta=True)}-block' for t in sorted(names)]
+        rules.add(f"{section}-type", " | ".join(options) + " | other-type sp label free-block")
+    rules.add("other-type", others)
+    provider = bodies.body(schema.provider)
+    rules.add("provider-aws-block", f"{provider}-block")
+    for keyword in ("variable", "output", "moved", "import", "removed"):
+        allowed = sorted(CORE_ARGUMENTS[keyword] - {"validation", "precondition", "lifecycle", "provisioner",
+                                                    "connection"})
+        names = rules.add(f"{keyword}-arg", " | ".join(lit(a) for a in allowed))
+        items = [f"{names} eq expr"]
+        if keyword == "variable":
+            items.append('"validation" free-block')
+        if keyword == "output":
+            items.append('"precondition" free-block')
+        if keyword == "removed":
+            items.append('("lifecycle" | "connection") free-block | "provisioner" sp label free-block')
+        item = rules.add(f"{keyword}-item", " | ".join(items))
+        rules.add(f"{keyword}-block", f"lb eol ({item} eol)* rb | one-line")
+    return rules
+
+
+def terraform_gbnf(schema: AwsSchema | None = None) -> str:
+    return build(schema).text()

@@ -1,0 +1,153 @@
+"""Guided generation on tiny random models: every token stays inside the grammar, and the switch reaches
+`generate`, the evaluation, GRPO's rollouts and llama.cpp (which loads the exported GBNF)."""
+
+import json
+
+import pytest
+
+from studio import chat, generation
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_llama):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    return AutoModelForCausalLM.from_pretrained(tiny_llama), AutoTokenizer.from_pretrained(tiny_llama)
+
+
+def test_guided_answers_of_a_random_model_stay_in_the_grammar(tiny, grammars, byte_matchers):
+    model, tokenizer = tiny
+    chats = [chat.messages_for("A versioned S3 bucket", "terraform"),
+             chat.messages_for("nginx, 2 replicas", "kubernetes")]
+    kinds = ["terraform", "kubernetes"]
+    plain = generation.generate(model, tokenizer, chats, generation.Settings(max_new_tokens=40, temperature=1.0))
+    guided = generation.generate(model, tokenizer, chats, generation.Settings(max_new_tokens=40, temperature=1.0,
+                                                                              guided=True), kinds=kinds)
+    # A random model writes anything; guided, it writes the start of an answer of its grammar, and only that.
+    assert any(byte_matchers[k](a, whole=False) for k, a in zip(kinds, plain.answers))
+    assert guided.answers[0].startswith("```hcl\n") and guided.answers[1].startswith("```yaml\n")
+    for kind, answer in zip(kinds, guided.answers):
+        assert byte_matchers[kind](answer, whole=False) is None, answer
+
+
+def test_a_finished_guided_answer_parses(tiny, grammars):
+    """The random model, nudged towards the tokens of a real answer (but free to write anything the grammar
+    allows), writes complete answers; each one that ends its turn passes the parse check."""
+    import torch
+    from transformers import LogitsProcessor
+
+    from studio.guided.decoding import GuidedLogitsProcessor
+    from studio.iac import validate
+
+    model, tokenizer = tiny
+    reference = ('```hcl\nresource "aws_s3_bucket" "logs" {\n  bucket = "app-logs"\n}\n\nresource '
+                 '"aws_s3_bucket_versioning" "logs" {\n  bucket = aws_s3_bucket.logs.id\n}\n```')
+
+    class Nudge(LogitsProcessor):
+        def __init__(self):
+            self.ids = torch.tensor(sorted(set(tokenizer.encode(reference, add_special_tokens=False))))
+
+        def __call__(self, input_ids, scores):
+            scores[:, self.ids] += 6.0
+            scores[:, tokenizer.eos_token_id] += 30.0  # allowed only where the answer is complete
+            return scores
+
+    tokenizer.padding_side = "left"
+    prompts = [generation.prompt_text(tokenizer, chat.messages_for("S3 bucket", "terraform"))] * 8
+    inputs = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    guide = GuidedLogitsProcessor(tokenizer, ["terraform"] * 8)
+    torch.manual_seed(0)
+    out = model.generate(**inputs, max_new_tokens=200, do_sample=True, temperature=1.0, top_p=1.0,
+                         logits_processor=[Nudge(), guide], pad_token_id=tokenizer.pad_token_id,
+                         eos_token_id=tokenizer.eos_token_id)
+    assert guide.failed == 0
+    finished = [tokenizer.decode(row, skip_special_tokens=True) for row in out[:, inputs["input_ids"].shape[1]:]
+                if tokenizer.eos_token_id in row.tolist()]
+    with_code = [text for text in finished if validate(text, "terraform").verdicts["extracted"].passed]
+    assert with_code, finished
+    for text in with_code:
+        report = validate(text, "terraform")
+        assert report.verdicts["parses"].passed, (text, report.reasons())
+
+
+def test_the_kind_comes_from_the_system_prompt_when_not_given(tiny, grammars, byte_matchers):
+    from studio.guided.decoding import guided_generate, kind_of_prompt
+
+    model, tokenizer = tiny
+    assert kind_of_prompt(generation.prompt_text(tokenizer, chat.messages_for("x", "kubernetes"))) == "kubernetes"
+    assert kind_of_prompt("plain text") is None
+    tokenizer.padding_side = "left"
+    inputs = tokenizer([generation.prompt_text(tokenizer, chat.messages_for("x", "kubernetes"))],
+                       return_tensors="pt", add_special_tokens=False)
+    with guided_generate(model, tokenizer):  # how GRPO's rollouts are guided: TRL passes no processor
+        out = model.generate(**inputs, max_new_tokens=24, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+    answer = tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert answer.startswith("```yaml\n") and byte_matchers["kubernetes"](answer, whole=False) is None
+    assert "generate" not in vars(model)  # the model's own generate is back
+
+
+def test_grpo_rollouts_are_guided(tiny_llama, tmp_path, grammars, byte_matchers):
+    """One real GRPO step of TRL's trainer with the studio's guided subclass: every sampled completion is the
+    start of an answer of its prompt's grammar."""
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer
+
+    from jobs.grpo import guided_trainer
+    from studio.guided.decoding import kind_of_prompt
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama)
+    seen = []
+
+    def reward_seen(prompts, completions, **kwargs):
+        for prompt, completion in zip(prompts, completions):
+            seen.append((kind_of_prompt(prompt[0]["content"]), completion[0]["content"]))
+        return [0.0] * len(completions)
+
+    rows = Dataset.from_list([{"prompt": chat.messages_for("S3 bucket", "terraform")},
+                              {"prompt": chat.messages_for("nginx", "kubernetes")}])
+    args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=2,
+                      max_completion_length=12, max_steps=1, logging_steps=1, report_to=[], use_cpu=True,
+                      save_strategy="no", temperature=1.0)
+    trainer = guided_trainer(GRPOTrainer)(model=model, reward_funcs=reward_seen, args=args, train_dataset=rows,
+                                          processing_class=tokenizer)
+    trainer.train()
+    assert {kind for kind, _ in seen} == {"terraform", "kubernetes"} and len(seen) >= 4
+    for kind, text in seen:
+        assert byte_matchers[kind](text, whole=False) is None, (kind, text)
+
+
+def test_llama_cpp_loads_the_exported_gbnf(tmp_path, grammars):
+    """The export's GBNF files, as llama.cpp reads them (`--grammar-file`), guide the embedded GGUF model."""
+    from llama_cpp import Llama, LlamaGrammar
+
+    from studio import models
+    from studio.export import serving
+
+    written = serving.write_grammars(tmp_path, tmp_path / "gguf")
+    assert set(written) >= {"gguf/terraform.gbnf", "gguf/kubernetes.gbnf", "grammars/terraform.lark"}
+    llm = Llama(model_path=str(models.embedded_gguf()), n_ctx=512, n_threads=2, verbose=False)
+    try:
+        for kind, fence in (("kubernetes", "```yaml\napiVersion: "), ("terraform", "```hcl\n")):
+            grammar = LlamaGrammar.from_string((tmp_path / "gguf" / f"{kind}.gbnf").read_text(), verbose=False)
+            out = llm.create_chat_completion(messages=chat.messages_for("A small web app", kind), grammar=grammar,
+                                             max_tokens=12 if kind == "kubernetes" else 4, temperature=0)
+            text = out["choices"][0]["message"]["content"]
+            assert text.startswith(fence) or fence.startswith(text), text
+    finally:
+        llm.close()
+
+
+def test_serving_commands_use_the_grammars(tmp_path, grammars):
+    from studio.export import serving
+
+    folder = tmp_path / "iac"
+    plain = serving.commands(folder, "iac", ["merged", "gguf"], ["iac-Q8_0.gguf"])
+    assert "--grammar-file" not in plain["llama.cpp"] and "structured_outputs" not in plain["vLLM"]
+    serving.write_grammars(folder, folder / "gguf")
+    found = serving.commands(folder, "iac", ["merged", "gguf"], ["iac-Q8_0.gguf"])
+    assert f"--grammar-file {folder / 'gguf' / 'terraform.gbnf'}" in found["llama.cpp"]
+    assert '"backend": "guidance"' in found["vLLM"] and str(folder / "grammars" / "terraform.lark") in found["vLLM"]
+    assert (folder / "grammars" / "kubernetes.lark").read_text() == grammars["kubernetes"].lark

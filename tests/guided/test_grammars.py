@@ -1,0 +1,87 @@
+"""The grammars accept every seed answer and refuse invented types, arguments, kinds and fields."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+def seed_rows():
+    return [json.loads(line) for name in ("train.jsonl", "eval.jsonl")
+            for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_every_seed_answer_is_accepted(byte_matchers):
+    rows = seed_rows()
+    assert len(rows) == 740
+    refused = {row["id"]: reason for row in rows if (reason := byte_matchers[row["kind"]](row["output"]))}
+    assert refused == {}
+
+
+def hcl(body: str) -> str:
+    return f"```hcl\n{body}```"
+
+
+def yaml(body: str) -> str:
+    return f"```yaml\n{body}```"
+
+
+POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: nginx:1.27\n"
+
+
+@pytest.mark.parametrize("kind, answer", [
+    # The invented names of tests/iac.
+    ("terraform", hcl('resource "aws_s3_bucket" "logs" {\n  name = "my-logs"\n}\n')),
+    ("terraform", hcl('resource "aws_s3_bucket" "b" {\n  bucket     = "b"\n'
+                      '  versioning = aws_versioning::versioning()\n}\n')),
+    ("terraform", hcl('resource "aws_s3_bucket_versioning_policy" "v" {\n  bucket = "b"\n}\n')),
+    ("terraform", hcl('resource "aws_s3_bucket_versioning" "v" {\n  bucket = "b"\n  versioning_configuration {\n'
+                      '    state = "Enabled"\n  }\n}\n')),
+    ("terraform", hcl('resource "aws_instance" "web" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n'
+                      '  name = "web"\n}\n')),
+    ("terraform", hcl('resource "aws_s3_magic" "a" {\n}\n')),
+    ("terraform", hcl('aws_s3_bucket "b" {\n  bucket = "b"\n}\n')),
+    ("terraform", hcl('resource "aws_security_group" "s" {\n  dynamic "ingres" {\n'
+                      '    for_each = var.ports\n  }\n}\n')),
+    ("terraform", hcl('resource "aws_s3_bucket" "b" {\n  bucket: "b"\n}\n')),
+    ("terraform", hcl('data "aws_s3_bucket_versioning" "v" {}\n')),  # a resource, not a data source
+    ("terraform", 'Here is the code:\n' + hcl('resource "aws_s3_bucket" "b" {}\n')),  # prose before the fence
+    ("terraform", hcl('resource "aws_s3_bucket" "b" {}\n') + "\nDone."),  # prose after it
+    ("kubernetes", yaml(POD.replace("    - name: app\n", "    - name: app\n      port: 80\n"))),
+    ("kubernetes", yaml(POD + "  hostnetwork: true\n")),
+    ("kubernetes", yaml("apiVersion: apps/v1\nkind: Deploymnet\nmetadata:\n  name: d\n")),
+    ("kubernetes", yaml("apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: i\nspec: {}\n")),
+    ("kubernetes", yaml("apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  selectr:\n    app: a\n")),
+    ("kubernetes", yaml(POD.replace("spec:\n", "spec:\n  bogus1: 1\n", 1))),
+    ("kubernetes", yaml("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n bad: indent\n")),
+])
+def test_invented_names_and_broken_answers_are_refused(byte_matchers, kind, answer):
+    assert byte_matchers[kind](answer) is not None
+
+
+@pytest.mark.parametrize("kind, answer", [
+    ("terraform", hcl('resource "aws_security_group" "s" {\n  dynamic "ingress" {\n    for_each = var.ports\n'
+                      '    content {\n      from_port = ingress.value\n    }\n  }\n}\n')),
+    ("terraform", hcl('resource "random_id" "suffix" {\n  byte_length = 4\n}\n')),  # other providers: unchecked
+    ("terraform", hcl('resource "aws_s3_bucket" "b" {\n  for_each = toset(["a", "b"])\n  bucket = each.key\n'
+                      '  lifecycle {\n    prevent_destroy = true\n  }\n}\n')),
+    ("kubernetes", yaml(POD + "  hostNetwork: true\n")),
+    ("kubernetes", yaml(POD.replace("    - name: app", "  - name: app").replace("      image", "    image"))),
+])
+def test_real_names_in_both_styles_are_accepted(byte_matchers, kind, answer):
+    assert byte_matchers[kind](answer) is None
+
+
+def test_grammars_are_cached_per_schema_version(grammars, tmp_path):
+    from studio.guided import grammars as module
+
+    terraform = grammars["terraform"]
+    assert terraform.version.startswith("aws-") and terraform.path("gbnf").is_file()
+    assert terraform.path("lark").read_text(encoding="utf-8") == terraform.lark
+    meta = json.loads((Path(terraform.folder) / f"terraform-{terraform.version}.json").read_text())
+    assert meta["gbnf_bytes"] == len(terraform.gbnf.encode()) and meta["build_seconds"] > 0
+    # A cache of another version is never read.
+    assert module.schema_version("kubernetes") == grammars["kubernetes"].version
+    assert "k8s" in grammars["kubernetes"].version
