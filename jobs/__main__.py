@@ -36,7 +36,9 @@ from studio import workspace
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
+    # `supervise` is the runner's own (added without help, so it is not listed).
+    commands = parser.add_subparsers(dest="command", required=True,
+                                     metavar="{run,submit,list,status,resume,stop,logs,delete,eval}")
 
     run = commands.add_parser("run", help="train the job described by a job.yaml, in this process")
     run.add_argument("job_yaml", type=Path)
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_spec_options(evaluate, specs.EvalJob)
     evaluate.add_argument("--submit", action="store_true", help="queue it as a background job instead of running "
                           "it in this terminal")
-    supervise = commands.add_parser("supervise", help=argparse.SUPPRESS)
+    supervise = commands.add_parser("supervise")
     supervise.add_argument("name")
     supervise.add_argument("--attach", action="store_true")
 

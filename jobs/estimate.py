@@ -314,3 +314,37 @@ def estimate_job(spec: JobSpec, device: str | None = None) -> MemoryEstimate:
 
         device = "cuda" if gpu_ids() and spec.gpus > 0 else "cpu"
     return estimate(spec, ModelShape.of(spec.model), device)
+
+
+def device_memory(device: str) -> tuple[int, str] | None:
+    """(bytes, name) of the memory a job has where it runs: the smallest GPU's memory (from `nvidia-smi`), or
+    the machine's physical memory on the CPU; None when it cannot be read."""
+    import os
+    import shutil
+    import subprocess
+
+    if device == "cuda":
+        if not shutil.which("nvidia-smi"):
+            return None
+        try:
+            listed = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+                                    capture_output=True, text=True, timeout=10, check=True).stdout
+            mib = min(int(line.strip()) for line in listed.splitlines() if line.strip())
+        except (OSError, subprocess.SubprocessError, ValueError):
+            return None
+        return mib * 2**20, "the GPU's memory"
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "this machine's memory"
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def over_memory(report: MemoryEstimate) -> str | None:
+    """Why a job cannot run here when its estimate exceeds the device's memory, with what to lower; else None."""
+    found = device_memory(report.device)
+    if found is None or report.total <= found[0]:
+        return None
+    size, where = found
+    biggest = max(report.parts, key=report.parts.get)
+    return (f"the estimate, {_gib(report.total)}, exceeds {where} ({_gib(size)}): lower the batch size or max "
+            f"length (the largest part is {biggest}, {_gib(report.parts[biggest])})")

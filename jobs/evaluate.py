@@ -34,7 +34,8 @@ def run(spec: EvalJob, run: RunFolder, resume: bool = False) -> str:
     """Evaluate `spec` and write its results; returns "succeeded" or "stopped". `resume` starts over: an
     evaluation keeps no state worth resuming."""
     started = time.monotonic()
-    stop = StopRequest.install(run)
+    # A stop is heard between two batches of answers; an evaluation keeps no checkpoint (a rerun starts over).
+    stop = StopRequest.install(run, after="the batch of answers in progress (an evaluation keeps no checkpoint)")
 
     # -- set up --------------------------------------------------------------------------------------------
     import torch
@@ -62,6 +63,10 @@ def run(spec: EvalJob, run: RunFolder, resume: bool = False) -> str:
 
     # -- generate and check ----------------------------------------------------------------------------------
     run.metrics_file.unlink(missing_ok=True)  # a rerun's bar starts from zero
+    # A first line before the model loads, so the Jobs and Evaluate tabs show 0 of N at once, not "-".
+    with run.metrics_file.open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"step": 0, "total_steps": total, "model": f"loading {contenders[0].label}",
+                                 "elapsed_s": round(time.monotonic() - started, 1), "eta_s": None}) + "\n")
     finished_models: list[int] = []
     answered = [0]  # answers done so far, all models together (what a stop reports)
 

@@ -55,6 +55,8 @@ PEAKS = (
     ("T4", "T4", {"fp16": 65e12}),
 )
 
+# At most one evaluation-progress line this often (and one at the evaluation's end).
+EVAL_LINE_S = 2.0
 _REWARD_KEY = re.compile(r"^(eval_)?rewards/(.+)/(mean|std)$")
 _RENAMES = {
     "frac_reward_zero_std": "frac_zero_std",
@@ -146,6 +148,8 @@ class MetricsCallback(TrainerCallback):
         self.last: dict = {}
         self.last_eval: dict = {}
         self.last_eval_step: int | None = None
+        self.eval_batches = 0
+        self.eval_line_at = 0.0
         # GRPO's trainer adds up seconds spent generating and scoring here; each line reports and resets them.
         self.timings: dict[str, float] | None = None
 
@@ -195,6 +199,34 @@ class MetricsCallback(TrainerCallback):
             self.seconds_since_log += seconds
             self.total_step_seconds += seconds
             self.step_began = None
+
+    # -- evaluations -----------------------------------------------------------------------------------
+
+    def on_prediction_step(self, args, state, control, eval_dataloader=None, **kwargs):
+        """Rows of an evaluation done so far, as a line of its own (`phase: evaluation`, `rows_done` of
+        `rows_total`) at most every EVAL_LINE_S seconds and at its end, and in train.log: a final evaluation can
+        take minutes after the last step."""
+        self.eval_batches += 1
+        try:
+            total = len(eval_dataloader.dataset) if eval_dataloader is not None else None
+        except (TypeError, AttributeError):
+            total = None
+        done = self.eval_batches * args.per_device_eval_batch_size * max(1, args.world_size)
+        done = min(done, total) if total else done
+        now = time.monotonic()
+        if done != total and now - self.eval_line_at < EVAL_LINE_S:
+            return
+        self.eval_line_at = now
+        row = {"step": state.global_step, "total_steps": state.max_steps, "phase": "evaluation",
+               "rows_done": done, "rows_total": total, "elapsed_s": round(self.elapsed_offset + now - self.began, 2),
+               "time": round(time.time(), 3)}
+        if state.is_world_process_zero:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(row) + "\n")
+            print(f"[job] evaluation at step {state.global_step}: {done}/{total or '?'} rows", flush=True)
+
+    def on_evaluate(self, args, state, control, **kwargs):
+        self.eval_batches, self.eval_line_at = 0, 0.0
 
     # -- lines -----------------------------------------------------------------------------------------
 

@@ -31,6 +31,15 @@ def fraction(rows: list[dict]) -> float:
     return 0.0
 
 
+def evaluation_in_progress(rows: list[dict]) -> tuple[int, int | None] | None:
+    """(rows done, rows in all) when the last line is an evaluation's progress (`phase: evaluation`) that has
+    not finished yet; None otherwise."""
+    if not rows or rows[-1].get("phase") != "evaluation":
+        return None
+    done, total = rows[-1].get("rows_done") or 0, rows[-1].get("rows_total")
+    return None if total and done >= total else (done, total)
+
+
 def reward_components(rows: list[dict]) -> list[str]:
     """The reward components a GRPO run logged (`reward_format`, ...), in the order first seen."""
     names: list[str] = []

@@ -755,7 +755,12 @@ def load(path: str | Path) -> JobSpec:
     """The spec saved in a job.yaml; every problem is named with the file."""
     path = Path(path)
     try:
-        return loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise SpecError([f"{path}: no such file (the Train tab writes one into each run folder: "
+                         "workspace/runs/<run>/job.yaml)"]) from None
+    try:
+        return loads(text)
     except SpecError as error:
         raise SpecError([f"{path}: {problem}" for problem in error.problems]) from error
 
@@ -764,7 +769,21 @@ def dump(spec: JobSpec) -> str:
     """The job.yaml text: a header saying how to run it, then every field in declaration order."""
     header = (f"# InfraMind Studio {spec.kind} job. Run it with: python -m jobs run job.yaml\n"
               "# Every key is checked: an unknown or misspelled key is refused, not ignored.\n")
+    for name in ("dataset", "eval_dataset"):
+        described = dataset_version(getattr(spec, name, ""))
+        if described:
+            header += (f"# {name}: dataset {described['name']}, version {described['version']}, "
+                       f"{described['rows']} rows of its {described['split']} split ({described['note']})\n")
     return header + yaml.safe_dump(spec.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+
+
+def dataset_version(path: str) -> dict | None:
+    """Which dataset version a job's rows file is (`studio.dataset_store.describe_file`), or None."""
+    if not path:
+        return None
+    from studio import dataset_store
+
+    return dataset_store.describe_file(path)
 
 
 def save(spec: JobSpec, path: str | Path) -> None:

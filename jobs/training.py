@@ -38,21 +38,21 @@ class StopRequest:
     with a checkpoint, so the checkpoint is whole.
     """
 
-    def __init__(self, stop_file: Path | None = None):
+    def __init__(self, stop_file: Path | None = None, after: str = "this step, with a checkpoint"):
         self.stop_file = stop_file
+        self.after = after  # what the job finishes before it stops, for the log
         self.signal: str | None = None
 
     @classmethod
-    def install(cls, run: RunFolder) -> "StopRequest":
-        request = cls(run.stop_file)
+    def install(cls, run: RunFolder, after: str = "this step, with a checkpoint") -> "StopRequest":
+        request = cls(run.stop_file, after)
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, request._handle)
         return request
 
     def _handle(self, signum, frame) -> None:
         if self.signal is None:
-            print(f"[job] {signal.Signals(signum).name} received: stopping after this step with a checkpoint",
-                  flush=True)
+            print(f"[job] {signal.Signals(signum).name} received: stopping after {self.after}", flush=True)
         self.signal = signal.Signals(signum).name
 
     @property
@@ -320,6 +320,8 @@ def finish(trainer, spec: JobSpec, run: RunFolder, setup: Setup, metrics, starte
             "four_bit": setup.four_bit,
             "processes": setup.world_size,
             "adapter": str(run.adapter),
+            # Which rows it learned from: a Dataset-tab dataset's name and version, or the file.
+            "dataset": _dataset_record(spec.dataset),
             **(extra or {}),
         }
         eval_rewards = {k: v for k, v in eval_metrics.items() if k.startswith("eval_reward")}
@@ -328,6 +330,13 @@ def finish(trainer, spec: JobSpec, run: RunFolder, setup: Setup, metrics, starte
         workspace.atomic_write_text(run.summary_file, json.dumps(summary, indent=1))
         print(f"[job] done: adapter in {run.adapter}, summary in {run.summary_file}", flush=True)
     return "succeeded"
+
+
+def _dataset_record(path: str) -> dict:
+    from jobs.specs import dataset_version
+
+    described = dataset_version(path)
+    return {"file": path, **described} if described else {"file": path}
 
 
 def _record_base_model(adapter: Path, model_name: str) -> None:

@@ -47,7 +47,7 @@ VISITOR_EVENTS = {
     # Dataset tab: browse, search, page, pick a row and see its verdict; no saving, importing or exporting.
     "studio.ui.dataset": {"seed_view", "first_view", "dataset_view", "first_page", "previous_page", "next_page",
                           "table_page", "check_all", "pick_row", "preview_row", "new_row", "clear_editor",
-                          "current_version_id",
+                          "current_version_id", "dataset_names", "page_of_row",
                           # names before issue 18's refactor, should a branch still wire them
                           "table", "whole", "pick", "preview", "show_row"},
     # Jobs tab: the list, a job's page, its plots and log (the timer); no stop, resume or delete.
@@ -56,11 +56,14 @@ VISITOR_EVENTS = {
     "studio.ui.compare": {"_compare", "generate", "_pick_example", "_refresh", "pick_base_for"},
     "studio.ui.widgets": {"pick_base_for"},
     # Evaluate: the results already there; no launching.
-    "studio.ui.evaluate": {"show_results", "_list_results", "_filter", "show_row", "watch", "preview"},
+    "studio.ui.evaluate": {"show_results", "_list_results", "_filter", "show_row", "watch", "preview",
+                           "refresh_lists"},
     # Train: the form's preview (it only writes text) and switching the form's kind.
-    "studio.ui.train": {"switch_kind", "preview", "preview_form", "refresh_adapters"},
+    # The pickers read again on opening the tab, the rows note, and the form's check (it only reads).
+    "studio.ui.train": {"switch_kind", "preview", "preview_form", "refresh_adapters", "refresh_lists", "rows_note",
+                        "check"},
     # Export: the lists of runs and exports; no export, no push, no files.
-    "studio.ui.export": {"_suggest_name", "refresh_choices"},
+    "studio.ui.export": {"_suggest_name", "refresh_choices", "gguf_types_for"},
 }
 # Events that spend compute a visitor may still start, each counted against the visitor's hourly allowance.
 RATE_LIMITED = {"studio.ui.compare:_compare", "studio.ui.compare:generate"}

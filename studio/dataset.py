@@ -82,6 +82,8 @@ class Row:
         """A row from a JSON object, with every problem named (`data/train.jsonl:12: missing "output"`)."""
         if not isinstance(data, dict):
             raise DatasetError(f"{where}: expected a JSON object, got {type(data).__name__}")
+        if not data.get("kind") and isinstance(data.get("output"), str) and kind_of_fence(data["output"]):
+            data = {**data, "kind": kind_of_fence(data["output"])}  # a plain Alpaca row: the fence says which
         missing = [name for name in REQUIRED if not data.get(name)]
         if missing:
             raise DatasetError(f"{where}: missing {', '.join(repr(m) for m in missing)}")
@@ -117,22 +119,66 @@ class Row:
 
 Splits = dict[str, list[Row]]
 
+# The code fence's language tag of a plain Alpaca row (no `kind` field) says which kind of row it is.
+FENCE_KINDS = {"hcl": "terraform", "terraform": "terraform", "tf": "terraform", "yaml": "kubernetes",
+               "yml": "kubernetes", "kubernetes": "kubernetes", "k8s": "kubernetes"}
+_FIRST_FENCE = re.compile(r"(?:`{3,}|~{3,})[ \t]*([\w+.-]+)")
+# A file with many bad lines lists this many, then says how many more.
+MAX_LISTED_PROBLEMS = 50
+
+
+def kind_of_fence(output: str) -> str | None:
+    """The kind the first code fence's language tag names, or None.
+
+    >>> kind_of_fence("```hcl"), kind_of_fence("```yaml"), kind_of_fence("no fence")
+    ('terraform', 'kubernetes', None)
+    """
+    match = _FIRST_FENCE.search(output or "")
+    return FENCE_KINDS.get(match.group(1).lower()) if match else None
+
+
+def every_problem(problems: list[str]) -> DatasetError:
+    """One error listing every bad line (the first MAX_LISTED_PROBLEMS), so a file is fixed in one pass."""
+    if len(problems) == 1:
+        return DatasetError(problems[0])
+    listed = problems[:MAX_LISTED_PROBLEMS]
+    more = f"\n- ... and {len(problems) - len(listed)} more" if len(problems) > len(listed) else ""
+    return DatasetError(f"{len(problems)} bad lines:\n" + "\n".join(f"- {p}" for p in listed) + more)
+
 
 def read_jsonl(path: str | Path) -> list[Row]:
-    """Every row of a JSONL file; the first bad line stops the read with its line number."""
+    """Every row of a JSONL file; a bad file is refused with every bad line and its number."""
     path = Path(path)
-    rows = []
+    rows, problems = [], []
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         raise DatasetError(f"{path}: not UTF-8 text (byte {error.start}); save the file as UTF-8") from error
-    for number, data in _jsonl_records(text, str(path)):
-        rows.append(Row.from_dict(data, f"{path}:{number}"))
+    lines: list[str] = []
+    for number, data in _jsonl_records(text, str(path), lines):
+        try:
+            rows.append(Row.from_dict(data, f"{path}:{number}"))
+        except DatasetError as error:
+            problems.append(str(error))
+    if lines or problems:
+        raise every_problem(_by_line(lines + problems))
     return rows
 
 
-def _jsonl_records(text: str, name: str) -> list[tuple[int, object]]:
-    records = []
+def _by_line(problems: list[str]) -> list[str]:
+    """Problems (`name:12: ...`) in the order of their lines."""
+    def line(problem: str) -> int:
+        match = re.match(r".*?:(\d+):", problem)
+        return int(match.group(1)) if match else 0
+
+    return sorted(problems, key=line)
+
+
+def _jsonl_records(text: str, name: str, problems: list[str] | None = None) -> list[tuple[int, object]]:
+    """(line number, parsed object) of every line; a line that is not JSON goes into `problems` when given
+    (the caller lists it with the rows' own problems), else every such line is raised at once."""
+    given = problems is not None
+    records, problems = [], problems if given else []
     # Split on "\n" only: str.splitlines() also breaks at U+2028, U+0085 and other characters that JSON
     # writes unescaped inside strings, which would cut a valid row in two.
     for number, line in enumerate(text.split("\n"), start=1):
@@ -141,9 +187,11 @@ def _jsonl_records(text: str, name: str) -> list[tuple[int, object]]:
         try:
             records.append((number, json.loads(line)))
         except json.JSONDecodeError as error:
-            raise DatasetError(f"{name}:{number}: not valid JSON ({error.msg} at column {error.colno})") from error
-        except RecursionError as error:
-            raise DatasetError(f"{name}:{number}: not valid JSON (nested too deeply)") from error
+            problems.append(f"{name}:{number}: not valid JSON ({error.msg} at column {error.colno})")
+        except RecursionError:
+            problems.append(f"{name}:{number}: not valid JSON (nested too deeply)")
+    if problems and not given:
+        raise every_problem(problems)
     return records
 
 
@@ -195,13 +243,17 @@ def read_file(path: str | Path) -> Splits:
             f"{path.name} is {size / 2**20:.1f} MB, over the {MAX_UPLOAD_BYTES // 2**20} MB upload limit: "
             "split it into smaller files"
         )
+    unreadable: list[str] = []  # lines that are not JSON, listed with the rows' own problems
     if kind == "datasets":
         records = _datasets_records(path)
     else:
         text = _decode(path.read_bytes(), path.name)
-        records = {"jsonl": _jsonl_records, "json": _json_records, "csv": _csv_records}[kind](text, path.name)
+        if kind == "jsonl":
+            records = _jsonl_records(text, path.name, unreadable)
+        else:
+            records = {"json": _json_records, "csv": _csv_records}[kind](text, path.name)
         records = [(f"{path.name}:{number}", data) for number, data in records]
-    return _rows_by_split(records, stem_of(path))
+    return _rows_by_split(records, stem_of(path), unreadable)
 
 
 def _size(path: Path) -> int:
@@ -282,7 +334,8 @@ def _csv_records(text: str, name: str) -> list[tuple[int, object]]:
         unknown = sorted(set(header) - set(CSV_COLUMNS))
         if unknown:
             raise DatasetError(f"{name}:1: unknown column(s) {', '.join(unknown)}; columns are {', '.join(CSV_COLUMNS)}")
-        missing = [column for column in REQUIRED if column not in header]
+        # No `kind` column is fine when each output's code fence names the language (a plain Alpaca CSV).
+        missing = [column for column in REQUIRED if column not in header and column != "kind"]
         if missing:
             raise DatasetError(f"{name}:1: the header has no {', '.join(repr(m) for m in missing)} column")
         if len(set(header)) != len(header):
@@ -371,24 +424,32 @@ def _split_name(value: object, where: str) -> str:
     return name
 
 
-def _rows_by_split(records: list[tuple[str, object]], stem: str) -> Splits:
+def _rows_by_split(records: list[tuple[str, object]], stem: str, unreadable: list[str] | None = None) -> Splits:
     splits: Splits = {name: [] for name in SPLITS}
     seen: dict[str, str] = {}
     unnamed: list[tuple[str, Row]] = []
+    problems: list[str] = list(unreadable or [])
     for where, data in records:
-        if isinstance(data, dict) and "split" in data:
-            data = dict(data)
-            split = _split_name(data.pop("split"), where)
-        else:
-            split = "train"
-        row = Row.from_dict(data, where)
+        try:
+            if isinstance(data, dict) and "split" in data:
+                data = dict(data)
+                split = _split_name(data.pop("split"), where)
+            else:
+                split = "train"
+            row = Row.from_dict(data, where)
+        except DatasetError as error:
+            problems.append(str(error))
+            continue
         if row.id:
             if row.id in seen:
-                raise DatasetError(f"{where}: id {row.id!r} is already used at {seen[row.id]}; ids must be unique")
+                problems.append(f"{where}: id {row.id!r} is already used at {seen[row.id]}; ids must be unique")
+                continue
             seen[row.id] = where
         else:
             unnamed.append((where, row))
         splits[split].append(row)
+    if problems:
+        raise every_problem(_by_line(problems))
     for where, row in unnamed:
         number = re.search(r"(\d+)$", where)
         row.id = free_id(f"{stem}-{int(number.group(1)) if number else 1:04d}", seen)

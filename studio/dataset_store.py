@@ -243,6 +243,53 @@ def dataset_path(name: str, split: str) -> Path:
     return folder(name) / "versions" / current_version(name).id / f"{split}.jsonl"
 
 
+def label(name: str, split: str) -> str:
+    """How a dataset's split is named in a picker: `seed · train · 619 rows · version 20261203-...-740`."""
+    version = current_version(name)
+    return f"{name} · {split} · {version.counts.get(split, 0)} rows · version {version.id}"
+
+
+def describe_file(path: str | Path) -> dict | None:
+    """Which dataset, version and split a JSONL file is, when it is a version's file in this workspace:
+    {"name", "version", "split", "rows", "note"}; None for any other file.
+
+    >>> describe_file(dataset_path("seed", "train"))["split"]
+    'train'
+    """
+    try:
+        relative = Path(path).expanduser().resolve().relative_to(workspace.datasets_dir().resolve())
+    except (ValueError, OSError):
+        return None
+    parts = relative.parts
+    if len(parts) != 4 or parts[1] != "versions" or not parts[3].endswith(".jsonl"):
+        return None
+    name, version_id, split = parts[0], parts[2], parts[3][: -len(".jsonl")]
+    try:
+        version = _read_version(name, version_id)
+    except (OSError, ValueError, KeyError):
+        return None
+    return {"name": name, "version": version_id, "split": split, "rows": version.counts.get(split, 0),
+            "note": version.note}
+
+
+OPENED = "opened.json"
+
+
+def remember_opened(name: str) -> None:
+    """Note `name` as the dataset open in the Dataset tab: the Train and Evaluate tabs default to it."""
+    if exists(name):
+        workspace.atomic_write_text(workspace.datasets_dir() / OPENED, json.dumps({"name": name}))
+
+
+def opened() -> str:
+    """The dataset last opened in the Dataset tab (the seed until another is opened, or when it is gone)."""
+    try:
+        name = json.loads((workspace.datasets_dir() / OPENED).read_text(encoding="utf-8"))["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return SEED
+    return name if isinstance(name, str) and name != OPENED and exists(name) else SEED
+
+
 def versions(name: str) -> list[Version]:
     """Every kept version of `name`, the newest first."""
     base = folder(name) / "versions"

@@ -93,7 +93,7 @@ def candidates(model: str, adapter: str | None = None, merged: str | None = None
 def load_rows(path: str | Path) -> list[dataset.Row]:
     """Rows to evaluate on: the eval split or an uploaded JSONL of Alpaca rows (`output` may be left out)."""
     path = Path(path)
-    rows = []
+    rows, problems = [], []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as error:
@@ -104,11 +104,17 @@ def load_rows(path: str | Path) -> list[dataset.Row]:
         try:
             data = json.loads(line)
         except json.JSONDecodeError as error:
-            raise dataset.DatasetError(f"{path}:{number}: not valid JSON ({error.msg})") from error
+            problems.append(f"{path.name}:{number}: not valid JSON ({error.msg} at column {error.colno})")
+            continue
         if isinstance(data, dict) and not data.get("output"):
             # A set to evaluate on needs requests, not reference answers; the row type asks for one.
             data = {**data, "output": "(no reference answer)"}
-        rows.append(dataset.Row.from_dict(data, f"{path}:{number}"))
+        try:
+            rows.append(dataset.Row.from_dict(data, f"{path.name}:{number}"))
+        except dataset.DatasetError as error:
+            problems.append(str(error))
+    if problems:  # every bad line at once, in the order of the file, so it is fixed in one pass
+        raise dataset.every_problem(problems)
     if not rows:
         raise dataset.DatasetError(f"{path}: no rows")
     return rows
@@ -290,6 +296,21 @@ def _weights(candidate: Candidate, everyone: list[Candidate]) -> tuple[str, str 
     return candidate.model, partner.adapter if partner else None
 
 
+def batch_bounds(total: int, batch_size: int) -> list[tuple[int, int]]:
+    """(start, end) of each batch: 1, 2, 4, ... answers up to `batch_size`, then `batch_size` each, so the
+    first answers (and the progress bar) come within seconds rather than after a whole batch.
+
+    >>> batch_bounds(40, 16)
+    [(0, 1), (1, 3), (3, 7), (7, 15), (15, 31), (31, 40)]
+    """
+    bounds, start, size = [], 0, 1
+    while start < total:
+        end = min(total, start + min(size, batch_size))
+        bounds.append((start, end))
+        start, size = end, size * 2
+    return bounds
+
+
 def evaluate(
     rows: list[dataset.Row],
     contenders: list[Candidate],
@@ -360,10 +381,10 @@ def evaluate(
         done = 0
         for todo, pass_settings in passes:
             answers: list[list[str]] = [[] for _ in rows]
-            for start in range(0, len(todo), batch_size):
+            for start, end in batch_bounds(len(todo), batch_size):
                 if should_stop and should_stop():
                     raise StopRequested(f"stopped after {done} of {total} answers of {candidate.label}")
-                chunk = todo[start : start + batch_size]
+                chunk = todo[start:end]
                 chunk_settings = dataclasses.replace(pass_settings, seed=pass_settings.seed + start)
                 switch = model.disable_adapter() if adapter_off else contextlib.nullcontext()
                 with switch:

@@ -15,6 +15,7 @@ a Hugging Face model (`config.json` and weights).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -93,11 +94,38 @@ def is_complete(folder: Path) -> bool:
         return False
 
 
+# The dequantizing step of the embedded model's conversion, on 2 cores: 30 s quiet, 53 s on a loaded machine.
+CONVERSION_S = 45
+
+
+@contextlib.contextmanager
+def ticking(report: Progress, start: float, end: float, message: str, expected_s: float, every_s: float = 2.0):
+    """Report `message` with the seconds gone every `every_s` while the block runs, the fraction moving from
+    `start` towards `end` as the expected time passes (never reaching it): one long call still shows it lives."""
+    done = threading.Event()
+    began = time.monotonic()
+
+    def tick():
+        while not done.wait(every_s):
+            elapsed = time.monotonic() - began
+            share = min(0.95, elapsed / expected_s)
+            report(start + (end - start) * share, f"{message} ({elapsed:.0f} s, about {expected_s:.0f} s in all)")
+
+    report(start, message)
+    thread = threading.Thread(target=tick, name="progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
 def materialize_embedded(progress: Progress | None = None) -> Path:
     """The embedded model as a plain Hugging Face folder in the model cache, built on first use.
 
     The GGUF holds 4-bit Q4_1 weights; transformers dequantizes them to fp32 once, and every later load reads
-    plain safetensors (about 15 s the first time on 2 cores, under a second afterwards). The folder is written
+    plain safetensors (30-53 s the first time on 2 cores, measured quiet and loaded; under a second afterwards). The folder is written
     under a temporary name and renamed when complete, so a crash mid-write leaves no folder that looks whole.
     """
     folder = workspace.models_dir() / EMBEDDED_FOLDER
@@ -106,7 +134,7 @@ def materialize_embedded(progress: Progress | None = None) -> Path:
     report = progress or (lambda fraction, message: None)
     gguf = embedded_gguf()
     started = time.monotonic()
-    report(0.05, f"First run: converting the embedded model from {gguf.name} (about 15 s, once)")
+    report(0.05, f"First run: converting the embedded model from {gguf.name} (up to a minute on 2 cores, once)")
 
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
@@ -114,12 +142,12 @@ def materialize_embedded(progress: Progress | None = None) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-        report(0.2, "Dequantizing the weights")
         # dequantize=True unpacks the Q4_1 blocks into plain tensors; without it transformers 5 keeps the GGUF
         # blocks and refuses to save_pretrained.
-        model = AutoModelForCausalLM.from_pretrained(
-            gguf.parent, gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True)
-        )
+        with ticking(report, 0.2, 0.8, "Dequantizing the weights", CONVERSION_S):
+            model = AutoModelForCausalLM.from_pretrained(
+                gguf.parent, gguf_file=gguf.name, quantization_config=GgufConfig(dequantize=True)
+            )
         report(0.8, "Writing safetensors")
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

@@ -106,6 +106,15 @@ class RunFacts:
         return None
 
 
+def dataset_line(facts: RunFacts) -> str:
+    """The rows the run trained on: the dataset and its version when the job recorded them, else the file."""
+    recorded = (facts.summary or {}).get("dataset")
+    if isinstance(recorded, dict) and recorded.get("version"):
+        return (f"dataset `{recorded['name']}`, version `{recorded['version']}` ({recorded['rows']} rows of its "
+                f"{recorded['split']} split; {recorded.get('note', '')}), file `{recorded['file']}`")
+    return facts.dataset or "not recorded in job.yaml"
+
+
 def _percent(value) -> str:
     return f"{100 * value:.1f}%" if isinstance(value, (int, float)) else "–"
 
@@ -234,7 +243,7 @@ def model_card(
     parts.append("## Training\n")
     if facts.lora:
         parts.append("LoRA: " + ", ".join(f"{key} = {value}" for key, value in facts.lora.items()) + "\n")
-    parts.append(f"Dataset: {facts.dataset or 'not recorded in job.yaml'}\n")
+    parts.append(f"Dataset: {dataset_line(facts)}\n")
     if facts.job_text:
         parts.append("The job's configuration (`job.yaml`):\n\n```yaml\n" + facts.job_text.rstrip() + "\n```\n")
     else:

@@ -28,6 +28,7 @@ CSS = """
 .im-verdict.im-pass { border-color: #16a34a; background: rgba(22, 163, 74, 0.08); }
 .im-verdict.im-fail { border-color: #dc2626; background: rgba(220, 38, 38, 0.08); }
 .im-verdict ul { margin: 0.4em 0 0 1.2em; }
+#answer pre, #answer-tuned pre, #answer code, #answer-tuned code { white-space: pre-wrap; word-break: break-word; }
 """
 
 THEME = gr.themes.Soft(primary_hue="indigo", secondary_hue="teal", neutral_hue="slate")

@@ -15,7 +15,7 @@ import gradio as gr
 
 from studio import chat, compare, generation, models, preferences
 from studio.ui.widgets import (GREEDY, GUIDED_INFO, GUIDED_LABEL, NO_TUNED, SAMPLED, code_block_html, pick_base_for,
-                               tuned_choices, verdict_html)
+                               tuned_choices, verdict_html, when_opened)
 
 WAITING_TUNED = ("*Choose a fine-tuned model above (a run's adapter, or a merged export's folder) to see its answer "
                  "here.*")
@@ -138,7 +138,8 @@ def _ask_judge(url: str, judge_model: str, pair):
 
 def _export_votes():
     path, pairs = preferences.export_dpo()
-    return str(path), f"{pairs} DPO pair{'s' if pairs != 1 else ''} written to `{path}`. {_vote_counts()}"
+    return (gr.update(value=str(path), visible=True),
+            f"{pairs} DPO pair{'s' if pairs != 1 else ''} written to `{path}`. {_vote_counts()}")
 
 
 def _pick_example(example_id: str):
@@ -252,7 +253,8 @@ def build() -> None:
             export = gr.Button("Download DPO pairs", elem_id="vote-export", size="sm")
         gr.Markdown(VOTE_NOTE, elem_classes=["im-muted"])
         vote_status = gr.Markdown(elem_id="vote-status")
-        vote_file = gr.File(label="DPO pairs (JSONL)", elem_id="vote-file", visible=True, interactive=False)
+        # Shown once there is a file: an empty file box is 200 px of nothing.
+        vote_file = gr.File(label="DPO pairs (JSONL)", elem_id="vote-file", visible=False, interactive=False)
     with gr.Accordion("LLM judge (optional, off unless asked)", open=False):
         gr.Markdown("A model behind an OpenAI-compatible server (llama.cpp's `llama-server`, vLLM) scores both "
                     "answers from 1 to 5 against the request, with a rubric: a second opinion beside the validators.")
@@ -279,6 +281,7 @@ def build() -> None:
     example.change(_pick_example, [example], [kind, prompt, context, chosen], api_name=False)
     tuned.change(pick_base_for, [tuned, model_name], [model_name], api_name=False)
     refresh.click(_refresh, [tuned], [tuned], api_name=False)
+    when_opened(_refresh, [tuned], [tuned], follow=True)
     for choice, button in votes.items():
         button.click(lambda shown, choice=choice: vote(choice, shown), [pair], [pair, vote_status],
                      api_name=False)

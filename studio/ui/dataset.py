@@ -19,11 +19,11 @@ from types import SimpleNamespace
 
 import gradio as gr
 
-from studio import dataset, dataset_store, dataset_tokens, models
+from studio import access, dataset, dataset_store, dataset_tokens, models
 from studio.dataset import DatasetError, Row
 from studio.highlight import code_html
 from studio.ui import dataset_sources
-from studio.ui.widgets import verdict_html, verdict_reasons
+from studio.ui.widgets import verdict_html, verdict_reasons, when_opened
 
 PAGE_SIZE = 25
 ALL = "all"
@@ -142,10 +142,12 @@ def dataset_view(name, search, kind, tag, verdict, split, page):
     names = dataset_store.names()
     if name not in names:
         name = dataset_store.SEED
+    if access.current().is_owner:  # the Train and Evaluate tabs default to the dataset an owner opened here
+        dataset_store.remember_opened(name)
     snapshot = dataset_store.load(name)
     tags = [ALL, *snapshot.tags()]
     values, page, label = table_page(name, search, kind, tag if tag in tags else ALL, verdict, split, page)
-    version_ids = [v.id for v in dataset_store.versions(name)]
+    version_ids = [(f"{v.id} · {v.note}", v.id) for v in dataset_store.versions(name)]
     return (
         gr.update(choices=names, value=name),
         summary_markdown(name),
@@ -156,9 +158,22 @@ def dataset_view(name, search, kind, tag, verdict, split, page):
     )
 
 
+def dataset_names():
+    """The datasets as they are now (another browser tab may have imported one)."""
+    return gr.update(choices=dataset_store.names())
+
+
 def seed_view():
-    """The page as it opens: the seed dataset, unfiltered, on its first page."""
-    return dataset_view(dataset_store.SEED, "", ALL, ALL, ALL, ALL, 1)
+    """The page as it opens: the dataset open last (the seed at first), unfiltered, on its first page."""
+    return dataset_view(dataset_store.opened(), "", ALL, ALL, ALL, ALL, 1)
+
+
+def page_of_row(name, search, kind, tag, verdict, split, row_id):
+    """The table turned to the page holding row `row_id` (a new row lands last), under the filters shown."""
+    found = dataset_store.load(name).search(search, kind, tag, verdict, split)
+    position = next((number for number, (row, _) in enumerate(found) if row.id == row_id), None)
+    page = 1 if position is None else position // PAGE_SIZE + 1
+    return table_page(name, search, kind, tag, verdict, split, page)
 
 
 def first_view(name, search, kind, tag, verdict, split):
@@ -227,7 +242,23 @@ def save_edited_row(name, split, *values):
         return gr.update(), gr.update(), gr.update(), f"✗ Not saved: {error}"
     badge = "✓ passes" if dataset.check_row(saved).ok else "✗ fails"
     return (saved.id, output_html(saved.output, saved.kind), row_verdict_html(saved),
-            f"Saved **{saved.id}** ({badge} the validators) as version `{version.id}` ({version.rows} rows).")
+            f"Saved **{saved.id}** ({badge} the validators) as version `{version.id}` ({version.rows} rows)."
+            + long_row_warning(saved))
+
+
+# Characters per token of the embedded tokenizer on the seed rows is about 3.5; below 3 a row is surely long.
+CHARS_PER_TOKEN = 3
+
+
+def long_row_warning(row: Row) -> str:
+    """A word when a row is so long that training surely cuts it (the default max_length), else ''."""
+    characters = len(row.instruction) + len(row.input) + len(row.output)
+    limit = dataset_tokens.DEFAULT_MAX_LENGTH
+    if characters <= CHARS_PER_TOKEN * limit:
+        return ""
+    return (f"  \n⚠️ This row has {characters:,} characters, far over the {limit:,} tokens a training job keeps "
+            "by default (max_length): the end of its answer would be cut off and never learned. "
+            "*As the model sees it* below shows where the cut falls.")
 
 
 def save_row_on_version(name, split, base_version, *values):
@@ -241,8 +272,8 @@ def save_row_on_version(name, split, base_version, *values):
         return gr.update(), gr.update(), gr.update(), f"✗ Not saved: {error}", gr.update()
     badge = "✓ passes" if dataset.check_row(saved).ok else "✗ fails"
     return (saved.id, output_html(saved.output, saved.kind), row_verdict_html(saved),
-            f"Saved **{saved.id}** ({badge} the validators) as version `{version.id}` ({version.rows} rows).",
-            version.id)
+            f"Saved **{saved.id}** ({badge} the validators) as version `{version.id}` ({version.rows} rows)."
+            + long_row_warning(saved), version.id)
 
 
 def current_version_id(name) -> str:
@@ -476,6 +507,7 @@ def _wire(t: SimpleNamespace) -> None:
     gr.on(None, seed_view, None, dataset_outputs, **quiet).then(
         check_all, [t.name], [t.summary], **quiet).then(
         table_page, [*filters, t.page], table_outputs, **quiet)
+    when_opened(dataset_names, None, [t.name])
     # Another dataset: the row in the editor belongs to the one left, so the editor starts empty.
     t.name.input(first_view, filters, dataset_outputs, **quiet).then(
         clear_editor, None, [*editor_outputs, t.status], **quiet).then(
@@ -498,11 +530,13 @@ def _wire(t: SimpleNamespace) -> None:
                      trigger_mode="always_last", show_progress="hidden", **quiet)
     t.save_row.click(save_row_on_version, [t.name, t.edit_split, t.row_version, *editor],
                      [t.row_id, t.output_view, t.verdict_view, t.status, t.row_version], api_name="save_row").then(
-        dataset_view, [*filters, t.page], dataset_outputs, **quiet)
+        dataset_view, [*filters, t.page], dataset_outputs, **quiet).then(
+        page_of_row, [*filters, t.row_id], table_outputs, **quiet)
     t.new_row.click(new_row, [t.edit_kind], [*editor_outputs, t.status], **quiet)
     t.duplicate_row.click(duplicate_row, [t.name, t.row_id], [*editor_outputs, t.status], **quiet).then(
         current_version_id, [t.name], [t.row_version], **quiet).then(
-        dataset_view, [*filters, t.page], dataset_outputs, **quiet)
+        dataset_view, [*filters, t.page], dataset_outputs, **quiet).then(
+        page_of_row, [*filters, t.row_id], table_outputs, **quiet)
     t.delete_row.click(delete_row, [t.name, t.row_id], [*editor_outputs, t.status], **quiet).then(
         dataset_view, [*filters, t.page], dataset_outputs, **quiet)
 

@@ -20,11 +20,11 @@ from pathlib import Path
 import gradio as gr
 
 from jobs import specs
-from studio import compare, evaluation, models, workspace
+from studio import compare, dataset, evaluation, models, workspace
 from studio.durations import format_duration
 from studio.ui.widgets import (GREEDY, GUIDED_INFO, GUIDED_LABEL, NO_TUNED, SAMPLED, code_block_html,
                                evaluation_headline, launched_markdown, loop_note, pick_base_for, problems_markdown,
-                               progress_bar, tuned_choices, verdict_html)
+                               progress_bar, tuned_choices, verdict_html, when_opened)
 
 NO_RESULTS = "No evaluation yet: run one above, or with `python -m jobs eval --help` in a terminal."
 UPLOAD = "upload"
@@ -42,11 +42,65 @@ def row_sources() -> list[tuple[str, str]]:
     found = []
     for name in dataset_store.names():
         try:
-            count = sum(1 for line in dataset_store.dataset_path(name, "eval").read_text().splitlines() if line.strip())
-        except OSError:
+            found.append((dataset_store.label(name, "eval"), name))
+        except (OSError, ValueError, dataset_store.DatasetError):
             continue
-        found.append((f"{name}: eval split ({count} rows)", name))
     return [*found, ("An uploaded JSONL file", UPLOAD)]
+
+
+def default_source() -> str:
+    """The eval split of the dataset open in the Dataset tab."""
+    from studio import dataset_store
+
+    return dataset_store.opened()
+
+
+def check_upload(upload: str | None, source: str):
+    """An uploaded file becomes the rows, checked at once: (rows picker, what the file holds or every bad
+    line with its number)."""
+    if not upload:
+        return gr.update(value=default_source() if source == UPLOAD else source), ""
+    try:
+        rows = evaluation.load_rows(upload)
+    except (dataset.DatasetError, OSError) as error:
+        lines = str(error).replace(str(Path(upload).parent) + "/", "")
+        return gr.update(value=UPLOAD), f"✗ **{Path(upload).name} cannot be evaluated**: fix these lines and upload " \
+                                         f"it again.\n\n{_as_list(lines)}"
+    kinds = ", ".join(f"{sum(1 for row in rows if row.kind == kind)} {kind}" for kind in evaluation.KINDS)
+    return gr.update(value=UPLOAD), f"✓ **{Path(upload).name}**: {len(rows)} rows ({kinds}) to evaluate on."
+
+
+def _as_list(message: str) -> str:
+    lines = message.splitlines()
+    return "\n".join(lines[1:]) if len(lines) > 1 else f"- {message}"
+
+
+def rows_summary(source: str, upload: str | None, limit) -> str:
+    """Which rows a launch evaluates, and how many: 'the first 5 of the 121 rows of seed's eval split (...)'."""
+    from studio import dataset_store
+
+    if source == UPLOAD:
+        if not upload:
+            return "no rows yet: upload a JSONL file"
+        count = len(evaluation.load_rows(upload))
+        what = f"the uploaded file {Path(upload).name}"
+    else:
+        version = dataset_store.current_version(source)
+        count = version.counts.get("eval", 0)
+        what = f"the eval split of {source}, version {version.id}"
+    limit = int(limit or 0)
+    if limit and limit < count:
+        return f"the first {limit} of the {count} rows of {what}"
+    return f"all {count} rows of {what}"
+
+
+def refresh_lists(tuned: str | None, source: str | None, upload: str | None):
+    """The tab opened, or a job ended: the fine-tuned models and the datasets as they are now; the rows follow
+    the dataset open in the Dataset tab unless a file was uploaded."""
+    sources = row_sources()
+    if source != UPLOAD or not upload:
+        source = default_source()
+    return gr.update(choices=tuned_choices()), gr.update(choices=sources, value=source)
 
 
 def rows_file(source: str, upload: str | None) -> str:
@@ -109,11 +163,13 @@ def launch(source, upload, *form):
     from jobs.store import JobStateError
 
     try:
+        which = rows_summary(source, upload, form[8])
         spec = spec_from_form(*form[:3], rows_file(source, upload), *form[3:])
         job = runner.submit(spec)
     except (specs.SpecError, JobStateError, models.ModelUnavailable, ValueError, OSError) as error:
         return problems_markdown(error), gr.skip(), None
-    return (launched_markdown(job, "It goes on if you close this page; the Jobs tab shows it too."),
+    return (launched_markdown(job, f"It evaluates {which}; it goes on if you close this page, and the Jobs tab "
+                                   "shows it too."),
             command_line(spec), job.name)
 
 
@@ -275,10 +331,13 @@ def build() -> None:
         with_base = gr.Checkbox(True, label="Evaluate the base too", elem_id="eval-with-base", scale=1)
     with gr.Row():
         sources = row_sources()
-        source = gr.Dropdown(sources, value=sources[0][1], label="Rows", elem_id="eval-source", scale=2)
+        source = gr.Dropdown(sources, value=default_source(), label="Rows", elem_id="eval-source", scale=2,
+                             info="The eval split of a dataset (the one open in the Dataset tab first), or a file "
+                                  "uploaded here.")
         upload = gr.File(label="Upload rows (JSONL: instruction, kind, intent; output optional)",
                          file_types=[".jsonl"], type="filepath", elem_id="eval-upload", scale=2)
         limit = gr.Number(0, precision=0, label="First N rows only (0: all)", elem_id="eval-limit", scale=1)
+    upload_status = gr.Markdown(elem_id="eval-upload-status")
     with gr.Accordion("Generation", open=False):
         with gr.Row():
             decoding = gr.Radio([GREEDY, SAMPLED], value=GREEDY, label="Decoding", elem_id="eval-decoding")
@@ -321,7 +380,8 @@ def build() -> None:
                              allow_custom_value=True, elem_id="eval-results", scale=4)
         refresh = gr.Button("↻", elem_id="eval-results-refresh", scale=0, min_width=60)
     headline = gr.Markdown(NO_RESULTS, elem_id="eval-summary")
-    table = gr.Dataframe(label="Rate of each stage", elem_id="eval-table", interactive=False, wrap=True)
+    table = gr.Dataframe(headers=["kind", "stage", "base", "fine-tuned", "change"], label="Rate of each stage",
+                         elem_id="eval-table", interactive=False, wrap=True)
     chart = gr.Plot(show_label=False, elem_id="eval-chart")
     records = gr.State([])
     gr.Markdown("### Row by row")
@@ -341,6 +401,9 @@ def build() -> None:
     for component in (source, *form):
         component.change(preview, [source, upload, *form], [command], api_name=False, show_progress="hidden")
     tuned.change(pick_base_for, [tuned, base], [base], api_name=False)
+    upload.upload(check_upload, [upload, source], [source, upload_status], api_name=False)
+    upload.clear(check_upload, [upload, source], [source, upload_status], api_name=False)
+    when_opened(refresh_lists, [tuned, source, upload], [tuned, source], follow=True)
     timer.tick(watch, [launched, shown_job], [job_progress, folder, *shown, shown_job], api_name=False,
                show_progress="hidden")
     folder.change(show_results, [folder], shown, api_name="results")

@@ -18,6 +18,7 @@ import gradio as gr
 from studio import access, adapters, models, workspace
 from studio.export import build as exports
 from studio.export import card, hub, serving
+from studio.ui.widgets import when_opened
 
 INTRO = (
     "Turn a run's adapter into what you take home: **merged weights** (safetensors, for transformers and vLLM), "
@@ -115,9 +116,14 @@ def _suggest_name(run: str | None) -> str:
     return f"{run}-export" if run else ""
 
 
+def _failed(message: str) -> tuple:
+    """An export that did not happen, said where the export's result would be (not in a toast)."""
+    return f"✗ **Not exported**: {message}", gr.skip(), gr.skip(), gr.skip()
+
+
 def _export(run, name, formats, gguf_types, dtype, system_kind, llama_cpp, overwrite, progress=gr.Progress()):
     if not run:
-        raise gr.Error("Pick a run first (runs appear here once their job has saved an adapter).")
+        return _failed("pick a run first (runs appear here once their job has saved an adapter).")
     try:
         request = exports.ExportRequest(
             run=run,
@@ -131,9 +137,9 @@ def _export(run, name, formats, gguf_types, dtype, system_kind, llama_cpp, overw
         )
         export = exports.build_export(request, progress=lambda fraction, message: progress(fraction, desc=message))
     except (ValueError, models.ModelUnavailable) as error:  # ExportError, UnsafeName, UnsupportedModel
-        raise gr.Error(str(error), duration=None) from error
+        return _failed(str(error))
     except (OSError, RuntimeError, MemoryError) as error:  # a full disk, a failed load: nothing was kept
-        raise gr.Error(f"The export failed and was removed: {type(error).__name__}: {error}", duration=None) from error
+        return _failed(f"the export failed and was removed: {type(error).__name__}: {error}")
     summary, paths, commands = _shown(export)
     return summary, paths, commands, gr.update(choices=export_names(), value=export.name)
 
@@ -169,6 +175,11 @@ def refresh_choices():
     return gr.update(choices=run_choices()), gr.update(choices=export_names())
 
 
+def gguf_types_for(formats):
+    """The GGUF types can be picked only while GGUF is ticked."""
+    return gr.update(interactive="gguf" in (formats or []))
+
+
 def build() -> None:
     # Download links serve the files where they are; see the module docstring.
     if not access.settings().roles:
@@ -201,7 +212,9 @@ def build() -> None:
         llama_cpp = gr.Checkbox(True, label="Also load each GGUF file in llama.cpp and compare", elem_id="export-llama")
     overwrite = gr.Checkbox(False, label="Overwrite an existing export of this name", elem_id="export-overwrite")
     go = gr.Button("Export", variant="primary", elem_id="export-go")
-    summary = gr.Markdown(elem_id="export-summary")
+    # Tall enough for the progress (stage and percent) that the export draws over it while it runs.
+    summary = gr.Markdown("Pick a run, tick the formats, then **Export**. Its stages and progress show here.",
+                          elem_id="export-summary", min_height=120)
     files = gr.File(label="Weights", file_count="multiple", interactive=False, elem_id="export-files")
     commands = gr.Code(label="Serve it", language="shell", interactive=False, elem_id="export-commands")
 
@@ -225,6 +238,8 @@ def build() -> None:
         pushed = gr.Markdown(elem_id="export-pushed")
 
     refresh.click(refresh_choices, None, [run, existing], api_name=False)
+    when_opened(refresh_choices, None, [run, existing], follow=True)
+    formats.change(gguf_types_for, formats, gguf_types, api_name=False, show_progress="hidden")
     run.change(_suggest_name, run, name, api_name=False)
     inputs = [run, name, formats, gguf_types, dtype, system_kind, llama_cpp, overwrite]
     # One export at a time: each holds a model or two in memory.

@@ -26,6 +26,7 @@ from studio.durations import format_duration
 from studio.ui.widgets import device_label, evaluation_headline, progress_bar
 
 REFRESH_S = 2.0
+LOG_LINES = 14  # as many as the log box shows: its end, not a scroll bar's top
 STATE_COLORS = {"queued": "#64748b", "running": "#4f46e5", "succeeded": "#059669", "failed": "#dc2626",
                 "stopped": "#d97706"}
 
@@ -43,20 +44,27 @@ def jobs_table(store: JobStore) -> str:
         run = RunFolder.named(job.name)
         last = run.last_metrics() or {}
         done = 1.0 if job.state == "succeeded" else progress.fraction([last])
-        steps = f"{last.get('step', 0)}/{last.get('total_steps', '?')}" if last else "-"
+        steps = f"{last.get('step', 0)}/{last.get('total_steps', '?')}" if last else (
+            "loading…" if job.state == "running" else "-")  # a job loads its libraries and model first
+        evaluating = progress.evaluation_in_progress([last]) if job.state == "running" else None
+        if evaluating:  # after the last step, an evaluation over the held-out rows: its own count and bar
+            rows_done, rows_total = evaluating
+            steps = f"{steps} · evaluating {rows_done}/{rows_total or '?'} rows"
+            done = rows_done / rows_total if rows_total else done
         eta = format_duration(last.get("eta_s")) if job.state == "running" and last.get("eta_s") is not None else ""
         if job.state == "queued" and job.after:
             eta = f"after {html.escape(job.after)}"
         color = STATE_COLORS.get(job.state, "#64748b")
         bar = progress_bar(done, color, min_width="120px")
-        started = time.strftime("%m-%d %H:%M", time.localtime(job.started_at)) if job.started_at else ""
+        # When the job was launched: a resume starts it again, but it is the same job.
+        started = time.strftime("%m-%d %H:%M", time.localtime(job.created_at)) if job.created_at else ""
         rows.append(
             f"<tr data-job='{html.escape(job.name)}'><td><b>{html.escape(job.name)}</b></td><td>{job.kind}</td>"
             f"<td><span class='im-state' style='color:{color};font-weight:600'>{job.state}</span></td>"
             f"<td>{bar}</td><td>{steps}</td><td>{eta}</td><td>{html.escape(job.devices or '')}</td>"
             f"<td>{started}</td></tr>")
     head = "".join(f"<th style='text-align:left'>{h}</th>" for h in
-                   ("run", "kind", "state", "progress", "step", "ETA", "device", "started"))
+                   ("run", "kind", "state", "progress", "step", "ETA", "device", "launched"))
     return (f"<table style='width:100%;border-collapse:collapse'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
 
@@ -82,10 +90,14 @@ def job_details(store: JobStore, name: str) -> str:
     run = RunFolder.named(name)
     where = f" on {device_label(job.devices)}" if job.devices else ""
     lines = [f"**{job.name}**: {job.kind}, **{job.state}**{where}"]
+    if job.attempts > 1 and job.started_at:
+        lines.append(f"Attempt {job.attempts}, started {time.strftime('%m-%d %H:%M', time.localtime(job.started_at))}.")
     if job.after and job.state == "queued":
         lines.append(f"Waits for **{job.after}** to succeed, then starts from its adapter.")
     if job.stop_requested_at and job.state == "running":
-        lines.append("Stop requested: it ends after its current step, with a checkpoint.")
+        lines.append("Stop requested: it ends after its current batch of answers (an evaluation keeps no "
+                     "checkpoint)." if job.kind == "eval" else
+                     "Stop requested: it ends after its current step, with a checkpoint.")
     if job.message:
         first, _, rest = job.message.partition("\n")
         lines.append(first)
@@ -192,9 +204,20 @@ def preference_figure(rows: list[dict]):
     return _layout(figure, "Preferences (DPO): beta x log(policy / reference)", "implicit reward")
 
 
+WAITING = "waiting for the first step"
+
+
 def _layout(figure, title: str, y_title: str):
+    """Steps are whole numbers on the x axis; a chart with nothing yet says what it waits for."""
     figure.update_layout(title=title, xaxis_title="step", yaxis_title=y_title, height=300,
                          margin={"l": 50, "r": 10, "t": 40, "b": 40}, legend={"orientation": "h", "y": -0.25})
+    steps = [x for trace in figure.data for x in (trace.x or ())]
+    figure.update_xaxes(tickformat="d", dtick=1 if steps and max(steps) <= 10 else None, rangemode="tozero")
+    if not steps:
+        figure.update_xaxes(range=[0, 1], showticklabels=False)
+        figure.update_yaxes(showticklabels=False)
+        figure.add_annotation(text=WAITING, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                              font={"size": 15, "color": "#64748b"})
     return figure
 
 
@@ -216,7 +239,8 @@ def refresh(selected: str | None, seen: tuple | None):
     chooser = gr.update(choices=names, value=selected)
     if selected is None:
         hidden = gr.update(value=None, visible=False)
-        return table, chooser, "", gr.update(value="", visible=False), None, None, None, hidden, hidden, "", None
+        return (table, chooser, "", gr.update(value="", visible=False), None, None, None, hidden, hidden, "", None,
+                *buttons_for(None))
     run = RunFolder.named(selected)
     size = run.metrics_file.stat().st_size if run.metrics_file.exists() else -1
     rows = run.metrics()
@@ -234,7 +258,15 @@ def refresh(selected: str | None, seen: tuple | None):
         trains = store.get(selected).kind != "eval"  # an evaluation has no loss to chart
         plots = (gr.update(value=loss_figure(rows), visible=trains), gr.update(value=lr_figure(rows), visible=trains),
                  gr.update(value=rewards, visible=rewards is not None), *evaluation_view(results))
-    return (table, chooser, job_details(store, selected), warning_update, *plots, run.log_tail(60), key)
+    return (table, chooser, job_details(store, selected), warning_update, *plots, run.log_tail(LOG_LINES), key,
+            *buttons_for(store.get(selected).state))
+
+
+def buttons_for(state: str | None) -> tuple:
+    """Stop, Resume, Delete and Kill, each enabled only where it can act on the chosen job's state."""
+    live = state in ("queued", "running")
+    return (gr.update(interactive=live), gr.update(interactive=state in ("stopped", "failed")),
+            gr.update(interactive=state is not None and not live), gr.update(interactive=state == "running"))
 
 
 def evaluation_view(results) -> tuple:
@@ -293,9 +325,9 @@ def build() -> None:
     table = gr.HTML(elem_id="jobs-table")
     with gr.Row():
         chooser = gr.Dropdown([], label="Job", elem_id="jobs-select", scale=3)
-        stop_button = gr.Button("Stop", elem_id="jobs-stop", scale=1)
-        resume_button = gr.Button("Resume", elem_id="jobs-resume", scale=1)
-        delete_button = gr.Button("Delete…", variant="stop", elem_id="jobs-delete", scale=1)
+        stop_button = gr.Button("Stop", elem_id="jobs-stop", scale=1, interactive=False)
+        resume_button = gr.Button("Resume", elem_id="jobs-resume", scale=1, interactive=False)
+        delete_button = gr.Button("Delete…", variant="stop", elem_id="jobs-delete", scale=1, interactive=False)
     with gr.Row(visible=False) as confirm_row:
         confirm_text = gr.Markdown()
         confirm_button = gr.Button("Delete the run and its folder", variant="stop", elem_id="jobs-delete-confirm")
@@ -309,14 +341,16 @@ def build() -> None:
     reward_plot = gr.Plot(label="Rewards", elem_id="jobs-reward-plot", visible=False)
     eval_summary = gr.Markdown(visible=False, elem_id="jobs-eval-summary")
     eval_chart = gr.Plot(show_label=False, visible=False, elem_id="jobs-eval-chart")
-    log = gr.Textbox(label="train.log (the end)", lines=14, max_lines=14, autoscroll=True, interactive=False,
+    log = gr.Textbox(label="train.log (the end)", lines=LOG_LINES, max_lines=LOG_LINES, autoscroll=True, interactive=False,
                      elem_id="jobs-log", elem_classes=["im-mono"])
     with gr.Accordion("More", open=False):
-        kill_button = gr.Button("Kill now (loses the steps since the last checkpoint)", elem_id="jobs-kill")
+        kill_button = gr.Button("Kill now (loses the steps since the last checkpoint)", elem_id="jobs-kill",
+                                interactive=False)
     seen = gr.State(None)
     timer = gr.Timer(REFRESH_S)
 
-    outputs = [table, chooser, details, warning, loss_plot, lr_plot, reward_plot, eval_summary, eval_chart, log, seen]
+    outputs = [table, chooser, details, warning, loss_plot, lr_plot, reward_plot, eval_summary, eval_chart, log, seen,
+               stop_button, resume_button, delete_button, kill_button]
     timer.tick(refresh, [chooser, seen], outputs, api_name=False, show_progress="hidden")
     chooser.input(choose, [chooser], outputs, api_name=False, show_progress="hidden")
     stop_button.click(stop_job, chooser, action_status, api_name="jobs_stop")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 
 import gradio as gr
+from gradio.context import Context
 
 from studio import compare, models
 from studio.durations import format_duration
@@ -40,6 +41,56 @@ FAILURE_WORDS = {"loop": "loop", "extracted": "no code", "parses": "does not par
                  "intent": "misses the intent"}
 UNCHECKED_INTENT = ("A typed request has no intent spec: pick an example from the eval split to check the intent "
                     "too.")
+
+
+# -- lists that follow the workspace ------------------------------------------------------------------------
+
+# How often a tab's pickers look for runs, adapters and exports finished since (a directory listing or two).
+FOLLOW_S = 5.0
+
+
+def when_opened(fn, inputs, outputs, *, follow: bool = False) -> None:
+    """Call `fn` each time the tab being built is opened (`gr.Tab.select`), so its pickers list what exists now;
+    with `follow`, also when a job changed state or an export or dataset version appeared (checked every FOLLOW_S
+    seconds), so a run that ends while the tab is open shows up without a click. `fn` returns updates for
+    `outputs`."""
+    inputs = list(inputs or [])
+    block = Context.block
+    while block is not None and not isinstance(block, gr.Tab):
+        block = block.parent
+    quiet = {"api_name": False, "show_progress": "hidden"}
+    if block is not None:
+        block.select(fn, inputs, outputs, **quiet)
+    if not follow:
+        return
+    seen = gr.State(None)
+
+    def on_change(last, *values):
+        now = workspace_signature()
+        if now == last:  # nothing new: leave the pickers alone (an open dropdown is not redrawn)
+            return (*[gr.skip()] * len(outputs), last)
+        updates = fn(*values)
+        return (*(updates if isinstance(updates, tuple) else (updates,)), now)
+
+    # Named as `fn` (not wrapped: Gradio would read fn's parameters): the role guard (studio.access) allows the
+    # tick to a visitor exactly when it allows `fn`.
+    on_change.__module__, on_change.__qualname__ = fn.__module__, fn.__qualname__
+    gr.Timer(FOLLOW_S).tick(on_change, [seen, *inputs], [*outputs, seen], **quiet)
+
+
+def workspace_signature() -> tuple:
+    """What the pickers list, in brief: every job's state, the exports, each dataset's current version."""
+    from jobs.store import JobStore
+    from studio import dataset_store, workspace
+
+    jobs = tuple((job.name, job.state) for job in JobStore().list())
+    exports = tuple(sorted(path.name for path in workspace.exports_dir().iterdir())) \
+        if workspace.exports_dir().is_dir() else ()
+    try:
+        datasets = tuple((name, dataset_store.current_version(name).id) for name in dataset_store.names())
+    except (OSError, ValueError):
+        datasets = ()
+    return jobs, exports, datasets
 
 
 # -- a verdict ---------------------------------------------------------------------------------------------

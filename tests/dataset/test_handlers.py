@@ -17,7 +17,8 @@ def test_the_view_of_a_dataset_falls_back_to_the_seed(home):
         "gone", "", "all", "no-such-tag", "all", "all", 3)
     assert chooser["value"] == "seed" and "**seed** · 740 rows" in summary
     assert tags["value"] == "all" and "all" in tags["choices"] and len(tags["choices"]) > 10
-    assert len(versions) == 1 and version_pick["choices"] == [versions[0][0]]
+    # Each version offered with its change note (not a bare id).
+    assert len(versions) == 1 and version_pick["choices"] == [(f"{versions[0][0]} · {versions[0][5]}", versions[0][0])]
     assert page == 3 and len(values) == tab.PAGE_SIZE and label.startswith("Page **3** of 30")
     assert tab.next_page("seed", "", "all", "all", "all", "all", 30)[1] == 30, "the last page stays the last"
     assert tab.previous_page("seed", "", "all", "all", "all", "all", 1)[1] == 1

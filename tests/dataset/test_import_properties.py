@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -124,7 +125,10 @@ def test_any_json_objects_give_rows_or_an_error_naming_a_line(objects):
         try:
             result = dataset.read_file(path)
         except DatasetError as error:
-            assert str(error).startswith("upload.jsonl:"), error  # the line is named
+            # The line is named; with several bad lines, each of them, one a line under a count.
+            first, *others = str(error).split("\n")
+            assert first.startswith("upload.jsonl:") or re.fullmatch(r"\d+ bad lines:", first), error
+            assert all(line.startswith(("- upload.jsonl:", "- ... and ")) for line in others), error
             return
     assert_checked(result)
     assert sum(len(part) for part in result.values()) == len(objects)

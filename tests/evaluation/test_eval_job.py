@@ -38,7 +38,8 @@ def test_eval_through_the_cli_keeps_the_results_with_the_run(eval_home, tiny_lla
     spec = specs.load(run.spec_file)
     assert isinstance(spec, specs.EvalJob) and spec.limit == 3 and spec.adapter == "sft-tiny"
     steps = [(line["step"], line["total_steps"]) for line in run.metrics()]
-    assert steps == [(2, 6), (3, 6), (5, 6), (6, 6)]
+    # A line before the model loads (0 of 6), then batches of 1 and 2 answers (growing towards --batch-size 2).
+    assert steps == [(0, 6), (1, 6), (3, 6), (4, 6), (6, 6)]
     assert run.summary()["results"] == str(eval_home / "runs" / "sft-tiny" / "eval")
     job = JobStore().get("eval-tiny")
     assert (job.kind, job.state) == ("eval", "succeeded")
@@ -82,7 +83,8 @@ def test_a_stopped_eval_ends_between_batches(eval_home, tiny_llama):
     job = runner.submit(specs.EvalJob(model=str(tiny_llama), adapter="sft-tiny", max_new_tokens=32, batch_size=1,
                                       output="eval-stop"))
     run = RunFolder.named(job.name)
-    wait_for(lambda: run.metrics(), 120, what="the first progress line")
+    # The first line (0 answers) is written before the model loads; wait for an answer.
+    wait_for(lambda: any(line["step"] > 0 for line in run.metrics()), 120, what="the first answer")
     runner.stop(job.name)
     store = JobStore()
     wait_for(lambda: store.get(job.name).state not in ("queued", "running"), 60, what="the eval to stop")

@@ -18,7 +18,8 @@ def form(tiny_llama, **changes):
 
 def test_launch_watch_and_show_on_the_jobs_page(eval_home, tiny_llama):
     sources = evaluate_tab.row_sources()
-    assert sources[0] == ("seed: eval split (121 rows)", "seed") and sources[-1][1] == evaluate_tab.UPLOAD
+    assert sources[0][1] == "seed" and sources[-1][1] == evaluate_tab.UPLOAD
+    assert sources[0][0].startswith("seed · eval · 121 rows · version "), "named with its rows and version"
 
     command = evaluate_tab.preview("seed", None, *form(tiny_llama))
     assert command.startswith("python -m jobs eval --model ") and "--limit 3" in command
@@ -26,6 +27,7 @@ def test_launch_watch_and_show_on_the_jobs_page(eval_home, tiny_llama):
 
     status, shown_command, name = evaluate_tab.launch("seed", None, *form(tiny_llama))
     assert name == "eval-from-tab" and "**eval-from-tab** is" in status and shown_command == command
+    assert "It evaluates the first 3 of the 121 rows of the eval split of seed, version " in status
     store = JobStore()
     wait_for(lambda: store.get(name).state not in ("queued", "running"), 120, what="the eval job to end")
     assert store.get(name).state == "succeeded", store.get(name).message
