@@ -424,7 +424,7 @@ class DPOJob(JobSpec):
     mine_max_new_tokens: int = _help("Longest mined answer in tokens; cover the dataset's longest answer (656 in the "
                                      "seed), or correct answers cut short become rejected ones.", 768)
     mine_margin: float = _help("Smallest reward difference (studio.iac.rewards total) between the chosen and the "
-                               "rejected answer of a mined pair.", 0.5)
+                               "rejected answer of a mined pair; a schema error alone costs 0.25.", 0.25)
     mine_min_stage_gap: int = _help("Correctness stages (extracted, parses, schema, intent) the chosen answer must "
                                     "pass beyond the rejected one; 0 ranks by the reward alone.", 1)
     mine_pairs_per_request: int = _help("Pairs kept per request at most: best with worst, then inwards.", 1)

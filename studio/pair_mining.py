@@ -44,7 +44,7 @@ class MiningSettings:
     temperature: float = 0.9
     top_p: float = 0.95
     max_new_tokens: int = 768  # the seed's longest answer is 656 tokens: a cut correct answer would lose
-    margin: float = 0.5
+    margin: float = 0.25  # a schema error alone costs 0.25 of studio.iac.rewards' total (weight 0.5)
     min_stage_gap: int = 1
     pairs_per_request: int = 1
     limit: int = 0
@@ -124,7 +124,7 @@ def score_answers(answers: list[str], kind: str, intent: dict | None, reward=Non
     return scored
 
 
-def pick_pairs(scored: list[Scored], margin: float = 0.5, min_stage_gap: int = 1,
+def pick_pairs(scored: list[Scored], margin: float = 0.25, min_stage_gap: int = 1,
                pairs_per_request: int = 1) -> list[tuple[Scored, Scored]]:
     """(chosen, rejected) pairs from the answers to one request: best with worst, then inwards.
 
