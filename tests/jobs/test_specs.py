@@ -206,7 +206,7 @@ def test_dpo_defaults_mine_from_the_training_requests_and_check_pairs_on_held_ou
     assert spec.dataset == "data/train.jsonl" and spec.eval_dataset == "" and spec.mine_samples == 4
     assert (spec.votes, spec.pairs, spec.adapter, spec.beta, spec.loss_type) == (False, (), "", 0.1, "sigmoid")
     mining = spec.mining()
-    assert (mining.samples, mining.margin, mining.min_stage_gap, mining.seed) == (4, 0.5, 1, spec.seed)
+    assert (mining.samples, mining.margin, mining.min_stage_gap, mining.seed) == (4, 0.25, 1, spec.seed)
 
 
 @pytest.mark.parametrize("changes, expected", [

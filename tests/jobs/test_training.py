@@ -174,7 +174,7 @@ def test_grpo_validates_on_a_pool_only_beside_a_gpu(monkeypatch):
     from jobs.training import Setup
 
     monkeypatch.setattr(os, "cpu_count", lambda: 16)
-    setup = Setup(device="cuda", dtype="bf16", four_bit=False, world_size=1, rank=0, local_rank=0, note="")
+    setup = Setup(device="cuda", dtype="bf16", four_bit=False, world_size=1, rank=0, local_rank=0, note="", plan=None)
     assert reward_workers(setup) == 16
     assert reward_workers(dataclasses.replace(setup, world_size=4)) == 4, "the cores shared among the processes"
     assert reward_workers(dataclasses.replace(setup, device="cpu")) == 0, "on the CPU the model holds every core"
