@@ -21,12 +21,14 @@ started=$(date +%s)
 left() { echo $(( limit - ($(date +%s) - started) )); }
 
 # Convert the embedded model into the workspace once, before several processes want it.
-python -c "from studio import models; models.resolve(models.EMBEDDED)" > "$out/convert.log" 2>&1 || exit 1
+timeout -k 10 300 python -c "from studio import models; models.resolve(models.EMBEDDED)" > "$out/convert.log" 2>&1 ||
+  exit 1
 echo "[quality] model ready after $(( $(date +%s) - started )) s"
 
 sweep() {  # sweep FILE OUT_SUBFOLDER ARGS...
   local file=$1 sub=$2; shift 2
-  timeout "$(left)" python bench/recipe_sweep.py "bench/sweeps/$file" --gpus 1 --eval-batch 128 --work "$work" \
+  # -k: a sweep told to stop while its pool winds down is killed 10 s later, workers and jobs with it.
+  timeout -k 10 "$(left)" python bench/recipe_sweep.py "bench/sweeps/$file" --gpus 1 --eval-batch 128 --work "$work" \
     --out "$out/$sub" "$@" > "$out/$sub.log" 2>&1
   echo "[quality] $sub ended (rc $?) after $(( $(date +%s) - started )) s"
 }
