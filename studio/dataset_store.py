@@ -54,6 +54,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import psutil
+
 from studio import dataset, workspace
 from studio.dataset import SPLITS, DatasetError, Row, Splits
 
@@ -383,21 +385,9 @@ def _clean_debris(base: Path) -> None:
     for debris in base.glob(".*.partial"):
         parts = debris.name.split(".")
         pid = int(parts[-2]) if len(parts) >= 4 and parts[-2].isdigit() else None
-        if pid is not None and _process_alive(pid):
+        if pid is not None and psutil.pid_exists(pid):
             continue
         shutil.rmtree(debris, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _saved_time(version: Version) -> datetime:

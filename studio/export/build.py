@@ -36,6 +36,8 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import psutil
+
 from studio import access, adapters, models, workspace
 from studio.export import card
 
@@ -181,16 +183,6 @@ def find_export(name: str) -> Export:
     return export
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_abandoned_partials() -> list[str]:
     """Delete the hidden folders of exports whose process died (a partial one, or an old one being replaced).
 
@@ -199,7 +191,7 @@ def remove_abandoned_partials() -> list[str]:
     removed = []
     for folder in workspace.exports_dir().glob(".*"):
         match = ABANDONED.match(folder.name)
-        if match and folder.is_dir() and not _pid_alive(int(match["pid"])):
+        if match and folder.is_dir() and not psutil.pid_exists(int(match["pid"])):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder.name)
     return removed
