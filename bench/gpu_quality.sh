@@ -7,6 +7,8 @@
 #     budget and at a GPU budget, unguided.
 #
 #     bash bench/gpu_quality.sh OUT [SECONDS]      # SECONDS: stop whatever is still running after that long
+#     QUALITY_SMOKE=<tiny model folder> bash bench/gpu_quality.sh OUT   # the same run in minutes on a CPU
+#                                                    # (recipe_sweep --smoke: one step per phase, figures meaningless)
 #
 # The variants run side by side on the one GPU; each variant's figures land in OUT/<sweep>/<variant>.json as soon as
 # it is evaluated, so a run cut short by SECONDS keeps what finished. The GRPO and DPO variants start as soon as the
@@ -14,12 +16,15 @@
 set -u
 out=$(realpath -m "${1:-quality-results}")
 limit=${2:-3600}
-work=$out/runs
+work=${QUALITY_WORK:-$out/runs}   # run folders (adapters): QUALITY_WORK keeps them out of OUT
 mkdir -p "$out" "$work"
 cd "$(dirname "$0")/.."
 started=$(date +%s)
 left() { echo $(( limit - ($(date +%s) - started) )); }
 
+smoke=${QUALITY_SMOKE:+--smoke $QUALITY_SMOKE}
+rows=10000
+if [ -n "$smoke" ]; then rows=300; fi
 # Convert the embedded model into the workspace once, before several processes want it.
 timeout -k 10 300 python -c "from studio import models; models.resolve(models.EMBEDDED)" > "$out/convert.log" 2>&1 ||
   exit 1
@@ -29,11 +34,11 @@ sweep() {  # sweep FILE OUT_SUBFOLDER ARGS...
   local file=$1 sub=$2; shift 2
   # -k: a sweep told to stop while its pool winds down is killed 10 s later, workers and jobs with it.
   timeout -k 10 "$(left)" python bench/recipe_sweep.py "bench/sweeps/$file" --gpus 1 --eval-batch 128 --work "$work" \
-    --out "$out/$sub" "$@" > "$out/$sub.log" 2>&1
+    --out "$out/$sub" $smoke "$@" > "$out/$sub.log" 2>&1
   echo "[quality] $sub ended (rc $?) after $(( $(date +%s) - started )) s"
 }
 
-sweep dpo.yaml first --only base sft --parallel 2 --guided both &
+sweep dpo.yaml first --only base sft --parallel 2 --guided both --pass-at 4 &
 (
   while [ ! -f "$work/sft-sft/adapter/adapter_config.json" ] || [ ! -f "$work/sft-sft/summary.json" ]; do
     sleep 2
@@ -42,7 +47,8 @@ sweep dpo.yaml first --only base sft --parallel 2 --guided both &
   sweep dpo.yaml preference --only sft+grpo sft+dpo --parallel 2 --guided both
 ) &
 (
-  python -m studio.synth --rows 10000 --seed 0 --out data/generated.jsonl > "$out/synth-build.log" 2>&1 &&
+  timeout -k 10 "$(left)" python -m studio.synth --rows $rows --seed 0 --out data/generated.jsonl \
+    > "$out/synth-build.log" 2>&1 &&
     sweep synth.yaml synth --only cpu-seed cpu-mix50 gpu-seed gpu-mix50 --parallel 4
 ) &
 wait

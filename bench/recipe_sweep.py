@@ -24,8 +24,10 @@ A sweep file holds `defaults` (an `sft`, a `grpo` and a `dpo` spec, the keys of 
 
 Every variant trains through the studio's own entry point (`python -m jobs run job.yaml`) and is evaluated with
 `studio.evaluation` over the held-out split, greedy. The table is the share of answers passing each stage,
-overall and per kind, with the training wall time (a DPO phase's includes its mining) and the pairs DPO trained
-on; each variant's summary lands in `--out` as JSON.
+overall and per kind, the share of answers that loop (a line repeated more than 8 times), pass@k where `--pass-at`
+asks for it, the decoding speed (new tokens per second of generation, shared with whatever else runs on the
+device), the training wall time (a DPO phase's includes its mining) and the pairs DPO trained on; each variant's
+summary lands in `--out` as JSON.
 
 `--smoke MODEL` checks a sweep file end to end in minutes on a CPU: every phase of every variant runs one step of
 short sequences on MODEL (a tiny random model folder, or the embedded one), DPO mines 2 requests with each row's
@@ -94,9 +96,10 @@ def train(kind: str, settings: dict, run: Path, env: dict) -> float:
 
 
 def evaluate(adapter: Path | None, settings: dict, limit: int, batch_size: int, folder: Path,
-             max_new_tokens: int = 512, guided: bool = False) -> dict:
-    """The variant's rates over the eval split (greedy; `guided`: schema-guided decoding, `studio.guided`); the
-    answers and verdicts are kept in `folder`."""
+             max_new_tokens: int = 512, guided: bool = False, pass_at: int = 0) -> dict:
+    """The variant's rates over the eval split (greedy; `guided`: schema-guided decoding, `studio.guided`;
+    `pass_at` k: also k sampled answers per row at temperature 0.7); the answers and verdicts are kept in
+    `folder`."""
     from studio import evaluation, generation, models
 
     model = settings.get("model") or models.EMBEDDED
@@ -104,14 +107,14 @@ def evaluate(adapter: Path | None, settings: dict, limit: int, batch_size: int, 
     contenders = evaluation.candidates(model, adapter=str(adapter) if adapter else None, with_base=adapter is None)
     results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=max_new_tokens,
                                                                                    guided=guided),
-                                  batch_size=batch_size)
+                                  batch_size=batch_size, pass_at=pass_at)
     evaluation.write(results, folder)
     return results.summary["models"][-1]
 
 
 def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int | None, limit: int,
                 batch_size: int, smoke: dict | None = None, max_new_tokens: int = 512,
-                guided: str = "off") -> dict:
+                guided: str = "off", pass_at: int = 0) -> dict:
     """Train one variant (SFT, then GRPO or DPO if asked) and evaluate it; runs in its own process."""
     env = dict(os.environ)
     if gpu is not None:
@@ -143,7 +146,7 @@ def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int |
         key = "eval_guided" if mode else "eval"
         started = time.monotonic()
         record[key] = evaluate(adapter, sft, limit, batch_size, out / (f"{name}-guided" if mode else name),
-                               max_new_tokens, guided=mode)
+                               max_new_tokens, guided=mode, pass_at=0 if mode else pass_at)
         record["seconds"][key] = round(time.monotonic() - started, 1)
         (out / f"{name}.json").write_text(json.dumps(record, indent=1))  # kept even if a later pass is cut short
     (out / f"{name}.json").write_text(json.dumps(record, indent=1))
@@ -176,7 +179,7 @@ def table(records: list[dict], key: str = "eval") -> str:
     records = [record for record in records if key in record]
     header = ["variant", "train s", "pairs"] + [f"{kind[:2]} {stage}" for kind in ("terraform", "kubernetes")
                                                  for stage in STAGES] + ["all parses", "all schema", "all intent",
-                                                                         "all pass"]
+                                                                         "all pass", "loops", "pass@k", "tok/s"]
     lines = [" | ".join(header), " | ".join("---" for _ in header)]
     for record in records:
         kinds = record[key]["by_kind"]
@@ -186,6 +189,11 @@ def table(records: list[dict], key: str = "eval") -> str:
         cells += [f"{100 * kinds[kind][stage]:.0f}" if kind in kinds else "-" for kind in ("terraform", "kubernetes")
                   for stage in STAGES]
         cells += [f"{100 * record[key]['rates'][stage]:.0f}" for stage in STAGES]
+        passes = record[key].get("pass_at_k") or {}
+        k = max(passes, key=int, default=None)
+        speed = record[key].get("new_tokens", 0) / max(record[key].get("generation_seconds", 0), 1e-9)
+        cells += [f"{100 * record[key]['rates'].get('loop', 0):.0f}", f"{100 * passes[k]:.0f} (k={k})" if k else "-",
+                  f"{speed:.0f}" if record[key].get("generation_seconds") else "-"]
         lines.append(" | ".join(cells))
     return "\n".join(f"| {line} |" for line in lines)
 
@@ -203,6 +211,8 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=512, help="longest eval answer")
     parser.add_argument("--guided", choices=("off", "on", "both"), default="off",
                         help="evaluate greedy unguided, guided by the schemas (studio.guided), or both")
+    parser.add_argument("--pass-at", type=int, default=0, metavar="K",
+                        help="also sample K answers per row at temperature 0.7 (unguided pass only): pass@K")
     parser.add_argument("--smoke", metavar="MODEL", default="",
                         help="one step per phase on MODEL, 2 mined requests, 2 eval rows of 16 tokens (see above)")
     parser.add_argument("--dry-run", action="store_true",
@@ -234,7 +244,8 @@ def main() -> None:
                 gpu = slot % args.gpus if args.gpus else None
                 slot += 1
                 futures[pool.submit(run_variant, variant, defaults, work, args.out, gpu, args.limit,
-                                    args.eval_batch, smoke, args.max_new_tokens, args.guided)] = variant["name"]
+                                    args.eval_batch, smoke, args.max_new_tokens, args.guided,
+                                    args.pass_at)] = variant["name"]
             for future in concurrent.futures.as_completed(futures):
                 try:
                     records.append(future.result())

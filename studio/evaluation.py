@@ -398,6 +398,7 @@ def evaluate(
                     on_progress(Progress(done, total, candidate.label, time.perf_counter() - model_started,
                                          new_tokens))
             outcomes.append(answers)
+        generation_seconds = time.perf_counter() - model_started
         answers = outcomes[0]
         for i, record in enumerate(records):
             record["answers"][candidate.label] = [answer_record(text, rows[i].kind, rows[i].intent)
@@ -409,8 +410,9 @@ def evaluate(
                 for answer in record["answers"][candidate.label]:
                     answer["judge"] = judge.score(rows[i].instruction, answer["text"], rows[i].kind,
                                                   rows[i].input).to_dict()
+        # new_tokens / generation_seconds is the decoding speed (the checks of the answers left out)
         per_model[candidate.label] = {"seconds": round(time.perf_counter() - model_started, 1),
-                                      "new_tokens": new_tokens}
+                                      "generation_seconds": round(generation_seconds, 2), "new_tokens": new_tokens}
     loaded = None
     summary = summarize(records, contenders, split=split, samples=samples)
     summary["settings"] = dataclasses.asdict(settings) | {"batch_size": batch_size}
