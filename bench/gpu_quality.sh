@@ -38,7 +38,8 @@ sweep() {  # sweep FILE OUT_SUBFOLDER ARGS...
   echo "[quality] $sub ended (rc $?) after $(( $(date +%s) - started )) s"
 }
 
-sweep dpo.yaml first --only base sft --parallel 2 --guided both --pass-at 4 &
+# QUALITY_PASS_AT=4: also pass@4 for base and SFT (4 sampled answers per row: the first wave then takes ~3x longer).
+sweep dpo.yaml first --only base sft --parallel 2 --guided both --pass-at "${QUALITY_PASS_AT:-0}" &
 (
   while [ ! -f "$work/sft-sft/adapter/adapter_config.json" ] || [ ! -f "$work/sft-sft/summary.json" ]; do
     sleep 2
@@ -49,7 +50,7 @@ sweep dpo.yaml first --only base sft --parallel 2 --guided both --pass-at 4 &
 (
   timeout -k 10 "$(left)" python -m studio.synth --rows $rows --seed 0 --out data/generated.jsonl \
     > "$out/synth-build.log" 2>&1 &&
-    sweep synth.yaml synth --only cpu-seed cpu-mix50 gpu-seed gpu-mix50 --parallel 4
+    sweep synth.yaml synth --only ${QUALITY_SYNTH:-cpu-seed cpu-mix50 gpu-seed gpu-mix50} --parallel 2
 ) &
 wait
 for table in "$out"/*/table.md; do echo "== $table"; cat "$table"; done
