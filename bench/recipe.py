@@ -1,7 +1,9 @@
-"""The default recipe end to end: SFT, then GRPO from its adapter, then base / SFT / SFT+GRPO evaluated on the
-held-out split (greedy, and sampled for pass@k), with each phase's wall time and how right its ETA was. Baseline: the base model.
+"""A recipe end to end: SFT, then GRPO from its adapter, then base / SFT / SFT+GRPO evaluated on the held-out
+split (greedy, and sampled for pass@k), with each phase's wall time and how right its ETA was. Baseline: the base
+model.
 
-    python bench/recipe.py                              # recipes/default-*.yaml, the 121 eval rows
+    python bench/recipe.py                              # recipes/cpu-*.yaml, the 121 eval rows
+    python bench/recipe.py --recipe gpu --guided both   # recipes/gpu-*.yaml (builds data/generated.jsonl if missing)
     python bench/recipe.py --name try2 --limit 30       # other run names; evaluate on the first 30 rows only
     python bench/recipe.py --threads 2                  # torch threads (default: all cores)
     python bench/recipe.py --skip-training --guided both   # the three models unguided, then guided by the schemas
@@ -80,12 +82,14 @@ def print_table(summary: dict, seconds: dict[str, float]) -> None:
 
 
 def run_recipe(name: str, limit: int = 0, skip_training: bool = False, max_new_tokens: int = 512,
-               pass_at_k: int = 4, guided: bool = False, **changes) -> tuple[dict, dict[str, float], Path]:
-    """Train both phases (unless `skip_training`) and evaluate; the summary, the wall times and the results.
-    `guided` evaluates with schema-guided decoding (studio.guided), into runs/<name>-grpo/eval-guided."""
-    sft, grpo = recipe.phases(name, **changes)
+               pass_at_k: int = 4, guided: bool = False, which: str = "cpu", batch_size: int = 0,
+               with_base: bool = True, **changes) -> tuple[dict, dict[str, float], Path]:
+    """Train both phases of recipe `which` (unless `skip_training`) and evaluate; the summary, the wall times and
+    the results. `guided` evaluates with schema-guided decoding (studio.guided), into runs/<name>-grpo/eval-guided."""
+    sft, grpo = recipe.phases(name, which, **changes)
     seconds: dict[str, float] = {}
     if not skip_training:
+        recipe.ensure_generated(sft)
         for label, spec in (("SFT", sft), ("GRPO", grpo)):
             print(f"[recipe] {label}: {spec.output}", flush=True)
             seconds[label] = run_phase(spec)
@@ -93,8 +97,8 @@ def run_recipe(name: str, limit: int = 0, skip_training: bool = False, max_new_t
             eta = f"; largest ETA error after 10% of the steps: {error:.0%}" if error is not None else ""
             print(f"[recipe] {label} took {seconds[label] / 60:.1f} min{eta}", flush=True)
     rows = evaluation.load_rows(evaluation.EVAL_SPLIT)[: limit or None]
-    contenders = [evaluation.Candidate("base", sft.model),
-                  evaluation.Candidate("SFT", sft.model, str(sft.run_folder() / "adapter")),
+    contenders = [evaluation.Candidate("base", sft.model)] if with_base else []
+    contenders += [evaluation.Candidate("SFT", sft.model, str(sft.run_folder() / "adapter")),
                   evaluation.Candidate("SFT+GRPO", grpo.model, str(grpo.run_folder() / "adapter"))]
     sampled = f", and pass@{pass_at_k} from {pass_at_k} samples at 0.7" if pass_at_k else ""
     guided_note = ", guided by the schemas" if guided else ""
@@ -106,7 +110,8 @@ def run_recipe(name: str, limit: int = 0, skip_training: bool = False, max_new_t
         print(f"[eval] {progress}", flush=True)
 
     results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=max_new_tokens, guided=guided),
-                                  on_progress=report, pass_at=pass_at_k, pass_at_temperature=0.7)
+                                  on_progress=report, pass_at=pass_at_k, pass_at_temperature=0.7,
+                                  batch_size=batch_size or evaluation.DEFAULT_BATCH_SIZE)
     seconds["evaluation (guided)" if guided else "evaluation"] = time.monotonic() - started
     folder = evaluation.write(results, grpo.run_folder() / ("eval-guided" if guided else "eval"))
     eta = {label: eta_error(RunFolder(spec.run_folder())) for label, spec in (("SFT", sft), ("GRPO", grpo))}
@@ -116,7 +121,12 @@ def run_recipe(name: str, limit: int = 0, skip_training: bool = False, max_new_t
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--name", default="recipe", help="runs are <name>-sft and <name>-grpo")
+    parser.add_argument("--recipe", choices=tuple(recipe.RECIPES), default="cpu",
+                        help="recipes/<recipe>-sft.yaml and -grpo.yaml (default: cpu)")
+    parser.add_argument("--name", default="", help="runs are <name>-sft and <name>-grpo (default: the recipe's name)")
+    parser.add_argument("--skip-base", action="store_true", help="evaluate SFT and SFT+GRPO only")
+    parser.add_argument("--eval-batch", type=int, default=0, help="answers generated at once (default: the "
+                        "studio's; 128 on a large GPU)")
     parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     parser.add_argument("--skip-training", action="store_true", help="evaluate the runs already trained")
@@ -131,7 +141,9 @@ def main() -> None:
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.guided]
     for index, guided in enumerate(modes):
         skip = args.skip_training or index > 0  # train once, evaluate each way
-        summary, seconds, folder = run_recipe(args.name, args.limit, skip, pass_at_k=args.pass_at_k, guided=guided)
+        summary, seconds, folder = run_recipe(args.name or args.recipe, args.limit, skip, pass_at_k=args.pass_at_k,
+                                              guided=guided, which=args.recipe, batch_size=args.eval_batch,
+                                              with_base=not args.skip_base)
         print(f"\n[recipe] {'guided by the schemas' if guided else 'unguided'}:")
         print_table(summary, seconds)
         print(f"results: {folder}")
