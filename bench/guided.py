@@ -74,9 +74,7 @@ def qwen25_tokenizer(folder: Path):
 def random_qwen(tokenizer, device: str, dtype):
     from transformers import AutoModelForCausalLM, Qwen2Config
 
-    config = Qwen2Config(vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
-                         num_attention_heads=14, num_key_value_heads=2, max_position_embeddings=32768,
-                         tie_word_embeddings=True, eos_token_id=tokenizer.eos_token_id,
+    config = Qwen2Config(**models.QWEN25_05B_SHAPE, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id)
     torch.manual_seed(0)
     return AutoModelForCausalLM.from_config(config, dtype=dtype).to(device).eval()

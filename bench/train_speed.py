@@ -43,12 +43,7 @@ from jobs.estimate import GIB, ModelShape, estimate, plan  # noqa: E402
 from jobs.metrics import flops_per_token, named_peak  # noqa: E402
 from studio import models  # noqa: E402
 
-# Qwen/Qwen2.5-0.5B-Instruct's config.json, the parts that set the shape and the speed.
-QWEN25_05B = dict(
-    hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2,
-    vocab_size=151936, max_position_embeddings=32768, rope_theta=1_000_000.0, rms_norm_eps=1e-6,
-    tie_word_embeddings=True, hidden_act="silu", use_sliding_window=False,
-)
+QWEN25_05B = models.QWEN25_05B_SHAPE
 BASELINE_BATCH = 16
 # --variants: (packed sequences of 1024 tokens per micro-batch, gradient checkpointing)
 VARIANTS = {"lora": ((16, False), (32, True)), "qlora": ((8, True), (4, False))}

@@ -61,7 +61,7 @@ VISITOR_EVENTS = {
     # Train: the form's preview (it only writes text) and switching the form's kind.
     # The pickers read again on opening the tab, the rows note, and the form's check (it only reads).
     "studio.ui.train": {"switch_kind", "preview", "preview_form", "refresh_adapters", "refresh_lists", "rows_note",
-                        "check"},
+                        "check", "model_of_recipe"},
     # Export: the lists of runs and exports; no export, no push, no files.
     "studio.ui.export": {"_suggest_name", "refresh_choices", "gguf_types_for"},
 }

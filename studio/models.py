@@ -44,6 +44,14 @@ PRESETS = (
     "HuggingFaceTB/SmolLM2-135M-Instruct",
 )
 
+# Qwen/Qwen2.5-0.5B-Instruct's config.json, the parts that set its shape and speed: the benches and the tests build
+# random models of this shape where the hub (and so the real weights) cannot be reached.
+QWEN25_05B_SHAPE = dict(
+    hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14, num_key_value_heads=2,
+    vocab_size=151936, max_position_embeddings=32768, rope_theta=1_000_000.0, rms_norm_eps=1e-6,
+    tie_word_embeddings=True, hidden_act="silu", use_sliding_window=False,
+)
+
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 HUB_HOST = ("huggingface.co", 443)

@@ -91,6 +91,26 @@ def build_tiny_model(folder: Path, arch: str = "llama", seed: int = 0) -> Path:
     return folder
 
 
+def build_qwen25_shape(folder: Path, seed: int = 0) -> Path:
+    """A random model of Qwen2.5-0.5B's shape (`models.QWEN25_05B_SHAPE`, 494M parameters, saved in bf16: ~1 GB)
+    with the tiny chat tokenizer, for shape tests of what targets that model."""
+    import torch
+    from transformers import GenerationConfig, Qwen2Config, Qwen2ForCausalLM
+
+    from studio import models
+
+    tokenizer = build_tokenizer(folder)
+    config = Qwen2Config(**models.QWEN25_05B_SHAPE, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(seed)
+    model = Qwen2ForCausalLM(config).to(torch.bfloat16)
+    model.generation_config = GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
+    )
+    model.save_pretrained(folder)
+    return folder
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

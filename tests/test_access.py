@@ -118,7 +118,7 @@ def test_an_anonymous_client_cannot_launch_a_job_with_server_paths(space):
 @pytest.mark.parametrize("api_name, arguments", [
     ("/jobs_delete", ["sft-1"]), ("/jobs_stop", ["sft-1"]), ("/jobs_resume", ["sft-1"]),
     ("/export_dataset", ["seed", "JSONL", "all"]), ("/push_export", ["e", "merged", "alice/x", "", True]),
-    ("/export_votes", []), ("/train_recipe", ["r", "SmolLM2-135M-Instruct (embedded)", "seed"]),
+    ("/export_votes", []), ("/train_recipe", ["r", "SmolLM2-135M-Instruct (embedded)", "seed", "cpu"]),
 ])
 def test_a_signed_in_visitor_is_refused_every_owner_action(space, api_name, arguments):
     url, home, _ = space

@@ -18,6 +18,7 @@ start; `bench/guided.py` measures both). A compiled grammar is kept per tokenize
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 import time
 
@@ -112,6 +113,8 @@ class GuidedLogitsProcessor:
         self.matchers = []
         for kind in kinds:
             if kind is None:  # a prompt of neither kind: that row is not guided
+                print("[guided] a row of no known kind (no Terraform or Kubernetes system prompt): not guided",
+                      file=sys.stderr, flush=True)
                 self.matchers.append(None)
                 continue
             prototype, seconds = compiled(self.engine, self.tokenizer, kind, vocab_size)
@@ -167,8 +170,17 @@ class GuidedLogitsProcessor:
             ok = matcher.accept_token(token)
             stopped = matcher.is_terminated()
         if not ok:
-            self.failed += 1
             self.done[row] = True
+            if token == self.tokenizer.pad_token_id:  # generate pads a row it has stopped (closed fence)
+                return
+            # Under the mask this cannot happen with greedy or sampled decoding; when it does (a mask that did not
+            # reach the logits, a parser limit), say so: the row goes on unguided.
+            self.failed += 1
+            if self.failed <= 3:
+                error = matcher.get_error() if self.engine == "llguidance" else ""
+                print(f"[guided] row {row}: the grammar refused token {token} "
+                      f"({self.tokenizer.decode([token])!r}); the row goes on unguided. {error[:300]}",
+                      file=sys.stderr, flush=True)
         elif stopped:
             self.done[row] = True
 

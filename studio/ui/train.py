@@ -303,9 +303,9 @@ def launch(form: dict):
     return (status, gr.update(value=""), *_preview_of(specs.load(RunFolder.named(job.name).spec_file)))
 
 
-def launch_recipe(name: str, model: str, dataset: str):
-    """Queue the default recipe (`jobs.recipe.submit`): its SFT job, then its GRPO job, which waits for the SFT run
-    to succeed and starts from its adapter."""
+def launch_recipe(name: str, model: str, dataset: str, which: str = "cpu"):
+    """Queue a recipe (`jobs.recipe.submit`): its SFT job, then its GRPO job, which waits for the SFT run to
+    succeed and starts from its adapter."""
     import time
 
     from jobs import recipe
@@ -314,11 +314,18 @@ def launch_recipe(name: str, model: str, dataset: str):
     name = (name or "").strip() or f"recipe-{time.strftime('%Y%m%d-%H%M%S')}"
     changes = {key: value.strip() for key, value in (("model", model), ("dataset", dataset)) if (value or "").strip()}
     try:
-        first, second = recipe.submit(name, **changes)
+        first, second = recipe.submit(name, which or "cpu", **changes)
     except (specs.SpecError, JobStateError, JobNotFound, models.ModelUnavailable, ValueError, OSError) as error:
         return problems_markdown(error)
-    return (f"**{first.name}** is {first.state}; **{second.name}** is {second.state} and starts from its adapter "
-            "once it succeeded. Watch both in the Jobs tab.")
+    return (f"**{first.name}** ({which or 'cpu'} recipe) is {first.state}; **{second.name}** is {second.state} and "
+            "starts from its adapter once it succeeded. Watch both in the Jobs tab.")
+
+
+def model_of_recipe(which: str):
+    """The base model of a recipe's SFT file, for the model picker when the recipe changes."""
+    from jobs import recipe
+
+    return gr.update(value=specs.load(recipe.files(which)[0]).model)
 
 
 def switch_kind(kind_label):
@@ -391,20 +398,26 @@ def build() -> None:
 
     followed = gr.State(dataset_store.opened())  # the dataset the pickers were set to by the tab, not by hand
     with gr.Group():
+        from jobs import recipe as recipes
+
         gr.Markdown(
-            "**Default recipe**: SFT on the dataset, then GRPO from its adapter with the IaC validators as rewards "
-            "(`recipes/default-sft.yaml`, `recipes/default-grpo.yaml`; 27 minutes measured on a 2-core CPU with the "
-            "embedded model). Or fill in a job of your own below.")
+            "**Recipes**: SFT on the dataset, then GRPO from its adapter with the IaC validators as rewards "
+            "(`recipes/<recipe>-sft.yaml` and `-grpo.yaml`, each setting commented with the figure that chose it). "
+            "Or fill in a job of your own below.")
+        recipe_choice = gr.Radio([(f"{name}: {what}", name) for name, what in recipes.RECIPES.items()],
+                                 value=recipes.default(), label="Recipe", elem_id="train-recipe-choice")
         with gr.Row():
             recipe_name = gr.Textbox(label="Recipe run name", placeholder="empty: recipe-<date>-<time>",
                                      elem_id="train-recipe-name", scale=2)
-            recipe_model = gr.Dropdown(models.choices(), value=d.model, label="Base model", allow_custom_value=True,
-                                       elem_id="train-recipe-model", scale=2)
+            recipe_model = gr.Dropdown(models.choices(), value=specs.load(recipes.files(recipes.default())[0]).model,
+                                       label="Base model", allow_custom_value=True, elem_id="train-recipe-model",
+                                       scale=2)
             recipe_dataset = gr.Dropdown(datasets, value=default_dataset(), label="Training rows",
                                          allow_custom_value=True, elem_id="train-recipe-dataset", scale=2)
-            recipe_button = gr.Button("Run the default recipe", variant="primary", elem_id="train-recipe", scale=1)
+            recipe_button = gr.Button("Run the recipe", variant="primary", elem_id="train-recipe", scale=1)
         recipe_status = gr.Markdown(elem_id="train-recipe-status")
-    recipe_button.click(launch_recipe, [recipe_name, recipe_model, recipe_dataset], recipe_status,
+    recipe_choice.change(model_of_recipe, recipe_choice, recipe_model, api_name=False)
+    recipe_button.click(launch_recipe, [recipe_name, recipe_model, recipe_dataset, recipe_choice], recipe_status,
                         api_name="train_recipe")
     form["kind"] = gr.Radio(list(KIND_LABELS), value=next(iter(KIND_LABELS)), label="Job", elem_id="train-kind")
     with gr.Row():

@@ -8,10 +8,10 @@ import pytest
 
 from jobs.estimate import AUTO_TOKENS, GIB, ModelShape, estimate, plan
 from jobs.specs import GRPOJob, LoraSettings, SFTJob
+from studio import models
 
 # Qwen2.5-0.5B-Instruct's config (the seed's target), as published with the model.
-QWEN_05B = {"model_type": "qwen2", "vocab_size": 151936, "hidden_size": 896, "intermediate_size": 4864,
-            "num_hidden_layers": 24, "num_attention_heads": 14, "num_key_value_heads": 2, "tie_word_embeddings": True}
+QWEN_05B = {"model_type": "qwen2", **models.QWEN25_05B_SHAPE}
 
 
 def test_parameter_counts_match_the_model_and_peft(tiny_model):

@@ -1,5 +1,6 @@
-"""The default recipe: its files are valid jobs, a scaled-down run goes through bench/recipe.py's code path (SFT,
-GRPO from its adapter, base / SFT / SFT+GRPO evaluated), and the Train tab queues both phases in order."""
+"""The recipes: their files are valid jobs that chain, a scaled-down run goes through bench/recipe.py's code path
+(SFT, GRPO from its adapter, base / SFT / SFT+GRPO evaluated), the Train tab queues both phases in order, and the
+qwen2.5-0.5b recipe trains on a model of Qwen2.5-0.5B's shape."""
 
 from __future__ import annotations
 
@@ -30,6 +31,37 @@ def test_the_recipe_files_are_the_two_phases():
     assert named_sft.dataset == str(runner.PROJECT_ROOT / "data" / "train.jsonl"), "the project's data, from anywhere"
 
 
+def test_every_recipe_is_sft_then_grpo_from_its_adapter():
+    for name in recipe.RECIPES:
+        sft, grpo = recipe.phases("r", name)
+        assert (sft.kind, grpo.kind, grpo.adapter) == ("sft", "grpo", "r-sft"), name
+        assert not sft.problems() and not grpo.problems(), name
+        assert sft.model == grpo.model and grpo.max_completion_length >= 656, "covers the longest training answer"
+    gpu_sft, gpu_grpo = recipe.phases("r", "gpu")
+    cpu_sft, cpu_grpo = recipe.phases("r", "cpu")
+    assert gpu_sft.mix_dataset == str(recipe.GENERATED) and gpu_sft.lora.top_layers == 0 < cpu_sft.lora.top_layers
+    prompts = lambda spec: spec.max_steps * spec.batch_size * spec.gradient_accumulation // spec.num_generations
+    assert prompts(gpu_grpo) >= 4 * prompts(cpu_grpo), "the GPU buys more GRPO prompts"
+    assert recipe.phases("r", "qwen2.5-0.5b")[0].model == "Qwen/Qwen2.5-0.5B-Instruct"
+    assert recipe.default() == "cpu", "no GPU here"
+
+
+def test_the_qwen_recipe_trains_on_a_model_of_qwen25_05b_shape(job_home, rows, tmp_path):
+    """Shape, not quality: one SFT step and one GRPO step of recipes/qwen2.5-0.5b-*.yaml on a random model with
+    Qwen2.5-0.5B's configuration (24 layers, hidden 896, 14 heads over 2 KV heads, 151,936-token vocabulary)."""
+    from tests.factories import build_qwen25_shape
+
+    model = build_qwen25_shape(tmp_path / "qwen2.5-0.5b-random")
+    bench = load_bench()
+    for spec in recipe.phases("qwen", "qwen2.5-0.5b", model=str(model), dataset=str(rows[0]), mix_dataset="",
+                              max_steps=1, batch_size=2, gradient_accumulation=1, max_length=512,
+                              num_generations=2, max_completion_length=8):
+        bench.run_phase(spec)
+        assert (spec.run_folder() / "adapter" / "adapter_config.json").is_file(), spec.output
+    config = json.loads((job_home / "runs" / "qwen-grpo" / "adapter" / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == str(model) and config["r"] == 32
+
+
 def test_a_scaled_down_recipe_runs_end_to_end(job_home, tiny_llama, rows):
     bench = load_bench()
     summary, seconds, folder = bench.run_recipe("tiny", limit=3, max_new_tokens=8, model=str(tiny_llama),
@@ -48,7 +80,7 @@ def test_a_scaled_down_recipe_runs_end_to_end(job_home, tiny_llama, rows):
 
 def test_the_train_tab_queues_grpo_after_sft(job_home, tiny_llama, rows):
     status = train_tab.launch_recipe("mine", str(tiny_llama), str(rows[0]))
-    assert "**mine-sft** is" in status and "**mine-grpo** is queued" in status, status
+    assert "**mine-sft** (cpu recipe) is" in status and "**mine-grpo** is queued" in status, status
     store = JobStore()
     grpo = store.get("mine-grpo")
     assert grpo.after == "mine-sft" and grpo.state == "queued"
