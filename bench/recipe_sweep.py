@@ -114,7 +114,7 @@ def evaluate(adapter: Path | None, settings: dict, limit: int, batch_size: int, 
 
 def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int | None, limit: int,
                 batch_size: int, smoke: dict | None = None, max_new_tokens: int = 512,
-                guided: str = "off", pass_at: int = 0) -> dict:
+                guided: str = "off", pass_at: int = 0, evaluate_it: bool = True) -> dict:
     """Train one variant (SFT, then GRPO or DPO if asked) and evaluate it; runs in its own process."""
     env = dict(os.environ)
     if gpu is not None:
@@ -142,7 +142,7 @@ def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int |
             summary = json.loads((run / "summary.json").read_text())
             record["dpo"] = {key: summary.get(key) for key in ("pairs", "pairs_by_source", "mining",
                                                                "rewards_accuracy", "rewards_margin")}
-    for mode in {"off": [False], "on": [True], "both": [False, True]}[guided]:
+    for mode in {"off": [False], "on": [True], "both": [False, True]}[guided] if evaluate_it else []:
         key = "eval_guided" if mode else "eval"
         started = time.monotonic()
         record[key] = evaluate(adapter, sft, limit, batch_size, out / (f"{name}-guided" if mode else name),
@@ -211,6 +211,8 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=512, help="longest eval answer")
     parser.add_argument("--guided", choices=("off", "on", "both"), default="off",
                         help="evaluate greedy unguided, guided by the schemas (studio.guided), or both")
+    parser.add_argument("--train-only", nargs="*", default=[], metavar="VARIANT",
+                        help="train these variants (for the ones after them) without evaluating them")
     parser.add_argument("--pass-at", type=int, default=0, metavar="K",
                         help="also sample K answers per row at temperature 0.7 (unguided pass only): pass@K")
     parser.add_argument("--smoke", metavar="MODEL", default="",
@@ -245,7 +247,7 @@ def main() -> None:
                 slot += 1
                 futures[pool.submit(run_variant, variant, defaults, work, args.out, gpu, args.limit,
                                     args.eval_batch, smoke, args.max_new_tokens, args.guided,
-                                    args.pass_at)] = variant["name"]
+                                    args.pass_at, variant["name"] not in args.train_only)] = variant["name"]
             for future in concurrent.futures.as_completed(futures):
                 try:
                     records.append(future.result())

@@ -270,8 +270,11 @@ def decode_side_by_side(lanes: list[_Lane], tokenizer, messages: list[dict],
             with _STEP_LOCK, torch.inference_mode():
                 logits = lane.logits(lane.next_ids)
                 if lane.guide is not None:
-                    # The processor reads the prompt on its first call and the token just taken on each later one.
-                    logits = lane.guide(prompt["input_ids"] if not lane.tokens else lane.next_ids, logits.float())
+                    # The processor reads the whole sequence so far, as in `generate`: the prompt on its first call,
+                    # then each token it has not seen yet.
+                    sequence = prompt["input_ids"] if not lane.tokens else torch.cat(
+                        [prompt["input_ids"], torch.tensor([lane.tokens])], dim=1)
+                    logits = lane.guide(sequence, logits.float())
             token = _pick(logits.cpu() if settings.temperature > 0 else logits, settings, lane.generator)
             lane.seconds += time.perf_counter() - started
             if token == stop:

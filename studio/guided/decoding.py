@@ -99,6 +99,7 @@ class GuidedLogitsProcessor:
         self.done: list[bool] = []
         self.failed = 0  # rows whose token the grammar refused (sampling outside the mask): left unguided
         self.mask_seconds = 0.0
+        self.seen = 0  # length of the input_ids whose tokens the matchers have consumed
         self.compile_seconds = 0.0
         self._bitmask = None
         self._executor = None
@@ -141,10 +142,15 @@ class GuidedLogitsProcessor:
         vocab_size = self.vocab_size or scores.shape[-1]
         if self.matchers is None:
             self._start(input_ids, vocab_size)
-        else:
-            for row, token in enumerate(input_ids[:, -1].tolist()):
-                if not self.done[row]:
-                    self._accept(row, token)
+            self.seen = input_ids.shape[1]
+        elif input_ids.shape[1] > self.seen:
+            # The tokens appended since the last call (one per step; a caller that asks twice for the same
+            # step, or skips one, still feeds each matcher every token exactly once).
+            for row, tokens in enumerate(input_ids[:, self.seen:].tolist()):
+                for token in tokens:
+                    if not self.done[row]:
+                        self._accept(row, token)
+            self.seen = input_ids.shape[1]
         started = time.perf_counter()
         bitmask = self._bitmask
         bitmask.fill_(-1)

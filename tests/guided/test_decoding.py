@@ -30,6 +30,29 @@ def test_guided_answers_of_a_random_model_stay_in_the_grammar(tiny, grammars, by
         assert byte_matchers[kind](answer, whole=False) is None, answer
 
 
+def test_a_step_asked_twice_is_consumed_once(tiny, grammars):
+    """A caller that runs the processors twice on the same sequence (or passes several new tokens at once) still
+    feeds the grammar each token exactly once: the row stays guided instead of being refused and let go."""
+    import torch
+
+    from studio.guided.decoding import GuidedLogitsProcessor
+
+    model, tokenizer = tiny
+    prompt = tokenizer(generation.prompt_text(tokenizer, chat.messages_for("A bucket", "terraform")),
+                       return_tensors="pt", add_special_tokens=False)["input_ids"]
+    processor = GuidedLogitsProcessor(tokenizer, ["terraform"])
+    vocab = model.config.vocab_size
+    sequence = prompt
+    for _ in range(6):
+        scores = processor(sequence, torch.zeros(1, vocab))
+        again = processor(sequence, torch.zeros(1, vocab))  # the same step asked twice
+        assert torch.equal(torch.isinf(scores), torch.isinf(again))
+        token = int(scores[0].argmax())
+        sequence = torch.cat([sequence, torch.tensor([[token]])], dim=1)
+    assert processor.failed == 0 and not processor.done[0]
+    assert tokenizer.decode(sequence[0, prompt.shape[1]:]).startswith("```")
+
+
 def test_a_finished_guided_answer_parses(tiny, grammars):
     """The random model, nudged towards the tokens of a real answer (but free to write anything the grammar
     allows), writes complete answers; each one that ends its turn passes the parse check."""
