@@ -36,6 +36,7 @@ RATE_COLUMNS = (
     ("intent", "intent"),
     ("best_practice", "best practice"),
     ("pass", "pass"),
+    ("loop", "loops"),  # answers repeating one line more than 8 times (studio.evaluation.loop_of)
 )
 DATASET_KEYS = ("dataset", "dataset_path", "data", "train_file", "train_path")
 FORMATS = ("merged", "adapter", "gguf")
@@ -123,9 +124,9 @@ def evaluation_table(evaluation: dict) -> str:
     """The evaluation's pass rates per stage as a Markdown table: one row per model, then one per language.
 
     >>> print(evaluation_table({"rows": 2, "models": [{"label": "base", "rates": {"pass": 0.5}}]}))
-    | model | code block | parses | schema | intent | best practice | pass |
-    | --- | --- | --- | --- | --- | --- | --- |
-    | base | – | – | – | – | – | 50.0% |
+    | model | code block | parses | schema | intent | best practice | pass | loops |
+    | --- | --- | --- | --- | --- | --- | --- | --- |
+    | base | – | – | – | – | – | 50.0% | – |
     """
     header = "| model | " + " | ".join(title for _, title in RATE_COLUMNS) + " |"
     lines = [header, "|" + " --- |" * (len(RATE_COLUMNS) + 1)]
