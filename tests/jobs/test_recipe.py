@@ -54,7 +54,7 @@ def test_the_qwen_recipe_trains_on_a_model_of_qwen25_05b_shape(job_home, rows, t
     model = build_qwen25_shape(tmp_path / "qwen2.5-0.5b-random")
     bench = load_bench()
     for spec in recipe.phases("qwen", "qwen2.5-0.5b", model=str(model), dataset=str(rows[0]), mix_dataset="",
-                              max_steps=1, batch_size=2, gradient_accumulation=1, max_length=512,
+                              max_steps=1, batch_size=2, gradient_accumulation=1, max_length=288,
                               num_generations=2, max_completion_length=8):
         bench.run_phase(spec)
         assert (spec.run_folder() / "adapter" / "adapter_config.json").is_file(), spec.output
