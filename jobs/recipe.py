@@ -57,6 +57,9 @@ def phases(name: str, recipe: str = "cpu", **changes) -> tuple[specs.SFTJob, spe
     """
     first, second = files(recipe)
     sft = specs.load(first)
+    unknown = sorted(key for key in changes if not hasattr(sft, key) and not hasattr(specs.GRPOJob, key))
+    if unknown:
+        raise ValueError(f"Neither phase has {', '.join(unknown)}")
     sft = dataclasses.replace(sft, output=f"{name}-sft",
                               **{k: v for k, v in changes.items() if hasattr(sft, k)})
     grpo = specs.load(second)
@@ -65,23 +68,24 @@ def phases(name: str, recipe: str = "cpu", **changes) -> tuple[specs.SFTJob, spe
     return sft.with_paths_resolved(ROOT), grpo.with_paths_resolved(ROOT)
 
 
-def ensure_generated(spec: specs.SFTJob, log=print) -> None:
+def ensure_generated(spec: specs.SFTJob, log=print, progress=None) -> None:
     """Build data/generated.jsonl (studio.synth, 10,000 rows, seed 0, ~40 s) when the recipe mixes it in and it is
-    not there yet: it is rebuilt rather than kept in the repository."""
+    not there yet: it is rebuilt rather than kept in the repository. `progress(done, total)` follows the rows."""
     if not spec.mix_dataset or Path(spec.mix_dataset).resolve() != GENERATED.resolve() or GENERATED.exists():
         return
     from studio import dataset
     from studio.synth.build import generate
 
     log(f"[recipe] building {GENERATED.relative_to(ROOT)} (python -m studio.synth --rows 10000 --seed 0, ~40 s)")
-    workspace.atomic_write_text(GENERATED, dataset.jsonl_text(generate(10_000, 0).rows))
+    workspace.atomic_write_text(GENERATED, dataset.jsonl_text(generate(10_000, 0, progress=progress).rows))
 
 
-def submit(name: str, recipe: str = "cpu", **changes) -> tuple[Job, Job]:
-    """Queue both phases: the GRPO job waits for the SFT job to succeed (and fails at once if it does not)."""
+def submit(name: str, recipe: str = "cpu", progress=None, **changes) -> tuple[Job, Job]:
+    """Queue both phases: the GRPO job waits for the SFT job to succeed (and fails at once if it does not).
+    `progress(done, total)` follows the generated rows' build where the recipe needs it first."""
     from jobs import runner
 
     sft, grpo = phases(name, recipe, **changes)
-    ensure_generated(sft)
+    ensure_generated(sft, progress=progress)
     first = runner.submit(sft)
     return first, runner.submit(grpo, after=first.name)

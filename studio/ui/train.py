@@ -303,7 +303,7 @@ def launch(form: dict):
     return (status, gr.update(value=""), *_preview_of(specs.load(RunFolder.named(job.name).spec_file)))
 
 
-def launch_recipe(name: str, model: str, dataset: str, which: str = "cpu"):
+def launch_recipe(name: str, model: str, dataset: str, which: str = "cpu", progress=gr.Progress()):
     """Queue a recipe (`jobs.recipe.submit`): its SFT job, then its GRPO job, which waits for the SFT run to
     succeed and starts from its adapter."""
     import time
@@ -314,7 +314,9 @@ def launch_recipe(name: str, model: str, dataset: str, which: str = "cpu"):
     name = (name or "").strip() or f"recipe-{time.strftime('%Y%m%d-%H%M%S')}"
     changes = {key: value.strip() for key, value in (("model", model), ("dataset", dataset)) if (value or "").strip()}
     try:
-        first, second = recipe.submit(name, which or "cpu", **changes)
+        first, second = recipe.submit(
+            name, which or "cpu", **changes,
+            progress=lambda done, total: progress(done / total, desc=f"Generating training rows: {done}/{total}"))
     except (specs.SpecError, JobStateError, JobNotFound, models.ModelUnavailable, ValueError, OSError) as error:
         return problems_markdown(error)
     return (f"**{first.name}** ({which or 'cpu'} recipe) is {first.state}; **{second.name}** is {second.state} and "
