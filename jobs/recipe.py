@@ -43,10 +43,11 @@ FILES = files("cpu")
 
 
 def default() -> str:
-    """The recipe for this machine: `gpu` where CUDA is present, else `cpu`."""
-    import torch
+    """The recipe for this machine: `gpu` where jobs have a GPU (`runner.gpu_ids`, found without importing
+    torch), else `cpu`."""
+    from jobs import runner
 
-    return "gpu" if torch.cuda.is_available() else "cpu"
+    return "gpu" if runner.gpu_ids() else "cpu"
 
 
 def phases(name: str, recipe: str = "cpu", **changes) -> tuple[specs.SFTJob, specs.GRPOJob]:

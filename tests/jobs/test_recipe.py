@@ -43,7 +43,7 @@ def test_every_recipe_is_sft_then_grpo_from_its_adapter():
     prompts = lambda spec: spec.max_steps * spec.batch_size * spec.gradient_accumulation // spec.num_generations
     assert prompts(gpu_grpo) >= 4 * prompts(cpu_grpo), "the GPU buys more GRPO prompts"
     assert recipe.phases("r", "qwen2.5-0.5b")[0].model == "Qwen/Qwen2.5-0.5B-Instruct"
-    assert recipe.default() == "cpu", "no GPU here"
+    assert recipe.default() == ("gpu" if runner.gpu_ids() else "cpu")
 
 
 def test_the_qwen_recipe_trains_on_a_model_of_qwen25_05b_shape(job_home, rows, tmp_path):
