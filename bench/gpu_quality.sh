@@ -10,9 +10,12 @@
 #     QUALITY_SMOKE=<tiny model folder> bash bench/gpu_quality.sh OUT   # the same run in minutes on a CPU
 #                                                    # (recipe_sweep --smoke: one step per phase, figures meaningless)
 #
-# The variants run side by side on the one GPU; each variant's figures land in OUT/<sweep>/<variant>.json as soon as
-# it is evaluated, so a run cut short by SECONDS keeps what finished. The GRPO and DPO variants start as soon as the
-# SFT adapter they build on is written, not after the other first-wave evaluations.
+# The three sweeps run side by side on the one GPU, two variants each at a time; each variant's figures land in
+# OUT/<sweep>/<variant>.json as soon as it is evaluated, so a run cut short by SECONDS keeps what finished. The GRPO
+# and DPO variants start as soon as the SFT adapter they build on is written, not after the other first-wave
+# evaluations. On 2026-12-03 (one H200, up to seven processes at once) a 135M model's evaluation through
+# `generate` ran at ~140 new tokens/s at batch 121 and took ~5 minutes, so the whole run needs about 15 minutes;
+# cut at 500-530 s, it kept the first wave's figures (bench/sweeps/results/quality-h200.md).
 set -u
 out=$(realpath -m "${1:-quality-results}")
 limit=${2:-3600}
