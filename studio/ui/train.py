@@ -402,16 +402,17 @@ def build() -> None:
     with gr.Group():
         from jobs import recipe as recipes
 
+        first_recipe = recipes.default()  # asks nvidia-smi: once per page build
         gr.Markdown(
             "**Recipes**: SFT on the dataset, then GRPO from its adapter with the IaC validators as rewards "
             "(`recipes/<recipe>-sft.yaml` and `-grpo.yaml`, each setting commented with the figure that chose it). "
             "Or fill in a job of your own below.")
         recipe_choice = gr.Radio([(f"{name}: {what}", name) for name, what in recipes.RECIPES.items()],
-                                 value=recipes.default(), label="Recipe", elem_id="train-recipe-choice")
+                                 value=first_recipe, label="Recipe", elem_id="train-recipe-choice")
         with gr.Row():
             recipe_name = gr.Textbox(label="Recipe run name", placeholder="empty: recipe-<date>-<time>",
                                      elem_id="train-recipe-name", scale=2)
-            recipe_model = gr.Dropdown(models.choices(), value=specs.load(recipes.files(recipes.default())[0]).model,
+            recipe_model = gr.Dropdown(models.choices(), value=specs.load(recipes.files(first_recipe)[0]).model,
                                        label="Base model", allow_custom_value=True, elem_id="train-recipe-model",
                                        scale=2)
             recipe_dataset = gr.Dropdown(datasets, value=default_dataset(), label="Training rows",

@@ -31,7 +31,7 @@ def test_the_recipe_files_are_the_two_phases():
     assert named_sft.dataset == str(runner.PROJECT_ROOT / "data" / "train.jsonl"), "the project's data, from anywhere"
 
 
-def test_every_recipe_is_sft_then_grpo_from_its_adapter():
+def test_every_recipe_is_sft_then_grpo_from_its_adapter(monkeypatch):
     for name in recipe.RECIPES:
         sft, grpo = recipe.phases("r", name)
         assert (sft.kind, grpo.kind, grpo.adapter) == ("sft", "grpo", "r-sft"), name
@@ -43,7 +43,11 @@ def test_every_recipe_is_sft_then_grpo_from_its_adapter():
     prompts = lambda spec: spec.max_steps * spec.batch_size * spec.gradient_accumulation // spec.num_generations
     assert prompts(gpu_grpo) >= 4 * prompts(cpu_grpo), "the GPU buys more GRPO prompts"
     assert recipe.phases("r", "qwen2.5-0.5b")[0].model == "Qwen/Qwen2.5-0.5B-Instruct"
-    assert recipe.default() == ("gpu" if runner.gpu_ids() else "cpu")
+    monkeypatch.setenv(runner.GPUS_ENV, "none")
+    assert recipe.default() == "cpu"
+    monkeypatch.setenv(runner.GPUS_ENV, "0")
+    assert recipe.default() == "gpu", "where jobs have a GPU"
+
 
 
 def test_the_qwen_recipe_trains_on_a_model_of_qwen25_05b_shape(job_home, rows, tmp_path):
