@@ -18,6 +18,7 @@ start; `bench/guided.py` measures both). A compiled grammar is kept per tokenize
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import threading
 import time
@@ -54,6 +55,44 @@ def _tokenizer_key(tokenizer, vocab_size: int) -> tuple:
     return (getattr(tokenizer, "name_or_path", ""), len(tokenizer), vocab_size, tokenizer.eos_token_id)
 
 
+def byte_level_json(tokenizer_json: str) -> str:
+    """The tokenizer's JSON with a plain ByteLevel decoder where its decoder is a sequence that ends in one.
+
+    transformers 5.17 converts SmolLM2's GGUF tokenizer (byte-level BPE, like GPT-2's) with the decoder
+    [ByteFallback, Fuse, Replace("▁", " "), ByteLevel]: it decodes text right, but llguidance reads such a vocabulary
+    as text rather than bytes, so "Ċ" (the byte-level form of a newline) is to it the two bytes of "Ċ" and
+    every mask is wrong (measured on the H200 device: every guided row left the grammar at its first newline).
+    5.23 writes the plain ByteLevel decoder. For a byte-level vocabulary the two decoders decode the same text.
+    """
+    data = json.loads(tokenizer_json)
+    decoder = data.get("decoder") or {}
+    steps = decoder.get("decoders") or [] if decoder.get("type") == "Sequence" else []
+    levels = [step for step in steps if step.get("type") == "ByteLevel"]
+    pre = data.get("pre_tokenizer") or {}
+    pre_steps = pre.get("pretokenizers") or [pre]
+    if levels and any(step.get("type") == "ByteLevel" for step in pre_steps):
+        data["decoder"] = levels[-1]
+        return json.dumps(data)
+    return tokenizer_json
+
+
+def llguidance_tokenizer(tokenizer, vocab_size: int):
+    """llguidance's view of a fast Hugging Face tokenizer: its vocabulary as bytes, its end-of-turn tokens."""
+    import copy
+
+    import llguidance
+
+    from studio.generation import end_of_turn_ids
+
+    backend = copy.copy(tokenizer.backend_tokenizer)
+    backend.no_padding()
+    backend.no_truncation()
+    # The grammar ends with the end of the turn: whichever of the model's end tokens it writes (transformers 5.17
+    # gives the converted SmolLM2 the EOS <|im_start|>; its turns end with <|im_end|>).
+    return llguidance.LLTokenizer(byte_level_json(backend.to_str()), n_vocab=vocab_size,
+                                  eos_token=end_of_turn_ids(tokenizer))
+
+
 def compiled(engine: str, tokenizer, kind: str, vocab_size: int):
     """The engine's compiled grammar of `kind` for `tokenizer` (built once per process); returns
     (prototype, seconds it took now)."""
@@ -67,11 +106,10 @@ def compiled(engine: str, tokenizer, kind: str, vocab_size: int):
         source = grammar(kind)
         if engine == "llguidance":
             import llguidance
-            import llguidance.hf
 
             lltok = _COMPILED.get(("lltok", *key[2:]))
             if lltok is None:
-                lltok = _COMPILED[("lltok", *key[2:])] = llguidance.hf.from_tokenizer(tokenizer, n_vocab=vocab_size)
+                lltok = _COMPILED[("lltok", *key[2:])] = llguidance_tokenizer(tokenizer, vocab_size)
             limits = llguidance.LLParserLimits(**_LIMITS)
             prototype = llguidance.LLMatcher(lltok, llguidance.LLMatcher.grammar_from_lark(source.lark),
                                              limits=limits, log_level=0)
