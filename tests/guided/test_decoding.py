@@ -174,3 +174,45 @@ def test_serving_commands_use_the_grammars(tmp_path, grammars):
     assert f"--grammar-file {folder / 'gguf' / 'terraform.gbnf'}" in found["llama.cpp"]
     assert '"backend": "guidance"' in found["vLLM"] and str(folder / "grammars" / "terraform.lark") in found["vLLM"]
     assert (folder / "grammars" / "kubernetes.lark").read_text() == grammars["kubernetes"].lark
+
+
+def _as_transformers_517_converts_it(tokenizer):
+    """`tokenizer` with the decoder transformers 5.17 gives SmolLM2's GGUF tokenizer (5.23 gives plain ByteLevel):
+    it decodes the same text, but it hid the byte-level vocabulary from llguidance on the GPU device."""
+    import copy
+
+    from tokenizers import decoders
+
+    shaped = copy.deepcopy(tokenizer)
+    shaped.backend_tokenizer.decoder = decoders.Sequence([
+        decoders.ByteFallback(), decoders.Fuse(), decoders.Replace("\u2581", " "), decoders.ByteLevel()])
+    return shaped
+
+
+def test_a_byte_level_vocabulary_is_read_as_bytes_whatever_its_decoder(tiny, grammars):
+    import llguidance.hf
+
+    from studio.guided.decoding import llguidance_tokenizer
+
+    _, tokenizer = tiny
+    shaped = _as_transformers_517_converts_it(tokenizer)
+    newline = tokenizer.convert_tokens_to_ids("\u010a")  # "Ċ": a newline in a byte-level vocabulary
+    assert shaped.decode([newline]) == tokenizer.decode([newline]) == "\n"
+    # llguidance's own reading of that JSON takes "Ċ" for text: the cause of the device's unguided "guided" rows
+    assert llguidance.hf.from_tokenizer(shaped).decode_bytes([newline]) != b"\n"
+    for candidate in (tokenizer, shaped):
+        lltok = llguidance_tokenizer(candidate, len(candidate))
+        assert lltok.decode_bytes([newline]) == b"\n"
+        assert lltok.decode_bytes(candidate.encode('resource "aws_s3_bucket" "logs" {\n}', add_special_tokens=False)) \
+            == b'resource "aws_s3_bucket" "logs" {\n}'
+
+
+def test_guided_answers_stay_in_the_grammar_with_the_tokenizer_transformers_517_writes(tiny, grammars, byte_matchers):
+    model, tokenizer = tiny
+    shaped = _as_transformers_517_converts_it(tokenizer)
+    chats = [chat.messages_for("A versioned S3 bucket", "terraform"), chat.messages_for("nginx", "kubernetes")]
+    kinds = ["terraform", "kubernetes"]
+    guided = generation.generate(model, shaped, chats, generation.Settings(max_new_tokens=40, temperature=1.0,
+                                                                           guided=True), kinds=kinds)
+    for kind, answer in zip(kinds, guided.answers):
+        assert byte_matchers[kind](answer, whole=False) is None, answer
