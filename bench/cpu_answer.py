@@ -1,5 +1,5 @@
 """One greedy answer of the embedded model on the CPU, by engine: today's path (transformers fp32 `generate`,
-the Compare tab's) against bf16, int8 weights, the studio's plain decoder (jobs.rollout) and llama.cpp on the
+the Compare tab's) against bf16, int8 weights, the studio's plain decoder (studio.decoder) and llama.cpp on the
 embedded GGUF, at 1 and 2 threads. Each row says whether its answer is token for token today's.
 
     nice -n -5 python bench/cpu_answer.py             # 3 runs per row: best and median new tokens/s
@@ -56,7 +56,7 @@ def main() -> None:
         return answer
 
     def rollout_engine(model):
-        from jobs.rollout import Rollout
+        from studio.decoder import Rollout
 
         engine = Rollout.for_model(model)
         engine.sync(model)
@@ -83,7 +83,7 @@ def main() -> None:
     for threads in args.threads:
         torch.set_num_threads(threads)
         rows.append((f"transformers fp32 generate (today), {threads} thread(s)", hf_engine(fp32)))
-        rows.append((f"studio decoder fp32 (jobs.rollout), {threads} thread(s)", rollout_engine(fp32)))
+        rows.append((f"studio decoder fp32 (studio.decoder), {threads} thread(s)", rollout_engine(fp32)))
         bf16 = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16).eval()
         rows.append((f"transformers bf16 generate, {threads} thread(s)", hf_engine(bf16)))
         int8 = torch.ao.quantization.quantize_dynamic(

@@ -56,7 +56,7 @@ def main() -> None:
     from trl import GRPOConfig
 
     from jobs import grpo
-    from jobs.rollout import Rollout
+    from studio.decoder import Rollout
     from studio import dataset
 
     cuda = torch.cuda.is_available()

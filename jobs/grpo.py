@@ -68,7 +68,7 @@ def reward_workers(setup: training.Setup) -> int:
 
 
 def trainer_class():
-    """TRL's GRPOTrainer with the studio's rollout engine (jobs.rollout) in place of `generate` where it applies,
+    """TRL's GRPOTrainer with the studio's rollout engine (studio.decoder) in place of `generate` where it applies,
     and the time of each step split into generating, scoring and training (`timings`, read by the metrics
     callback)."""
     from trl import GRPOTrainer
@@ -105,7 +105,7 @@ def trainer_class():
 
 def pick_rollout(spec: GRPOJob, setup: training.Setup, model, config):
     """The studio's rollout engine for this job, or None for TRL's own `generate` (with the reason printed)."""
-    from jobs import rollout
+    from studio import decoder as rollout
 
     wanted = spec.rollout if spec.rollout != "auto" else ("studio" if setup.device == "cuda" else "trl")
     if wanted == "trl":

@@ -371,7 +371,7 @@ def evaluate(
             held = key
         model, tokenizer = loaded
         adapter_off = key[1] is not None and candidate.adapter is None
-        model_started, new_tokens = time.perf_counter(), 0
+        model_started, new_tokens, decoder = time.perf_counter(), 0, None
         passes = [(jobs, settings)]
         if pass_at:
             sampled_jobs = [i for i in order for _ in range(pass_at)]
@@ -391,6 +391,7 @@ def evaluate(
                     batch = generation.generate(model, tokenizer, [chats[i] for i in chunk], chunk_settings,
                                                 batch_size=len(chunk), kinds=[rows[i].kind for i in chunk])
                 new_tokens += batch.new_tokens
+                decoder = batch.decoder
                 for i, text in zip(chunk, batch.answers):
                     answers[i].append(text)
                 done += len(chunk)
@@ -412,7 +413,8 @@ def evaluate(
                                                   rows[i].input).to_dict()
         # new_tokens / generation_seconds is the decoding speed (the checks of the answers left out)
         per_model[candidate.label] = {"seconds": round(time.perf_counter() - model_started, 1),
-                                      "generation_seconds": round(generation_seconds, 2), "new_tokens": new_tokens}
+                                      "generation_seconds": round(generation_seconds, 2), "new_tokens": new_tokens,
+                                      "decoder": decoder}
     loaded = None
     summary = summarize(records, contenders, split=split, samples=samples)
     summary["settings"] = dataclasses.asdict(settings) | {"batch_size": batch_size}

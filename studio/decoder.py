@@ -1,7 +1,8 @@
-"""Fast sampling for GRPO: the policy's weights merged into a plain decoder with a static KV cache, each decoding
-step replayed on a GPU as one CUDA graph.
+"""Fast decoding for GRPO's rollouts and for batches of answers on a GPU (`studio.generation.generate`, so the
+evaluation and pair mining): the model's weights merged into a plain decoder with a static KV cache, each
+decoding step replayed on a GPU as one CUDA graph.
 
-    >>> from jobs.rollout import Rollout
+    >>> from studio.decoder import Rollout
     >>> engine = Rollout.for_model(peft_model)            # Llama and Qwen2 families; None for anything else
     >>> engine.sync(peft_model)                           # after each optimizer step: base + LoRA, merged
     >>> engine.generate([[1, 2, 3], [4, 5]], max_new_tokens=512, temperature=0.9, eos_ids=[2], pad_id=0)

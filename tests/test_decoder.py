@@ -1,4 +1,4 @@
-"""The studio's rollout engine (jobs.rollout) against transformers' `generate`: the same greedy tokens from the
+"""The studio's rollout engine (studio.decoder) against transformers' `generate`: the same greedy tokens from the
 same weights, a LoRA adapter merged in or switched off, prompts of different lengths left-padded together.
 
 On the CPU the engine runs without CUDA graphs; its speed is bench/rollout_speed.py's business, on a GPU.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from jobs.rollout import Rollout, supports
+from studio.decoder import Rollout, supports
 
 
 def _prompts(tokenizer):
@@ -80,3 +80,43 @@ def test_what_the_engine_leaves_to_trl(tiny_llama):
     assert "top_p" in supports(config, top_p=0.9)
     config.model_type = "gpt2"
     assert "gpt2" in supports(config)
+
+
+@pytest.mark.parametrize("adapter_on", [True, False])
+def test_batches_of_answers_are_the_same_from_either_decoder(tiny_llama, tiny_adapter, adapter_on):
+    """`generation.generate` through the studio's decoder (what a GPU uses for evaluation) gives the answers of
+    `model.generate`, greedy, with the adapter on and switched off, prompts of different lengths in one batch."""
+    import contextlib
+
+    from studio import chat, generation, models
+
+    model, tokenizer = models.load_with_adapter(str(tiny_llama), str(tiny_adapter))
+    chats = [chat.messages_for("A versioned S3 bucket for logs", "terraform"),
+             chat.messages_for("nginx", "kubernetes"),
+             chat.messages_for("An SQS queue with a dead-letter queue after 5 receives", "terraform", "region eu-west-1")]
+    settings = generation.Settings(max_new_tokens=24)
+    switch = contextlib.nullcontext() if adapter_on else model.disable_adapter()
+    with switch:
+        studio = generation.generate(model, tokenizer, chats, settings, batch_size=3, decoder="studio")
+        plain = generation.generate(model, tokenizer, chats, settings, batch_size=3, decoder="transformers")
+    assert (studio.decoder, plain.decoder) == ("studio", "transformers")
+    assert studio.answers == plain.answers
+    assert studio.new_tokens == plain.new_tokens
+    # on the CPU "auto" keeps transformers' generate; guided decoding always does
+    assert generation.generate(model, tokenizer, chats[:1], settings).decoder == "transformers"
+    with pytest.raises(ValueError, match="schema-guided"):
+        generation.studio_decoder(model, generation.Settings(guided=True), "studio")
+
+
+def test_an_answer_is_cut_where_its_fence_closes(tiny_llama):
+    from transformers import AutoTokenizer
+
+    from studio import generation
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
+    ids = tokenizer('```hcl\nresource "aws_sqs_queue" "jobs" {}\n```\nThat creates the queue.',
+                    add_special_tokens=False)["input_ids"]
+    cut = generation.cut_at_fence(tokenizer, ids)
+    assert tokenizer.decode(cut).rstrip("\n") == '```hcl\nresource "aws_sqs_queue" "jobs" {}\n```'
+    unclosed = tokenizer("```hcl\nresource", add_special_tokens=False)["input_ids"]
+    assert generation.cut_at_fence(tokenizer, unclosed) == unclosed

@@ -1,0 +1,31 @@
+"""bench/sample_answers.py: answers drawn from an evaluation, shown with their real verdicts."""
+
+import importlib.util
+from pathlib import Path
+
+from studio import evaluation
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _sampler():
+    spec = importlib.util.spec_from_file_location("sample_answers", ROOT / "bench" / "sample_answers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sampled_answers_show_the_code_and_why_it_fails():
+    rows = [row for row in evaluation.load_rows(evaluation.EVAL_SPLIT) if row.kind == "terraform"][:3]
+    records = [evaluation.row_record(row) for row in rows]
+    answers = [rows[0].output,                                            # the reference: passes
+               '```hcl\nresource "aws_s3_bucket_versioning_policy" "x" {\n  bucket = "logs"\n}\n```',
+               "```hcl\n" + 'resource "aws_s3_bucket" "a" {\n' + '  bucket = "x"\n' * 12]   # loops, cut off
+    for record, row, text in zip(records, rows, answers):
+        record["answers"]["fine-tuned"] = [evaluation.answer_record(text, row.kind, row.intent)]
+    text = _sampler().render(records, "fine-tuned", per_kind=3, seed=0, lines=5)
+    assert text.count("### ") == 3
+    assert f"{rows[0].id} (terraform): passes" in text
+    assert 'schema: aws_s3_bucket_versioning_policy.x: unknown resource type' in text
+    assert 'loops on `bucket = "x"`' in text
+    assert "# ... " in text  # long code is cut, and says so
