@@ -77,6 +77,7 @@ def trainer_class():
         def __init__(self, *args, rollout=None, **kwargs):
             super().__init__(*args, **kwargs)
             self.rollout = rollout
+            self.guided = False  # True: the engine's rollouts are masked by the schema grammars too
             self.timings = {"generate_s": 0.0, "reward_s": 0.0}
 
         # TRL 1.16's hook for one round of sampling (the non-vLLM paths); the signature is TRL's own.
@@ -85,8 +86,14 @@ def trainer_class():
             began = time.perf_counter()
             if self.rollout is not None and not images and not multimodal_fields:
                 self.rollout.sync(self.accelerator.unwrap_model(self.model), step=self.state.global_step)
+                processor = None
+                if self.guided:  # each row's grammar read from its system prompt
+                    from studio.guided.decoding import GuidedLogitsProcessor
+
+                    processor = GuidedLogitsProcessor(self._tokenizer, None)
                 completions = self.rollout.generate(prompt_ids, self.max_completion_length, self.temperature,
-                                                    self.eos_token_ids, self._tokenizer.pad_token_id)
+                                                    self.eos_token_ids, self._tokenizer.pad_token_id,
+                                                    logits_processor=processor)
                 result = (completions, None)
             else:
                 result = super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
@@ -173,8 +180,6 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
     metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype)
     stopper = training.stop_callback(stop)
     base = trainer_class()
-    if spec.guided:
-        print("[job] rollouts guided by the schema grammars (studio.guided), through TRL's generate", flush=True)
     trainer = (guided_trainer(base) if spec.guided else base)(
         model=model,
         reward_funcs=reward_functions,
@@ -185,9 +190,11 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
         peft_config=peft_config,
         callbacks=[metrics, stopper],
     )
-    # The studio's rollout engine has no logits processor: guided rollouts take TRL's generate.
-    trainer.rollout = None if spec.guided else pick_rollout(spec, setup, trainer.accelerator.unwrap_model(trainer.model),
-                                                            config)
+    trainer.rollout = pick_rollout(spec, setup, trainer.accelerator.unwrap_model(trainer.model), config)
+    trainer.guided = spec.guided
+    if spec.guided:
+        where = "the studio's engine" if trainer.rollout is not None else "TRL's generate"
+        print(f"[job] rollouts guided by the schema grammars (studio.guided), on {where}", flush=True)
     metrics.timings = trainer.timings  # the step's split: generate, reward, and the rest is training
     training.quiet_printer(trainer)
 

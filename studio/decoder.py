@@ -214,6 +214,14 @@ class Rollout:
 
     def _decode(self, state) -> None:
         """One token for every row: reads state's token, position and slot, writes the next ones in place."""
+        self._emit(state, self._forward(state))
+
+    def _forward_into(self, state) -> None:
+        """`_forward` with its logits written into `state.logits` (a fixed address a CUDA graph can fill)."""
+        state.logits.copy_(self._forward(state))
+
+    def _forward(self, state):
+        """The next-token logits of every row from its last token; the cache, position and slot move one on."""
         batch = state.tokens.shape[0]
         x = self.embed[state.tokens]                                                # [B, H]
         cos, sin = self._rope_tables(state.positions)
@@ -238,9 +246,9 @@ class Rollout:
             x = x + F.linear(out.reshape(batch, -1), layer.o, layer.o_bias)
             x = self._mlp(layer, x)
         logits = F.linear(self._rms(x, self.norm), self.lm_head).float()
-        self._emit(state, logits)
         state.positions.add_(1)
         state.slot.add_(1)
+        return logits
 
     def _emit(self, state, logits) -> None:
         """Sample the next token from `logits`, record it at the current step and feed it back."""
@@ -260,8 +268,15 @@ class Rollout:
 
     @torch.no_grad()
     def generate(self, prompts: list[list[int]], max_new_tokens: int, temperature: float, eos_ids: list[int],
-                 pad_id: int, check_every: int = 16) -> list[list[int]]:
-        """Sample up to `max_new_tokens` after each prompt; each answer ends after its first token in `eos_ids`."""
+                 pad_id: int, check_every: int = 16, logits_processor=None) -> list[list[int]]:
+        """Sample up to `max_new_tokens` after each prompt; each answer ends after its first token in `eos_ids`.
+
+        `logits_processor` (a transformers-style callable `(input_ids, scores) -> scores`, such as
+        `studio.guided.decoding.GuidedLogitsProcessor`) sees every step's logits before the token is chosen, with
+        the left-padded prompts and the tokens chosen so far as `input_ids` (on the CPU). The host then learns
+        each step's tokens (one sync a step); on a GPU the forward pass stays one CUDA graph, and the processor's
+        CPU work (a grammar's masks) runs while the card computes the step.
+        """
         if not self.layers:
             raise RuntimeError("Rollout.sync(model) must run before generate")
         batch, length = len(prompts), max(len(p) for p in prompts)
@@ -287,7 +302,10 @@ class Rollout:
             eos=torch.tensor(sorted(set(eos_ids)) or [-1], device=device),
             pad=torch.tensor(pad_id, device=device),
             temperature=float(temperature),
+            logits=torch.zeros((batch, self.lm_head.shape[0]), device=device, dtype=torch.float32),
         )
+        if logits_processor is not None:
+            return self._generate_processed(state, tokens.cpu(), max_new_tokens, eos_ids, logits_processor)
         self._emit(state, self._prefill(tokens, starts, state.cache_k, state.cache_v))
         remaining = max_new_tokens - 1
         step = self._graphed_step(state) if self.use_graphs and remaining > 0 else (lambda: self._decode(state))
@@ -299,29 +317,57 @@ class Rollout:
             done += chunk
             if bool(state.finished.all()):  # one host sync per chunk, not per token
                 break
-        out = state.out.tolist()
+        return self._answers(state, eos_ids)
+
+    @staticmethod
+    def _answers(state, eos_ids: list[int]) -> list[list[int]]:
         eos = set(eos_ids)
         answers = []
-        for row in out:
+        for row in state.out.tolist():
             cut = next((i + 1 for i, token in enumerate(row) if token in eos), len(row))
             answers.append(row[:cut])
         return answers
 
+    def _generate_processed(self, state, prompt_ids, max_new_tokens: int, eos_ids: list[int], processor):
+        """`generate` with `processor` between each step's logits and its choice of tokens."""
+        batch, length = prompt_ids.shape
+        history = torch.cat([prompt_ids, torch.zeros((batch, max_new_tokens), dtype=torch.long)], dim=1)
+        logits = self._prefill(prompt_ids.to(self.device), state.starts, state.cache_k, state.cache_v)
+        forward = None
+        for step in range(max_new_tokens):
+            if step:
+                if forward is None:  # captured once the first token is in: the graph reads state.tokens
+                    forward = self._graphed(state, self._forward_into) if self.use_graphs else (
+                        lambda: self._forward_into(state))
+                forward()  # on a GPU this returns at once: the processor below runs while the card computes
+                logits = state.logits
+            scores = processor(history[:, : length + step], logits)
+            self._emit(state, scores)
+            chosen = state.tokens.tolist()  # the one host sync of the step
+            history[:, length + step] = torch.tensor(chosen)
+            if bool(state.finished.all()):
+                break
+        return self._answers(state, eos_ids)
+
     def _graphed_step(self, state):
-        """`_decode(state)` captured as a CUDA graph; the warm-up runs are undone before capture."""
+        """`_decode(state)` captured as a CUDA graph."""
+        return self._graphed(state, self._decode)
+
+    def _graphed(self, state, step):
+        """`step(state)` captured as a CUDA graph; the warm-up runs are undone before capture."""
         saved = {name: getattr(state, name).clone() for name in ("tokens", "positions", "slot", "step",
                                                                  "finished", "out")}
         stream = torch.cuda.Stream(self.device)
         stream.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(stream):
             for _ in range(2):  # allocations and library handles settle before capture
-                self._decode(state)
+                step(state)
         torch.cuda.current_stream(self.device).wait_stream(stream)
         for name, value in saved.items():
             getattr(state, name).copy_(value)  # the warm-up's cache writes sit in slots the real steps overwrite
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            self._decode(state)
+            step(state)
         return graph.replay
 
 
@@ -342,3 +388,4 @@ class _State:
     eos: torch.Tensor
     pad: torch.Tensor
     temperature: float
+    logits: torch.Tensor         # [B, vocabulary]: the last forward pass's, for a logits processor

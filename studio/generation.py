@@ -187,8 +187,8 @@ class Batch:
 
 
 # Who decodes a batch: "transformers" (`model.generate`), "studio" (studio.decoder: the adapter merged into a
-# plain decoder with a static KV cache, each step one CUDA graph on a GPU), or "auto": the studio's decoder on a
-# GPU wherever it applies (unguided; greedy or plain temperature sampling; Llama and Qwen2 families), since
+# plain decoder with a static KV cache, each step one CUDA graph on a GPU, guided or not), or "auto": the studio's
+# decoder on a GPU wherever it applies (greedy or plain temperature sampling; Llama and Qwen2 families), since
 # `generate` on the H200 device decoded a 135M model's 121 eval answers at about 100 new tokens/s.
 DECODERS = ("auto", "transformers", "studio")
 
@@ -203,8 +203,7 @@ def studio_decoder(model, settings: Settings, decoder: str = "auto"):
     from studio import decoder as plain
 
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    why_not = "schema-guided decoding (a logits processor)" if settings.guided else plain.supports(
-        base.config, top_p=settings.top_p if settings.temperature > 0 else 1.0)
+    why_not = plain.supports(base.config, top_p=settings.top_p if settings.temperature > 0 else 1.0)
     if why_not:
         if decoder == "studio":
             raise ValueError(f"The studio's decoder does not handle {why_not}; use decoder='transformers'.")
@@ -237,11 +236,14 @@ def generate(model, tokenizer, chats: list[list[dict]], settings: Settings = Set
     try:
         for start in range(0, len(chats), batch_size):
             texts = [prompt_text(tokenizer, chat) for chat in chats[start : start + batch_size]]
+            chunk_kinds = kinds[start : start + batch_size] if kinds else None
             if engine is not None:
                 prompts = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
+                processor = guidance(tokenizer, settings, chunk_kinds).get("logits_processor")
                 torch.manual_seed(settings.seed + start)
                 for ids in engine.generate(prompts, settings.max_new_tokens, settings.temperature,
-                                           end_of_turn_ids(tokenizer), tokenizer.pad_token_id):
+                                           end_of_turn_ids(tokenizer), tokenizer.pad_token_id,
+                                           logits_processor=processor):
                     ids = cut_at_fence(tokenizer, ids) if settings.stop_at_fence else ids
                     new_tokens += sum(token != tokenizer.pad_token_id for token in ids)
                     answers.append(tokenizer.decode(ids, skip_special_tokens=True))
@@ -250,7 +252,6 @@ def generate(model, tokenizer, chats: list[list[dict]], settings: Settings = Set
             inputs = {key: value.to(_device_of(model)) for key, value in inputs.items()}
             torch.manual_seed(settings.seed + start)
             with torch.inference_mode():
-                chunk_kinds = kinds[start : start + batch_size] if kinds else None
                 output = model.generate(**inputs, **settings.generate_kwargs(tokenizer),
                                         **_stopping(tokenizer, settings, inputs["input_ids"].shape[1]),
                                         **guidance(tokenizer, settings, chunk_kinds))

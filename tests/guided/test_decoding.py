@@ -109,14 +109,16 @@ def test_the_kind_comes_from_the_system_prompt_when_not_given(tiny, grammars, by
     assert "generate" not in vars(model)  # the model's own generate is back
 
 
-def test_grpo_rollouts_are_guided(tiny_llama, tmp_path, grammars, byte_matchers):
-    """One real GRPO step of TRL's trainer with the studio's guided subclass: every sampled completion is the
-    start of an answer of its prompt's grammar."""
+@pytest.mark.parametrize("rollout", ["trl", "studio"])
+def test_grpo_rollouts_are_guided(tiny_llama, tmp_path, grammars, byte_matchers, rollout):
+    """One real GRPO step of the studio's guided trainer, its rollouts sampled by TRL's generate or by the studio's
+    engine: every sampled completion is the start of an answer of its prompt's grammar."""
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig
 
-    from jobs.grpo import guided_trainer
+    from jobs.grpo import guided_trainer, trainer_class
+    from studio.decoder import Rollout
     from studio.guided.decoding import kind_of_prompt
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
@@ -134,9 +136,12 @@ def test_grpo_rollouts_are_guided(tiny_llama, tmp_path, grammars, byte_matchers)
     args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=2,
                       max_completion_length=12, max_steps=1, logging_steps=1, report_to=[], use_cpu=True,
                       save_strategy="no", temperature=1.0)
-    trainer = guided_trainer(GRPOTrainer)(model=model, reward_funcs=reward_seen, args=args, train_dataset=rows,
-                                          processing_class=tokenizer)
+    trainer = guided_trainer(trainer_class())(model=model, reward_funcs=reward_seen, args=args, train_dataset=rows,
+                                              processing_class=tokenizer)
+    trainer.guided = True
+    trainer.rollout = Rollout.for_model(model) if rollout == "studio" else None
     trainer.train()
+    assert trainer.timings["generate_s"] > 0
     assert {kind for kind, _ in seen} == {"terraform", "kubernetes"} and len(seen) >= 4
     for kind, text in seen:
         assert byte_matchers[kind](text, whole=False) is None, (kind, text)
@@ -216,3 +221,21 @@ def test_guided_answers_stay_in_the_grammar_with_the_tokenizer_transformers_517_
                                                                            guided=True), kinds=kinds)
     for kind, answer in zip(kinds, guided.answers):
         assert byte_matchers[kind](answer, whole=False) is None, answer
+
+
+def test_guided_answers_are_the_same_from_either_decoder(tiny_llama, tiny_adapter, grammars, byte_matchers):
+    """Guided by the schemas (a logits processor between the forward pass and the choice of token), greedy: the
+    studio's decoder writes what `generate` writes, and every answer stays in its grammar."""
+    from studio import chat, generation, models
+
+    model, tokenizer = models.load_with_adapter(str(tiny_llama), str(tiny_adapter))
+    chats = [chat.messages_for("A versioned S3 bucket for logs", "terraform"), chat.messages_for("nginx", "kubernetes"),
+             chat.messages_for("An SQS queue with a dead-letter queue", "terraform", "region eu-west-1")]
+    kinds = ["terraform", "kubernetes", "terraform"]
+    settings = generation.Settings(max_new_tokens=32, guided=True)
+    studio = generation.generate(model, tokenizer, chats, settings, batch_size=3, kinds=kinds, decoder="studio")
+    plain = generation.generate(model, tokenizer, chats, settings, batch_size=3, kinds=kinds, decoder="transformers")
+    assert studio.decoder == "studio" and studio.answers == plain.answers
+    for kind, answer in zip(kinds, studio.answers):
+        assert answer.startswith("```") and byte_matchers[kind](answer, whole=False) is None, answer
+
