@@ -388,7 +388,7 @@ class GRPOJob(JobSpec):
 DPO_LOSSES = ("sigmoid", "ipo", "hinge")
 # The DPO job's mining keys and the studio.pair_mining.MiningSettings fields they set.
 MINING_KEYS = {"mine_samples": "samples", "mine_limit": "limit", "mine_temperature": "temperature",
-               "mine_max_new_tokens": "max_new_tokens", "mine_margin": "margin",
+               "mine_top_p": "top_p", "mine_max_new_tokens": "max_new_tokens", "mine_margin": "margin",
                "mine_min_stage_gap": "min_stage_gap", "mine_pairs_per_request": "pairs_per_request",
                "mine_batch_size": "batch_size", "mine_reference": "reference"}
 
@@ -419,6 +419,8 @@ class DPOJob(JobSpec):
     mine_limit: int = _help("Mine from N training requests drawn at random (seeded); 0 uses them all.", 0)
     mine_temperature: float = _help("Sampling temperature while mining: too low and a request's answers are alike "
                                     "(no pair).", 0.9)
+    mine_top_p: float = _help("Nucleus sampling while mining; 1.0 samples the whole distribution, as GRPO's rollouts "
+                              "do, and lets a GPU mine on the studio's decoder (studio.decoder).", 0.95)
     # The seed's longest answer is 656 tokens (SmolLM2's tokenizer): a lower cap cuts correct answers, which would
     # then be mined as rejected against shorter, worse ones.
     mine_max_new_tokens: int = _help("Longest mined answer in tokens; cover the dataset's longest answer (656 in the "

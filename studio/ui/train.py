@@ -531,6 +531,8 @@ def build() -> None:
                                            elem_id="train-mine-limit")
             form["mine_temperature"] = gr.Number(d_.mine_temperature, label="Mining temperature", minimum=0.05,
                                                  maximum=5)
+            form["mine_top_p"] = gr.Number(d_.mine_top_p, label="Mining top-p", minimum=0.01, maximum=1,
+                                           info=dpo_help["mine_top_p"])
             form["mine_max_new_tokens"] = gr.Number(d_.mine_max_new_tokens, label="Mined answer length (tokens)",
                                                     precision=0, minimum=8, info=dpo_help["mine_max_new_tokens"],
                                                     elem_id="train-mine-tokens")

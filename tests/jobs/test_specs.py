@@ -207,12 +207,14 @@ def test_dpo_defaults_mine_from_the_training_requests_and_check_pairs_on_held_ou
     assert (spec.votes, spec.pairs, spec.adapter, spec.beta, spec.loss_type) == (False, (), "", 0.1, "sigmoid")
     mining = spec.mining()
     assert (mining.samples, mining.margin, mining.min_stage_gap, mining.seed) == (4, 0.25, 1, spec.seed)
+    assert specs.from_dict({"kind": "dpo", "mine_top_p": 1.0}).mining().top_p == 1.0
 
 
 @pytest.mark.parametrize("changes, expected", [
     ({"mine_samples": 0}, "nothing to train on: turn on votes, give pair files in pairs, or mine pairs"),
     ({"mine_samples": 1}, "mine_samples must be 0 (no mining) or at least 2 answers per request, not 1"),
     ({"mine_temperature": 0.0}, "mine_temperature must be in (0, 5], not 0.0"),
+    ({"mine_top_p": 0.0}, "mine_top_p must be in (0, 1], not 0.0"),
     ({"mine_pairs_per_request": 3}, "mine_pairs_per_request 3 needs 6 answers per request; mine_samples is 4"),
     ({"mine_margin": 0, "mine_min_stage_gap": 0}, "mine_min_stage_gap and mine_margin are both 0"),
     ({"mine_min_stage_gap": 5}, "mine_min_stage_gap must be from 0 to 4, not 5"),
