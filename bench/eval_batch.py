@@ -61,7 +61,7 @@ def main() -> None:
                    key=lambda c: -sum(len(m["content"]) for m in c))
     settings = generation.Settings(max_new_tokens=args.tokens)
     generation.generate(model, tokenizer, chats[:2], generation.Settings(max_new_tokens=8))  # warm-up
-    device = models.device() if not args.adapter else str(next(model.parameters()).device)
+    device = next(model.parameters()).device
     print(f"torch {torch.__version__}, {device}, {torch.get_num_threads()} threads, embedded SmolLM2-135M-Instruct"
           f"{' + ' + args.adapter if args.adapter else ''}, {len(chats)} rows, at most {args.tokens} new tokens, greedy")
     baseline = None

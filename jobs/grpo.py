@@ -41,23 +41,6 @@ def _fits(tokenizer, max_length: int):
     return fits
 
 
-def guided_trainer(base):
-    """`base` (TRL's GRPOTrainer) with every rollout guided by the schema grammars.
-
-    TRL 1.16's transformers generation path (`_generate_single_turn`) calls the unwrapped model's `generate`
-    with a GenerationConfig and takes no logits processor; for the length of each rollout the model's
-    `generate` adds one (studio.guided.decoding.guided_generate), each row's grammar read from its system prompt.
-    """
-    from studio.guided.decoding import guided_generate
-
-    class GuidedGRPOTrainer(base):
-        def _generate_single_turn(self, *args, **kwargs):
-            with guided_generate(self.accelerator.unwrap_model(self.model), self.processing_class):
-                return super()._generate_single_turn(*args, **kwargs)
-
-    return GuidedGRPOTrainer
-
-
 def reward_workers(setup: training.Setup) -> int:
     """Processes that validate a batch of answers (`IaCReward(workers=...)`): on a GPU the CPU cores wait while
     it generates, so the rewards take them all, shared among the run's processes; on the CPU the model's own
@@ -69,15 +52,25 @@ def reward_workers(setup: training.Setup) -> int:
 
 def trainer_class():
     """TRL's GRPOTrainer with the studio's rollout engine (studio.decoder) in place of `generate` where it applies,
-    and the time of each step split into generating, scoring and training (`timings`, read by the metrics
-    callback)."""
+    rollouts guided by the schema grammars when `guided` is set, and the time of each step split into generating,
+    scoring and training (`timings`, read by the metrics callback).
+
+    Guided rollouts on TRL's own path: TRL 1.16's `_generate_single_turn` calls the unwrapped model's `generate`
+    with a GenerationConfig and takes no logits processor, so for the length of each rollout the model's
+    `generate` adds one (studio.guided.decoding.guided_generate). On the engine the processor is passed directly.
+    Either way each row's grammar is read from its system prompt.
+    """
+    import contextlib
+
     from trl import GRPOTrainer
+
+    from studio.guided.decoding import GuidedLogitsProcessor, guided_generate
 
     class StudioGRPOTrainer(GRPOTrainer):
         def __init__(self, *args, rollout=None, **kwargs):
             super().__init__(*args, **kwargs)
             self.rollout = rollout
-            self.guided = False  # True: the engine's rollouts are masked by the schema grammars too
+            self.guided = False  # True: every rollout is masked by the schema grammars
             self.timings = {"generate_s": 0.0, "reward_s": 0.0}
 
         # TRL 1.16's hook for one round of sampling (the non-vLLM paths); the signature is TRL's own.
@@ -86,18 +79,16 @@ def trainer_class():
             began = time.perf_counter()
             if self.rollout is not None and not images and not multimodal_fields:
                 self.rollout.sync(self.accelerator.unwrap_model(self.model), step=self.state.global_step)
-                processor = None
-                if self.guided:  # each row's grammar read from its system prompt
-                    from studio.guided.decoding import GuidedLogitsProcessor
-
-                    processor = GuidedLogitsProcessor(self._tokenizer, None)
+                processor = GuidedLogitsProcessor(self._tokenizer, None) if self.guided else None
                 completions = self.rollout.generate(prompt_ids, self.max_completion_length, self.temperature,
                                                     self.eos_token_ids, self._tokenizer.pad_token_id,
                                                     logits_processor=processor)
                 result = (completions, None)
             else:
-                result = super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
-                                                       has_tool_images)
+                model = self.accelerator.unwrap_model(self.model)
+                with guided_generate(model, self.processing_class) if self.guided else contextlib.nullcontext():
+                    result = super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
+                                                           has_tool_images)
             self.timings["generate_s"] += time.perf_counter() - began
             return result
 
@@ -179,8 +170,7 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
     )
     metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype)
     stopper = training.stop_callback(stop)
-    base = trainer_class()
-    trainer = (guided_trainer(base) if spec.guided else base)(
+    trainer = trainer_class()(
         model=model,
         reward_funcs=reward_functions,
         args=config,

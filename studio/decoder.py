@@ -284,7 +284,7 @@ class Rollout:
         tokens = torch.full((batch, length), pad_id, dtype=torch.long)
         for row, ids in enumerate(prompts):
             tokens[row, length - len(ids):] = torch.tensor(ids, dtype=torch.long)
-        tokens = tokens.to(device)
+        prompt_ids, tokens = tokens, tokens.to(device)
         starts = torch.tensor([length - len(p) for p in prompts], device=device)
         total = length + max_new_tokens
         shape = (len(self.layers), batch, self.kv_heads, total, self.head_dim)
@@ -302,10 +302,11 @@ class Rollout:
             eos=torch.tensor(sorted(set(eos_ids)) or [-1], device=device),
             pad=torch.tensor(pad_id, device=device),
             temperature=float(temperature),
-            logits=torch.zeros((batch, self.lm_head.shape[0]), device=device, dtype=torch.float32),
+            # only a logits processor reads the logits between steps; the graphed step keeps them inside
+            logits=torch.empty((batch, self.lm_head.shape[0]) if logits_processor else (0,), device=device),
         )
         if logits_processor is not None:
-            return self._generate_processed(state, tokens.cpu(), max_new_tokens, eos_ids, logits_processor)
+            return self._generate_processed(state, prompt_ids, max_new_tokens, eos_ids, logits_processor)
         self._emit(state, self._prefill(tokens, starts, state.cache_k, state.cache_v))
         remaining = max_new_tokens - 1
         step = self._graphed_step(state) if self.use_graphs and remaining > 0 else (lambda: self._decode(state))

@@ -117,7 +117,7 @@ def test_grpo_rollouts_are_guided(tiny_llama, tmp_path, grammars, byte_matchers,
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig
 
-    from jobs.grpo import guided_trainer, trainer_class
+    from jobs.grpo import trainer_class
     from studio.decoder import Rollout
     from studio.guided.decoding import kind_of_prompt
 
@@ -136,8 +136,8 @@ def test_grpo_rollouts_are_guided(tiny_llama, tmp_path, grammars, byte_matchers,
     args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=2,
                       max_completion_length=12, max_steps=1, logging_steps=1, report_to=[], use_cpu=True,
                       save_strategy="no", temperature=1.0)
-    trainer = guided_trainer(trainer_class())(model=model, reward_funcs=reward_seen, args=args, train_dataset=rows,
-                                              processing_class=tokenizer)
+    trainer = trainer_class()(model=model, reward_funcs=reward_seen, args=args, train_dataset=rows,
+                              processing_class=tokenizer)
     trainer.guided = True
     trainer.rollout = Rollout.for_model(model) if rollout == "studio" else None
     trainer.train()
