@@ -86,13 +86,20 @@ def job_yaml(kind: str, settings: dict, run: Path) -> Path:
     return path
 
 
-def train(kind: str, settings: dict, run: Path, env: dict) -> float:
+def train(kind: str, settings: dict, run: Path, env: dict, reuse: bool = False) -> float:
+    """Train one phase into `run`; its wall time in seconds. `reuse`: a phase this sweep already finished in `run`
+    (its adapter and `sweep.json` are there) is not trained again, and its earlier wall time is returned."""
+    done = run / "sweep.json"
+    if reuse and done.exists() and (run / "adapter").is_dir():
+        return json.loads(done.read_text())["seconds"]
     started = time.monotonic()
     path = job_yaml(kind, settings, run)
     with open(run.parent / f"{run.name}.log", "w") as log:
         subprocess.run([sys.executable, "-m", "jobs", "run", str(path)], cwd=ROOT, env=env, stdout=log,
                        stderr=subprocess.STDOUT, check=True)
-    return time.monotonic() - started
+    seconds = time.monotonic() - started
+    done.write_text(json.dumps({"seconds": round(seconds, 1)}))
+    return seconds
 
 
 def evaluate(adapter: Path | None, settings: dict, limit: int, batch_size: int, folder: Path,
@@ -114,7 +121,7 @@ def evaluate(adapter: Path | None, settings: dict, limit: int, batch_size: int, 
 
 def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int | None, limit: int,
                 batch_size: int, smoke: dict | None = None, max_new_tokens: int = 512,
-                guided: str = "off", pass_at: int = 0, evaluate_it: bool = True) -> dict:
+                guided: str = "off", pass_at: int = 0, evaluate_it: bool = True, reuse: bool = False) -> dict:
     """Train one variant (SFT, then GRPO or DPO if asked) and evaluate it; runs in its own process."""
     env = dict(os.environ)
     if gpu is not None:
@@ -126,7 +133,7 @@ def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int |
     sft = phase_settings(variant, defaults, "sft", smoke)
     if "sft" in variant:
         run = work / f"{name}-sft"
-        record["seconds"]["sft"] = round(train("sft", sft, run, env), 1)
+        record["seconds"]["sft"] = round(train("sft", sft, run, env, reuse), 1)
         adapter = run / "adapter"
     for phase in ("grpo", "dpo"):
         if phase not in variant:
@@ -136,7 +143,7 @@ def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int |
         if start is not None:
             settings["adapter"] = str(start)
         run = work / f"{name}-{phase}"
-        record["seconds"][phase] = round(train(phase, settings, run, env), 1)
+        record["seconds"][phase] = round(train(phase, settings, run, env, reuse), 1)
         adapter = run / "adapter"
         if phase == "dpo":  # the pairs it trained on, and the share of its time spent mining them
             summary = json.loads((run / "summary.json").read_text())
@@ -215,6 +222,8 @@ def main() -> None:
                         help="train these variants (for the ones after them) without evaluating them")
     parser.add_argument("--pass-at", type=int, default=0, metavar="K",
                         help="also sample K answers per row at temperature 0.7 (unguided pass only): pass@K")
+    parser.add_argument("--reuse", action="store_true",
+                        help="do not train again a phase this sweep finished in --work (a run split over calls)")
     parser.add_argument("--smoke", metavar="MODEL", default="",
                         help="one step per phase on MODEL, 2 mined requests, 2 eval rows of 16 tokens (see above)")
     parser.add_argument("--dry-run", action="store_true",
@@ -247,7 +256,8 @@ def main() -> None:
                 slot += 1
                 futures[pool.submit(run_variant, variant, defaults, work, args.out, gpu, args.limit,
                                     args.eval_batch, smoke, args.max_new_tokens, args.guided,
-                                    args.pass_at, variant["name"] not in args.train_only)] = variant["name"]
+                                    args.pass_at, variant["name"] not in args.train_only,
+                                    args.reuse)] = variant["name"]
             for future in concurrent.futures.as_completed(futures):
                 try:
                     records.append(future.result())

@@ -153,7 +153,7 @@ def train(spec: DPOJob, run: RunFolder, resume: bool = False) -> str:
         eval_dataset=eval_rows,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[metrics, stopper],
+        callbacks=[metrics, stopper, training.finite_gradients()],
     )
     training.quiet_printer(trainer)
     if len(trainer.train_dataset) == 0:

@@ -178,7 +178,7 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
         eval_dataset=eval_rows or None,
         processing_class=tokenizer,
         peft_config=peft_config,
-        callbacks=[metrics, stopper],
+        callbacks=[metrics, stopper, training.finite_gradients()],
     )
     trainer.rollout = pick_rollout(spec, setup, trainer.accelerator.unwrap_model(trainer.model), config)
     trainer.guided = spec.guided

@@ -54,7 +54,7 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
         eval_dataset=eval_rows,
         processing_class=tokenizer,
         peft_config=spec.lora.shape().peft_config(model.config.num_hidden_layers),
-        callbacks=[metrics, stopper],
+        callbacks=[metrics, stopper, training.finite_gradients()],
     )
     training.quiet_printer(trainer)
     if len(trainer.train_dataset) == 0:

@@ -96,6 +96,37 @@ def stop_callback(request: StopRequest):
     return StopCallback()
 
 
+def finite_gradients():
+    """A TrainerCallback that skips an optimizer step whose gradient is not finite.
+
+    One NaN in a gradient is enough to make every weight NaN at the next update, after which the model only answers
+    with empty or endless text and the rest of the run trains nothing (seen on an H200 on 2026-12-04: the gpu
+    recipe's GRPO got a NaN gradient at step 26 of 30, with a finite loss, and every later reward was 0). The
+    check runs after clipping, just before the update: the step's gradients are dropped, the update does not
+    happen, the learning-rate schedule goes on, and the job log says so. With several processes the gradients are
+    already all-reduced, so every rank sees the same verdict.
+    """
+    import torch
+    from transformers import TrainerCallback
+
+    class FiniteGradients(TrainerCallback):
+        def __init__(self):
+            self.skipped: list[int] = []
+
+        def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            if not grads or bool(torch.stack([g.isfinite().all() for g in grads]).all()):
+                return control
+            for parameter in model.parameters():
+                parameter.grad = None  # an optimizer skips a parameter without a gradient
+            self.skipped.append(state.global_step + 1)
+            print(f"[job] step {state.global_step + 1}: the gradient is not finite; this update is skipped "
+                  f"({len(self.skipped)} so far)", flush=True)
+            return control
+
+    return FiniteGradients()
+
+
 # -- loading -------------------------------------------------------------------------------------------
 
 

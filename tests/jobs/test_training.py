@@ -178,3 +178,48 @@ def test_grpo_validates_on_a_pool_only_beside_a_gpu(monkeypatch):
     assert reward_workers(setup) == 16
     assert reward_workers(dataclasses.replace(setup, world_size=4)) == 4, "the cores shared among the processes"
     assert reward_workers(dataclasses.replace(setup, device="cpu")) == 0, "on the CPU the model holds every core"
+
+
+def test_a_step_with_a_nan_gradient_is_skipped_and_the_weights_stay_finite(tmp_path):
+    """A real Trainer run of three steps whose second gradient is NaN (as an H200 GRPO run's step 26 was): the
+    guard drops that update, the other two happen, and no weight becomes NaN."""
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    from jobs import training
+
+    class Line(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.ones(4))
+
+        def forward(self, x, y):
+            return {"loss": ((x * self.weight).sum(-1) - y).pow(2).mean()}
+
+    model, calls = Line(), []
+
+    def poison_the_second(grad):
+        calls.append(len(calls) + 1)
+        return torch.full_like(grad, float("nan")) if len(calls) == 2 else grad
+
+    model.weight.register_hook(poison_the_second)
+    rows = [{"x": torch.randn(4), "y": torch.tensor(3.0)} for _ in range(6)]
+    guard = training.finite_gradients()
+    weights = []
+
+    from transformers import TrainerCallback
+
+    class Record(TrainerCallback):
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            weights.append(model.weight.detach().clone())
+
+    args = TrainingArguments(output_dir=str(tmp_path), max_steps=3, per_device_train_batch_size=2,
+                             learning_rate=0.1, report_to=[], save_strategy="no", use_cpu=True,
+                             logging_steps=1, disable_tqdm=True)
+    Trainer(model=model, args=args, train_dataset=rows, callbacks=[guard, Record()]).train()
+
+    assert guard.skipped == [2]
+    assert all(bool(w.isfinite().all()) for w in weights)
+    assert not torch.equal(weights[0], torch.ones(4))  # step 1 updated
+    assert torch.equal(weights[1], weights[0])  # step 2 skipped
+    assert not torch.equal(weights[2], weights[1])  # step 3 updated
