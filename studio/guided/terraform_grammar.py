@@ -12,9 +12,16 @@ lifecycle, provisioner, connection). Values are free HCL expressions: strings wi
 numbers, references, function calls, operators, conditionals, tuples, objects, `for` expressions and heredocs.
 Resources of the HashiCorp utility providers (random, tls, null, time, ...) are allowed with any body, as the
 validator notes them unchecked; `variable`, `output`, `locals`, `provider`, `terraform`, `module`, `moved`,
-`import`, `removed` and `check` blocks follow Terraform's own rules. Required arguments are not enforced: a
-context-free grammar cannot ask for "each of these, in any order" without blowing up; the validator still says
-which one is missing.
+`import`, `removed` and `check` blocks follow Terraform's own rules.
+
+Required arguments are enforced, in any order, in the resource types the studio's generated rows teach
+(`studio.synth.terraform.supported_types()`, 496 types) when they have at most REQUIRED_TRACKED of them: such a
+body is a chain of states, one per set of required arguments still missing (2^k states for k of them), and its
+`}` is allowed only once none is. A missing required argument was the first failure of 29 of the 121 guided
+answers of the gpu recipe's GRPO model on 2026-12-04 (bench/sweeps/results/gpu-h200.md). Not every type: llguidance
+numbers a grammar's symbols in 16 bits, and the grammar without these states already uses most of them (the
+states of every type with one to three required arguments do not fit; those of the 496 types take about 1,600).
+Other bodies keep the free order, and the validator still says which argument is missing.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import json
 from studio.guided.gbnf import Rules, lit, not_line, rule_name, seq, star
 from studio.iac.aws_schema import AwsSchema, BlockSchema, aws_schema
 from studio.iac.terraform import CORE_ARGUMENTS
+from studio.synth.terraform import supported_types
 
 FENCE_OPEN, FENCE_CLOSE = "```hcl\n", "```"
 # Utility providers whose resources answers use beside AWS (the validator notes them as not checked).
@@ -31,6 +39,8 @@ OTHER_PROVIDERS = ("random", "tls", "null", "time", "local", "archive", "http", 
 # Heredoc delimiters; a context-free grammar cannot match a free delimiter with its end, so these are listed.
 HEREDOC_WORDS = ("EOT", "EOF", "POLICY", "JSON", "EOP", "END", "SCRIPT", "USERDATA", "YAML", "CONFIG", "TEMPLATE",
                  "DOC", "EOS", "SQL", "DEFINITION", "CMD", "DATA", "BODY", "SH", "XML")
+# Bodies with at most this many required arguments must write each of them (2^k grammar states per body).
+REQUIRED_TRACKED = 3
 LIFECYCLE_ARGUMENTS = ("create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by")
 
 
@@ -112,8 +122,11 @@ class _Bodies:
         self.rules = rules
         self.by_key: dict[str, str] = {}
 
-    def body(self, block: BlockSchema, *, meta: bool = False) -> str:
-        key = json.dumps([sorted(block.arguments), sorted((n, self.body(c)) for n, c in block.blocks.items()), meta])
+    def body(self, block: BlockSchema, *, meta: bool = False, track: bool = False) -> str:
+        """The rules of a block's body; `track`: its required arguments must all be written (see the module's
+        docstring)."""
+        key = json.dumps([sorted(block.arguments.items()), sorted((n, self.body(c)) for n, c in block.blocks.items()),
+                          meta, track])
         name = self.by_key.get(key)
         if name is not None:
             return name
@@ -122,6 +135,10 @@ class _Bodies:
         arguments = set(block.arguments) | {n for n, c in block.blocks.items() if c.nesting == "attribute"}
         if meta:
             arguments |= {"count", "for_each", "depends_on", "provider"}
+        required = sorted(a for a, need in block.arguments.items() if need == "required") if track else []
+        if len(required) > REQUIRED_TRACKED:
+            required = []
+        arguments -= set(required)
         if arguments:
             # A rule of literals only becomes one lexeme: one terminal per body rather than one per name.
             names = self.rules.add(f"{name}-arg", " | ".join(lit(a) for a in sorted(arguments)))
@@ -136,6 +153,9 @@ class _Bodies:
             items.append(f"{dynamic} dynamic-tail")
         if meta:
             items.append("meta-item")
+        if required:
+            self._required_states(name, items, required)
+            return name
         if not items:  # a block with nothing in it: `name {}`
             self.rules.add(f"{name}-block", "one-line")
             return name
@@ -143,10 +163,24 @@ class _Bodies:
         self.rules.add(f"{name}-block", f"lb eol ({item} eol)* rb | one-line")
         return name
 
+    def _required_states(self, name: str, items: list[str], required: list[str]) -> None:
+        """`name-block` as states `name-sM`, M the bit mask of the required arguments still missing: any other
+        items, then one of the missing ones (to the state without it), and `}` only from state 0."""
+        others = self.rules.add(f"{name}-items", f"({self.rules.add(f'{name}-item', ' | '.join(items))} eol)*")
+        # One lexeme per argument name, shared by every body that requires it (llguidance counts its symbols in
+        # 16 bits, and the grammar without these states already uses most of them).
+        writes = [self.rules.add(rule_name("req", a), lit(a)) for a in required]
+        for mask in range(2 ** len(required)):
+            missing = [i for i in range(len(required)) if mask >> i & 1]
+            steps = [f"{others} {writes[i]} eq expr eol {name}-s{mask & ~(1 << i)}" for i in missing]
+            self.rules.add(f"{name}-s{mask}", " | ".join(steps or [f"{others} rb"]))
+        self.rules.add(f"{name}-block", f"lb eol {name}-s{2 ** len(required) - 1}")
+
 
 def build(schema: AwsSchema | None = None) -> Rules:
     """The whole grammar as rules; `root` first."""
     schema = schema or aws_schema()
+    tracked = set(supported_types())
     rules = Rules()
     rules.add("root", seq(lit(FENCE_OPEN), "top", lit(FENCE_CLOSE)))
     rules.add("top", "eol? (top-block eol)*")
@@ -162,7 +196,8 @@ def build(schema: AwsSchema | None = None) -> Rules:
     others = "(" + " | ".join(lit(p + "_") for p in OTHER_PROVIDERS) + ') [a-z0-9_]+ "\\""'
     for section, names, lookup in (("resource", schema.resource_types, schema.resource),
                                    ("data", schema.data_types, schema.data_source)):
-        options = [f'{lit(t + chr(34))} sp label {bodies.body(lookup(t), meta=True)}-block' for t in sorted(names)]
+        options = [f'{lit(t + chr(34))} sp label {bodies.body(lookup(t), meta=True, track=t in tracked)}-block'
+                   for t in sorted(names)]
         rules.add(f"{section}-type", " | ".join(options) + " | other-type sp label free-block")
     rules.add("other-type", others)
     provider = bodies.body(schema.provider)

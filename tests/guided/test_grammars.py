@@ -49,6 +49,9 @@ POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  
     ("terraform", hcl('data "aws_s3_bucket_versioning" "v" {}\n')),  # a resource, not a data source
     ("terraform", 'Here is the code:\n' + hcl('resource "aws_s3_bucket" "b" {}\n')),  # prose before the fence
     ("terraform", hcl('resource "aws_s3_bucket" "b" {}\n') + "\nDone."),  # prose after it
+    # A required argument left out, in a type the generated rows teach (its `}` waits for `principal`).
+    ("terraform", hcl('resource "aws_lambda_permission" "p" {\n  action        = "lambda:InvokeFunction"\n'
+                      '  function_name = aws_lambda_function.f.function_name\n}\n')),
     ("kubernetes", yaml(POD.replace("    - name: app\n", "    - name: app\n      port: 80\n"))),
     ("kubernetes", yaml(POD + "  hostnetwork: true\n")),
     ("kubernetes", yaml("apiVersion: apps/v1\nkind: Deploymnet\nmetadata:\n  name: d\n")),
@@ -67,6 +70,10 @@ def test_invented_names_and_broken_answers_are_refused(byte_matchers, kind, answ
     ("terraform", hcl('resource "random_id" "suffix" {\n  byte_length = 4\n}\n')),  # other providers: unchecked
     ("terraform", hcl('resource "aws_s3_bucket" "b" {\n  for_each = toset(["a", "b"])\n  bucket = each.key\n'
                       '  lifecycle {\n    prevent_destroy = true\n  }\n}\n')),
+    # Required arguments in any order, optional ones between them.
+    ("terraform", hcl('resource "aws_lambda_permission" "p" {\n  principal     = "s3.amazonaws.com"\n'
+                      '  statement_id  = "s3"\n  function_name = aws_lambda_function.f.function_name\n'
+                      '  source_arn    = aws_s3_bucket.b.arn\n  action        = "lambda:InvokeFunction"\n}\n')),
     ("kubernetes", yaml(POD + "  hostNetwork: true\n")),
     ("kubernetes", yaml(POD.replace("    - name: app", "  - name: app").replace("      image", "    image"))),
 ])
