@@ -198,9 +198,10 @@ def main() -> None:
         picked = (picked * args.batch)[: args.batch]
         chats = [chat.messages_for(r["instruction"], kind, r.get("input", "")) for r in picked]
         kinds = [kind] * len(chats)
-        # Warm-up at the full batch: the first long run also pays for allocating the cache (on an H200 it
-        # measured 325 tokens/s unguided against 1,115 for the same run a minute later).
-        run(model, tokenizer, chats, kinds, min(32, args.tokens), None)
+        # Warm-up at the full batch and length: the first long run also pays for allocating the cache (on an H200
+        # it measured 325 tokens/s unguided against 1,115 for the same run a minute later; a warm-up of 32 tokens
+        # did not take that cost away: 369 against 1,417 on 2026-12-04).
+        run(model, tokenizer, chats, kinds, args.tokens, None)
         base = run(model, tokenizer, chats, kinds, args.tokens, None)
         print(f"{kind:10s} unguided (baseline)  {base['tokens_per_s']:8.1f} tokens/s  ({base['tokens']} tokens in "
               f"{base['seconds']:.1f} s; other processes {base['busy']:.0f} CPU-s)", flush=True)
