@@ -115,7 +115,8 @@ def finite_gradients():
 
         def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
             grads = [p.grad for p in model.parameters() if p.grad is not None]
-            if not grads or bool(torch.stack([g.isfinite().all() for g in grads]).all()):
+            # One fused norm over every gradient and one sync: NaN or inf anywhere makes it non-finite.
+            if not grads or bool(torch.nn.utils.get_total_norm(grads).isfinite()):
                 return control
             for parameter in model.parameters():
                 parameter.grad = None  # an optimizer skips a parameter without a gradient
