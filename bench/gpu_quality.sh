@@ -12,8 +12,9 @@
 #
 # One process at a time: processes that share a GPU take turns on it, and on 2026-12-03 (one H200, two or three
 # processes) `generate` decoded each evaluation at 95-180 new tokens/s, 4-5 minutes each. Evaluations now decode on
-# the studio's decoder (studio.decoder). Each variant's figures land in OUT/<wave>/<variant>.json as soon as it is
-# evaluated, so a run cut short by SECONDS keeps what finished.
+# the studio's decoder (studio.decoder): 12-25 s each on 2026-12-04. Each variant's figures land in
+# OUT/<wave>/<variant>.json as soon as it is evaluated, so a run cut short by SECONDS keeps what finished, and run
+# again with the same OUT it does not train again a phase that finished (--reuse).
 set -u
 out=$(realpath -m "${1:-quality-results}")
 limit=${2:-3600}
@@ -36,7 +37,7 @@ sweep() {  # sweep FILE OUT_SUBFOLDER ARGS...
   local file=$1 sub=$2; shift 2
   # -k: a sweep told to stop while its pool winds down is killed 10 s later, workers and jobs with it.
   timeout -k 10 "$(left)" python bench/recipe_sweep.py "bench/sweeps/$file" --gpus 1 --eval-batch 128 --work "$work" \
-    --out "$out/$sub" $smoke "$@" > "$out/$sub.log" 2>&1
+    --out "$out/$sub" --reuse $smoke "$@" > "$out/$sub.log" 2>&1
   echo "[quality] $sub ended (rc $?) after $(( $(date +%s) - started )) s"
 }
 
