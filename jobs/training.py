@@ -118,11 +118,15 @@ def finite_gradients():
             # One fused norm over every gradient and one sync: NaN or inf anywhere makes it non-finite.
             if not grads or bool(torch.nn.utils.get_total_norm(grads).isfinite()):
                 return control
+            # Where it came from: gradients flow from the loss down, so the deepest layers with a finite gradient
+            # sit just above the one that first went wrong.
+            bad = [name for name, p in model.named_parameters() if p.grad is not None and not p.grad.isfinite().all()]
             for parameter in model.parameters():
                 parameter.grad = None  # an optimizer skips a parameter without a gradient
             self.skipped.append(state.global_step + 1)
             print(f"[job] step {state.global_step + 1}: the gradient is not finite; this update is skipped "
-                  f"({len(self.skipped)} so far)", flush=True)
+                  f"({len(self.skipped)} so far). Not finite in {len(bad)} of the trained tensors: "
+                  f"{', '.join(bad[:3])}{' ... ' + bad[-1] if len(bad) > 3 else ''}", flush=True)
             return control
 
     return FiniteGradients()
