@@ -54,8 +54,11 @@ def schema_version(kind: str) -> str:
     """What the grammar of `kind` is generated from, as a short name."""
     if kind == "terraform":
         from studio.iac.aws_schema import SCHEMA_PATH
+        from studio.synth.terraform import supported_types
 
-        digest = hashlib.sha256(SCHEMA_PATH.read_bytes()).hexdigest()[:10]
+        # The schema, and the types whose required arguments the grammar enforces (terraform_grammar).
+        source = SCHEMA_PATH.read_bytes() + " ".join(sorted(supported_types())).encode()
+        digest = hashlib.sha256(source).hexdigest()[:10]
         return f"aws-{digest}-{GENERATOR}"
     if kind == "kubernetes":
         from studio.iac.kubernetes import DEFAULT_KUBERNETES_VERSION
