@@ -3,6 +3,7 @@
     python bench/guided.py                                   # embedded SmolLM2 on this CPU, batch 8, 96 tokens
     python bench/guided.py --model qwen2.5-0.5b-random --tokenizer qwen2.5 --batch 32 --tokens 256   # on a GPU
     python bench/guided.py --engines llguidance --kinds terraform --rows 4
+    python bench/guided.py ... --decoder studio              # on the studio's decoder, as evaluations on a GPU
 
 For each kind (Terraform, Kubernetes) the first `--batch` eval rows of that kind are answered three ways with
 the same prompts and settings: unguided (the baseline, measured first in the same run), then guided by each
@@ -80,7 +81,9 @@ def random_qwen(tokenizer, device: str, dtype):
     return AutoModelForCausalLM.from_config(config, dtype=dtype).to(device).eval()
 
 
-def run(model, tokenizer, chats, kinds, tokens: int, engine: str | None) -> dict:
+def run(model, tokenizer, chats, kinds, tokens: int, engine: str | None, studio=None) -> dict:
+    """One batch of answers, timed; `studio`: a `studio.decoder.Rollout` to decode on instead of `generate`
+    (sampling at the same temperature, top_p 1, as GRPO's rollouts and the evaluation's decoder do)."""
     tokenizer.padding_side = "left"
     texts = [generation.prompt_text(tokenizer, c) for c in chats]
     inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
@@ -98,16 +101,23 @@ def run(model, tokenizer, chats, kinds, tokens: int, engine: str | None) -> dict
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     busy, started = machine_busy(), time.perf_counter()
-    with torch.inference_mode():
-        out = model.generate(**inputs, max_new_tokens=tokens, do_sample=True, temperature=0.7, top_p=0.95,
-                             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **extra)
+    if studio is not None:
+        prompts = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
+        answers = studio.generate(prompts, tokens, 0.7, [tokenizer.eos_token_id], tokenizer.pad_token_id,
+                                  logits_processor=processor)
+        steps = max(len(a) for a in answers)
+        new = torch.tensor([a + [tokenizer.pad_token_id] * (steps - len(a)) for a in answers])
+    else:
+        with torch.inference_mode():
+            out = model.generate(**inputs, max_new_tokens=tokens, do_sample=True, temperature=0.7, top_p=0.95,
+                                 pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **extra)
+        new = out[:, inputs["input_ids"].shape[1]:]
+        steps = new.shape[1]
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     seconds = time.perf_counter() - started
     others = machine_busy() - busy
-    new = out[:, inputs["input_ids"].shape[1]:]
     count = int((new != tokenizer.pad_token_id).sum())
-    steps = new.shape[1]
     result = {"tokens": count, "seconds": seconds, "tokens_per_s": count / seconds, "steps": steps,
               "busy": others, "answers": tokenizer.batch_decode(new, skip_special_tokens=True)}
     if processor:
@@ -160,6 +170,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--show", action="store_true", help="print the first answer of each run")
     parser.add_argument("--json", default="", help="also write the figures to this file")
+    parser.add_argument("--decoder", choices=("generate", "studio"), default="generate",
+                        help="decode through transformers' generate, or the studio's decoder (studio.decoder: what "
+                        "evaluations on a GPU and GRPO's rollouts use; the masks overlap the forward pass)")
     parser.add_argument("--grammar-files", default="", help="a folder of <kind>.gbnf and <kind>.lark (as an export "
                         "writes them) to use instead of building the grammars from the schemas")
     args = parser.parse_args()
@@ -188,9 +201,17 @@ def main() -> None:
         model = random_qwen(tokenizer, device, dtype)
     else:
         model, _ = models.load(args.model)
+    studio = None
+    if args.decoder == "studio":
+        from studio.decoder import Rollout
+
+        studio = Rollout.for_model(model)
+        if studio is None:
+            sys.exit("the studio's decoder does not handle this model (studio.decoder.supports)")
+        studio.sync(model)
     card = torch.cuda.get_device_name() if device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"{args.model} on {card}; tokenizer {getattr(tokenizer, 'name_or_path', '')} ({len(tokenizer)} tokens); "
-          f"batch {args.batch}, {args.tokens} new tokens, sampling at 0.7", flush=True)
+          f"batch {args.batch}, {args.tokens} new tokens, sampling at 0.7, on {args.decoder}", flush=True)
     rows = [json.loads(line) for line in EVAL_SPLIT.read_text(encoding="utf-8").splitlines() if line.strip()]
     figures = []
     for kind in args.kinds:
@@ -201,8 +222,8 @@ def main() -> None:
         # Warm-up at the full batch and length: the first long run also pays for allocating the cache (on an H200
         # it measured 325 tokens/s unguided against 1,115 for the same run a minute later; a warm-up of 32 tokens
         # did not take that cost away: 369 against 1,417 on 2026-12-04).
-        run(model, tokenizer, chats, kinds, args.tokens, None)
-        base = run(model, tokenizer, chats, kinds, args.tokens, None)
+        run(model, tokenizer, chats, kinds, args.tokens, None, studio)
+        base = run(model, tokenizer, chats, kinds, args.tokens, None, studio)
         print(f"{kind:10s} unguided (baseline)  {base['tokens_per_s']:8.1f} tokens/s  ({base['tokens']} tokens in "
               f"{base['seconds']:.1f} s; other processes {base['busy']:.0f} CPU-s)", flush=True)
         figures.append({"kind": kind, "engine": "none", **{k: v for k, v in base.items() if k != "answers"}})
@@ -210,7 +231,7 @@ def main() -> None:
             print("   ", repr(base["answers"][0][:200]))
         for engine in args.engines:
             try:
-                guided = run(model, tokenizer, chats, kinds, args.tokens, engine)
+                guided = run(model, tokenizer, chats, kinds, args.tokens, engine, studio)
             except Exception as error:  # an engine that cannot take the grammar is a result too
                 print(f"{kind:10s} {engine:11s} failed: {str(error)[:300]}", flush=True)
                 figures.append({"kind": kind, "engine": engine, "error": str(error)[:300]})
@@ -224,7 +245,8 @@ def main() -> None:
             if args.show:
                 print("   ", repr(guided["answers"][0][:300]))
     if args.json:
-        Path(args.json).write_text(json.dumps({"model": args.model, "device": card, "batch": args.batch,
+        Path(args.json).write_text(json.dumps({"model": args.model, "device": card, "decoder": args.decoder,
+                                               "batch": args.batch,
                                                "tokens": args.tokens, "figures": figures}, indent=1))
 
 
