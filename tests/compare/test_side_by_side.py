@@ -19,6 +19,8 @@ def last(stream):
 @pytest.fixture(autouse=True)
 def fresh_cache(monkeypatch):
     monkeypatch.setattr(models, "CACHE", models.ModelCache())
+    # These tests are about the transformers lanes; the llama.cpp ones are at the end.
+    monkeypatch.setenv("INFRAMIND_COMPARE_ENGINE", "transformers")
 
 
 def plain_answer(folder, settings=GREEDY) -> str:
@@ -149,3 +151,45 @@ def test_a_merged_export_is_offered_with_its_base(home, tiny_llama, tiny_adapter
     tuned = compare.fine_tuned(str(folder))
     assert tuned.merged and compare.base_model_of(tuned) == str(tiny_llama)
     assert compare.base_model_of(compare.fine_tuned("sft-9")) == str(tiny_llama)
+
+
+def test_on_llama_cpp_both_panes_give_the_transformers_answers(home, tiny_llama, tiny_adapter, monkeypatch):
+    """llama.cpp on F16 GGUFs the studio writes (the base without the adapter, and with it merged) gives the
+    greedy answers of the transformers lanes, and the GGUFs are written once."""
+    tuned = compare.fine_tuned(tiny_adapter)
+    _, (base, right) = last(compare.stream_pair(str(tiny_llama), tuned, "terraform", REQUEST, settings=GREEDY))
+
+    monkeypatch.setenv("INFRAMIND_COMPARE_ENGINE", "llama.cpp")
+    lanes, _ = compare._lanes(str(tiny_llama), tuned, None)
+    assert [type(lane).__name__ for lane in lanes] == ["_LlamaLane", "_LlamaLane"]
+    _, (fast_base, fast_right) = last(compare.stream_pair(str(tiny_llama), tuned, "terraform", REQUEST,
+                                                          settings=GREEDY))
+    assert (fast_base.text, fast_right.text) == (base.text, right.text)
+    assert fast_right.text != fast_base.text
+    written = sorted((home / "cache" / "gguf").glob("*.gguf"))
+    assert len(written) == 2
+    before = [path.stat().st_mtime_ns for path in written]
+    last(compare.stream_pair(str(tiny_llama), tuned, "terraform", REQUEST, settings=GREEDY))
+    assert [path.stat().st_mtime_ns for path in written] == before
+
+
+def test_without_a_gpu_compare_chooses_llama_cpp_and_falls_back_to_transformers(home, tiny_llama, monkeypatch):
+    monkeypatch.delenv("INFRAMIND_COMPARE_ENGINE")
+    monkeypatch.setattr(models, "device", lambda: "cpu")
+    assert compare.engine() == "llama.cpp"
+    monkeypatch.setattr(models, "device", lambda: "cuda")
+    assert compare.engine() == "transformers"
+
+    # A model the GGUF exporter cannot write is answered by transformers, not refused.
+    monkeypatch.setenv("INFRAMIND_COMPARE_ENGINE", "llama.cpp")
+
+    def unsupported(*args, **kwargs):
+        raise compare_gguf.UnsupportedModel("not written to GGUF here")
+
+    from studio.export import gguf as compare_gguf
+
+    monkeypatch.setattr(compare_gguf, "write", unsupported)
+    lanes, _ = compare._lanes(str(tiny_llama), None, None)
+    assert type(lanes[0]).__name__ == "_Lane"
+    _, (base, _right) = last(compare.stream_pair(str(tiny_llama), None, "terraform", REQUEST, settings=GREEDY))
+    assert base.done and base.text == plain_answer(tiny_llama)
