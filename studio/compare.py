@@ -267,6 +267,7 @@ def llama_gguf(model, tokenizer, key: str, adapter: bool = True) -> Path:
     """An F16 GGUF of `model`'s weights, written once per `key` into the workspace's cache (`cache/gguf/`) by the
     studio's own exporter. A PEFT model's adapter is merged in, or left out with `adapter=False`."""
     import hashlib
+    import os
 
     from studio.export import gguf
 
@@ -281,7 +282,8 @@ def llama_gguf(model, tokenizer, key: str, adapter: bool = True) -> Path:
 
         twin = copy.deepcopy(model)
         plain = twin.merge_and_unload() if adapter else twin.unload()
-    partial = path.with_suffix(".partial")
+    # Two browser tabs may write the same file at once: each writes its own, and the last rename wins.
+    partial = path.with_name(f"{path.stem}.{os.getpid()}-{threading.get_ident()}.partial")
     gguf.write(plain, tokenizer, partial, "F16")
     partial.replace(path)
     # A few hundred MB each for the embedded model: keep the newest few (a base and a fine-tuned pair or two).
