@@ -86,7 +86,7 @@ def run(spec: EvalJob, run: RunFolder, resume: bool = False) -> str:
         results = evaluation.evaluate(rows, contenders, settings, samples=spec.samples, batch_size=spec.batch_size,
                                       split=Path(spec.dataset).stem, judge=judge, on_progress=progress,
                                       should_stop=lambda: stop.requested, pass_at=spec.pass_at_k,
-                                      pass_at_temperature=spec.pass_at_k_temperature)
+                                      pass_at_temperature=spec.pass_at_k_temperature, answer_engine=spec.engine)
     except evaluation.StopRequested as error:
         print(f"[job] {error}", flush=True)
         workspace.atomic_write_text(run.stopped_file, json.dumps({"step": answered[0], "checkpoint": None}))

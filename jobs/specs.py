@@ -43,6 +43,7 @@ from studio import adapters, models, workspace
 QUANTIZATIONS = ("auto", "nf4", "none")
 SPEEDS = ("auto", "as_written")
 ROLLOUTS = ("auto", "studio", "trl")
+EVAL_ENGINES = ("auto", "llama.cpp", "transformers")  # studio.evaluation.ENGINES
 SCHEDULES = ("cosine", "linear", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial",
              "inverse_sqrt")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -547,8 +548,12 @@ class EvalJob:
     top_p: float = _help("When sampling, draw from the most likely tokens holding this share of probability.", 0.95)
     max_new_tokens: int = _help("Longest answer in tokens (the eval split's longest reference is 432 with "
                                 "SmolLM2's tokenizer).", 512)
-    batch_size: int = _help("Answers generated together, left-padded; on a 2-core CPU 16 ran 1.7x faster than 8 "
-                            "(bench/eval_batch.py).", 16)
+    batch_size: int = _help("Answers generated together (transformers: left-padded batches; llama.cpp: answers "
+                            "decoding at once, a finished one's place taken by the next). On a 2-core CPU llama.cpp "
+                            "ran 1.4x faster with 32 than with 16 (studio.evaluation.DEFAULT_BATCH_SIZE).", 32)
+    engine: str = _help("Who answers: 'llama.cpp' (an F16 GGUF of the same weights, answers decoding together; "
+                        "bench/eval_engine.py), 'transformers', or 'auto': llama.cpp on a machine without a GPU, "
+                        "transformers with one.", "auto")
     threads: int = _help("torch CPU threads; 0 keeps torch's default (one per core); 1 can be faster on a machine "
                          "busy with other work.", 0)
     seed: int = _help("Seed for sampling.", 0)
@@ -579,6 +584,8 @@ class EvalJob:
         if not self.dataset.strip() or not self.dataset.endswith(".jsonl"):
             found.append(f"dataset must be a .jsonl file of rows, not {self.dataset!r} (data/eval.jsonl)")
         found += _output_problems(self.output)
+        if self.engine not in EVAL_ENGINES:
+            found.append(f"engine must be one of {', '.join(EVAL_ENGINES)}, not {self.engine!r}")
         for name in ("samples", "max_new_tokens", "batch_size"):
             if getattr(self, name) < 1:
                 found.append(f"{name} must be at least 1, not {getattr(self, name)}")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from studio import access, adapters, chat, dataset, generation, models, workspace
+from studio import access, adapters, chat, dataset, generation, llama_engine, models, workspace
 from studio.iac import Report, validate
 
 EVAL_SPLIT = workspace.SEED_DATA / "eval.jsonl"
@@ -227,7 +227,7 @@ class _Lane:
 
 
 class _LlamaLane(_Lane):
-    """A lane whose steps run in llama.cpp on an F16 GGUF of the same weights (`llama_gguf`): on a 2-core CPU it
+    """A lane whose steps run in llama.cpp on an F16 GGUF of the same weights (`llama_engine.gguf_for`): on a 2-core CPU it
     decodes 79.9 new tokens/s against 18.2 for transformers fp32 and keeps today's greedy answer on 7 of 8 eval
     requests at 160 tokens (`python bench/cpu_answer.py --prompts 8`, 2026-12-04; the embedded Q4_1 file is faster
     but keeps 1 of 8). The token is still picked by `_pick`, with the same seeded generator, on llama.cpp's logits."""
@@ -251,51 +251,12 @@ class _LlamaLane(_Lane):
 def engine() -> str:
     """Which engine Compare decodes with: `INFRAMIND_COMPARE_ENGINE` (llama.cpp, transformers) or, by default,
     llama.cpp on a machine without a GPU where llama-cpp-python is installed, else transformers."""
-    import importlib.util
     import os
 
     wanted = os.environ.get("INFRAMIND_COMPARE_ENGINE", "auto")
     if wanted in ("llama.cpp", "transformers"):
         return wanted
-    return "llama.cpp" if models.device() == "cpu" and importlib.util.find_spec("llama_cpp") else "transformers"
-
-
-GGUF_KEPT = 4
-
-
-def llama_gguf(model, tokenizer, key: str, adapter: bool = True) -> Path:
-    """An F16 GGUF of `model`'s weights, written once per `key` into the workspace's cache (`cache/gguf/`) by the
-    studio's own exporter. A PEFT model's adapter is merged in, or left out with `adapter=False`."""
-    import hashlib
-    import os
-
-    from studio.export import gguf
-
-    folder = workspace.home() / "cache" / "gguf"
-    path = folder / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}-F16.gguf"
-    if path.exists():
-        return path
-    folder.mkdir(parents=True, exist_ok=True)
-    plain = model
-    if hasattr(model, "merge_and_unload"):  # a copy: the cached model keeps its adapter switchable
-        import copy
-
-        twin = copy.deepcopy(model)
-        plain = twin.merge_and_unload() if adapter else twin.unload()
-    # Two browser tabs may write the same file at once: each writes its own, and the last rename wins.
-    partial = path.with_name(f"{path.stem}.{os.getpid()}-{threading.get_ident()}.partial")
-    gguf.write(plain, tokenizer, partial, "F16")
-    partial.replace(path)
-    # A few hundred MB each for the embedded model: keep the newest few (a base and a fine-tuned pair or two).
-    for old in sorted(folder.glob("*-F16.gguf"), key=lambda f: f.stat().st_mtime, reverse=True)[GGUF_KEPT:]:
-        old.unlink(missing_ok=True)
-    return path
-
-
-def _fingerprint(folder: Path) -> str:
-    """A folder's files with their sizes and times: a new training run into the same folder is a new key."""
-    return ";".join(f"{f.name}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in sorted(Path(folder).glob("*"))
-                    if f.is_file())
+    return "llama.cpp" if models.device() == "cpu" and llama_engine.available() else "transformers"
 
 
 def _llama(lane: _Lane, tokenizer, key: str, progress: models.Progress | None):
@@ -306,7 +267,7 @@ def _llama(lane: _Lane, tokenizer, key: str, progress: models.Progress | None):
 
     if progress:
         progress(0.9, "Preparing the llama.cpp copy of the weights")
-    path = llama_gguf(lane.model, tokenizer, key, adapter=lane.adapter is not False)
+    path = llama_engine.gguf_for(lane.model, tokenizer, key, adapter=lane.adapter is not False)
     threads = max(1, min(4, os.cpu_count() or 1))
     return Llama(model_path=str(path), n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
 
@@ -355,7 +316,7 @@ def decode_side_by_side(lanes: list[_Lane], tokenizer, messages: list[dict],
         if on:
             from studio.guided.decoding import GuidedLogitsProcessor
 
-            lane.guide = GuidedLogitsProcessor(tokenizer, [kind] if kind else None)
+            lane.guide = GuidedLogitsProcessor(tokenizer, [kind] if kind else None, budget=settings.max_new_tokens)
     for _ in range(settings.max_new_tokens):
         for lane in lanes:
             if lane.done:
@@ -389,8 +350,9 @@ def _lanes(base_model: str, tuned: FineTuned | None, progress: models.Progress |
     if engine() != "llama.cpp":
         return lanes, tokenizer
     try:
-        base_key = f"{base_model}|{_fingerprint(models.resolve(base_model))}"
-        keys = [base_key, f"{base_key}|{tuned.path}|{_fingerprint(tuned.path)}"] if tuned else [base_key]
+        keys = [llama_engine.weights_key(base_model)]
+        if tuned:
+            keys.append(llama_engine.weights_key(base_model, tuned.path))
         return [_LlamaLane(_llama(lane, tokenizer, key, progress), None) for lane, key in zip(lanes, keys)], tokenizer
     except Exception as error:  # an architecture the exporter does not write, a full disk: today's path
         print(f"[compare] llama.cpp not used ({error}); decoding with transformers", flush=True)

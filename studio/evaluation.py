@@ -21,6 +21,12 @@ the chance that at least one of k answers passes, by the unbiased estimator of C
 A base model and an adapter on it share one copy of the weights: the base's answers are generated inside
 `disable_adapter()`. Answers are generated in batches (left padding); a greedy answer in a batch can differ from
 the same row's answer alone in the last bits of the arithmetic, and so, rarely, in a token.
+
+Who answers (`engine()`): on a machine without a GPU, llama.cpp (`studio.llama_engine`) on an F16 GGUF of the
+same weights, the adapter merged in (or left out for the base), up to `batch_size` answers decoding together and
+a finished answer's place taken by the next request at once; elsewhere transformers, through
+`generation.generate` (the studio's decoder on a GPU). Tokens are picked by the studio in both, so greedy,
+sampling and schema guidance mean the same.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from studio import access, chat, dataset, generation, models, workspace
+from studio import access, chat, dataset, generation, llama_engine, models, workspace
 from studio.durations import format_duration
 from studio.iac import validate
 from studio.iac.report import STAGES as CHECK_STAGES
@@ -52,10 +58,28 @@ ROWS_FILE = "rows.jsonl"
 LOOP_REPEATS = 8
 # Lines that legitimately recur in long code: block openers and closers, document separators.
 _STRUCTURAL = re.compile(r"^(?:(?:- )?[-\w.\"/]*:|.*\{|[}\])]+,?|---|```\w*)$")
-# Measured with `python bench/eval_batch.py` on the 2-core CPU, embedded model, no other load: 32 rows of up to
-# 256 new tokens ran at 42 new tokens/s in batches of 8, 70 in batches of 16 and 86 in batches of 32. 16 keeps
-# most of the gain with a progress line every minute or two; a batch waits for its longest answer.
-DEFAULT_BATCH_SIZE = 16
+# Answers decoding together. transformers (`python bench/eval_batch.py`, 2-core CPU, embedded model, 32 rows of up to
+# 256 new tokens): 42 new tokens/s in batches of 8, 70 of 16, 86 of 32. llama.cpp (the default there), 32 rows of up
+# to 512 new tokens: 111 new tokens/s with 16 answers at once, 160 with 32.
+DEFAULT_BATCH_SIZE = 32
+ENGINES = ("auto", "transformers", "llama.cpp")
+
+
+def engine(requested: str = "auto") -> str:
+    """Who answers: `requested` unless "auto"; then `INFRAMIND_EVAL_ENGINE` (llama.cpp, transformers) where set,
+    else llama.cpp on a machine without a GPU where llama-cpp-python is installed, else transformers.
+
+    `python bench/eval_engine.py` on the 2-core CPU, embedded model, the 121 eval rows, up to 512 new tokens:
+    7.59 minutes on llama.cpp (32 answers at once) against 12.35 on transformers (batches of 16), the same rates.
+    """
+    import os
+
+    if requested not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {requested!r}")
+    wanted = requested if requested != "auto" else os.environ.get("INFRAMIND_EVAL_ENGINE", "auto")
+    if wanted in ("llama.cpp", "transformers"):
+        return wanted
+    return "llama.cpp" if models.device() == "cpu" and llama_engine.available() else "transformers"
 
 
 @dataclass(frozen=True)
@@ -324,13 +348,16 @@ def evaluate(
     should_stop: Callable[[], bool] | None = None,
     pass_at: int = 0,
     pass_at_temperature: float = 0.7,
+    answer_engine: str = "auto",
 ) -> Results:
     """Generate `samples` answers per row with each candidate, check them all and sum up.
 
     `judge` (a `studio.judge.Judge`) also scores every answer against its instruction; `should_stop` is polled
     between batches (a stop request ends the run with `StopRequested`). `pass_at` k > 0 also samples k answers
     per row at `pass_at_temperature`, beside the answers of `settings`: each model's summary then has `sampled`
-    (their rates and pass@1..k) and the rows `sampled` (those answers).
+    (their rates and pass@1..k) and the rows `sampled` (those answers). `answer_engine` picks who answers
+    (`engine()`); where llama.cpp cannot take a model (an architecture its GGUF writer does not know), transformers
+    answers and the summary's `decoder` says so.
     """
     if pass_at < 0 or (pass_at and not 0 < pass_at_temperature <= 5):
         raise ValueError(f"pass_at must be 0 (off) or k > 0 with a temperature in (0, 5], not {pass_at} at "
@@ -339,6 +366,7 @@ def evaluate(
         raise ValueError("No rows to evaluate on.")
     if not contenders:
         raise ValueError("No model to evaluate.")
+    chosen_engine = engine(answer_engine)
     labels = [c.label for c in contenders]
     if len(set(labels)) != len(labels):
         raise ValueError(f"Every model needs a label of its own, not {labels}")
@@ -379,26 +407,46 @@ def evaluate(
         total = sum(len(todo) for todo, _ in passes)
         outcomes: list[list[list[str]]] = []
         done = 0
-        for todo, pass_settings in passes:
-            answers: list[list[str]] = [[] for _ in rows]
-            for start, end in batch_bounds(len(todo), batch_size):
-                if should_stop and should_stop():
-                    raise StopRequested(f"stopped after {done} of {total} answers of {candidate.label}")
-                chunk = todo[start:end]
-                chunk_settings = dataclasses.replace(pass_settings, seed=pass_settings.seed + start)
-                switch = model.disable_adapter() if adapter_off else contextlib.nullcontext()
-                with switch:
-                    batch = generation.generate(model, tokenizer, [chats[i] for i in chunk], chunk_settings,
-                                                batch_size=len(chunk), kinds=[rows[i].kind for i in chunk])
-                new_tokens += batch.new_tokens
-                decoder = batch.decoder
-                for i, text in zip(chunk, batch.answers):
-                    answers[i].append(text)
-                done += len(chunk)
-                if on_progress:
-                    on_progress(Progress(done, total, candidate.label, time.perf_counter() - model_started,
-                                         new_tokens))
-            outcomes.append(answers)
+        runner = _llama_runner(model, tokenizer, key, adapter_off, chats, settings, batch_size) \
+            if chosen_engine == "llama.cpp" else None
+        try:
+            for todo, pass_settings in passes:
+                answers: list[list[str]] = [[] for _ in rows]
+                if runner is not None:
+                    decoder = "llama.cpp"
+                    for texts, tokens in _llama_answers(runner, tokenizer, todo, chats, rows, pass_settings):
+                        if should_stop and should_stop():
+                            raise StopRequested(f"stopped after {done} of {total} answers of {candidate.label}")
+                        new_tokens += tokens
+                        done += 1
+                        if on_progress:
+                            on_progress(Progress(done, total, candidate.label, time.perf_counter() - model_started,
+                                                 new_tokens))
+                    for i, text in zip(todo, texts):
+                        answers[i].append(text)
+                    outcomes.append(answers)
+                    continue
+                for start, end in batch_bounds(len(todo), batch_size):
+                    if should_stop and should_stop():
+                        raise StopRequested(f"stopped after {done} of {total} answers of {candidate.label}")
+                    chunk = todo[start:end]
+                    chunk_settings = dataclasses.replace(pass_settings, seed=pass_settings.seed + start)
+                    switch = model.disable_adapter() if adapter_off else contextlib.nullcontext()
+                    with switch:
+                        batch = generation.generate(model, tokenizer, [chats[i] for i in chunk], chunk_settings,
+                                                    batch_size=len(chunk), kinds=[rows[i].kind for i in chunk])
+                    new_tokens += batch.new_tokens
+                    decoder = batch.decoder
+                    for i, text in zip(chunk, batch.answers):
+                        answers[i].append(text)
+                    done += len(chunk)
+                    if on_progress:
+                        on_progress(Progress(done, total, candidate.label, time.perf_counter() - model_started,
+                                             new_tokens))
+                outcomes.append(answers)
+        finally:
+            if runner is not None:
+                runner.close()  # its KV cache is the largest thing it holds
         generation_seconds = time.perf_counter() - model_started
         answers = outcomes[0]
         for i, record in enumerate(records):
@@ -424,6 +472,49 @@ def evaluate(
     for entry in summary["models"]:
         entry.update(per_model[entry["label"]])
     return Results(summary, records)
+
+
+def _llama_runner(model, tokenizer, weights: tuple[str, str | None], adapter_off: bool, chats: list[list[dict]],
+                  settings: generation.Settings, slots: int):
+    """A `llama_engine.LlamaBatch` on an F16 GGUF of these weights, or None (with the reason printed) where
+    llama.cpp cannot run them: the caller then answers with transformers."""
+    try:
+        key = llama_engine.weights_key(weights[0], None if adapter_off else weights[1])
+        path = llama_engine.gguf_for(model, tokenizer, key, adapter=not adapter_off)
+        longest = max(len(tokenizer(generation.prompt_text(tokenizer, c), add_special_tokens=False)["input_ids"])
+                      for c in chats)
+        per_answer = -(-(longest + settings.max_new_tokens) // 256) * 256  # llama.cpp sizes caches by 256
+        slots = max(1, min(slots, llama_engine.MAX_CONTEXT // per_answer))
+        import torch
+
+        return llama_engine.LlamaBatch(path, slots=slots, context=slots * per_answer, threads=torch.get_num_threads())
+    except Exception as error:  # an architecture the exporter does not write, a full disk: transformers answers
+        print(f"[evaluate] llama.cpp not used ({error}); answering with transformers", flush=True)
+        return None
+
+
+def _llama_answers(runner, tokenizer, todo: list[int], chats: list[list[dict]], rows: list[dataset.Row],
+                   settings: generation.Settings):
+    """Yield `(texts, new tokens)` after each answer of `todo` (row indices) ends; `texts` fills in, in `todo`'s
+    order. Answer j samples with seed `settings.seed + j`, whatever the order they finish in."""
+    prompts = [tokenizer(generation.prompt_text(tokenizer, chats[i]), add_special_tokens=False)["input_ids"]
+               for i in todo]
+    guides = None
+    if settings.guided:
+        from studio.guided.decoding import GuidedLogitsProcessor
+
+        guides = [GuidedLogitsProcessor(tokenizer, [rows[i].kind], budget=settings.max_new_tokens) for i in todo]
+    backticks = generation._backtick_ids(tokenizer)
+
+    def closed(ids: list[int]) -> bool:
+        return ids[-1] in backticks and generation.closes_fence(tokenizer.decode(ids, skip_special_tokens=True))
+
+    texts = [""] * len(todo)
+    for position, ids in runner.answers(prompts, settings.max_new_tokens, generation.end_of_turn_ids(tokenizer),
+                                        temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
+                                        guides=guides, stop=closed if settings.stop_at_fence else None):
+        texts[position] = tokenizer.decode(ids, skip_special_tokens=True)
+        yield texts, len(ids)
 
 
 class StopRequested(RuntimeError):

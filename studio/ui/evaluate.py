@@ -124,7 +124,7 @@ def rows_file(source: str, upload: str | None) -> str:
 
 def spec_from_form(base, tuned, with_base, dataset_file, decoding, temperature, samples, max_tokens, batch_size,
                    limit, threads, judge_on, judge_url, judge_model, name, pass_at_k=0,
-                   guided=False) -> specs.EvalJob:
+                   guided=False, engine="auto") -> specs.EvalJob:
     """The eval job the form describes; raises SpecError with every problem."""
     chosen = compare.fine_tuned(tuned)
     sampled = decoding == SAMPLED
@@ -137,7 +137,7 @@ def spec_from_form(base, tuned, with_base, dataset_file, decoding, temperature, 
         temperature=max(0.05, float(temperature)) if sampled else 0.0,
         max_new_tokens=int(max_tokens), batch_size=int(batch_size), threads=int(threads or 0),
         judge_url=(judge_url or "").strip() if judge_on else "", judge_model=(judge_model or "default").strip(),
-        output=(name or "").strip(), pass_at_k=int(pass_at_k or 0), guided=bool(guided),
+        output=(name or "").strip(), pass_at_k=int(pass_at_k or 0), guided=bool(guided), engine=engine or "auto",
     )
     return specs.EvalJob(**values)
 
@@ -352,9 +352,11 @@ def build() -> None:
             max_tokens = gr.Number(DEFAULTS.max_new_tokens, precision=0, label="Max new tokens",
                                    elem_id="eval-max-tokens")
             batch_size = gr.Number(DEFAULTS.batch_size, precision=0, label="Batch size", elem_id="eval-batch",
-                                   info="Answers generated together; 16 ran 1.7x faster than 8 on a 2-core CPU "
-                                        "(bench/eval_batch.py).")
+                                   info="Answers decoding together: on a 2-core CPU llama.cpp ran 1.4x faster with "
+                                        "32 than 16 (bench/eval_engine.py).")
             threads = gr.Number(0, precision=0, label="CPU threads (0: one per core)", elem_id="eval-threads")
+            engine = gr.Dropdown(list(specs.EVAL_ENGINES), value=DEFAULTS.engine, label="Engine",
+                                 info=specs.field_help(specs.EvalJob)["engine"], elem_id="eval-engine")
         guided = gr.Checkbox(False, label=GUIDED_LABEL, info=GUIDED_INFO, elem_id="eval-guided")
     with gr.Accordion("LLM judge (optional, off unless asked)", open=False):
         with gr.Row():
@@ -396,7 +398,7 @@ def build() -> None:
 
     shown = [headline, table, chart, row, records]
     form = [base, tuned, with_base, decoding, temperature, samples, max_tokens, batch_size, limit, threads, judge_on,
-            judge_url, judge_model, name, pass_at_k, guided]
+            judge_url, judge_model, name, pass_at_k, guided, engine]
     run_button.click(launch, [source, upload, *form], [launch_status, command, launched], api_name="evaluate")
     for component in (source, *form):
         component.change(preview, [source, upload, *form], [command], api_name=False, show_progress="hidden")

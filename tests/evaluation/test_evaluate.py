@@ -9,6 +9,12 @@ from studio import chat, evaluation, generation, models
 SHORT = generation.Settings(max_new_tokens=8)
 
 
+@pytest.fixture(autouse=True)
+def transformers_answers(monkeypatch):
+    # These tests are about batches of `generation.generate`; llama.cpp's answers are in test_llama_engine.py.
+    monkeypatch.setenv("INFRAMIND_EVAL_ENGINE", "transformers")
+
+
 @pytest.fixture(scope="module")
 def rows():
     split = evaluation.load_rows(evaluation.EVAL_SPLIT)
