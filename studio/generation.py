@@ -137,7 +137,7 @@ def guidance(tokenizer, settings: Settings, kinds: list[str | None] | None) -> d
         return {}
     from studio.guided.decoding import processors_for
 
-    return processors_for(tokenizer, kinds, guided=True)
+    return processors_for(tokenizer, kinds, guided=True, budget=settings.max_new_tokens)
 
 
 def stream(model, tokenizer, messages: list[dict], settings: Settings = Settings(),

@@ -10,6 +10,15 @@ matchers take the token sampled last, then fill a bitmask of the tokens allowed 
 the mask is expanded and applied where the logits are (CPU or GPU). A row whose grammar is complete may only
 end its turn; a row that finished keeps its pad tokens untouched.
 
+With a token budget (`budget`, the answer's max_new_tokens: `generate`, the evaluation and Compare pass theirs), a
+guided answer also ends whole: at each point where the grammar would let the fence close (after a complete
+Terraform block, or a complete YAML line), the row remembers how many tokens its longest stretch between two such
+points took; once fewer tokens than that (and CLOSE_MARGIN) are left, the fence closes there, instead of the
+budget cutting the next block in half. In the last FINISH_WITHIN tokens an answer still inside a block (a model
+repeating one argument line until the budget ends, the commonest cut seen on the eval split) is walked out of it:
+each step allows only the first closer the grammar takes there, in the order of `_closers` (the fence where it ends
+the code, then `}`, `]`, `)`, a quote, a newline), so the answer ends whole rather than cut mid-line.
+
 Two engines: llguidance (the default: it compiles the 1.4 MB Terraform grammar in seconds and computes masks
 lazily) and xgrammar (precompiles a mask cache per grammar and tokenizer: faster per step, much slower to
 start; `bench/guided.py` measures both). A compiled grammar is kept per tokenizer and kind for the process.
@@ -30,6 +39,13 @@ ENGINES = ("llguidance", "xgrammar")
 DEFAULT_ENGINE = "llguidance"
 # Measured on the seed: the default limits stop the Kubernetes grammar's parser on deep manifests.
 _LIMITS = dict(step_lexer_fuel=2_000_000, step_max_items=500_000, max_items_in_row=20_000)
+
+# Tokens kept in hand beyond the row's longest stretch between two points where the fence may close.
+CLOSE_MARGIN = 16
+# The last tokens of the budget, where an answer is walked out of whatever it is inside (enough for ten levels).
+FINISH_WITHIN = 24
+# Off only to measure what it changes (`bench/eval_engine.py --no-budget-ending`).
+BUDGET_ENDING = True
 
 _COMPILED: dict[tuple, object] = {}
 _LOCK = threading.Lock()
@@ -128,8 +144,11 @@ class GuidedLogitsProcessor:
     """A `transformers` logits processor; one per `generate` call (it follows that call's rows)."""
 
     def __init__(self, tokenizer, kinds: list[str] | None = None, engine: str = DEFAULT_ENGINE,
-                 vocab_size: int | None = None):
+                 vocab_size: int | None = None, budget: int | None = None):
         self.tokenizer = tokenizer
+        # xgrammar's matchers are not asked (below)
+        self.budget = budget if engine == "llguidance" and BUDGET_ENDING else None
+        self.closed_early = 0  # rows whose fence closed because the budget would not hold another stretch
         self.kinds = list(kinds) if kinds is not None else None
         self.engine = engine
         self.vocab_size = vocab_size
@@ -165,6 +184,13 @@ class GuidedLogitsProcessor:
 
                 self.matchers.append(xgrammar.GrammarMatcher(prototype))
         self.done = [m is None for m in self.matchers]
+        self._complete: list[int] = []
+        self._start_length = input_ids.shape[1]
+        self._last_closable: list[int | None] = [None] * len(self.matchers)
+        self._longest = [0] * len(self.matchers)
+        self._fences = _fences(self.tokenizer) if self.budget else []
+        self._forcing: list[list[int]] = [[] for _ in self.matchers]  # the rest of a fence being closed
+        self._closers = _closers(self.tokenizer) if self.budget else []
         import torch
 
         words = (vocab_size + 31) // 32
@@ -200,10 +226,55 @@ class GuidedLogitsProcessor:
         else:
             for row in active:
                 self.matchers[row].fill_next_token_bitmask(bitmask, row)
+        if self.budget and active:
+            self._close_within_budget(active, input_ids, bitmask)
         self.mask_seconds += time.perf_counter() - started
         if active:
             apply_bitmask(scores, bitmask.to(scores.device, non_blocking=True))
+        if self._complete:
+            from studio.generation import end_of_turn_ids
+
+            ends = torch.tensor(end_of_turn_ids(self.tokenizer), device=scores.device)
+            keep = scores[self._complete][:, ends]
+            scores[self._complete] = float("-inf")
+            scores[torch.tensor(self._complete, device=scores.device).unsqueeze(1), ends] = keep
         return scores
+
+    def _close_within_budget(self, active: list[int], input_ids, bitmask) -> None:
+        """Where a row's fence may close now and the tokens left would not hold its longest stretch so far, allow
+        only the closing fence; in the last FINISH_WITHIN tokens, only the first closer the grammar allows."""
+        new = input_ids.shape[1] - self._start_length
+        left = self.budget - new
+        # each row's mask words of the fences' first tokens
+        words = bitmask[:, [fence[0] // 32 for fence in self._fences]].tolist()
+        for row in active:
+            if self._forcing[row]:  # a fence of several tokens, begun: its next one
+                _allow_only(bitmask, row, [self._forcing[row].pop(0)])
+                continue
+            matcher = self.matchers[row]
+            closing = [fence for fence, word in zip(self._fences, words[row])
+                       if (word >> (fence[0] % 32)) & 1 and _ends(matcher, fence)]
+            if closing and self._last_closable[row] is None:  # right after the opening fence: nothing written yet
+                self._last_closable[row] = new
+            elif closing:
+                self._longest[row] = max(self._longest[row], new - self._last_closable[row])
+                self._last_closable[row] = new
+                if left <= max(self._longest[row] + CLOSE_MARGIN, FINISH_WITHIN):
+                    _allow_only(bitmask, row, [closing[0][0]])
+                    self._forcing[row] = list(closing[0][1:])
+                    self.closed_early += 1
+            elif left <= FINISH_WITHIN:
+                allowed = bitmask[row].tolist()
+                # A quote closes the string the line is inside; outside one it would open another.
+                line = self.tokenizer.decode(input_ids[row, -64:].tolist()).rsplit("\n", 1)[-1]
+                in_string = (line.count('"') - line.count('\\"')) % 2 == 1
+                for quote, group in self._closers:
+                    if quote != in_string:
+                        continue
+                    found = [t for t in group if (allowed[t // 32] >> (t % 32)) & 1]
+                    if found:
+                        _allow_only(bitmask, row, found)
+                        break
 
     def _accept(self, row: int, token: int) -> None:
         matcher = self.matchers[row]
@@ -225,8 +296,49 @@ class GuidedLogitsProcessor:
                 print(f"[guided] row {row}: the grammar refused token {token} "
                       f"({self.tokenizer.decode([token])!r}); the row goes on unguided. {error[:300]}",
                       file=sys.stderr, flush=True)
-        elif stopped:
+        elif stopped:  # the grammar is complete: from here on the row may only end its turn
             self.done[row] = True
+            self._complete.append(row)
+
+
+def _fences(tokenizer) -> list[list[int]]:
+    """Ways to write a closing fence: each token that is one (alone, or after a newline or a space), else the
+    tokens "```" encodes to (a small vocabulary spells it in three)."""
+    single = [[i] for token, i in tokenizer.get_vocab().items()
+              if tokenizer.convert_tokens_to_string([token]).strip(" \n") == "```"]
+    return sorted(single) or [tokenizer.encode("```", add_special_tokens=False)]
+
+
+def _closers(tokenizer) -> list[tuple[bool, list[int]]]:
+    """Tokens that close something, most decisive first: a string (tried only inside one), a block or object, a
+    list, a call, a line. Each group as (is the quote, its token ids)."""
+    groups: dict[str, list[int]] = {'"': [], "}": [], "]": [], ")": [], "\n": []}
+    for token, i in tokenizer.get_vocab().items():
+        text = tokenizer.convert_tokens_to_string([token])
+        stripped = text.strip(" \n") or text.strip(" ")
+        if stripped in groups and stripped != "\n":
+            groups[stripped].append(i)
+        elif text == "\n":
+            groups["\n"].append(i)
+    return [(text == '"', sorted(ids)) for text, ids in groups.items() if ids]
+
+
+def _allow_only(bitmask, row: int, tokens: list[int]) -> None:
+    bitmask[row].zero_()
+    for token in tokens:
+        bitmask[row, token // 32] |= _bit(token % 32)
+
+
+def _ends(matcher, tokens: list[int]) -> bool:
+    """Whether `tokens` would end the answer's code here: the grammar accepts right after them. Asked of a copy: a
+    matcher that has stopped cannot roll back."""
+    trial = matcher.deep_copy()
+    return all(trial.consume_token(token) for token in tokens) and trial.is_accepting()
+
+
+def _bit(position: int) -> int:
+    """The int32 word value with bit `position` set (bit 31 is the sign bit)."""
+    return (1 << position) - (1 << 32) if position == 31 else 1 << position
 
 
 def apply_bitmask(scores, bitmask) -> None:
@@ -238,13 +350,16 @@ def apply_bitmask(scores, bitmask) -> None:
     scores.masked_fill_(~allowed, float("-inf"))
 
 
-def processors_for(tokenizer, kinds: list[str] | None, guided: bool, engine: str = DEFAULT_ENGINE) -> dict:
-    """The `generate` keyword arguments that turn guidance on (none when `guided` is False)."""
+def processors_for(tokenizer, kinds: list[str] | None, guided: bool, engine: str = DEFAULT_ENGINE,
+                   budget: int | None = None) -> dict:
+    """The `generate` keyword arguments that turn guidance on (none when `guided` is False); `budget` is the
+    answers' max_new_tokens (see "a guided answer also ends whole" above)."""
     if not guided:
         return {}
     from transformers import LogitsProcessorList
 
-    return {"logits_processor": LogitsProcessorList([GuidedLogitsProcessor(tokenizer, kinds, engine=engine)])}
+    return {"logits_processor": LogitsProcessorList([GuidedLogitsProcessor(tokenizer, kinds, engine=engine,
+                                                                           budget=budget)])}
 
 
 @contextlib.contextmanager

@@ -239,3 +239,66 @@ def test_guided_answers_are_the_same_from_either_decoder(tiny_llama, tiny_adapte
     for kind, answer in zip(kinds, studio.answers):
         assert answer.startswith("```") and byte_matchers[kind](answer, whole=False) is None, answer
 
+
+def test_guided_evaluation_on_llama_cpp_stays_in_the_grammar(home, tiny_llama, grammars, byte_matchers):
+    from studio import evaluation
+
+    split = evaluation.load_rows(evaluation.EVAL_SPLIT)
+    rows = [next(r for r in split if r.kind == kind) for kind in ("terraform", "kubernetes")]
+    results = evaluation.evaluate(rows, evaluation.candidates(str(tiny_llama)),
+                                  generation.Settings(max_new_tokens=24, guided=True), answer_engine="llama.cpp")
+    assert results.summary["models"][0]["decoder"] == "llama.cpp"
+    for row, record in zip(rows, results.rows):
+        answer = record["answers"]["base"][0]["text"]
+        assert answer.startswith("```"), answer
+        assert byte_matchers[row.kind](answer, whole=False) is None, answer
+
+
+def test_a_guided_answer_closes_its_fence_where_the_budget_would_cut_its_next_block(tiny, grammars):
+    """A model that would write three blocks in a budget that holds a block and a half: without a budget the answer
+    is cut inside the second block and does not parse; with it the fence closes after the first, and it parses."""
+    import torch
+
+    from studio.guided.decoding import GuidedLogitsProcessor
+    from studio.iac import validate
+
+    _, tokenizer = tiny
+    wanted = ('```hcl\nresource "aws_s3_bucket" "logs" {\n  bucket = "app-logs"\n}\n\n'
+              'resource "aws_s3_bucket_versioning" "logs" {\n  bucket = aws_s3_bucket.logs.id\n'
+              '  versioning_configuration {\n    status = "Enabled"\n  }\n}\n\n'
+              'resource "aws_s3_bucket" "more" {\n  bucket = "more-logs"\n}\n```')
+    ids = tokenizer.encode(wanted, add_special_tokens=False)
+    prompt = tokenizer(generation.prompt_text(tokenizer, chat.messages_for("x", "terraform")), return_tensors="pt",
+                       add_special_tokens=False)["input_ids"]
+    first_block = len(tokenizer.encode(wanted[: wanted.index("\n\n") + 1], add_special_tokens=False))
+    budget = first_block + (first_block + 20) // 2
+
+    def answer(guide) -> str:
+        sequence, out = prompt, []
+        for step in range(budget):
+            scores = torch.zeros(1, len(tokenizer))
+            scores[0, ids[step] if step < len(ids) else tokenizer.eos_token_id] = 10.0  # the model's wish
+            token = int(guide(sequence, scores)[0].argmax())
+            if token == tokenizer.eos_token_id or generation.closes_fence(tokenizer.decode(out + [token])):
+                out.append(token)
+                break
+            out.append(token)
+            sequence = torch.cat([sequence, torch.tensor([[token]])], dim=1)
+        return tokenizer.decode(out, skip_special_tokens=True)
+
+    cut = answer(GuidedLogitsProcessor(tokenizer, ["terraform"]))
+    assert not validate(cut, "terraform").verdicts["parses"].passed, cut
+    guide = GuidedLogitsProcessor(tokenizer, ["terraform"], budget=budget)
+    whole = answer(guide)
+    assert guide.closed_early == 1 and whole.endswith('"app-logs"\n}\n```'), whole
+    assert validate(whole, "terraform").verdicts["parses"].passed
+
+    # A model looping inside a block (a list that never ends) is walked out of it in the budget's last tokens:
+    # the string, the list, the block, then the fence.
+    looping = '```hcl\nresource "aws_instance" "web" {\n  vpc_security_group_ids = [\n' + '    "sg-0a1b2c3d4e5f",\n' * 60
+    ids = tokenizer.encode(looping, add_special_tokens=False)
+    budget = 90
+    assert not validate(answer(GuidedLogitsProcessor(tokenizer, ["terraform"])), "terraform").verdicts["parses"].passed
+    walked = answer(GuidedLogitsProcessor(tokenizer, ["terraform"], budget=budget))
+    assert walked.rstrip().endswith("]\n}\n```") or walked.rstrip().endswith("]\n}\n\n```"), walked[-80:]
+    assert validate(walked, "terraform").verdicts["parses"].passed, walked[-200:]
