@@ -46,7 +46,7 @@ from studio import models  # noqa: E402
 QWEN25_05B = models.QWEN25_05B_SHAPE
 BASELINE_BATCH = 16
 # --variants: (packed sequences of 1024 tokens per micro-batch, gradient checkpointing)
-VARIANTS = {"lora": ((16, False), (32, True)), "qlora": ((8, True), (4, False))}
+VARIANTS = {"lora": ((16, False), (32, True)), "qlora": ((8, True), (16, True), (8, False), (16, False))}
 LORA = dict(r=32, lora_alpha=64, lora_dropout=0.05,
             target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
 

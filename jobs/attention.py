@@ -64,6 +64,7 @@ def varlen_attention_forward(module, query, key, value, attention_mask, dropout:
     if boundaries is None or query.shape[0] != 1:
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
                                       is_causal=attention_mask is None and query.shape[2] > 1)
+    import torch
     from torch.nn.attention.varlen import varlen_attn
 
     batch, heads, tokens, dim = query.shape
@@ -76,8 +77,13 @@ def varlen_attention_forward(module, query, key, value, attention_mask, dropout:
     keys = kwargs.get("cu_seq_lens_k", boundaries).to(query.device)
     longest_q = int(kwargs.get("max_length_q") or tokens)
     longest_k = int(kwargs.get("max_length_k") or longest_q)
+    # The flash kernel takes 16-bit inputs only; a QLoRA model prepared for k-bit training keeps its norms (and so
+    # the activations reaching here) in fp32: compute in bf16 and hand back the caller's dtype.
+    dtype = query.dtype
+    if dtype not in (torch.float16, torch.bfloat16):
+        q, k, v = (t.to(torch.bfloat16) for t in (q, k, v))
     out = varlen_attn(q, k, v, boundaries, keys, longest_q, longest_k, **_varlen_kwargs(scaling))
-    return out.reshape(batch, tokens, heads, dim), None
+    return out.to(dtype).reshape(batch, tokens, heads, dim), None
 
 
 def _mask(*args, **kwargs):
