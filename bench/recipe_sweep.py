@@ -103,14 +103,14 @@ def train(kind: str, settings: dict, run: Path, env: dict, reuse: bool = False) 
 
 
 def evaluate(adapter: Path | None, settings: dict, limit: int, batch_size: int, folder: Path,
-             max_new_tokens: int = 512, guided: bool = False, pass_at: int = 0) -> dict:
-    """The variant's rates over the eval split (greedy; `guided`: schema-guided decoding, `studio.guided`;
-    `pass_at` k: also k sampled answers per row at temperature 0.7); the answers and verdicts are kept in
-    `folder`."""
+             max_new_tokens: int = 512, guided: bool = False, pass_at: int = 0, rows_file: str = "") -> dict:
+    """The variant's rates over the eval split, or `rows_file` (greedy; `guided`: schema-guided decoding,
+    `studio.guided`; `pass_at` k: also k sampled answers per row at temperature 0.7); the answers and verdicts are
+    kept in `folder`."""
     from studio import evaluation, generation, models
 
     model = settings.get("model") or models.EMBEDDED
-    rows = evaluation.load_rows(evaluation.EVAL_SPLIT)[: limit or None]
+    rows = evaluation.load_rows(rows_file or evaluation.EVAL_SPLIT)[: limit or None]
     contenders = evaluation.candidates(model, adapter=str(adapter) if adapter else None, with_base=adapter is None)
     results = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=max_new_tokens,
                                                                                    guided=guided),
@@ -121,7 +121,8 @@ def evaluate(adapter: Path | None, settings: dict, limit: int, batch_size: int, 
 
 def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int | None, limit: int,
                 batch_size: int, smoke: dict | None = None, max_new_tokens: int = 512,
-                guided: str = "off", pass_at: int = 0, evaluate_it: bool = True, reuse: bool = False) -> dict:
+                guided: str = "off", pass_at: int = 0, evaluate_it: bool = True, reuse: bool = False,
+                rows_file: str = "") -> dict:
     """Train one variant (SFT, then GRPO or DPO if asked) and evaluate it; runs in its own process."""
     env = dict(os.environ)
     if gpu is not None:
@@ -153,7 +154,7 @@ def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int |
         key = "eval_guided" if mode else "eval"
         started = time.monotonic()
         record[key] = evaluate(adapter, sft, limit, batch_size, out / (f"{name}-guided" if mode else name),
-                               max_new_tokens, guided=mode, pass_at=0 if mode else pass_at)
+                               max_new_tokens, guided=mode, pass_at=0 if mode else pass_at, rows_file=rows_file)
         record["seconds"][key] = round(time.monotonic() - started, 1)
         (out / f"{name}.json").write_text(json.dumps(record, indent=1))  # kept even if a later pass is cut short
     (out / f"{name}.json").write_text(json.dumps(record, indent=1))
@@ -213,6 +214,9 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=1, help="variants at once")
     parser.add_argument("--gpus", type=int, default=0, help="GPUs to spread the variants over")
     parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
+    parser.add_argument("--rows", default="", metavar="JSONL",
+                        help="evaluate on these rows instead of the eval split (a sample of the training rows: how "
+                             "well the variant learned what it saw, beside how it does on what it did not)")
     parser.add_argument("--eval-batch", type=int, default=16)
     parser.add_argument("--only", nargs="*", default=None, help="variant names to run")
     parser.add_argument("--max-new-tokens", type=int, default=512, help="longest eval answer")
@@ -257,7 +261,7 @@ def main() -> None:
                 futures[pool.submit(run_variant, variant, defaults, work, args.out, gpu, args.limit,
                                     args.eval_batch, smoke, args.max_new_tokens, args.guided,
                                     args.pass_at, variant["name"] not in args.train_only,
-                                    args.reuse)] = variant["name"]
+                                    args.reuse, args.rows)] = variant["name"]
             for future in concurrent.futures.as_completed(futures):
                 try:
                     records.append(future.result())
