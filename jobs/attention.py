@@ -80,7 +80,7 @@ def varlen_attention_forward(module, query, key, value, attention_mask, dropout:
     # The flash kernel takes 16-bit inputs only; a QLoRA model prepared for k-bit training keeps its norms (and so
     # the activations reaching here) in fp32: compute in bf16 and hand back the caller's dtype.
     dtype = query.dtype
-    if dtype not in (torch.float16, torch.bfloat16):
+    if dtype not in (torch.float16, torch.bfloat16) and query.is_cuda:
         q, k, v = (t.to(torch.bfloat16) for t in (q, k, v))
     out = varlen_attn(q, k, v, boundaries, keys, longest_q, longest_k, **_varlen_kwargs(scaling))
     return out.to(dtype).reshape(batch, tokens, heads, dim), None
