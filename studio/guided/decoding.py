@@ -169,6 +169,7 @@ class GuidedLogitsProcessor:
         if len(kinds) != input_ids.shape[0]:
             raise ValueError(f"{len(kinds)} kinds for a batch of {input_ids.shape[0]} rows")
         self.matchers = []
+        self._row_kinds = list(kinds)
         for kind in kinds:
             if kind is None:  # a prompt of neither kind: that row is not guided
                 print("[guided] a row of no known kind (no Terraform or Kubernetes system prompt): not guided",
@@ -265,11 +266,13 @@ class GuidedLogitsProcessor:
                     self.closed_early += 1
             elif left <= FINISH_WITHIN:
                 allowed = bitmask[row].tolist()
-                # A quote closes the string the line is inside; outside one it would open another.
+                # A quote closes the string the line is inside; outside one it would open another. In YAML and in
+                # a comment a bracket is text: only the end of the line closes anything there.
                 line = self.tokenizer.decode(input_ids[row, -64:].tolist()).rsplit("\n", 1)[-1]
                 in_string = (line.count('"') - line.count('\\"')) % 2 == 1
-                for quote, group in self._closers:
-                    if quote != in_string:
+                text_only = self._row_kinds[row] == "kubernetes" or line.lstrip().startswith(("#", "//"))
+                for closer, group in self._closers:
+                    if (closer == '"') != in_string or (text_only and closer not in ('"', "\n")):
                         continue
                     found = [t for t in group if (allowed[t // 32] >> (t % 32)) & 1]
                     if found:
@@ -309,9 +312,9 @@ def _fences(tokenizer) -> list[list[int]]:
     return sorted(single) or [tokenizer.encode("```", add_special_tokens=False)]
 
 
-def _closers(tokenizer) -> list[tuple[bool, list[int]]]:
+def _closers(tokenizer) -> list[tuple[str, list[int]]]:
     """Tokens that close something, most decisive first: a string (tried only inside one), a block or object, a
-    list, a call, a line. Each group as (is the quote, its token ids)."""
+    list, a call, a line. Each group as (what it closes with, its token ids)."""
     groups: dict[str, list[int]] = {'"': [], "}": [], "]": [], ")": [], "\n": []}
     for token, i in tokenizer.get_vocab().items():
         text = tokenizer.convert_tokens_to_string([token])
@@ -320,7 +323,7 @@ def _closers(tokenizer) -> list[tuple[bool, list[int]]]:
             groups[stripped].append(i)
         elif text == "\n":
             groups["\n"].append(i)
-    return [(text == '"', sorted(ids)) for text, ids in groups.items() if ids]
+    return [(text, sorted(ids)) for text, ids in groups.items() if ids]
 
 
 def _allow_only(bitmask, row: int, tokens: list[int]) -> None:

@@ -302,3 +302,31 @@ def test_a_guided_answer_closes_its_fence_where_the_budget_would_cut_its_next_bl
     walked = answer(GuidedLogitsProcessor(tokenizer, ["terraform"], budget=budget))
     assert walked.rstrip().endswith("]\n}\n```") or walked.rstrip().endswith("]\n}\n\n```"), walked[-80:]
     assert validate(walked, "terraform").verdicts["parses"].passed, walked[-200:]
+
+
+def test_a_looping_yaml_comment_ends_at_its_line_not_in_brackets(tiny, grammars):
+    """In YAML (and in a comment) a bracket is text: a Kubernetes answer repeating a comment line is ended at the end
+    of a line and its fence closed, where closing brackets would only have been written into the comment."""
+    import torch
+
+    from studio.guided.decoding import GuidedLogitsProcessor
+    from studio.iac import validate
+
+    _, tokenizer = tiny
+    looping = "```yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n" + "  # the settings of the app\n" * 60
+    ids = tokenizer.encode(looping, add_special_tokens=False)
+    prompt = tokenizer(generation.prompt_text(tokenizer, chat.messages_for("x", "kubernetes")), return_tensors="pt",
+                       add_special_tokens=False)["input_ids"]
+    guide = GuidedLogitsProcessor(tokenizer, ["kubernetes"], budget=120)
+    sequence, out = prompt, []
+    for step in range(120):
+        scores = torch.zeros(1, len(tokenizer))
+        scores[0, ids[step]] = 10.0  # the model's wish: the comment again and again
+        token = int(guide(sequence, scores)[0].argmax())
+        out.append(token)
+        if generation.closes_fence(tokenizer.decode(out)):
+            break
+        sequence = torch.cat([sequence, torch.tensor([[token]])], dim=1)
+    answer = tokenizer.decode(out, skip_special_tokens=True)
+    assert answer.endswith("\n```") and "}" not in answer and "]" not in answer, answer[-120:]
+    assert validate(answer, "kubernetes").verdicts["parses"].passed, answer[-200:]
