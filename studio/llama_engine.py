@@ -7,7 +7,8 @@
 
 Continuous batching: up to `slots` answers decode together, one token each per llama.cpp call, and a finished
 answer's slot takes the next prompt at once (its prompt is read in the same call as the other answers' next
-tokens), so no answer waits for the longest of a batch. The KV cache is one buffer shared by the slots.
+tokens), so no answer waits for the longest of a batch. Each slot has a KV buffer of its own (`context` / `slots`
+cells), so an answer's attention reads its own tokens only.
 
 The tokens are picked here, from llama.cpp's logits: greedy, or sampled at a temperature within top_p with one
 seeded generator per answer (the same seed gives the same answers whatever the slot count), and, where a guide
@@ -127,6 +128,7 @@ class LlamaBatch:
         self._memory = llama_cpp.llama_get_memory(self._ctx)
         self.slots = slots
         self.context = context
+        self.unified = unified
         self.vocab = llama_cpp.llama_vocab_n_tokens(llama_cpp.llama_model_get_vocab(self._model))
         self._batch = llama_cpp.llama_batch_init(params.n_batch, 0, 1)
         self._batch_size = params.n_batch
@@ -154,9 +156,10 @@ class LlamaBatch:
         import torch
 
         longest = max((len(p) for p in prompts), default=0)
-        if longest + max_new_tokens > self.context:
+        room = self.context if self.unified else self.context // self.slots
+        if longest + max_new_tokens > room:
             raise ValueError(f"a prompt of {longest} tokens and {max_new_tokens} new ones do not fit the "
-                             f"{self.context}-token context")
+                             f"{room} tokens each answer has: a larger context or fewer slots")
         lib, stops = self._lib, set(stop_ids)
         lib.llama_memory_clear(self._memory, True)
         waiting = list(range(len(prompts)))[::-1]
@@ -171,7 +174,7 @@ class LlamaBatch:
                 slot = _Slot(index, prompts[index], pending=list(prompts[index]), generator=generator,
                              guide=guides[index] if guides else None)
                 active[free.pop()] = slot
-                budget -= len(slot.prompt) - 1
+                budget -= len(slot.prompt)
             if not active:
                 raise ValueError(f"a prompt of {len(prompts[waiting[-1]])} tokens does not fit one llama.cpp "
                                  f"call of {self._batch_size}")
