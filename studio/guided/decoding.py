@@ -16,8 +16,9 @@ Terraform block, or a complete YAML line), the row remembers how many tokens its
 points took; once fewer tokens than that (and CLOSE_MARGIN) are left, the fence closes there, instead of the
 budget cutting the next block in half. In the last FINISH_WITHIN tokens an answer still inside a block (a model
 repeating one argument line until the budget ends, the commonest cut seen on the eval split) is walked out of it:
-each step allows only the first closer the grammar takes there, in the order of `_closers` (the fence where it ends
-the code, then `}`, `]`, `)`, a quote, a newline), so the answer ends whole rather than cut mid-line.
+each step allows only the first closer the grammar takes there, in the order of `_closers` (inside a string its
+quote; else `}`, `]`, `)`, then a newline; in YAML and in comments only the newline, brackets being text there),
+and the fence closes at the first point it may, so the answer ends whole rather than cut mid-line.
 
 Two engines: llguidance (the default: it compiles the 1.4 MB Terraform grammar in seconds and computes masks
 lazily) and xgrammar (precompiles a mask cache per grammar and tokenizer: faster per step, much slower to
