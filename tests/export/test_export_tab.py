@@ -36,9 +36,11 @@ def test_browser_exports_a_run_and_downloads_its_gguf(studio, browser):
     page.locator("#export-go").click()
 
     summary = page.locator("#export-summary")
-    summary.get_by_text("Exported").wait_for(timeout=150_000)
+    # The progress line says "Exported ... 100%" a moment before the summary with the files replaces it: wait for
+    # the summary's download link (on a loaded machine the two were seen apart).
+    summary.get_by_role("link", name="gguf/tiny-iac-Q8_0.gguf").wait_for(timeout=150_000)
     text = summary.inner_text()
-    assert "gguf/tiny-iac-Q8_0.gguf" in text and "merged/model.safetensors" in text
+    assert "Exported" in text and "gguf/tiny-iac-Q8_0.gguf" in text and "merged/model.safetensors" in text
     assert "merged vs base + adapter" in text and "llama.cpp F16 vs merged" in text
     assert "Q4_1" not in text
 
