@@ -47,6 +47,9 @@ CLOSE_MARGIN = 16
 FINISH_WITHIN = 24
 # Off only to measure what it changes (`bench/eval_engine.py --no-budget-ending`).
 BUDGET_ENDING = True
+# No Terraform label declared twice, no YAML key repeated in its mapping (`studio.guided.repeats`); off only to
+# measure what it changes (`bench/eval_engine.py --no-repeat-bans`).
+REPEAT_BANS = True
 
 _COMPILED: dict[tuple, object] = {}
 _LOCK = threading.Lock()
@@ -150,6 +153,7 @@ class GuidedLogitsProcessor:
         # xgrammar's matchers are not asked (below)
         self.budget = budget if engine == "llguidance" and BUDGET_ENDING else None
         self.closed_early = 0  # rows whose fence closed because the budget would not hold another stretch
+        self.repeats_banned = 0  # steps where a row's mask lost the tokens that would repeat a name
         self.kinds = list(kinds) if kinds is not None else None
         self.engine = engine
         self.vocab_size = vocab_size
@@ -186,6 +190,9 @@ class GuidedLogitsProcessor:
 
                 self.matchers.append(xgrammar.GrammarMatcher(prototype))
         self.done = [m is None for m in self.matchers]
+        from studio.guided.repeats import Repeats
+
+        self._repeats = [Repeats(self.tokenizer, kind) if kind and REPEAT_BANS else None for kind in kinds]
         self._complete: list[int] = []
         self._start_length = input_ids.shape[1]
         self._last_closable: list[int | None] = [None] * len(self.matchers)
@@ -228,6 +235,9 @@ class GuidedLogitsProcessor:
         else:
             for row in active:
                 self.matchers[row].fill_next_token_bitmask(bitmask, row)
+        for row in active:
+            if self._repeats[row] is not None:
+                self._ban_repeats(row, bitmask)
         if self.budget and active:
             self._close_within_budget(active, input_ids, bitmask)
         self.mask_seconds += time.perf_counter() - started
@@ -280,7 +290,26 @@ class GuidedLogitsProcessor:
                         _allow_only(bitmask, row, found)
                         break
 
+    def _ban_repeats(self, row: int, bitmask) -> None:
+        """Take out of the row's mask the tokens that would repeat a name (`studio.guided.repeats`), unless
+        nothing would be left."""
+        import torch
+
+        banned = self._repeats[row].banned()
+        if not banned:
+            return
+        words = bitmask[row].tolist()
+        before = list(words)
+        for token in banned:
+            words[token // 32] &= ~_bit(token % 32)
+        if words != before and any(words):
+            bitmask[row] = torch.tensor(words, dtype=torch.int32)
+            self._repeats[row].applied += 1
+            self.repeats_banned += 1
+
     def _accept(self, row: int, token: int) -> None:
+        if self._repeats[row] is not None:
+            self._repeats[row].add(token)
         matcher = self.matchers[row]
         if self.engine == "llguidance":
             ok = matcher.consume_token(token)

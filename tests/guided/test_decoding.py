@@ -330,3 +330,69 @@ def test_a_looping_yaml_comment_ends_at_its_line_not_in_brackets(tiny, grammars)
     answer = tokenizer.decode(out, skip_special_tokens=True)
     assert answer.endswith("\n```") and "}" not in answer and "]" not in answer, answer[-120:]
     assert validate(answer, "kubernetes").verdicts["parses"].passed, answer[-200:]
+
+
+def _follow(tokenizer, kind: str, wish: str, monkeypatch, bans: bool) -> str:
+    """The answer a guided processor lets through when the model wishes, step by step, for `wish`'s tokens (the
+    lowest allowed token where the wish is refused)."""
+    import torch
+
+    from studio.guided import decoding
+
+    monkeypatch.setattr(decoding, "REPEAT_BANS", bans)
+    ids = tokenizer.encode(wish, add_special_tokens=False)
+    prompt = tokenizer(generation.prompt_text(tokenizer, chat.messages_for("x", kind)), return_tensors="pt",
+                       add_special_tokens=False)["input_ids"]
+    guide = decoding.GuidedLogitsProcessor(tokenizer, [kind])
+    sequence, out = prompt, []
+    for wished in ids:
+        scores = torch.zeros(1, len(tokenizer))
+        scores[0, wished] = 10.0
+        token = int(guide(sequence, scores)[0].argmax())
+        out.append(token)
+        sequence = torch.cat([sequence, torch.tensor([[token]])], dim=1)
+    assert guide.failed == 0
+    return tokenizer.decode(out, skip_special_tokens=True)
+
+
+def test_a_yaml_key_is_not_written_twice_in_its_mapping(tiny, grammars, monkeypatch):
+    """The commonest parse failure of guided Kubernetes answers on the GPU: a mapping repeating one of its keys."""
+    import re
+
+    _, tokenizer = tiny
+    wish = ("```yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n"
+            "  replicas: 3\n")
+    free = _follow(tokenizer, "kubernetes", wish, monkeypatch, bans=False)
+    held = _follow(tokenizer, "kubernetes", wish, monkeypatch, bans=True)
+    assert len(re.findall(r"(?m)^  replicas:", free)) == 2, free
+    assert len(re.findall(r"(?m)^  replicas:", held)) == 1, held
+    assert held.startswith(wish.split("  replicas: 3")[0]), held  # what came before is untouched
+
+
+def test_a_list_item_opens_a_new_mapping_where_its_keys_are_free_again(tiny, grammars, monkeypatch):
+    _, tokenizer = tiny
+    wish = ("```yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: a\n"
+            "    image: nginx\n  - name: b\n    image: redis\n")
+    assert _follow(tokenizer, "kubernetes", wish, monkeypatch, bans=True) == wish
+
+
+def test_a_terraform_block_is_not_declared_twice(tiny, grammars, monkeypatch):
+    import re
+
+    _, tokenizer = tiny
+    block = 'resource "aws_sqs_queue" "mailer" {\n  name = "mailer"\n}\n\n'
+    wish = "```hcl\n" + block + block + 'resource "aws_sqs_queue_policy" "mailer" {\n'
+    labels = r'(?m)^resource "(\w+)" "([^"]+)"'
+    free = re.findall(labels, _follow(tokenizer, "terraform", wish, monkeypatch, bans=False))
+    held = re.findall(labels, _follow(tokenizer, "terraform", wish, monkeypatch, bans=True))
+    assert free.count(("aws_sqs_queue", "mailer")) == 2, free
+    # The second block goes on with its name instead of closing it on the first one's.
+    assert held.count(("aws_sqs_queue", "mailer")) == 1 and len(set(held)) == len(held) >= 2, held
+    assert held[1][1].startswith("mailer") and held[1][1] != "mailer", held
+
+
+def test_another_type_may_take_the_same_name(tiny, grammars, monkeypatch):
+    _, tokenizer = tiny
+    wish = ('```hcl\nresource "aws_sqs_queue" "mailer" {\n  name = "mailer"\n}\n\n'
+            'resource "aws_sqs_queue_policy" "mailer" {\n  queue_url = aws_sqs_queue.mailer.id\n')
+    assert _follow(tokenizer, "terraform", wish, monkeypatch, bans=True) == wish
