@@ -123,10 +123,10 @@ def read_run(run: Path, warmup: int) -> dict:
     return result
 
 
-def run_command(argv: list[str], home: Path, label: str, timeout: int) -> bool:
+def run_command(argv: list[str], home: Path, label: str, timeout: int, env: dict | None = None) -> bool:
     started = time.monotonic()
     try:
-        result = subprocess.run(argv, cwd=ROOT, env={**os.environ, "INFRAMIND_HOME": str(home)},
+        result = subprocess.run(argv, cwd=ROOT, env={**os.environ, "INFRAMIND_HOME": str(home), **(env or {})},
                                 capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as error:
         tail = (error.stdout or b"")[-1500:]
@@ -158,6 +158,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=4, help="first steps left out of the medians")
     parser.add_argument("--rows", nargs="+", default=["lora", "qlora"], choices=["lora", "qlora"])
     parser.add_argument("--variants", action="store_true", help="also the settings the auto plan chooses from")
+    parser.add_argument("--auto-tokens", type=int, nargs="+", default=[],
+                        help="also `speed: auto` aiming at these tokens per micro-batch (jobs.estimate.AUTO_TOKENS)")
     parser.add_argument("--gpus", type=int, nargs="+", default=None,
                         help="GPU counts: the studio's defaults through accelerate launch, scaling against 1 GPU")
     parser.add_argument("--grpo", type=int, default=1, choices=[0, 1],
@@ -212,13 +214,19 @@ def main() -> None:
             print_row(result)
             return result
 
-        def studio_job(label: str, baseline: dict | None, **changes) -> dict | None:
+        def studio_job(label: str, baseline: dict | None, env: dict | None = None, **changes) -> dict | None:
             name = f"studio-{len(results)}"
             spec = specs.SFTJob(model=str(model), dataset=str(ROOT / "data/train.jsonl"), eval_dataset="",
                                 output=name, max_steps=args.steps, save_steps=100_000, **changes)
             specs.save(spec, home / f"{name}.yaml")
-            run_command(runner.training_command(home / f"{name}.yaml"), home, label, args.timeout)
-            return record(label, home / "runs" / name, baseline, spec)
+            run_command(runner.training_command(home / f"{name}.yaml"), home, label, args.timeout, env)
+            if env:  # the estimate and the plan as the job saw them
+                os.environ.update(env)
+            try:
+                return record(label, home / "runs" / name, baseline, spec)
+            finally:
+                for key in env or {}:
+                    os.environ.pop(key)
 
         print(f"{'setting':<58} {'tokens/s':>9} {'step s':>7} {'peak GiB':>8} {'est GiB':>7} {'MFU':>6} "
               f"{'vs base':>8} {'memory':>7}", flush=True)
@@ -233,6 +241,11 @@ def main() -> None:
             quantization = "none" if kind == "lora" else "nf4"
             label = f"({'c' if kind == 'lora' else 'd'}) studio {'LoRA' if kind == 'lora' else 'QLoRA'}, speed auto"
             studio_job(label, baseline, quantization=quantization)
+        for kind in args.rows:
+            for tokens in args.auto_tokens:
+                studio_job(f"    speed auto at {tokens:,} tokens per micro-batch", baselines[kind],
+                           {"INFRAMIND_AUTO_TOKENS": str(tokens)},
+                           quantization="none" if kind == "lora" else "nf4")
         for kind in args.rows if args.variants else []:
             baseline, quantization = baselines[kind], "none" if kind == "lora" else "nf4"
             print(f"  {kind} variants (speed: as_written, packed rows):", flush=True)

@@ -161,10 +161,21 @@ def _gib(size: int) -> str:
 # Tokens per micro-batch that `speed: auto` aims for on a GPU with padding-free packing. Measured on one H200
 # (2026-12-04, `python bench/train_speed.py --rows lora --variants`, Qwen2.5-0.5B shape, LoRA r=32, checkpointing
 # on, as the 12 GiB budget needs): 16 x 1024 tokens 39,902 real tokens/s at 3.6 GiB, 32 x 1024 57,268 at 6.0 GiB.
-AUTO_TOKENS = {False: 32768, True: 4096}  # by four_bit: QLoRA is chosen to save memory, so it plans for less
+# QLoRA (H200, 2026-12-04, `--variants`, NF4 with fp32 norms): a micro-batch costs about 0.35 s whatever its size up to
+# 16 x 1024 tokens (bitsandbytes dequantizes every weight in each forward, recomputation and backward): 4 x 1024 x
+# accumulation 4 11,055 tokens/s (1.47x the QLoRA baseline, 1.08 GiB), 8 x 1024 21,329 (2.84x), 16 x 1024 38,735
+# (5.16x, 4.2 GiB). It plans for less than LoRA, since it is chosen to save memory.
+AUTO_TOKENS = {False: 32768, True: 12288}  # by four_bit
 # Without gradient checkpointing a micro-batch of at least this many tokens must fit the budget; else the plan
 # checkpoints and keeps AUTO_TOKENS.
 AUTO_MIN_TOKENS_WITHOUT_CHECKPOINTING = 8192
+
+
+def auto_tokens(four_bit: bool) -> int:
+    """AUTO_TOKENS, or `INFRAMIND_AUTO_TOKENS` where set (`bench/train_speed.py --auto-tokens` measures the choice)."""
+    import os
+
+    return int(os.environ.get("INFRAMIND_AUTO_TOKENS") or AUTO_TOKENS[four_bit])
 
 
 @dataclass(frozen=True)
@@ -234,7 +245,7 @@ def plan(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> TrainingPlan
                                  False, "")
         return _estimate(spec, shape, device, candidate).total <= budget
 
-    target = max(1, AUTO_TOKENS[four_bit] // spec.max_length)
+    target = max(1, auto_tokens(four_bit) // spec.max_length)
     floor = max(1, AUTO_MIN_TOKENS_WITHOUT_CHECKPOINTING // spec.max_length)
     batch = next((b for b in range(target, floor - 1, -1) if fits(b, False)), 0)
     checkpointing = batch == 0
