@@ -230,7 +230,7 @@ class _LlamaLane(_Lane):
     """A lane whose steps run in llama.cpp on an F16 GGUF of the same weights (`llama_engine.gguf_for`): on a 2-core CPU it
     decodes 79.9 new tokens/s against 18.2 for transformers fp32 and keeps today's greedy answer on 7 of 8 eval
     requests at 160 tokens (`python bench/cpu_answer.py --prompts 8`, 2026-12-04; the embedded Q4_1 file is faster
-    but keeps 1 of 8). The token is still picked by `_pick`, with the same seeded generator, on llama.cpp's logits."""
+    but keeps 1 of 8). The token is still picked by `generation.pick_token`, with the same seeded generator, on llama.cpp's logits."""
 
     device = "cpu"
 
@@ -270,22 +270,6 @@ def _llama(lane: _Lane, tokenizer, key: str, progress: models.Progress | None):
     path = llama_engine.gguf_for(lane.model, tokenizer, key, adapter=lane.adapter is not False)
     threads = max(1, min(4, os.cpu_count() or 1))
     return Llama(model_path=str(path), n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
-
-
-def _pick(logits, settings: generation.Settings, generator):
-    """The next token: the most likely (greedy) or a draw at `temperature` within the `top_p` nucleus."""
-    import torch
-
-    if settings.temperature <= 0:
-        return int(logits[0].argmax())
-    scores = logits[0].float() / settings.temperature
-    if settings.top_p < 1.0:
-        ordered, order = torch.sort(scores, descending=True)
-        cumulative = ordered.softmax(-1).cumsum(-1)
-        # Drop the tail whose mass lies beyond top_p; the most likely token always stays.
-        drop = cumulative - ordered.softmax(-1) > settings.top_p
-        scores[order[drop]] = float("-inf")
-    return int(torch.multinomial(scores.softmax(-1), 1, generator=generator))
 
 
 def _visible(tokenizer, tokens: list[int]) -> str:
@@ -330,7 +314,8 @@ def decode_side_by_side(lanes: list[_Lane], tokenizer, messages: list[dict],
                     sequence = prompt["input_ids"] if not lane.tokens else torch.cat(
                         [prompt["input_ids"], torch.tensor([lane.tokens])], dim=1)
                     logits = lane.guide(sequence, logits.float())
-            token = _pick(logits.cpu() if settings.temperature > 0 else logits, settings, lane.generator)
+            token = generation.pick_token((logits.cpu() if settings.temperature > 0 else logits)[0],
+                                           settings.temperature, settings.top_p, lane.generator)
             lane.seconds += time.perf_counter() - started
             if token == stop:
                 lane.done = True

@@ -407,14 +407,17 @@ def evaluate(
         total = sum(len(todo) for todo, _ in passes)
         outcomes: list[list[list[str]]] = []
         done = 0
-        runner = _llama_runner(model, tokenizer, key, adapter_off, chats, settings, batch_size) \
-            if chosen_engine == "llama.cpp" else None
+        runner, prompts = None, []
+        if chosen_engine == "llama.cpp":
+            prompts = [tokenizer(generation.prompt_text(tokenizer, c), add_special_tokens=False)["input_ids"]
+                       for c in chats]
+            runner = _llama_runner(model, tokenizer, key, adapter_off, prompts, settings, batch_size)
         try:
             for todo, pass_settings in passes:
                 answers: list[list[str]] = [[] for _ in rows]
                 if runner is not None:
                     decoder = "llama.cpp"
-                    for texts, tokens in _llama_answers(runner, tokenizer, todo, chats, rows, pass_settings):
+                    for texts, tokens in _llama_answers(runner, tokenizer, todo, prompts, rows, pass_settings):
                         if should_stop and should_stop():
                             raise StopRequested(f"stopped after {done} of {total} answers of {candidate.label}")
                         new_tokens += tokens
@@ -474,16 +477,14 @@ def evaluate(
     return Results(summary, records)
 
 
-def _llama_runner(model, tokenizer, weights: tuple[str, str | None], adapter_off: bool, chats: list[list[dict]],
+def _llama_runner(model, tokenizer, weights: tuple[str, str | None], adapter_off: bool, prompts: list[list[int]],
                   settings: generation.Settings, slots: int):
     """A `llama_engine.LlamaBatch` on an F16 GGUF of these weights, or None (with the reason printed) where
     llama.cpp cannot run them: the caller then answers with transformers."""
     try:
         key = llama_engine.weights_key(weights[0], None if adapter_off else weights[1])
         path = llama_engine.gguf_for(model, tokenizer, key, adapter=not adapter_off)
-        longest = max(len(tokenizer(generation.prompt_text(tokenizer, c), add_special_tokens=False)["input_ids"])
-                      for c in chats)
-        per_answer = -(-(longest + settings.max_new_tokens) // 256) * 256  # llama.cpp sizes caches by 256
+        per_answer = -(-(max(map(len, prompts)) + settings.max_new_tokens) // 256) * 256  # llama.cpp sizes caches by 256
         slots = max(1, min(slots, llama_engine.MAX_CONTEXT // per_answer))
         import torch
 
@@ -493,12 +494,11 @@ def _llama_runner(model, tokenizer, weights: tuple[str, str | None], adapter_off
         return None
 
 
-def _llama_answers(runner, tokenizer, todo: list[int], chats: list[list[dict]], rows: list[dataset.Row],
+def _llama_answers(runner, tokenizer, todo: list[int], prompts: list[list[int]], rows: list[dataset.Row],
                    settings: generation.Settings):
-    """Yield `(texts, new tokens)` after each answer of `todo` (row indices) ends; `texts` fills in, in `todo`'s
-    order. Answer j samples with seed `settings.seed + j`, whatever the order they finish in."""
-    prompts = [tokenizer(generation.prompt_text(tokenizer, chats[i]), add_special_tokens=False)["input_ids"]
-               for i in todo]
+    """Yield `(texts, new tokens)` after each answer of `todo` (row indices, into `prompts`, the rows' prompt
+    tokens) ends; `texts` fills in, in `todo`'s order. Answer j samples with seed `settings.seed + j`, whatever the
+    order they finish in."""
     guides = None
     if settings.guided:
         from studio.guided.decoding import GuidedLogitsProcessor
@@ -510,7 +510,7 @@ def _llama_answers(runner, tokenizer, todo: list[int], chats: list[list[dict]], 
         return ids[-1] in backticks and generation.closes_fence(tokenizer.decode(ids, skip_special_tokens=True))
 
     texts = [""] * len(todo)
-    for position, ids in runner.answers(prompts, settings.max_new_tokens, generation.end_of_turn_ids(tokenizer),
+    for position, ids in runner.answers([prompts[i] for i in todo], settings.max_new_tokens, generation.end_of_turn_ids(tokenizer),
                                         temperature=settings.temperature, top_p=settings.top_p, seed=settings.seed,
                                         guides=guides, stop=closed if settings.stop_at_fence else None):
         texts[position] = tokenizer.decode(ids, skip_special_tokens=True)

@@ -107,6 +107,23 @@ class StopAtClosingFence:
 _BACKTICKS: dict[int, frozenset[int]] = {}
 
 
+def pick_token(scores, temperature: float, top_p: float, generator=None) -> int:
+    """The next token from one row of logits (a 1-D tensor): the most likely (greedy) or a draw at `temperature`
+    within the `top_p` nucleus, from `generator` (the same seed draws the same tokens). Compare's panes and the
+    llama.cpp engine pick their tokens with it."""
+    import torch
+
+    if temperature <= 0:
+        return int(scores.argmax())
+    scores = scores.float() / temperature
+    if top_p < 1.0:
+        ordered, order = torch.sort(scores, descending=True)
+        probabilities = ordered.softmax(-1)
+        # Drop the tail whose mass lies beyond top_p; the most likely token always stays.
+        scores[order[probabilities.cumsum(-1) - probabilities > top_p]] = float("-inf")
+    return int(torch.multinomial(scores.softmax(-1), 1, generator=generator))
+
+
 def _backtick_ids(tokenizer) -> frozenset[int]:
     key = id(tokenizer)
     if key not in _BACKTICKS:

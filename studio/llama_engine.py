@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from studio import models, workspace
+from studio import generation, models, workspace
 
 GGUF_KEPT = 4  # F16 files in the cache: a few hundred MB each for the embedded model
 MAX_CONTEXT = 65536  # KV cells one LlamaBatch holds for all its answers (1.5 GB for the embedded model)
@@ -221,12 +221,4 @@ class LlamaBatch:
         if slot.guide is not None:
             sequence = torch.tensor([slot.prompt + slot.new])
             scores = slot.guide(sequence, scores)
-        if temperature <= 0:
-            return int(scores[0].argmax())
-        scores = scores[0] / temperature
-        if top_p < 1.0:
-            ordered, order = torch.sort(scores, descending=True)
-            probabilities = ordered.softmax(-1)
-            drop = probabilities.cumsum(-1) - probabilities > top_p
-            scores[order[drop]] = float("-inf")
-        return int(torch.multinomial(scores.softmax(-1), 1, generator=slot.generator))
+        return generation.pick_token(scores[0], temperature, top_p, slot.generator)

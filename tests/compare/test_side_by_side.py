@@ -92,13 +92,12 @@ def test_sampling_is_seeded_and_pairs_share_the_random_numbers(tiny_llama, tiny_
 
 
 def test_top_p_keeps_only_the_nucleus():
-    logits = torch.tensor([[4.0, 3.0, 0.0, -1.0]])
+    logits = torch.tensor([4.0, 3.0, 0.0, -1.0])
     generator = torch.Generator().manual_seed(0)
-    settings = generation.Settings(temperature=1.0, top_p=0.5)
     # Token 0 alone holds 71% of the mass: with top_p 0.5 it is the only one left.
-    assert {compare._pick(logits, settings, generator) for _ in range(50)} == {0}
-    wide = generation.Settings(temperature=1.0, top_p=1.0)
-    assert len({compare._pick(logits, wide, generator) for _ in range(200)}) >= 3
+    assert {generation.pick_token(logits, 1.0, 0.5, generator) for _ in range(50)} == {0}
+    assert len({generation.pick_token(logits, 1.0, 1.0, generator) for _ in range(200)}) >= 3
+    assert generation.pick_token(logits, 0.0, 0.5) == 0
 
 
 def test_fine_tuned_names_a_run_an_adapter_or_a_merged_folder(home, tiny_llama, tiny_adapter, tmp_path):
