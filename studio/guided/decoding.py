@@ -32,6 +32,7 @@ import json
 import sys
 import threading
 import time
+import weakref
 
 from studio.chat import SYSTEM_PROMPTS
 from studio.guided.grammars import grammar
@@ -197,9 +198,12 @@ class GuidedLogitsProcessor:
         self._start_length = input_ids.shape[1]
         self._last_closable: list[int | None] = [None] * len(self.matchers)
         self._longest = [0] * len(self.matchers)
-        self._fences = _fences(self.tokenizer) if self.budget else []
+        self._fences = per_tokenizer(_fences, self.tokenizer) if self.budget else []
         self._forcing: list[list[int]] = [[] for _ in self.matchers]  # the rest of a fence being closed
-        self._closers = _closers(self.tokenizer) if self.budget else []
+        self._closers = per_tokenizer(_closers, self.tokenizer) if self.budget else []
+        from studio.generation import end_of_turn_ids
+
+        self._end_ids = end_of_turn_ids(self.tokenizer)
         import torch
 
         words = (vocab_size + 31) // 32
@@ -244,9 +248,7 @@ class GuidedLogitsProcessor:
         if active:
             apply_bitmask(scores, bitmask.to(scores.device, non_blocking=True))
         if self._complete:
-            from studio.generation import end_of_turn_ids
-
-            ends = torch.tensor(end_of_turn_ids(self.tokenizer), device=scores.device)
+            ends = torch.tensor(self._end_ids, device=scores.device)
             keep = scores[self._complete][:, ends]
             scores[self._complete] = float("-inf")
             scores[torch.tensor(self._complete, device=scores.device).unsqueeze(1), ends] = keep
@@ -332,6 +334,19 @@ class GuidedLogitsProcessor:
         elif stopped:  # the grammar is complete: from here on the row may only end its turn
             self.done[row] = True
             self._complete.append(row)
+
+
+_PER_TOKENIZER: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def per_tokenizer(function, tokenizer):
+    """`function(tokenizer)`, computed once per tokenizer object: the token tables of guided decoding read the
+    whole vocabulary (a third of a second for 49k tokens), and the llama.cpp engine makes a processor per
+    answer."""
+    tables = _PER_TOKENIZER.setdefault(tokenizer, {})
+    if function.__name__ not in tables:
+        tables[function.__name__] = function(tokenizer)
+    return tables[function.__name__]
 
 
 def _fences(tokenizer) -> list[list[int]]:

@@ -24,6 +24,7 @@ A ban that would leave no token at all is not applied (the grammar may allow not
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 
@@ -35,35 +36,37 @@ _TERRAFORM_DECLARED = re.compile(r'(?m)^\s*(?:(resource|data)\s+"([^"\n]+)"\s+|(
 _YAML_KEY_PLACE = re.compile(r"( *)([A-Za-z0-9_./-]*)")
 _YAML_LINE = re.compile(r"( *)(- +)?([A-Za-z0-9_./-]+|\"[^\"\n]*\"|'[^'\n]*')?( *:)?")
 
-_TABLES: dict[int, tuple[dict, dict, dict]] = {}
-
 
 def _tables(tokenizer) -> tuple[dict, dict, dict]:
     """(YAML: key text -> [(token, leading spaces, has colon)], Terraform: label text -> [token], token -> its
     text) for the tokens that can end a key or a label."""
-    key = id(tokenizer)
-    if key not in _TABLES:
-        words: dict[str, list] = {}
-        labels: dict[str, list] = {}
-        texts: dict[int, str] = {}
-        for token, i in tokenizer.get_vocab().items():
-            text = texts[i] = tokenizer.convert_tokens_to_string([token])
-            match = _WORD.fullmatch(text)
-            if match and (match[2] or match[3]):
-                words.setdefault(match[2], []).append((i, len(match[1]), match[3] is not None))
-            match = _LABEL_TOKEN.fullmatch(text)
-            if match:
-                labels.setdefault(match[1], []).append(i)
-        _TABLES[key] = words, labels, texts
-    return _TABLES[key]
+    words: dict[str, list] = {}
+    labels: dict[str, list] = {}
+    texts: dict[int, str] = {}
+    for token, i in tokenizer.get_vocab().items():
+        text = texts[i] = tokenizer.convert_tokens_to_string([token])
+        match = _WORD.fullmatch(text)
+        if match and (match[2] or match[3]):
+            words.setdefault(match[2], []).append((i, len(match[1]), match[3] is not None))
+        match = _LABEL_TOKEN.fullmatch(text)
+        if match:
+            labels.setdefault(match[1], []).append(i)
+    return words, labels, texts
 
 
 class Repeats:
     """The repeat bans of one row of one kind."""
 
     def __init__(self, tokenizer, kind: str):
+        from studio.guided.decoding import per_tokenizer
+
         self.kind = kind
-        self._words, self._labels, self._texts = _tables(tokenizer)
+        self._words, self._labels, self._texts = per_tokenizer(_tables, tokenizer)
+        # The mappings above the current line (they change only when a line ends) and the bans found on it.
+        self._above: str | None = None
+        self._keys: dict[int, set[str]] = {}
+        self._fields: dict[int, set[str] | None] = {}
+        self._bans: dict[tuple[int, str], list[int]] = {}
         self.text = ""  # the answer so far, as `add` gave it
         self.applied = 0  # steps where a ban took tokens out of the mask
 
@@ -95,26 +98,44 @@ class Repeats:
             return []  # a dash (a new mapping begins), a value, a comment: nothing to ban
         indent, partial = len(place[1]), place[2]
         above = text[: len(text) - len(line)]
-        keys = _mapping_keys(above)
+        if above != self._above:
+            self._above, self._bans = above, {}
+            self._keys, self._fields = _mapping_keys(above), {}
+        if (indent, partial) not in self._bans:
+            self._bans[indent, partial] = self._kubernetes_bans(indent, partial)
+        return self._bans[indent, partial]
+
+    def _kubernetes_bans(self, indent: int, partial: str) -> list[int]:
         banned = []
-        for column, existing in keys.items():
+        for column, existing in self._keys.items():
             lead = column - indent
             if (partial and lead) or lead < 0:
                 continue
-            fields = _fields(above, column)
+            if column not in self._fields:
+                self._fields[column] = _fields(self._above, column)
+            fields = self._fields[column]
+            unwritten = sorted(fields - existing) if fields is not None else None
             for key in existing:
                 if not key.startswith(partial):
                     continue
                 for end in range(len(partial), len(key) + 1):
-                    # A token ending in a colon bans where it writes `key` whole. One without: where every field
-                    # the schema has that its text could still become is written already (so that the row is not
-                    # led to a key it may only finish with a banned colon).
-                    prefix = key[:end]
-                    done = fields is not None and {f for f in fields if f.startswith(prefix)} <= existing
-                    for token, token_lead, colon in self._words.get(key[len(partial):end], ()):
+                    tokens = self._words.get(key[len(partial):end])
+                    if not tokens:
+                        continue
+                    # A token ending in a colon bans where it writes `key` whole. One without: where no field the
+                    # schema has that its text could still become is unwritten (so that the row is not led to a
+                    # key it may only finish with a banned colon).
+                    done = unwritten is not None and not _any_starts(unwritten, key[:end])
+                    for token, token_lead, colon in tokens:
                         if token_lead == lead and (end == len(key) if colon else done):
                             banned.append(token)
         return banned
+
+
+def _any_starts(ordered: list[str], prefix: str) -> bool:
+    """Whether a string of the sorted list `ordered` starts with `prefix`."""
+    i = bisect.bisect_left(ordered, prefix)
+    return i < len(ordered) and ordered[i].startswith(prefix)
 
 
 def _mapping_keys(above: str) -> dict[int, set[str]]:
