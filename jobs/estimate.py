@@ -164,7 +164,9 @@ def _gib(size: int) -> str:
 # QLoRA (H200, 2026-12-04, `--variants`, NF4 with fp32 norms): a micro-batch costs about 0.35 s whatever its size up to
 # 16 x 1024 tokens (bitsandbytes dequantizes every weight in each forward, recomputation and backward): 4 x 1024 x
 # accumulation 4 11,055 tokens/s (1.47x the QLoRA baseline, 1.08 GiB), 8 x 1024 21,329 (2.84x), 16 x 1024 38,735
-# (5.16x, 4.2 GiB). It plans for less than LoRA, since it is chosen to save memory.
+# (5.16x, 4.2 GiB). Under `speed: auto` (bf16 norms, `--auto-tokens`): 8,192 tokens 3.13x at 45% of the baseline's
+# memory, 12,288 3.70x at 59%, 16,384 5.13x at 72%. 12,288 is the largest within issue 21's 60% of the baseline's
+# memory (QLoRA is chosen to save it).
 AUTO_TOKENS = {False: 32768, True: 12288}  # by four_bit
 # Without gradient checkpointing a micro-batch of at least this many tokens must fit the budget; else the plan
 # checkpoints and keeps AUTO_TOKENS.
