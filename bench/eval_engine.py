@@ -43,15 +43,17 @@ def main() -> None:
     parser.add_argument("--guided", action="store_true", help="schema-guided answers")
     parser.add_argument("--no-budget-ending", action="store_true",
                         help="guided answers without their ending within the token budget (studio.guided.decoding)")
+    parser.add_argument("--no-repeat-bans", action="store_true",
+                        help="guided answers that may repeat a name (studio.guided.repeats)")
     parser.add_argument("--json", default="", help="also write the figures here")
     parser.add_argument("--keep", default="", metavar="FOLDER",
                         help="also keep each engine's answers and verdicts (summary.json, rows.jsonl) in FOLDER/<n>")
     args = parser.parse_args()
 
-    if args.no_budget_ending:
-        from studio.guided import decoding
+    from studio.guided import decoding
 
-        decoding.BUDGET_ENDING = False
+    decoding.BUDGET_ENDING = not args.no_budget_ending
+    decoding.REPEAT_BANS = not args.no_repeat_bans
     rows = evaluation.load_rows(args.rows_file or evaluation.EVAL_SPLIT)
     rows = rows[: args.rows] if args.rows else rows
     label = "fine-tuned" if args.adapter else "base"
@@ -59,7 +61,8 @@ def main() -> None:
     settings = generation.Settings(max_new_tokens=args.tokens, guided=args.guided)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {len(rows)} rows, up to {args.tokens} "
           f"new tokens, {label}{', guided' if args.guided else ''}"
-          f"{' without the budget ending' if args.no_budget_ending else ''}", flush=True)
+          f"{' without the budget ending' if args.no_budget_ending else ''}"
+          f"{' without the repeat bans' if args.no_repeat_bans else ''}", flush=True)
 
     results, baseline = [], None
     for entry in args.engines:

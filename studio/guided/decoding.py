@@ -20,6 +20,9 @@ each step allows only the first closer the grammar takes there, in the order of 
 quote; else `}`, `]`, `)`, then a newline; in YAML and in comments only the newline, brackets being text there),
 and the fence closes at the first point it may, so the answer ends whole rather than cut mid-line.
 
+Beside the grammar, a row may not write a name twice where the validator refuses it (`studio.guided.repeats`): a
+Terraform block under a type and name already declared, a YAML key its mapping already holds.
+
 Two engines: llguidance (the default: it compiles the 1.4 MB Terraform grammar in seconds and computes masks
 lazily) and xgrammar (precompiles a mask cache per grammar and tokenizer: faster per step, much slower to
 start; `bench/guided.py` measures both). A compiled grammar is kept per tokenizer and kind for the process.
