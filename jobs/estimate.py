@@ -24,7 +24,8 @@ The parts, per process (one GPU, or the CPU):
   key/value width elements (the inputs of every projection, attention's q, k, v and output, the MLP's
   intermediate products, LoRA's dropped-out inputs); with gradient checkpointing only each layer's input is kept,
   plus one layer's worth during its recomputation. Counted at full max_length, so an upper bound for short rows.
-- logits: TRL 1.16 computes the log-probabilities with a fused LM head in tiles of at most 4,096 tokens x
+- logits: with Liger's kernels (a GPU plan where `liger_kernel` is installed) its fused linear cross-entropy, in
+  chunks of next_pow2(tokens / ceil(vocab / hidden)) tokens (Liger 0.8.5's rule). Otherwise TRL 1.16 computes the log-probabilities with a fused LM head in tiles of at most 4,096 tokens x
   32,768 vocabulary entries, so the full batch x sequence x vocabulary tensor (which dominates plain PEFT at a
   150k vocabulary) never exists. On CUDA its Triton kernel keeps about a tile in the compute dtype for the
   forward and one for the backward (from the kernel's buffers; not measured here). Without Triton (the CPU) the
@@ -300,8 +301,22 @@ def _estimate(spec: JobSpec, shape: ModelShape, device: str, run: TrainingPlan) 
     else:
         activations = tokens * shape.layers * per_layer_token * element
     report.parts["activations"] = activations
-    tile = min(tokens, FUSED_TOKENS) * min(shape.vocab, FUSED_VOCAB)
-    report.parts["logits"] = TILE_COPIES["cuda" if on_gpu else "cpu"] * tile * (element if on_gpu else 4)
+    if on_gpu and not four_bit and run.gradient_checkpointing:
+        # The adapters' weights are fp32 (PEFT casts each wrapped projection's input up to them): during the
+        # recomputed layer's backward each adapter keeps its dropped-out input in fp32, two bytes per element more
+        # than the bf16 counted above (the 4-bit base's adapters are bf16). Checked against H200 peaks at 16, 32
+        # and 64 x 1024 packed tokens (6-8% under them, bench/sweeps/results/train-speed-h200.md), not read from
+        # PEFT's buffers.
+        inputs = sum(shape.projections()[t][0] for t in spec.lora.targets if t in shape.projections())
+        report.parts["activations"] += tokens * inputs * (4 - element)
+    if on_gpu and run.liger:
+        # Liger's fused linear cross-entropy: chunks of next_pow2(tokens / ceil(vocab / hidden)) tokens, one chunk's
+        # logits in the compute dtype and their gradient in place, plus the gradient of the final hidden states.
+        chunk = min(tokens, 1 << (max(1, -(-tokens // -(-shape.vocab // shape.hidden))) - 1).bit_length())
+        report.parts["logits"] = (2 * chunk * shape.vocab + tokens * shape.hidden) * element
+    else:
+        tile = min(tokens, FUSED_TOKENS) * min(shape.vocab, FUSED_VOCAB)
+        report.parts["logits"] = TILE_COPIES["cuda" if on_gpu else "cpu"] * tile * (element if on_gpu else 4)
     if generated:
         report.parts["generation KV cache"] = generated * sequence * shape.layers * 2 * shape.kv_width * element
     if not on_gpu:

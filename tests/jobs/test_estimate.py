@@ -105,3 +105,26 @@ def test_dpo_runs_chosen_and_rejected_together():
     dpo = estimate(DPOJob(batch_size=4, max_length=512, gradient_checkpointing=False), shape, "cuda")
     assert dpo.tokens == 2 * sft.tokens and dpo.parts["activations"] == 2 * sft.parts["activations"]
     assert any("mining first" in note for note in dpo.notes)
+
+
+# Peaks measured on one H200 with Liger installed (bench/sweeps/results/train-speed-h200.md, calls 2, 5 and 6):
+# (quantization, packed rows of 1024 tokens, gradient checkpointing) -> GiB. The 4-bit rows ran under
+# `speed: auto`, whose norms stay bf16.
+H200_PEAKS = {("none", 16, True): 3.58, ("none", 32, True): 5.98, ("none", 64, True): 10.69,
+              ("none", 16, False): 24.23, ("nf4", 8, True): 1.53, ("nf4", 12, True): 1.99, ("nf4", 16, True): 2.41}
+
+
+@pytest.mark.parametrize("setting", sorted(H200_PEAKS))
+def test_the_gpu_estimate_is_within_15_percent_of_the_peaks_measured_with_liger(setting, monkeypatch):
+    import dataclasses
+
+    from jobs import estimate as module
+
+    monkeypatch.setattr(module, "installed", lambda name: name == "liger_kernel")
+    quantization, rows, checkpointing = setting
+    spec = SFTJob(quantization=quantization, speed="as_written", packing=True, batch_size=rows,
+                  gradient_accumulation=1, gradient_checkpointing=checkpointing, max_length=1024)
+    shape = ModelShape.from_config(QWEN_05B)
+    run = dataclasses.replace(plan(spec, shape, "cuda"), kbit_upcast=quantization == "none")
+    total = module._estimate(spec, shape, "cuda", run).total / GIB
+    assert abs(total / H200_PEAKS[setting] - 1) <= 0.15, (setting, total)
