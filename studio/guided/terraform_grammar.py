@@ -21,7 +21,12 @@ body is a chain of states, one per set of required arguments still missing (2^k 
 answers of the gpu recipe's GRPO model on 2026-12-04 (bench/sweeps/results/gpu-h200.md). Not every type: llguidance
 numbers a grammar's symbols in 16 bits, and the grammar without these states already uses most of them (the
 states of every type with one to three required arguments do not fit; those of the 496 types take about 1,600).
-Other bodies keep the free order, and the validator still says which argument is missing.
+Other bodies keep the free order, and the validator still says which argument is missing. Within a tracked type,
+the nested blocks the schema requires are tracked too (`default_cache_behavior` of `aws_cloudfront_distribution`
+must write its own required arguments): after the top-level ones, a required nested block's missing argument was the
+commonest schema failure left on the GPU (8 of 12 guided Terraform schema failures, 2026-12-04). They keep the
+one-line form (`versioning_configuration { status = "Enabled" }`), unchecked as elsewhere; optional nested blocks
+are not tracked (their states do not fit llguidance's symbols).
 """
 
 from __future__ import annotations
@@ -125,8 +130,10 @@ class _Bodies:
     def body(self, block: BlockSchema, *, meta: bool = False, track: bool = False) -> str:
         """The rules of a block's body; `track`: its required arguments must all be written (see the module's
         docstring)."""
-        key = json.dumps([sorted(block.arguments.items()), sorted((n, self.body(c)) for n, c in block.blocks.items()),
-                          meta, track])
+        # A tracked body's required nested blocks are tracked too (their own required arguments); other nested
+        # blocks are not: the states of all of them do not fit llguidance's symbols.
+        nested = {n: self.body(c, track=track and c.required) for n, c in block.blocks.items()}
+        key = json.dumps([sorted(block.arguments.items()), sorted(nested.items()), meta, track])
         name = self.by_key.get(key)
         if name is not None:
             return name
@@ -144,7 +151,7 @@ class _Bodies:
             names = self.rules.add(f"{name}-arg", " | ".join(lit(a) for a in sorted(arguments)))
             items.append(f"{names} eq expr")
         for child_name, child in sorted(block.blocks.items()):
-            items.append(f"{lit(child_name)} {self.body(child)}-block")
+            items.append(f"{lit(child_name)} {nested[child_name]}-block")
         if block.blocks:
             # `dynamic "<nested block>" { for_each = ..., content { ... } }`: the nested block's name is checked,
             # its content is not (a rule per nested block would double the grammar, for 4 seed rows of 740).
@@ -154,7 +161,7 @@ class _Bodies:
         if meta:
             items.append("meta-item")
         if required:
-            self._required_states(name, items, required)
+            self._required_states(name, items, required, one_line=not meta)
             return name
         if not items:  # a block with nothing in it: `name {}`
             self.rules.add(f"{name}-block", "one-line")
@@ -163,18 +170,22 @@ class _Bodies:
         self.rules.add(f"{name}-block", f"lb eol ({item} eol)* rb | one-line")
         return name
 
-    def _required_states(self, name: str, items: list[str], required: list[str]) -> None:
+    def _required_states(self, name: str, items: list[str], required: list[str], one_line: bool) -> None:
         """`name-block` as states `name-sM`, M the bit mask of the required arguments still missing: any other
         items, then one of the missing ones (to the state without it), and `}` only from state 0."""
-        others = self.rules.add(f"{name}-items", f"({self.rules.add(f'{name}-item', ' | '.join(items))} eol)*")
+        others = ""  # a nested block may hold nothing but its required arguments
+        if items:
+            others = self.rules.add(f"{name}-items", f"({self.rules.add(f'{name}-item', ' | '.join(items))} eol)*")
         # One lexeme per argument name, shared by every body that requires it (llguidance counts its symbols in
         # 16 bits, and the grammar without these states already uses most of them).
         writes = [self.rules.add(rule_name("req", a), lit(a)) for a in required]
         for mask in range(2 ** len(required)):
             missing = [i for i in range(len(required)) if mask >> i & 1]
-            steps = [f"{others} {writes[i]} eq expr eol {name}-s{mask & ~(1 << i)}" for i in missing]
-            self.rules.add(f"{name}-s{mask}", " | ".join(steps or [f"{others} rb"]))
-        self.rules.add(f"{name}-block", f"lb eol {name}-s{2 ** len(required) - 1}")
+            steps = [f"{others} {writes[i]} eq expr eol {name}-s{mask & ~(1 << i)}".strip() for i in missing]
+            self.rules.add(f"{name}-s{mask}", " | ".join(steps or [f"{others} rb".strip()]))
+        # A nested block keeps the one-line form the untracked bodies have (`versioning_configuration { status =
+        # "Enabled" }`, unchecked).
+        self.rules.add(f"{name}-block", f"lb eol {name}-s{2 ** len(required) - 1}" + (" | one-line" if one_line else ""))
 
 
 def build(schema: AwsSchema | None = None) -> Rules:
