@@ -195,10 +195,16 @@ class LlamaBatch:
             if status != 0:
                 raise RuntimeError(f"llama.cpp's decode failed (status {status}): the {self.context}-token "
                                    "context is full; fewer slots or a larger context")
+            sequences = {seq: torch.tensor([slot.prompt + slot.new]) for seq, slot in active.items()
+                         if slot.guide is not None}
+            if len(sequences) > 1:  # every guided answer's mask in one parallel call
+                from studio.guided.decoding import fill_together
+
+                fill_together([(active[seq].guide, ids) for seq, ids in sequences.items()], self.vocab)
             for seq in list(active):
                 slot = active[seq]
                 row = np.ctypeslib.as_array(lib.llama_get_logits_ith(self._ctx, last[seq]), shape=(self.vocab,))
-                token = self._pick(row, slot, temperature, top_p)
+                token = self._pick(row, slot, temperature, top_p, sequences.get(seq))
                 finished = token in stops
                 if not finished:
                     slot.new.append(token)
@@ -211,7 +217,7 @@ class LlamaBatch:
                     yield slot.index, slot.new
 
     @staticmethod
-    def _pick(row, slot: _Slot, temperature: float, top_p: float) -> int:
+    def _pick(row, slot: _Slot, temperature: float, top_p: float, sequence=None) -> int:
         import numpy as np
         import torch
 
@@ -219,6 +225,5 @@ class LlamaBatch:
             return int(np.argmax(row))
         scores = torch.from_numpy(row.copy()).unsqueeze(0)
         if slot.guide is not None:
-            sequence = torch.tensor([slot.prompt + slot.new])
-            scores = slot.guide(sequence, scores)
+            scores = slot.guide(sequence if sequence is not None else torch.tensor([slot.prompt + slot.new]), scores)
         return generation.pick_token(scores[0], temperature, top_p, slot.generator)

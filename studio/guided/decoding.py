@@ -169,6 +169,7 @@ class GuidedLogitsProcessor:
         self.compile_seconds = 0.0
         self._bitmask = None
         self._executor = None
+        self._filled = False  # this step's masks were filled by `fill_together`
 
     def _start(self, input_ids, vocab_size: int) -> None:
         kinds = self.kinds
@@ -212,34 +213,37 @@ class GuidedLogitsProcessor:
         words = (vocab_size + 31) // 32
         self._bitmask = torch.full((len(kinds), words), -1, dtype=torch.int32)
         if self.engine == "llguidance":
-            import llguidance
+            self._executor = _executor()
 
-            self._executor = llguidance.LLExecutor()
-
-    def __call__(self, input_ids, scores):
-        import torch
-
-        vocab_size = self.vocab_size or scores.shape[-1]
+    def _sync(self, input_ids, vocab_size: int) -> None:
+        """Feed the matchers the tokens appended since the last call (one per step; a caller that asks twice for
+        the same step, or skips one, still feeds each matcher every token exactly once)."""
         if self.matchers is None:
             self._start(input_ids, vocab_size)
             self.seen = input_ids.shape[1]
         elif input_ids.shape[1] > self.seen:
-            # The tokens appended since the last call (one per step; a caller that asks twice for the same
-            # step, or skips one, still feeds each matcher every token exactly once).
             for row, tokens in enumerate(input_ids[:, self.seen:].tolist()):
                 for token in tokens:
                     if not self.done[row]:
                         self._accept(row, token)
             self.seen = input_ids.shape[1]
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        self._sync(input_ids, self.vocab_size or scores.shape[-1])
         started = time.perf_counter()
         bitmask = self._bitmask
-        bitmask.fill_(-1)
         active = [row for row, done in enumerate(self.done) if not done]
-        if self.engine == "llguidance" and active:
+        if self._filled:  # `fill_together` computed this step's masks already
+            self._filled = False
+        elif self.engine == "llguidance" and active:
+            bitmask.fill_(-1)
             from llguidance.torch import fill_next_token_bitmask_par
 
             fill_next_token_bitmask_par(self._executor, [(self.matchers[r], r) for r in active], bitmask)
         else:
+            bitmask.fill_(-1)
             for row in active:
                 self.matchers[row].fill_next_token_bitmask(bitmask, row)
         for row in active:
@@ -337,6 +341,46 @@ class GuidedLogitsProcessor:
         elif stopped:  # the grammar is complete: from here on the row may only end its turn
             self.done[row] = True
             self._complete.append(row)
+
+
+def fill_together(guides: list[tuple["GuidedLogitsProcessor", object]], vocab_size: int) -> None:
+    """Compute the next masks of several llguidance processors (each with its `input_ids`) in one parallel call,
+    so that their own calls this step only apply them: the llama.cpp engine keeps a processor per answer, and
+    filling their masks one after another left all but one core idle."""
+    import torch
+    from llguidance.torch import fill_next_token_bitmask_par
+
+    pairs, targets = [], []
+    for guide, input_ids in guides:
+        guide._sync(input_ids, guide.vocab_size or vocab_size)
+        if guide.engine != "llguidance":
+            continue
+        for row, done in enumerate(guide.done):
+            if not done:
+                pairs.append(guide.matchers[row])
+                targets.append((guide, row))
+    if not pairs:
+        return
+    shared = torch.full((len(pairs), targets[0][0]._bitmask.shape[1]), -1, dtype=torch.int32)
+    fill_next_token_bitmask_par(_executor(), [(matcher, i) for i, matcher in enumerate(pairs)], shared)
+    for guide in {id(g): g for g, _ in targets}.values():
+        guide._bitmask.fill_(-1)
+    for i, (guide, row) in enumerate(targets):
+        guide._bitmask[row] = shared[i]
+        guide._filled = True
+
+
+_EXECUTOR = None
+
+
+def _executor():
+    """One llguidance thread pool for every processor of the process."""
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        import llguidance
+
+        _EXECUTOR = llguidance.LLExecutor()
+    return _EXECUTOR
 
 
 _PER_TOKENIZER: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

@@ -396,3 +396,31 @@ def test_another_type_may_take_the_same_name(tiny, grammars, monkeypatch):
     wish = ('```hcl\nresource "aws_sqs_queue" "mailer" {\n  name = "mailer"\n}\n\n'
             'resource "aws_sqs_queue_policy" "mailer" {\n  queue_url = aws_sqs_queue.mailer.id\n')
     assert _follow(tokenizer, "terraform", wish, monkeypatch, bans=True) == wish
+
+
+def test_guided_llama_cpp_answers_are_the_same_whether_masks_are_filled_together_or_alone(home, tiny_llama,
+                                                                                          grammars, byte_matchers):
+    """With several answers decoding at once their masks are computed in one parallel call (`fill_together`);
+    with one slot each processor fills its own. Greedy or sampled, every answer is the same either way."""
+    from studio import llama_engine, models
+    from studio.guided.decoding import GuidedLogitsProcessor
+
+    model, tokenizer = models.load(str(tiny_llama))
+    path = llama_engine.gguf_for(model, tokenizer, llama_engine.weights_key(str(tiny_llama)))
+    requests = [("An S3 bucket", "terraform"), ("nginx, 2 replicas", "kubernetes"), ("An SQS queue", "terraform"),
+                ("A CronJob", "kubernetes")]
+    prompts = [tokenizer(generation.prompt_text(tokenizer, chat.messages_for(r, k)), add_special_tokens=False)
+               ["input_ids"] for r, k in requests]
+    for temperature in (0.0, 1.0):
+        answers = []
+        for slots in (1, 3):
+            guides = [GuidedLogitsProcessor(tokenizer, [k], budget=30) for _, k in requests]
+            engine = llama_engine.LlamaBatch(path, slots=slots, context=slots * 512)
+            answers.append(dict(engine.answers(prompts, 30, generation.end_of_turn_ids(tokenizer),
+                                               temperature=temperature, seed=3, guides=guides)))
+            engine.close()
+            assert sum(g.failed for g in guides) == 0
+        assert answers[0] == answers[1], temperature
+        for index, (_, kind) in enumerate(requests):
+            text = tokenizer.decode(answers[0][index], skip_special_tokens=True)
+            assert byte_matchers[kind](text, whole=False) is None, text
