@@ -45,6 +45,8 @@ def main() -> None:
                         help="guided answers without their ending within the token budget (studio.guided.decoding)")
     parser.add_argument("--no-repeat-bans", action="store_true",
                         help="guided answers that may repeat a name (studio.guided.repeats)")
+    parser.add_argument("--no-comment-bans", action="store_true",
+                        help="guided answers that may write comment lines (studio.guided.repeats)")
     parser.add_argument("--json", default="", help="also write the figures here")
     parser.add_argument("--keep", default="", metavar="FOLDER",
                         help="also keep each engine's answers and verdicts (summary.json, rows.jsonl) in FOLDER/<n>")
@@ -54,6 +56,7 @@ def main() -> None:
 
     decoding.BUDGET_ENDING = not args.no_budget_ending
     decoding.REPEAT_BANS = not args.no_repeat_bans
+    decoding.COMMENT_BANS = not args.no_comment_bans
     rows = evaluation.load_rows(args.rows_file or evaluation.EVAL_SPLIT)
     rows = rows[: args.rows] if args.rows else rows
     label = "fine-tuned" if args.adapter else "base"
@@ -62,7 +65,8 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {len(rows)} rows, up to {args.tokens} "
           f"new tokens, {label}{', guided' if args.guided else ''}"
           f"{' without the budget ending' if args.no_budget_ending else ''}"
-          f"{' without the repeat bans' if args.no_repeat_bans else ''}", flush=True)
+          f"{' without the repeat bans' if args.no_repeat_bans else ''}"
+          f"{' without the comment bans' if args.no_comment_bans else ''}", flush=True)
 
     results, baseline = [], None
     for entry in args.engines:

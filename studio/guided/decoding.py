@@ -54,6 +54,9 @@ BUDGET_ENDING = True
 # No Terraform label declared twice, no YAML key repeated in its mapping (`studio.guided.repeats`); off only to
 # measure what it changes (`bench/eval_engine.py --no-repeat-bans`).
 REPEAT_BANS = True
+# No comment lines in guided answers (`studio.guided.repeats`: where the grammar takes a model's token away, a
+# comment is where it escapes to, and loops); off only to measure what it changes (`--no-comment-bans`).
+COMMENT_BANS = True
 
 _COMPILED: dict[tuple, object] = {}
 _LOCK = threading.Lock()
@@ -197,7 +200,8 @@ class GuidedLogitsProcessor:
         self.done = [m is None for m in self.matchers]
         from studio.guided.repeats import Repeats
 
-        self._repeats = [Repeats(self.tokenizer, kind) if kind and REPEAT_BANS else None for kind in kinds]
+        self._repeats = [Repeats(self.tokenizer, kind, names=REPEAT_BANS, comments=COMMENT_BANS)
+                         if kind and (REPEAT_BANS or COMMENT_BANS) else None for kind in kinds]
         self._complete: list[int] = []
         self._start_length = input_ids.shape[1]
         self._last_closable: list[int | None] = [None] * len(self.matchers)
