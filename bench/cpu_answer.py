@@ -70,9 +70,9 @@ def main() -> None:
         return lambda prompt=prompt: engine.generate([prompt], args.tokens, 0.0, [eos], tokenizer.pad_token_id)[0]
 
     def llama_engine(threads, path):
-        from llama_cpp import Llama
+        from studio.llama_engine import open_llama
 
-        llm = Llama(model_path=str(path), n_ctx=2048, n_threads=threads, n_threads_batch=threads, verbose=False)
+        llm = open_llama(path, n_ctx=2048, n_threads=threads, n_threads_batch=threads, verbose=False)
 
         def answer(prompt=prompt):
             llm.reset()

@@ -263,13 +263,11 @@ def _llama(lane: _Lane, tokenizer, key: str, progress: models.Progress | None):
     """A llama.cpp model of the lane's weights; a new one per comparison (it holds that answer's KV cache)."""
     import os
 
-    from llama_cpp import Llama
-
     if progress:
         progress(0.9, "Preparing the llama.cpp copy of the weights")
     path = llama_engine.gguf_for(lane.model, tokenizer, key, adapter=lane.adapter is not False)
     threads = max(1, min(4, os.cpu_count() or 1))
-    return Llama(model_path=str(path), n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
+    return llama_engine.open_llama(path, n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False)
 
 
 def _visible(tokenizer, tokens: list[int]) -> str:

@@ -26,6 +26,38 @@ from typing import Callable, Iterator
 
 from studio import generation, models, workspace
 
+# llama.cpp's "extra buffer types" (weights repacked for AMX and wide-vector kernels) crash decoding a 4-bit GGUF
+# (the embedded model's Q4_1) with a segmentation fault on a CPU with AMX (Intel Sapphire Rapids, llama-cpp-python
+# 0.3.36 built there, 2026-12-04: any prompt of more than one token). Off where the CPU has AMX.
+SAFE_BUFFERS = "amx_int8" not in (Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else "")
+_LLAMA_LOCK = threading.Lock()
+
+
+def model_params():
+    """llama.cpp's default model parameters, without the extra buffer types where they crash (SAFE_BUFFERS)."""
+    import llama_cpp
+
+    params = llama_cpp.llama_model_default_params()
+    if not SAFE_BUFFERS:
+        params.use_extra_bufts = False
+    return params
+
+
+def open_llama(path: str | Path, **kwargs):
+    """`llama_cpp.Llama(model_path=path, **kwargs)` with `model_params` (its constructor takes no such argument: the
+    defaults it reads are swapped for the call)."""
+    import llama_cpp
+    from llama_cpp import Llama
+
+    with _LLAMA_LOCK:
+        defaults = llama_cpp.llama_cpp.llama_model_default_params
+        llama_cpp.llama_cpp.llama_model_default_params = model_params if not SAFE_BUFFERS else defaults
+        try:
+            return Llama(model_path=str(path), **kwargs)
+        finally:
+            llama_cpp.llama_cpp.llama_model_default_params = defaults
+
+
 GGUF_KEPT = 4  # F16 files in the cache: a few hundred MB each for the embedded model
 MAX_CONTEXT = 65536  # KV cells one LlamaBatch holds for all its answers (1.5 GB for the embedded model)
 
@@ -107,8 +139,7 @@ class LlamaBatch:
         quiet()
         llama_cpp.llama_backend_init()
         threads = threads or default_threads()
-        model_params = llama_cpp.llama_model_default_params()
-        self._model = llama_cpp.llama_model_load_from_file(str(path).encode(), model_params)
+        self._model = llama_cpp.llama_model_load_from_file(str(path).encode(), model_params())
         if not self._model:
             raise RuntimeError(f"llama.cpp could not load {path}")
         params = llama_cpp.llama_context_default_params()

@@ -415,11 +415,11 @@ def run_with_llama_cpp(path: Path, prompts: list[list[int]], new_tokens: int = 8
     """
     import os
 
-    from llama_cpp import Llama
+    from studio.llama_engine import open_llama
 
     longest = max(len(prompt) for prompt in prompts) + new_tokens
-    llm = Llama(
-        model_path=str(path),
+    llm = open_llama(
+        path,
         n_ctx=max(64, longest + 8),
         n_batch=max(64, longest + 8),
         logits_all=True,
