@@ -103,6 +103,8 @@ class Repeats:
         self._keys: dict[int, set[str]] = {}
         self._fields: dict[int, set[str] | None] = {}
         self._bans: dict[tuple[int, str], list[int]] = {}
+        self._text_above: str | None = None  # the lines above, and whether the next one is free text (`_in_text`)
+        self._text = False
         self.text = ""  # the answer so far, as `add` gave it
         self.applied = 0  # steps where a ban took tokens out of the mask
 
@@ -114,7 +116,7 @@ class Repeats:
         text = self.text if text is None else text
         line = text[text.rfind("\n") + 1:]
         banned = []
-        if self.comments and self.kind in _COMMENT:
+        if self.comments and self.kind in _COMMENT and not self._in_text(text[: len(text) - len(line)]):
             banned = self._tables.comment_lines[self.kind] + (
                 self._tables.comment_starts[self.kind] if not line.strip() else [])
         if self.names and self.kind == "terraform":
@@ -131,6 +133,11 @@ class Repeats:
         partial = match[4]
         names = {m[4] for m in _TERRAFORM_DECLARED.finditer(text) if (m[1] or m[3], m[2]) == where}
         return [i for name in names if name.startswith(partial) for i in self._labels.get(name[len(partial):], ())]
+
+    def _in_text(self, above: str) -> bool:
+        if above != self._text_above:  # once per line
+            self._text_above, self._text = above, _in_text(above, self.kind)
+        return self._text
 
     def _arguments(self, text: str, line: str) -> list[int]:
         place = _HCL_KEY_PLACE.fullmatch(line)
@@ -209,6 +216,35 @@ def _any_starts(ordered: list[str], prefix: str) -> bool:
     """Whether a string of the sorted list `ordered` starts with `prefix`."""
     i = bisect.bisect_left(ordered, prefix)
     return i < len(ordered) and ordered[i].startswith(prefix)
+
+
+_HEREDOC = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_]*)[ \t]*\n")
+_BLOCK_SCALAR = re.compile(r"(?:.*:|[ \t]*-)[ \t]+[|>][-+0-9]*[ \t]*$")
+
+
+def _in_text(text: str, kind: str) -> bool:
+    """Whether the line after `text` (complete lines) is inside free text, where `#` is not a comment: a Terraform heredoc not yet
+    closed (`<<-EOF` ... `EOF`; a `#!/bin/bash` of `user_data`), a YAML block scalar (`script: |`) whose lines
+    have not yet come back to its key's indentation."""
+    if kind == "terraform":
+        openers = list(_HEREDOC.finditer(text))
+        if not openers:
+            return False
+        last = openers[-1]
+        return not re.search(rf"(?m)^[ \t]*{last[1]}[ \t]*$", text[last.end():])
+    deepest = 1 << 30  # the least indentation of the lines below the one being read
+    for line in reversed(text.split("\n")[:-1]):
+        if line.startswith(("```", "---")):
+            return False
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        if _BLOCK_SCALAR.match(line):
+            return indent < deepest
+        deepest = min(deepest, indent)
+        if indent == 0:
+            return False
+    return False
 
 
 def _hcl_block(above: str) -> tuple[set[str], set[str] | None] | None:

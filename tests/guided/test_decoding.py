@@ -446,6 +446,17 @@ def test_guided_answers_begin_no_comment_line(tiny, grammars, monkeypatch, kind,
     assert not re.search(rf"(?m)^\s*({opener})", held), held
 
 
+@pytest.mark.parametrize("kind, wish", [
+    ("terraform", '```hcl\nresource "aws_instance" "web" {\n  ami           = "ami-0abc"\n  instance_type = "t3.micro"\n'
+                  '  user_data     = <<-EOF\n    #!/bin/bash\n    yum install -y nginx\n  EOF\n}\n'),
+    ("kubernetes", "```yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  run.sh: |\n"
+                   "    #!/bin/sh\n    # start the app\n    exec app\n"),
+])
+def test_a_hash_inside_a_heredoc_or_block_scalar_is_text_not_a_comment(tiny, grammars, monkeypatch, kind, wish):
+    """`#!/bin/bash` opening a `user_data` heredoc, or a script's comment in a ConfigMap, is the value's text."""
+    assert _follow(tiny[1], kind, wish, monkeypatch, bans=True) == wish
+
+
 def test_guided_llama_cpp_answers_are_the_same_whether_masks_are_filled_together_or_alone(home, tiny_llama,
                                                                                           grammars, byte_matchers):
     """With several answers decoding at once their masks are computed in one parallel call (`fill_together`);
