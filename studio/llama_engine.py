@@ -27,8 +27,8 @@ from typing import Callable, Iterator
 from studio import generation, models, workspace
 
 # llama.cpp's "extra buffer types" (weights repacked for AMX and wide-vector kernels) crash decoding a 4-bit GGUF
-# (the embedded model's Q4_1) with a segmentation fault on a CPU with AMX (Intel Sapphire Rapids, llama-cpp-python
-# 0.3.36 built there, 2026-12-04: any prompt of more than one token). Off where the CPU has AMX.
+# (the embedded model's Q4_1) with a segmentation fault on a CPU with AMX (this project's 2-core Xeon on 2026-12-04,
+# llama-cpp-python 0.3.36 built there: any prompt of more than one token). Off where the CPU has AMX.
 SAFE_BUFFERS = "amx_int8" not in (Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else "")
 _LLAMA_LOCK = threading.Lock()
 

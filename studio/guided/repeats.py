@@ -24,7 +24,8 @@ written are taken out of the mask:
   key this mapping already holds, whole or as the rest of it, with or without its colon. The mapping is the one
   the key's column joins: the lines above at that column back to the line that opened it (`- ` a column to the
   left, a shallower key, or the document's start).
-- Comments: no token that begins a comment line (`#`, `//`, `/*` after the line's indentation). The grammar
+- Comments: no token that begins a comment line (`#`, `//`, `/*` after the line's indentation), except inside a
+  heredoc or a YAML block scalar, where `#` is text (a `#!/bin/bash` of `user_data`). The grammar
   accepts comments (66 of the 740 seed answers have one), but where the grammar takes away the token a model
   wanted, a comment is the one place where anything may follow: on the gpu recipe's SFT model (H200, 2026-12-04)
   21 of 121 guided answers wrote comments against 2 unguided, 13 of them looped inside them, and none passed.
@@ -223,9 +224,9 @@ _BLOCK_SCALAR = re.compile(r"(?:.*:|[ \t]*-)[ \t]+[|>][-+0-9]*[ \t]*$")
 
 
 def _in_text(text: str, kind: str) -> bool:
-    """Whether the line after `text` (complete lines) is inside free text, where `#` is not a comment: a Terraform heredoc not yet
-    closed (`<<-EOF` ... `EOF`; a `#!/bin/bash` of `user_data`), a YAML block scalar (`script: |`) whose lines
-    have not yet come back to its key's indentation."""
+    """Whether the line after `text` (whole lines) is inside free text, where `#` is not a comment: a Terraform
+    heredoc not yet closed (`<<-EOF` ... `EOF`; a `#!/bin/bash` of `user_data`), a YAML block scalar (`script: |`)
+    whose lines have not yet come back to its key's indentation."""
     if kind == "terraform":
         openers = list(_HEREDOC.finditer(text))
         if not openers:

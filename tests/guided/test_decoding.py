@@ -447,8 +447,9 @@ def test_guided_answers_begin_no_comment_line(tiny, grammars, monkeypatch, kind,
 
 
 @pytest.mark.parametrize("kind, wish", [
-    ("terraform", '```hcl\nresource "aws_instance" "web" {\n  ami           = "ami-0abc"\n  instance_type = "t3.micro"\n'
-                  '  user_data     = <<-EOF\n    #!/bin/bash\n    yum install -y nginx\n  EOF\n}\n'),
+    ("terraform", '```hcl\nresource "aws_instance" "web" {\n  ami           = "ami-0abc"\n'
+                  '  instance_type = "t3.micro"\n  user_data     = <<-EOF\n    #!/bin/bash\n    yum install -y nginx\n'
+                  '  EOF\n}\n'),
     ("kubernetes", "```yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  run.sh: |\n"
                    "    #!/bin/sh\n    # start the app\n    exec app\n"),
 ])
