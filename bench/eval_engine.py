@@ -56,7 +56,7 @@ def main() -> None:
 
     decoding.BUDGET_ENDING = not args.no_budget_ending
     decoding.REPEAT_BANS = not args.no_repeat_bans
-    decoding.COMMENT_BANS = not args.no_comment_bans
+    decoding.COMMENT_BANS = () if args.no_comment_bans else decoding.COMMENT_BANS
     rows = evaluation.load_rows(args.rows_file or evaluation.EVAL_SPLIT)
     rows = rows[: args.rows] if args.rows else rows
     label = "fine-tuned" if args.adapter else "base"

@@ -29,6 +29,7 @@ written are taken out of the mask:
   accepts comments (66 of the 740 seed answers have one), but where the grammar takes away the token a model
   wanted, a comment is the one place where anything may follow: on the gpu recipe's SFT model (H200, 2026-12-04)
   21 of 121 guided answers wrote comments against 2 unguided, 13 of them looped inside them, and none passed.
+  (`decoding.COMMENT_BANS` says for which kinds: Terraform, where they were measured to help.)
 A ban that would leave no token at all is not applied (the grammar may allow nothing else there).
 """
 
