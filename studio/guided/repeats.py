@@ -54,8 +54,6 @@ _HCL_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"?')
 _COMMENT = {"terraform": r"[ \t]*(?:#|//|/\*|/$)", "kubernetes": r"[ \t]*#"}
 _COMMENT_START = {kind: re.compile(pattern) for kind, pattern in _COMMENT.items()}
 _COMMENT_LINE = {kind: re.compile("\n" + pattern) for kind, pattern in _COMMENT.items()}
-# Meta-arguments every resource and data block may set (the grammar allows them beside the schema's names).
-_META = ("count", "for_each", "depends_on", "provider", "lifecycle", "dynamic")
 _YAML_LINE = re.compile(r"( *)(- +)?([A-Za-z0-9_./-]+|\"[^\"\n]*\"|'[^'\n]*')?( *:)?")
 
 
@@ -105,6 +103,7 @@ class Repeats:
         self._keys: dict[int, set[str]] = {}
         self._fields: dict[int, set[str] | None] = {}
         self._bans: dict[tuple[int, str], list[int]] = {}
+        self._block: tuple[set[str], set[str] | None] = (set(), None)  # Terraform: see `_hcl_block`
         self._text_above: str | None = None  # the lines above, and whether the next one is free text (`_in_text`)
         self._text = False
         self.text = ""  # the answer so far, as `add` gave it
@@ -146,20 +145,16 @@ class Repeats:
         if not place or not place[1]:
             return []  # not at an argument's place, or at the top level (where blocks are declared)
         above = text[: len(text) - len(line)]
-        if above != self._above:
+        if above != self._above:  # once per line: the block's arguments so far and the names its schema allows
             self._above, self._bans = above, {}
-            self._keys = {0: set()}
-            self._fields = {0: None}
-            block = _hcl_block(above)
-            if block is not None:
-                self._keys[0], self._fields[0] = block
+            self._block = _hcl_block(above) or (set(), None)
         partial = place[2]
         if (0, partial) not in self._bans:
             self._bans[0, partial] = self._argument_bans(partial)
         return self._bans[0, partial]
 
     def _argument_bans(self, partial: str) -> list[int]:
-        written, fields = self._keys[0], self._fields[0]
+        written, fields = self._block
         unwritten = sorted(fields - written) if fields is not None else None
         banned = []
         for name in written:
@@ -280,6 +275,7 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None] | None:
     if not path or not isinstance(path[0], tuple):
         return (written, None) if path else None
     from studio.iac.aws_schema import aws_schema
+    from studio.iac.terraform import META_ARGUMENTS
 
     (what, tf_type), *nested = path
     schema = aws_schema()
@@ -288,7 +284,7 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None] | None:
         block = block.blocks.get(name) if block is not None else None
     if block is None:
         return written, None
-    return written, set(block.names) | (set(_META) if not nested else set())
+    return written, set(block.names) | (META_ARGUMENTS | {"dynamic"} if not nested else set())
 
 
 def _mapping_keys(above: str) -> dict[int, set[str]]:
