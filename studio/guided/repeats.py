@@ -25,7 +25,9 @@ written are taken out of the mask:
   the key's column joins: the lines above at that column back to the line that opened it (`- ` a column to the
   left, a shallower key, or the document's start).
 - Comments: no token that begins a comment line (`#`, `//`, `/*` after the line's indentation), except inside a
-  heredoc or a YAML block scalar, where `#` is text (a `#!/bin/bash` of `user_data`). The grammar
+  heredoc or a YAML block scalar, where `#` is text (a `#!/bin/bash` of `user_data`); in Terraform none after
+  code either (`#` or `//` outside a string), where a model kept from comment lines and from endless whitespace
+  would loop next. The grammar
   accepts comments (66 of the 740 seed answers have one), but where the grammar takes away the token a model
   wanted, a comment is the one place where anything may follow: on the gpu recipe's SFT model (H200, 2026-12-04)
   21 of 121 guided answers wrote comments against 2 unguided, 13 of them looped inside them, and none passed.
@@ -54,6 +56,9 @@ _HCL_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"?')
 _COMMENT = {"terraform": r"[ \t]*(?:#|//|/\*|/$)", "kubernetes": r"[ \t]*#"}
 _COMMENT_START = {kind: re.compile(pattern) for kind, pattern in _COMMENT.items()}
 _COMMENT_LINE = {kind: re.compile("\n" + pattern) for kind, pattern in _COMMENT.items()}
+# After code on a Terraform line: a comment's opener, or (after a `/`) its second half.
+_TRAILING_COMMENT = re.compile(r"[ \t]*(?:#|//)")
+_SLASH_OR_STAR = re.compile(r"[/*]")
 _YAML_LINE = re.compile(r"( *)(- +)?([A-Za-z0-9_./-]+|\"[^\"\n]*\"|'[^'\n]*')?( *:)?")
 
 
@@ -69,6 +74,8 @@ class _Tables:
         self.hcl_words: dict[str, list] = {}
         self.comment_starts: dict[str, list[int]] = {kind: [] for kind in _COMMENT}
         self.comment_lines: dict[str, list[int]] = {kind: [] for kind in _COMMENT}
+        self.trailing_comments: list[int] = []  # Terraform: after code, or after a `/` that would become `//`
+        self.after_slash: list[int] = []
         self.texts: dict[int, str] = {}
         for token, i in tokenizer.get_vocab().items():
             text = self.texts[i] = tokenizer.convert_tokens_to_string([token])
@@ -86,6 +93,10 @@ class _Tables:
                     self.comment_starts[kind].append(i)
                 if _COMMENT_LINE[kind].search(text):
                     self.comment_lines[kind].append(i)
+            if "\n" not in text and _TRAILING_COMMENT.match(text):
+                self.trailing_comments.append(i)
+            if _SLASH_OR_STAR.match(text):
+                self.after_slash.append(i)
 
 
 class Repeats:
@@ -119,12 +130,18 @@ class Repeats:
         banned = []
         if self.comments and self.kind in _COMMENT and not self._in_text(text[: len(text) - len(line)]):
             banned = self._tables.comment_lines[self.kind] + (
-                self._tables.comment_starts[self.kind] if not line.strip() else [])
+                self._tables.comment_starts[self.kind] if not line.strip() else self._trailing(line))
         if self.names and self.kind == "terraform":
             banned = banned + self._terraform(text, line) + self._arguments(text, line)
         elif self.names and self.kind == "kubernetes":
             banned = banned + self._kubernetes(text, line)
         return banned
+
+    def _trailing(self, line: str) -> list[int]:
+        """Terraform: the tokens that would begin a comment after the code of this line (outside a string)."""
+        if self.kind != "terraform" or (line.count('"') - line.count('\\"')) % 2:
+            return []
+        return self._tables.trailing_comments + (self._tables.after_slash if line.endswith("/") else [])
 
     def _terraform(self, text: str, line: str) -> list[int]:
         match = _TERRAFORM_OPEN.fullmatch(line)
@@ -142,10 +159,12 @@ class Repeats:
 
     def _arguments(self, text: str, line: str) -> list[int]:
         place = _HCL_KEY_PLACE.fullmatch(line)
-        if not place or not place[1]:
-            return []  # not at an argument's place, or at the top level (where blocks are declared)
+        if not place:
+            return []  # not at an argument's place
         above = text[: len(text) - len(line)]
         if above != self._above:  # once per line: the block's arguments so far and the names its schema allows
+            # (by the braces, not the indentation: guided answers have set an argument again and again at column
+            # 0 inside a block, `id = each.value.id` 23 times; at the top level there is no block and no ban)
             self._above, self._bans = above, {}
             self._block = _hcl_block(above) or (set(), None)
         partial = place[2]

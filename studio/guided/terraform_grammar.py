@@ -47,6 +47,11 @@ HEREDOC_WORDS = ("EOT", "EOF", "POLICY", "JSON", "EOP", "END", "SCRIPT", "USERDA
 # Bodies with at most this many required arguments must write each of them (2^k grammar states per body).
 REQUIRED_TRACKED = 3
 LIFECYCLE_ARGUMENTS = ("create_before_destroy", "prevent_destroy", "ignore_changes", "replace_triggered_by")
+# Whitespace outside strings and heredocs is bounded, and has no tabs (`terraform fmt` writes none, nor does any
+# seed answer): spaces between tokens, before `=` or `:` (the seed answers align up to 32), indentation (12 at most
+# in them), blank lines in a row (1 in them), line breaks in a row inside brackets. No `/* */` comments either
+# (none in the seed answers; a guided answer opened one after a `}` and never closed it).
+SPACES, ALIGN, INDENT, BLANK_LINES, BRACKET_LINES = 4, 48, 32, 2, 4
 
 
 def _common(rules: Rules) -> None:
@@ -56,17 +61,22 @@ def _common(rules: Rules) -> None:
     lexemes that follow them (`eq` is ` = ` with its spaces, a body's argument names carry the indentation)
     rather than written as separate optional pieces.
     """
-    rules.add("sp", "[ \\t]+")
-    rules.add("eq", '[ \\t]* "=" [ \\t]*')
-    rules.add("lb", '[ \\t]* "{"')
-    rules.add("rb", '[ \\t]* "}"')
+    spaces, align, indent = f'" "{{0,{SPACES}}}', f'" "{{0,{ALIGN}}}', f'" "{{0,{INDENT}}}'
+    rules.add("sp", f'" "{{1,{SPACES}}}')
+    rules.add("eq", f'{align} "=" {spaces}')
+    rules.add("lb", f'{spaces} "{{"')
+    rules.add("rb", f'{spaces} "}}"')
     rules.add("quote", '"\\""')
     # The end of a line, with the blank lines and comment lines after it and the next line's indentation: one
     # lexeme, so that a body is simply `(item eol)*` (fewer grammar symbols than separate blank-line items).
-    line_end = '[ \\t]* ("#" [^\\n]* | "//" [^\\n]* | "/*" ([^*] | "*"+ [^*/])* "*"+ "/")? "\\n"'
-    rules.add("eol", f"({line_end})+ [ \\t]*")
+    # Bounded: a model that may write whitespace without end can loop in it (guided answers of the gpu recipe's
+    # SFT wrote tabs and spaces after `connection`, or blank lines, until the budget ran out).
+    comment = '("#" [^\\n]* | "//" [^\\n]*)'
+    blanks = f'({align} "\\n"){{0,{BLANK_LINES}}}'
+    rules.add("eol", f'{align} {comment}? "\\n" {blanks} ({indent} {comment} "\\n" {blanks})* {indent}')
     # Whitespace inside brackets: newlines and comments too.
-    rules.add("wsn", '([ \\t\\n] | "#" [^\\n]* "\\n" | "//" [^\\n]* "\\n")+')
+    newline = f'{align} {comment}? "\\n"'
+    rules.add("wsn", f'" "{{1,{ALIGN}}} | {newline} ({newline}){{0,{BRACKET_LINES}}} {indent}')
     rules.add("ident", "[a-zA-Z_] [a-zA-Z0-9_-]*")
     rules.add("label", '"\\"" [a-zA-Z0-9_./:-]+ "\\""')
     rules.add("number", '[0-9]+ ("." [0-9]+)? ([eE] [+-]? [0-9]+)?')
@@ -74,14 +84,14 @@ def _common(rules: Rules) -> None:
     rules.add("string", '"\\"" ([^"\\\\\\n$%] | "\\\\" [^\\n] | "$$" | "%%" | "${" [^}\\n]* "}" | "%{" [^}\\n]* "}"'
                         ' | "$" [^{"\\n\\\\$] | "%" [^{"\\n\\\\%])* "\\""')
     heredocs = [rules.add(rule_name("heredoc", w), seq('"<<" "-"?', lit(w + "\n"), star(seq(not_line(w), '"\\n"')),
-                                                   "[ \\t]*", lit(w)))
+                                                   indent, lit(w)))
                 for w in HEREDOC_WORDS]
     rules.add("heredoc", " | ".join(heredocs))
     rules.add("w", "wsn?")
-    rules.add("operator", '[ \\t]* ("==" | "!=" | "<=" | ">=" | "<" | ">" | "&&" | "||" | "+" | "-" | "*" | "/" | "%")'
-                          ' [ \\t]*')
-    rules.add("question", '[ \\t]* "?" [ \\t]*')
-    rules.add("colon", '[ \\t]* ":" [ \\t]*')
+    rules.add("operator", f'{spaces} ("==" | "!=" | "<=" | ">=" | "<" | ">" | "&&" | "||" | "+" | "-" | "*" | "/"'
+                          f' | "%") {spaces}')
+    rules.add("question", f'{spaces} "?" {spaces}')
+    rules.add("colon", f'{align} ":" {spaces}')
     # Two flavours of expression: on a line (operators never continue past its end) and inside brackets
     # (newlines and comments allowed anywhere). A newline-eating whitespace lexeme where a line may end would
     # swallow the next line's indentation.
@@ -103,7 +113,7 @@ def _common(rules: Rules) -> None:
     rules.add("for-head", '"for" wsn ident (w "," w ident)? wsn "in" wsn expr-in w ":" w')
     rules.add("for-tuple", '"[" w for-head expr-in (wsn "if" wsn expr-in)? w "]"')
     # `=>` with its spaces in one lexeme: after ` =` the greedy lexer would otherwise be inside `==`.
-    rules.add("arrow", '[ \\t\\n]* "=>" [ \\t\\n]*')
+    rules.add("arrow", f'[ \\n]{{0,{ALIGN}}} "=>" [ \\n]{{0,{ALIGN}}}')
     rules.add("for-object", '"{" w for-head expr-in arrow expr-in "..."? (wsn "if" wsn expr-in)? w "}"')
     # A body nobody checks (locals, modules, other providers): any arguments and any nested blocks.
     rules.add("free-item", "ident eq expr | ident (sp label)* free-block")
@@ -155,7 +165,7 @@ class _Bodies:
         if block.blocks:
             # `dynamic "<nested block>" { for_each = ..., content { ... } }`: the nested block's name is checked,
             # its content is not (a rule per nested block would double the grammar, for 4 seed rows of 740).
-            dynamic = self.rules.add(f"{name}-dyn", '"dynamic" [ \\t]+ "\\"" ('
+            dynamic = self.rules.add(f"{name}-dyn", '"dynamic" sp "\\"" ('
                                      + " | ".join(lit(n) for n in sorted(block.blocks)) + ') "\\""')
             items.append(f"{dynamic} dynamic-tail")
         if meta:

@@ -420,6 +420,43 @@ def test_a_terraform_argument_is_not_set_twice_in_its_block(tiny, grammars, monk
     assert held.startswith(head), held
 
 
+def test_an_argument_at_column_0_inside_a_block_is_not_set_twice(tiny, grammars, monkeypatch):
+    """Guided answers on the GPU (fifth session) went on at column 0 inside a block, `id = each.value.id` 23
+    times: the block is found by its braces, not by the indentation."""
+    import re
+
+    _, tokenizer = tiny
+    head = '```hcl\nresource "aws_db_instance" "main" {\n  instance_class = "db.t3.micro"\n\ndb_name = "app"\n\n'
+    wish = head + 'db_name = "app"\n\ndb_name = "app"\n'
+    free = _follow(tokenizer, "terraform", wish, monkeypatch, bans=False)
+    held = _follow(tokenizer, "terraform", wish, monkeypatch, bans=True)
+    assert len(re.findall(r"(?m)^db_name =", free)) == 3, free
+    assert len(re.findall(r"(?m)^\s*db_name\s*=", held)) == 1, held
+    assert held.startswith(head), held
+
+
+@pytest.mark.parametrize("loop, bounded", [
+    ("  bucket" + " " * 80 + '= "a"\n', lambda held: " " * 49 not in held),
+    ('  bucket = "a"\n' + "\n" * 40 + '  force_destroy = true\n', lambda held: "\n\n\n\n" not in held),
+    ('  bucket\t\t= "a"\n', lambda held: "bucket\t" not in held and "\t\t" not in held),
+])
+def test_terraform_whitespace_is_bounded(tiny, grammars, monkeypatch, loop, bounded):
+    """Guided answers looped in whitespace the grammar allowed without end (tabs and spaces after `connection` to
+    the budget, runs of blank lines): tabs are refused, runs of spaces and of blank lines end."""
+    _, tokenizer = tiny
+    head = '```hcl\nresource "aws_s3_bucket" "a" {\n'
+    free = _follow(tokenizer, "terraform", head + loop, monkeypatch, bans=True)
+    assert free.startswith(head) and bounded(free), repr(free)
+
+
+def test_a_terraform_line_ends_without_a_comment_but_a_string_keeps_its_hash(tiny, grammars, monkeypatch):
+    _, tokenizer = tiny
+    head = '```hcl\nresource "aws_s3_bucket" "a" {\n  bucket = "a#b"\n'
+    held = _follow(tokenizer, "terraform", head + '  force_destroy = true # for tests\n', monkeypatch, bans=True)
+    assert held.startswith(head) and "#" not in held[len(head):], held
+    assert _follow(tokenizer, "terraform", head, monkeypatch, bans=True) == head
+
+
 def test_nested_blocks_and_maps_keep_their_own_arguments(tiny, grammars, monkeypatch):
     """Two `rule` blocks each set `id` and `status`; a map's keys and a nested block's arguments are not the
     enclosing block's: the bans change nothing here."""
