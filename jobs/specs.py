@@ -269,7 +269,8 @@ class JobSpec:
         for name in ("dataset", "eval_dataset", "mix_dataset"):
             value = getattr(self, name)
             if value and not Path(value).expanduser().is_file():
-                hint = " (build it: python -m studio.synth --out data/generated.jsonl)" if name == "mix_dataset" else ""
+                generated = name == "mix_dataset" or Path(value).name == "generated.jsonl"  # the gpu recipe's GRPO too
+                hint = " (build it: python -m studio.synth --out data/generated.jsonl)" if generated else ""
                 found.append(f"{name} {value!r} does not exist{hint}")
         return found
 

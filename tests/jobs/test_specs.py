@@ -166,6 +166,8 @@ def test_missing_files_are_reported_at_launch_not_on_load(tmp_path):
     problems = spec.missing_files()
     assert any("nope.jsonl" in p for p in problems)
     assert any("holds no adapter_config.json" in p for p in problems)
+    generated = GRPOJob(dataset=str(tmp_path / "generated.jsonl"), eval_dataset="").missing_files()
+    assert any("build it: python -m studio.synth" in p for p in generated), "the gpu recipe's GRPO prompts"
 
 
 def test_the_starting_adapter_may_be_a_run_name(home):
