@@ -147,7 +147,9 @@ def _generic(rules: Rules) -> None:
     each line's indentation starts the next lexeme (alone, or as part of `- `): two lexemes never compete
     over the same characters past the point where one of them has ended.
     """
-    comment = '[ \\t]* ("#" [^\\n]*)? "\\n"'
+    # No tabs (YAML refuses them in indentation; two guided answers of the gpu recipe's models failed to parse on
+    # them, one looped in them), and no run of spaces before a line's end longer than 48.
+    comment = '" "{0,48} ("#" [^\\n]*)? "\\n"'
     rules.add("gap", comment)
     rules.add("eol", comment)
     # A plain scalar may not start with an indicator, nor hold ": " or " #"; quoted scalars are free; flow

@@ -32,6 +32,8 @@ written are taken out of the mask:
   wanted, a comment is the one place where anything may follow: on the gpu recipe's SFT model (H200, 2026-12-04)
   21 of 121 guided answers wrote comments against 2 unguided, 13 of them looped inside them, and none passed.
   (`decoding.COMMENT_BANS` says for which kinds: Terraform, where they were measured to help.)
+- Kubernetes objects: the `metadata.name` of a document may not end on the name an earlier document of the same
+  kind has (`Deployment frontend is declared twice`).
 A ban that would leave no token at all is not applied (the grammar may allow nothing else there).
 """
 
@@ -74,6 +76,7 @@ class _Tables:
         self.hcl_words: dict[str, list] = {}
         self.comment_starts: dict[str, list[int]] = {kind: [] for kind in _COMMENT}
         self.comment_lines: dict[str, list[int]] = {kind: [] for kind in _COMMENT}
+        self.line_ends: dict[str, list[int]] = {}  # YAML: tokens that end a line, by their text before the newline
         self.trailing_comments: list[int] = []  # Terraform: after code, or after a `/` that would become `//`
         self.after_slash: list[int] = []
         self.texts: dict[int, str] = {}
@@ -93,10 +96,14 @@ class _Tables:
                     self.comment_starts[kind].append(i)
                 if _COMMENT_LINE[kind].search(text):
                     self.comment_lines[kind].append(i)
+            if "\n" in text:
+                self.line_ends.setdefault(text.split("\n", 1)[0], []).append(i)
             if "\n" not in text and _TRAILING_COMMENT.match(text):
                 self.trailing_comments.append(i)
             if _SLASH_OR_STAR.match(text):
                 self.after_slash.append(i)
+        self.spaces_then_end = [i for before, ids in self.line_ends.items() if before and not before.strip()
+                                for i in ids]
 
 
 class Repeats:
@@ -134,7 +141,7 @@ class Repeats:
         if self.names and self.kind == "terraform":
             banned = banned + self._terraform(text, line) + self._arguments(text, line)
         elif self.names and self.kind == "kubernetes":
-            banned = banned + self._kubernetes(text, line)
+            banned = banned + self._kubernetes(text, line) + self._object_name(text, line)
         return banned
 
     def _trailing(self, line: str) -> list[int]:
@@ -187,6 +194,25 @@ class Repeats:
                     if (end == len(name) if ended else done):
                         banned.append(token)
         return banned
+
+    def _object_name(self, text: str, line: str) -> list[int]:
+        """YAML: inside `metadata.name` of a document, the tokens that would end the line on the name an earlier
+        document of the same kind has (`Deployment frontend is declared twice`: 5 of 196 guided Kubernetes answers
+        of the gpu recipe's models, fifth session). The name may go on (`frontend-canary`)."""
+        place = _OBJECT_NAME.fullmatch(line)
+        if not place:
+            return []
+        documents = _DOCUMENT_BREAK.split(text[: len(text) - len(line)])
+        current = _object_header(documents[-1])
+        top = [row for row in documents[-1].split("\n") if row[:1].strip()]
+        if current is None or current[1] is not None or not top or not top[-1].startswith("metadata:"):
+            return []  # no kind yet, a name already written, or not under `metadata`
+        partial = place[1]
+        taken = {header[1] for header in map(_object_header, documents[:-1])
+                 if header and header[0] == current[0] and header[1]}
+        ends = self._tables.line_ends
+        return [i for name in taken if name.startswith(partial)
+                for i in ends.get(name[len(partial):], []) + (self._tables.spaces_then_end if name == partial else [])]
 
     def _kubernetes(self, text: str, line: str) -> list[int]:
         place = _YAML_KEY_PLACE.fullmatch(line)
@@ -304,6 +330,21 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None] | None:
     if block is None:
         return written, None
     return written, set(block.names) | (META_ARGUMENTS | {"dynamic"} if not nested else set())
+
+
+_OBJECT_NAME = re.compile(r"  name: ([A-Za-z0-9_.-]*)")
+_DOCUMENT_BREAK = re.compile(r"(?m)^---[ \t]*$|^```yaml$")
+_KIND = re.compile(r"(?m)^kind:[ \t]*(\S+)")
+_METADATA_NAME = re.compile(r"(?m)^metadata:[ \t]*\n(?:(?:  .*| *)\n)*?  name:[ \t]*(\S+)[ \t]*\n")
+
+
+def _object_header(document: str) -> tuple[str, str | None] | None:
+    """A YAML document's kind and `metadata.name` (None while not written), or None before its kind."""
+    kind = _KIND.search(document)
+    if not kind:
+        return None
+    name = _METADATA_NAME.search(document)
+    return kind[1], name[1] if name else None
 
 
 def _mapping_keys(above: str) -> dict[int, set[str]]:

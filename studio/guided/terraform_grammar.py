@@ -165,7 +165,7 @@ class _Bodies:
         if block.blocks:
             # `dynamic "<nested block>" { for_each = ..., content { ... } }`: the nested block's name is checked,
             # its content is not (a rule per nested block would double the grammar, for 4 seed rows of 740).
-            dynamic = self.rules.add(f"{name}-dyn", '"dynamic" sp "\\"" ('
+            dynamic = self.rules.add(f"{name}-dyn", f'"dynamic" " "{{1,{SPACES}}} "\\"" ('
                                      + " | ".join(lit(n) for n in sorted(block.blocks)) + ') "\\""')
             items.append(f"{dynamic} dynamic-tail")
         if meta:

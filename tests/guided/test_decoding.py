@@ -376,6 +376,33 @@ def test_a_yaml_key_is_not_written_twice_in_its_mapping(tiny, grammars, monkeypa
     assert held.startswith(wish.split("  replicas: 3")[0]), held  # what came before is untouched
 
 
+def test_a_kubernetes_object_is_not_declared_twice(tiny, grammars, monkeypatch):
+    """`Deployment frontend is declared twice` (5 of 196 guided Kubernetes answers on the GPU): the second
+    Deployment's name goes on instead of ending on the first one's; another kind may take the name."""
+    import re
+
+    _, tokenizer = tiny
+    deployment = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: frontend\nspec:\n  replicas: 1\n"
+                  "  selector:\n    matchLabels:\n      app: web\n")
+    service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: frontend\nspec:\n  ports:\n  - port: 80\n"
+    wish = "```yaml\n" + deployment + "---\n" + service + "---\n" + deployment
+    names = r"(?m)^kind: (\w+)\nmetadata:\n  name: (\S+)"
+    free = re.findall(names, _follow(tokenizer, "kubernetes", wish, monkeypatch, bans=False))
+    held = re.findall(names, _follow(tokenizer, "kubernetes", wish, monkeypatch, bans=True))
+    assert free == [("Deployment", "frontend"), ("Service", "frontend"), ("Deployment", "frontend")], free
+    assert held[:2] == free[:2] and held[2][0] == "Deployment", held
+    assert held[2][1].startswith("frontend") and held[2][1] != "frontend", held
+
+
+def test_kubernetes_lines_end_without_tabs(tiny, grammars, monkeypatch):
+    import re
+
+    _, tokenizer = tiny
+    head = "```yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n"
+    held = _follow(tokenizer, "kubernetes", head + "data:\t\t\t\n  a: b\n", monkeypatch, bans=True)
+    assert held.startswith(head) and "\t" not in re.sub(r"#.*", "", held), repr(held)  # a comment is text
+
+
 def test_a_list_item_opens_a_new_mapping_where_its_keys_are_free_again(tiny, grammars, monkeypatch):
     _, tokenizer = tiny
     wish = ("```yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: a\n"
