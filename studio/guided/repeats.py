@@ -31,7 +31,10 @@ written are taken out of the mask:
   accepts comments (66 of the 740 seed answers have one), but where the grammar takes away the token a model
   wanted, a comment is the one place where anything may follow: on the gpu recipe's SFT model (H200, 2026-12-04)
   21 of 121 guided answers wrote comments against 2 unguided, 13 of them looped inside them, and none passed.
-  (`decoding.COMMENT_BANS` says for which kinds: Terraform, where they were measured to help.)
+  (`decoding.COMMENT_BANS` says for which kinds: Terraform, where they were measured to help.) Where comments
+  stay allowed (Kubernetes), optionally no comment line right after another (`decoding.COMMENT_RUNS`, off: not
+  measured to help): the seed answers never write two in a row, and a guided answer that loops in comments writes
+  the same one again and again.
 - Kubernetes objects: the `metadata.name` of a document may not end on the name an earlier document of the same
   kind has (`Deployment frontend is declared twice`).
 A ban that would leave no token at all is not applied (the grammar may allow nothing else there).
@@ -109,11 +112,12 @@ class _Tables:
 class Repeats:
     """The repeat bans of one row of one kind."""
 
-    def __init__(self, tokenizer, kind: str, names: bool = True, comments: bool = True):
+    def __init__(self, tokenizer, kind: str, names: bool = True, comments: bool = True, comment_runs: bool = False):
         from studio.guided.decoding import per_tokenizer
 
         self.kind = kind
-        self.names, self.comments = names, comments  # which bans apply: repeated names, comment lines
+        # which bans apply: repeated names, comment lines, a comment line after another where comments are allowed
+        self.names, self.comments, self.comment_runs = names, comments, comment_runs
         self._tables = per_tokenizer(_Tables, tokenizer)
         self._words, self._labels, self._texts = self._tables.words, self._tables.labels, self._tables.texts
         # The mappings above the current line (they change only when a line ends) and the bans found on it.
@@ -135,14 +139,29 @@ class Repeats:
         text = self.text if text is None else text
         line = text[text.rfind("\n") + 1:]
         banned = []
-        if self.comments and self.kind in _COMMENT and not self._in_text(text[: len(text) - len(line)]):
+        above = text[: len(text) - len(line)]
+        if self.comments and self.kind in _COMMENT and not self._in_text(above):
             banned = self._tables.comment_lines[self.kind] + (
                 self._tables.comment_starts[self.kind] if not line.strip() else self._trailing(line))
+        elif self.comment_runs and self.kind == "kubernetes" and not self._in_text(above):
+            banned = self._comment_run(above, line)
         if self.names and self.kind == "terraform":
             banned = banned + self._terraform(text, line) + self._arguments(text, line)
         elif self.names and self.kind == "kubernetes":
             banned = banned + self._kubernetes(text, line) + self._object_name(text, line)
         return banned
+
+    def _comment_run(self, above: str, line: str) -> list[int]:
+        """YAML: the tokens that would begin a comment line right after a comment line (blank lines between)."""
+        stripped = line.lstrip(" ")
+        if stripped.startswith("#"):  # inside a comment line: no token that ends it and begins another
+            return self._tables.comment_lines[self.kind]
+        if stripped:
+            return []
+        previous = next((row for row in reversed(above.split("\n")[:-1]) if row.strip()), "")
+        if not previous.lstrip(" ").startswith("#"):
+            return []
+        return self._tables.comment_starts[self.kind] + self._tables.comment_lines[self.kind]
 
     def _trailing(self, line: str) -> list[int]:
         """Terraform: the tokens that would begin a comment after the code of this line (outside a string)."""
