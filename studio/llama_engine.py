@@ -51,7 +51,7 @@ def open_llama(path: str | Path, **kwargs):
 
     with _LLAMA_LOCK:
         defaults = llama_cpp.llama_cpp.llama_model_default_params
-        llama_cpp.llama_cpp.llama_model_default_params = model_params if not SAFE_BUFFERS else defaults
+        llama_cpp.llama_cpp.llama_model_default_params = model_params
         try:
             return Llama(model_path=str(path), **kwargs)
         finally:

@@ -61,9 +61,9 @@ _HCL_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"?')
 _COMMENT = {"terraform": r"[ \t]*(?:#|//|/\*|/$)", "kubernetes": r"[ \t]*#"}
 _COMMENT_START = {kind: re.compile(pattern) for kind, pattern in _COMMENT.items()}
 _COMMENT_LINE = {kind: re.compile("\n" + pattern) for kind, pattern in _COMMENT.items()}
-# After code on a Terraform line: a comment's opener, or (after a `/`) its second half.
+# After code on a Terraform line: a comment's opener (a lone `/` stays: it divides), or after a `/` a token that
+# begins with another (the grammar has no `/* */`).
 _TRAILING_COMMENT = re.compile(r"[ \t]*(?:#|//)")
-_SLASH_OR_STAR = re.compile(r"[/*]")
 _YAML_LINE = re.compile(r"( *)(- +)?([A-Za-z0-9_./-]+|\"[^\"\n]*\"|'[^'\n]*')?( *:)?")
 
 
@@ -103,7 +103,7 @@ class _Tables:
                 self.line_ends.setdefault(text.split("\n", 1)[0], []).append(i)
             if "\n" not in text and _TRAILING_COMMENT.match(text):
                 self.trailing_comments.append(i)
-            if _SLASH_OR_STAR.match(text):
+            if text.startswith("/"):
                 self.after_slash.append(i)
         self.spaces_then_end = [i for before, ids in self.line_ends.items() if before and not before.strip()
                                 for i in ids]
