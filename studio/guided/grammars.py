@@ -25,7 +25,7 @@ from studio import workspace
 
 KINDS = ("terraform", "kubernetes")
 # Bump when the generated grammar changes for the same schemas.
-GENERATOR = "g7"
+GENERATOR = "g8"
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,10 @@ def _build(kind: str, version: str, folder: Path) -> Grammar:
     started = time.perf_counter()
     gbnf = build_gbnf(kind)
     lark = gbnf_to_lark(gbnf)
+    if kind == "kubernetes":  # what GBNF cannot say (`kubernetes_grammar.NOT_PLAIN_STRING`)
+        from studio.guided.kubernetes_grammar import refine_lark
+
+        lark = refine_lark(lark)
     built = Grammar(kind, version, gbnf, lark, round(time.perf_counter() - started, 1), str(folder))
     folder.mkdir(parents=True, exist_ok=True)
     workspace.atomic_write_text(built.path("gbnf"), gbnf)

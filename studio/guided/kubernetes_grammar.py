@@ -31,6 +31,22 @@ GROUPS = ("", "apps", "batch", "networking.k8s.io", "policy", "autoscaling", "rb
           "storage.k8s.io", "scheduling.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "node.k8s.io")
 # Deeper than this, any YAML is allowed (recursive schemas such as CRD validation trees).
 MAX_INDENT = 40
+# The value line of a scalar field by the types its schema allows (a field of other types takes any scalar).
+SCALAR_LINES = {frozenset({"string"}): "str-line", frozenset({"integer"}): "int-line",
+                frozenset({"number"}): "num-line", frozenset({"boolean"}): "bool-line",
+                frozenset({"string", "integer"}): "int-or-str-line", frozenset({"string", "number"}): "qty-line"}
+# The value lines that may also be a block scalar (`|`, `>`): a string.
+TEXT_LINES = ("str-line", "int-or-str-line", "qty-line", "line")
+# What a plain (unquoted) scalar may not be where a string is expected: PyYAML (YAML 1.1, which the validator
+# reads) takes these for booleans, numbers, dates or its `=` value (`CHECKOUT_V2: true` in a ConfigMap's data,
+# `expected string, got boolean true`: 26 of 98 guided Kubernetes schema failures on the GPU, fifth session). As
+# a Lark regex for llguidance, which can say "not" (`& ~`); GBNF cannot, so the exported GBNF lets them through.
+NOT_PLAIN_STRING = ("(yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
+                    "|[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
+                    "|[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+"
+                    "|[-+]?[0-9][0-9_]*[.][0-9_]*([eE][-+][0-9]+)?|[.][0-9][0-9_]*([eE][-+][0-9]+)?"
+                    "|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+[.][0-9_]*|[-+]?[.](inf|Inf|INF)|[.](nan|NaN|NAN)"
+                    "|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?([Tt \\t].*)?|=|<<)")
 SKIPPED_FIELDS = {"status"}
 
 
@@ -110,6 +126,15 @@ class _Builder:
         self.rules.add(f"{name}-first", f"{entry} {name}?")
         return name
 
+    def scalar(self, schema: dict) -> str:
+        """The value-line rule of a scalar field, by its schema's types (`null` aside: an empty value is one)."""
+        _, resolved = self.resolve(schema)
+        types = set()
+        for option in resolved.get("oneOf", [resolved]):
+            found = self.resolve(option)[1].get("type", [])
+            types |= set(found if isinstance(found, list) else [found])
+        return SCALAR_LINES.get(frozenset(types - {"null"}), "line")
+
     def value(self, schema: dict, indent: int) -> str:
         """What follows `key:` for a field of this schema, at `indent` (the key's column), newline included."""
         definition, resolved = self.resolve(schema)
@@ -117,9 +142,12 @@ class _Builder:
         deeper = min(indent + 2, MAX_INDENT)
         if shape == "object":
             key = self.short(definition or json.dumps(resolved, sort_keys=True))
-            return f"(eol {self.mapping(key, resolved, indent + 2)} | empty)"
+            return f"(eol {self.mapping(key, resolved, indent + 2)} | empty-map)"
         if shape == "map":
-            return f"(eol any-map-{deeper} | line | empty)"
+            values = resolved.get("additionalProperties")
+            if isinstance(values, dict) and self.shape(values) == "scalar":
+                return f"(eol {self.scalar_map(self.scalar(values), deeper)} | empty-map)"
+            return f"(eol any-map-{deeper} | flow-map | empty-map)"
         if shape == "list":
             items = resolved.get("items", {})
             if self.shape(items) == "object":
@@ -127,9 +155,31 @@ class _Builder:
                 key = self.short(item_def or json.dumps(item_schema, sort_keys=True))
                 columns = [c for c in (indent, indent + 2) if c + 2 <= MAX_INDENT]
                 sequences = " | ".join(self.sequence(key, item_schema, c) for c in columns)
-                return f"(eol ({sequences}) | line | empty)"
-            return f"(eol (scalar-list-{indent} | scalar-list-{deeper}) | line | empty)"
-        return f"(line | block-head block-{deeper})"
+                return f"(eol ({sequences}) | flow-list | empty-list)"
+            if self.shape(items) == "scalar":
+                line = self.scalar(items)
+                return (f"(eol ({self.scalar_list(line, indent)} | {self.scalar_list(line, deeper)}) | flow-list "
+                        "| empty-list)")
+            return f"(eol (scalar-list-{indent} | scalar-list-{deeper}) | flow-list | empty-list)"
+        line = self.scalar(schema)
+        return f"({line} | block-head block-{deeper})" if line in TEXT_LINES else line
+
+    def scalar_map(self, line: str, indent: int) -> str:
+        """A map with free keys whose values are scalars of one type (labels, annotations, data: strings)."""
+        name = f"{line}-map-{indent}"
+        if name not in self.rules:
+            pad = f"{lit(' ' * indent)} " if indent else ""
+            value = f"({line} | block-head block-{indent + 2})" if line in TEXT_LINES else line
+            self.rules.add(name, f"({pad}free-key {value} | gap) {name}?")
+        return name
+
+    def scalar_list(self, line: str, indent: int) -> str:
+        """A block list of scalars of one type (a container's `args`, `command`)."""
+        name = f"{line}-list-{indent}"
+        if name not in self.rules:
+            value = f"({line} | block-head block-{indent + 2})" if line in TEXT_LINES else line
+            self.rules.add(name, f"({lit(' ' * indent + '-')} {value} | gap) {name}?")
+        return name
 
     def sequence(self, key: str, item_schema: dict, column: int) -> str:
         name = f"s{column}-{key}"
@@ -160,6 +210,21 @@ def _generic(rules: Rules) -> None:
     flow = '"[" [^\\n]* "]" | "{" [^\\n]* "}"'
     rules.add("line", f'" " ({plain} | {quoted} | {flow}) {comment}')
     rules.add("empty", f'" " ("{{}}" | "[]") {comment}')
+    # Typed scalars (`Builder.scalar`). `plain-str` is a plain scalar that YAML reads as a string: in Lark,
+    # `refine_lark` takes NOT_PLAIN_STRING out of it.
+    rules.add("plain-str", plain)
+    integer = '[-+]? ("0" [0-7_]* | [1-9] [0-9_]* | "0x" [0-9a-fA-F_]+ | "0b" [01_]+)'  # YAML 1.1: `0555` is octal
+    number = f'{integer} | [-+]? [0-9]+ "." [0-9]* ([eE] [-+] [0-9]+)?'
+    rules.add("str-line", f'" " (plain-str | {quoted}) {comment}')
+    rules.add("int-line", f'" " {integer} {comment}')
+    rules.add("num-line", f'" " ({number}) {comment}')
+    rules.add("bool-line", f'" " ("true" | "false") {comment}')
+    rules.add("int-or-str-line", f'" " ({integer} | plain-str | {quoted}) {comment}')
+    rules.add("qty-line", f'" " ({number} | plain-str | {quoted}) {comment}')
+    rules.add("flow-map", f'" " "{{" [^\\n]* "}}" {comment}')
+    rules.add("flow-list", f'" " "[" [^\\n]* "]" {comment}')
+    rules.add("empty-map", f'" " "{{}}" {comment}')
+    rules.add("empty-list", f'" " "[]" {comment}')
     rules.add("block-head", f'" " ("|" | ">") [-+]? {comment}')
     rules.add("free-key", '[a-zA-Z0-9_./-]+ ":" | "\\"" [^"\\n]+ "\\":"')
     for indent in range(0, MAX_INDENT + 3, 2):
@@ -195,3 +260,14 @@ def build(kubernetes_version: str | None = None) -> Rules:
 
 def kubernetes_gbnf(kubernetes_version: str | None = None) -> str:
     return build(kubernetes_version).text()
+
+
+def refine_lark(lark: str) -> str:
+    """The Lark form of the grammar (`gbnf_to_lark`'s) with `plain-str` no longer a boolean, number or date."""
+    head = "PLAIN_STR: "
+    lines = lark.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith(head):
+            lines[i] = f"{head}({line[len(head):]}) & ~/{NOT_PLAIN_STRING}/"
+            return "\n".join(lines)
+    raise ValueError("the Kubernetes grammar has no PLAIN_STR lexeme to refine")

@@ -81,6 +81,43 @@ def test_real_names_in_both_styles_are_accepted(byte_matchers, kind, answer):
     assert byte_matchers[kind](answer) is None
 
 
+CONFIG = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+CONTAINER = POD + "      securityContext:\n"
+
+
+@pytest.mark.parametrize("answer", [
+    # Values of the type the schema names: the guided answers' commonest Kubernetes schema failures on the GPU
+    # (`data.CHECKOUT_V2: expected string, got boolean true`, a list among labels, `runAsUser: "090010"`).
+    CONFIG + "data:\n  CHECKOUT_V2: true\n",
+    CONFIG + "data:\n  RESULTS_PER_PAGE: 25\n",
+    CONFIG + "data:\n  hooks:\n  - a\n",
+    CONFIG + "data:\n  hooks:\n    a: b\n",
+    CONFIG + "data:\n  BUILT: 2024-01-31\n",
+    CONFIG.replace("  name: c\n", "  name: c\n  labels:\n    services:\n    - a\n"),
+    CONTAINER + '        runAsUser: "1000"\n',
+    CONTAINER + "        runAsUser: 1000.5\n",
+    CONTAINER + "        allowPrivilegeEscalation: 0\n",
+    POD.replace("      image: nginx:1.27\n", "      image: nginx:1.27\n      args:\n      - {a: b}\n"),
+    POD.replace("      image: nginx:1.27\n", "      image: nginx:1.27\n      args: {a: b}\n"),
+    POD.replace("      image: nginx:1.27\n", "      image: nginx:1.27\n      ports:\n      - containerPort: 80.5\n"),
+])
+def test_values_of_another_type_are_refused(byte_matchers, answer):
+    assert byte_matchers["kubernetes"](yaml(answer)) is not None
+
+
+@pytest.mark.parametrize("answer", [
+    CONFIG + 'data:\n  CHECKOUT_V2: "true"\n  PAGE: "25"\n  NAME: checkout\n  TRUE_NAME: truely\n  script: |\n    echo\n',
+    CONTAINER + "        runAsUser: 1000\n        allowPrivilegeEscalation: false\n",
+    POD.replace("      image: nginx:1.27\n", "      image: nginx:1.27\n      args: [\"--port\", \"80\"]\n"
+                "      resources:\n        limits:\n          cpu: 0.5\n          memory: 128Mi\n")
+    + "  volumes:\n  - name: v\n    configMap:\n      name: c\n      defaultMode: 0555\n",
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n    targetPort: http\n"
+    "  - port: 443\n    targetPort: 8443\n",
+])
+def test_values_of_their_type_are_accepted(byte_matchers, answer):
+    assert byte_matchers["kubernetes"](yaml(answer)) is None
+
+
 def test_grammars_are_cached_per_schema_version(grammars, tmp_path):
     from studio.guided import grammars as module
 
