@@ -47,6 +47,8 @@ def main() -> None:
                         help="guided answers that may repeat a name (studio.guided.repeats)")
     parser.add_argument("--no-comment-bans", action="store_true",
                         help="guided answers that may write comment lines (studio.guided.repeats)")
+    parser.add_argument("--no-required-bans", action="store_true",
+                        help="guided Terraform answers that may close a block lacking what its schema requires")
     parser.add_argument("--comment-runs", action="store_true",
                         help="guided Kubernetes answers that may not write a comment line right after another")
     parser.add_argument("--json", default="", help="also write the figures here")
@@ -60,6 +62,7 @@ def main() -> None:
     decoding.REPEAT_BANS = not args.no_repeat_bans
     decoding.COMMENT_BANS = () if args.no_comment_bans else decoding.COMMENT_BANS
     decoding.COMMENT_RUNS = args.comment_runs
+    decoding.REQUIRED_BANS = not args.no_required_bans
     rows = evaluation.load_rows(args.rows_file or evaluation.EVAL_SPLIT)
     rows = rows[: args.rows] if args.rows else rows
     label = "fine-tuned" if args.adapter else "base"
@@ -70,7 +73,8 @@ def main() -> None:
           f"{' without the budget ending' if args.no_budget_ending else ''}"
           f"{' without the repeat bans' if args.no_repeat_bans else ''}"
           f"{' without the comment bans' if args.no_comment_bans else ''}"
-          f"{' with the comment-run bans' if args.comment_runs else ''}", flush=True)
+          f"{' with the comment-run bans' if args.comment_runs else ''}"
+          f"{' without the required bans' if args.no_required_bans else ''}", flush=True)
 
     results, baseline = [], None
     for entry in args.engines:

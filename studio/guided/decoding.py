@@ -54,6 +54,9 @@ BUDGET_ENDING = True
 # No Terraform label declared twice, no YAML key repeated in its mapping (`studio.guided.repeats`); off only to
 # measure what it changes (`bench/eval_engine.py --no-repeat-bans`).
 REPEAT_BANS = True
+# No Terraform block closed while an argument or block its schema requires is missing (`studio.guided.repeats`);
+# off only to measure what it changes (`bench/eval_engine.py --no-required-bans`).
+REQUIRED_BANS = True
 # The kinds whose guided answers begin no comment line (`studio.guided.repeats`: where the grammar takes a model's
 # token away, a comment is where it escapes to, and loops). Terraform only: on the cpu recipe's SFT model (llama.cpp,
 # 121 eval rows, 2026-12-04) the bans cut Terraform loops from 47.2% to 40.3% (schema-valid 52.8 to 54.2, parses
@@ -210,8 +213,9 @@ class GuidedLogitsProcessor:
         from studio.guided.repeats import Repeats
 
         self._repeats = [Repeats(self.tokenizer, kind, names=REPEAT_BANS, comments=kind in COMMENT_BANS,
-                                 comment_runs=COMMENT_RUNS)
-                         if kind and (REPEAT_BANS or kind in COMMENT_BANS or COMMENT_RUNS) else None for kind in kinds]
+                                 comment_runs=COMMENT_RUNS, required=REQUIRED_BANS)
+                         if kind and (REPEAT_BANS or kind in COMMENT_BANS or COMMENT_RUNS or REQUIRED_BANS) else None
+                         for kind in kinds]
         self._complete: list[int] = []
         self._start_length = input_ids.shape[1]
         self._last_closable: list[int | None] = [None] * len(self.matchers)
@@ -316,17 +320,20 @@ class GuidedLogitsProcessor:
     def _ban_repeats(self, row: int, bitmask) -> None:
         """Take out of the row's mask the tokens that would repeat a name (`studio.guided.repeats`), unless
         nothing would be left."""
+        import numpy
         import torch
 
-        banned = self._repeats[row].banned()
-        if not banned:
+        parts = self._repeats[row].banned_parts()
+        if not parts:
             return
-        words = bitmask[row].tolist()
-        before = list(words)
-        for token in banned:
-            words[token // 32] &= ~_bit(token % 32)
-        if words != before and any(words):
-            bitmask[row] = torch.tensor(words, dtype=torch.int32)
+        words = bitmask[row].numpy()
+        flags = numpy.zeros(words.size * 32, dtype=bool)  # a ban may hold most of the vocabulary: packed at once
+        for part in parts:
+            ids = numpy.asarray(part)
+            flags[ids[ids < flags.size]] = True  # (little-endian words: token i is bit i % 32 of word i // 32)
+        kept = words & ~numpy.packbits(flags, bitorder="little").view(words.dtype)
+        if (kept != words).any() and kept.any():
+            bitmask[row] = torch.from_numpy(kept)
             self._repeats[row].applied += 1
             self.repeats_banned += 1
 
