@@ -4,6 +4,7 @@ the same run, with a Qwen2.5-0.5B-shaped model (random weights) on data/train.js
     python bench/train_speed.py                         # (a) TRL LoRA, (b) TRL QLoRA, (c) studio LoRA, (d) studio QLoRA
     python bench/train_speed.py --rows lora             # (a) and (c) only (no bitsandbytes needed)
     python bench/train_speed.py --rows lora --variants  # and the settings the studio's plan chooses between
+    python bench/train_speed.py --rows lora --adapter-cast-too   # and (c) with the adapters' fp32 input casts
     python bench/train_speed.py --gpus 1 2 4 8          # the studio's defaults through `accelerate launch` on N GPUs
 
 The baselines (a, b) are TRL's documented recipe, in a process of their own: `SFTTrainer` with a PEFT
@@ -158,6 +159,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=4, help="first steps left out of the medians")
     parser.add_argument("--rows", nargs="+", default=["lora", "qlora"], choices=["lora", "qlora"])
     parser.add_argument("--variants", action="store_true", help="also the settings the auto plan chooses from")
+    parser.add_argument("--adapter-cast-too", action="store_true",
+                        help="also (c) with PEFT's cast of the adapters' inputs to fp32 (what `speed: auto` did "
+                             "before: jobs.estimate.adapter_input_cast)")
     parser.add_argument("--auto-tokens", type=int, nargs="+", default=[],
                         help="also `speed: auto` aiming at these tokens per micro-batch (jobs.estimate.AUTO_TOKENS)")
     parser.add_argument("--gpus", type=int, nargs="+", default=None,
@@ -241,6 +245,9 @@ def main() -> None:
             quantization = "none" if kind == "lora" else "nf4"
             label = f"({'c' if kind == 'lora' else 'd'}) studio {'LoRA' if kind == 'lora' else 'QLoRA'}, speed auto"
             studio_job(label, baseline, quantization=quantization)
+        if args.adapter_cast_too and "lora" in args.rows:
+            studio_job("    (c) with PEFT's fp32 cast of the adapters' inputs", baselines["lora"],
+                       {"INFRAMIND_ADAPTER_CAST": "1"}, quantization="none")
         for kind in args.rows:
             for tokens in args.auto_tokens:
                 studio_job(f"    speed auto at {tokens:,} tokens per micro-batch", baselines[kind],

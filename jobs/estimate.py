@@ -181,6 +181,17 @@ def auto_tokens(four_bit: bool) -> int:
     return int(os.environ.get("INFRAMIND_AUTO_TOKENS") or AUTO_TOKENS[four_bit])
 
 
+def adapter_input_cast() -> bool:
+    """Whether `speed: auto` keeps PEFT's cast of each adapter's input to its fp32 weights: no, unless
+    `INFRAMIND_ADAPTER_CAST=1` (`bench/train_speed.py --adapter-cast-too` measures both). Under bf16 autocast, which
+    the Trainer runs a bf16 job in, the adapters' products run in bf16 either way: the cast only writes a fp32 copy
+    of each projection's input (its dropout too), four bytes an element, seven projections a layer, in the forward,
+    the recomputation and the backward."""
+    import os
+
+    return os.environ.get("INFRAMIND_ADAPTER_CAST") == "1"
+
+
 @dataclass(frozen=True)
 class TrainingPlan:
     """How a job trains on this device: what `speed: auto` chose on a GPU, or the spec as written."""
@@ -194,12 +205,16 @@ class TrainingPlan:
     optimizer: str              # TrainingArguments.optim (fused AdamW: transformers' default too, said aloud)
     kbit_upcast: bool           # 4-bit base: prepare_model_for_kbit_training's fp32 norms and embeddings
     reason: str
+    # LoRA on a bf16 base: PEFT casts each adapter's input up to the adapter's fp32 weights, and then autocast
+    # casts it back down for the product (see `adapter_input_cast`). Off under `speed: auto`.
+    adapter_input_cast: bool = True
 
     def describe(self) -> str:
         tokens = "sequences packed to max_length" if self.packing else "rows"
         return (f"micro-batch {self.batch_size} {tokens} x accumulation {self.gradient_accumulation}, gradient "
                 f"checkpointing {'on' if self.gradient_checkpointing else 'off'}, attention {self.attention}, Liger "
-                f"{'on' if self.liger else 'off'}, optimizer {self.optimizer} ({self.reason})")
+                f"{'on' if self.liger else 'off'}, optimizer {self.optimizer}"
+                f"{'' if self.adapter_input_cast else ', adapters read their bf16 inputs'} ({self.reason})")
 
 
 def installed(module: str) -> bool:
@@ -258,7 +273,7 @@ def plan(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> TrainingPlan
     reason = (f"speed auto: {batch * spec.max_length:,} tokens per micro-batch within "
               f"{spec.memory_budget_gib:g} GiB" + (", checkpointing to fit" if checkpointing else ""))
     return TrainingPlan(batch, accumulation, checkpointing, True, attention, as_written.liger, as_written.optimizer,
-                        False, reason)
+                        False, reason, adapter_input_cast=four_bit or adapter_input_cast())
 
 
 def estimate(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> MemoryEstimate:
@@ -301,7 +316,7 @@ def _estimate(spec: JobSpec, shape: ModelShape, device: str, run: TrainingPlan) 
     else:
         activations = tokens * shape.layers * per_layer_token * element
     report.parts["activations"] = activations
-    if on_gpu and not four_bit and run.gradient_checkpointing:
+    if on_gpu and not four_bit and run.gradient_checkpointing and run.adapter_input_cast:
         # The adapters' weights are fp32 (PEFT casts each wrapped projection's input up to them): during the
         # recomputed layer's backward each adapter keeps its dropped-out input in fp32, two bytes per element more
         # than the bf16 counted above (the 4-bit base's adapters are bf16). Checked against H200 peaks at 16, 32

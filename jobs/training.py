@@ -289,6 +289,21 @@ def common_arguments(spec: JobSpec, run: RunFolder, setup: Setup, has_eval: bool
     )
 
 
+def adapter_inputs(trainer, plan: estimate.TrainingPlan) -> None:
+    """Under a plan without the adapters' input cast (`estimate.adapter_input_cast`), turn PEFT's cast off, where
+    the Trainer runs the model under bf16 autocast (accelerate's mixed precision wraps its forward): autocast then
+    multiplies the bf16 inputs by the fp32 adapters in bf16, as it did after the cast. Without autocast an fp32
+    adapter cannot take a bf16 input, so the cast stays."""
+    if plan.adapter_input_cast or getattr(trainer.accelerator, "mixed_precision", "no") != "bf16":
+        return
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    layers = [module for module in trainer.model.modules() if isinstance(module, BaseTunerLayer)]
+    for layer in layers:
+        layer.cast_input_dtype_enabled = False
+    print(f"[job] {len(layers)} adapters read their bf16 inputs under autocast (no fp32 copies)", flush=True)
+
+
 def quiet_printer(trainer) -> None:
     """Drop Trainer's dict-per-log printer (the metrics callback prints a readable line instead)."""
     from transformers.trainer_callback import PrinterCallback

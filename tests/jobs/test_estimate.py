@@ -96,6 +96,26 @@ def test_the_cpu_runs_the_spec_as_written_and_a_gpu_the_speed_plan():
     assert not plan(SFTJob(quantization="nf4"), shape, "cuda").kbit_upcast
 
 
+def test_the_auto_plan_drops_the_adapters_fp32_input_copies_for_lora(monkeypatch):
+    """Under `speed: auto` LoRA adapters read their bf16 inputs (no fp32 copy to hold through the recomputed layer):
+    the estimate is smaller by those copies; QLoRA's adapters are bf16 already; INFRAMIND_ADAPTER_CAST=1 restores
+    PEFT's cast (bench/train_speed.py measures both)."""
+    shape = ModelShape.from_config(QWEN_05B)
+    spec = SFTJob(quantization="none")
+    auto = plan(spec, shape, "cuda")
+    assert not auto.adapter_input_cast and "bf16 inputs" in auto.describe()
+    assert plan(SFTJob(quantization="nf4"), shape, "cuda").adapter_input_cast
+    assert plan(SFTJob(quantization="none", speed="as_written"), shape, "cuda").adapter_input_cast
+    monkeypatch.setenv("INFRAMIND_ADAPTER_CAST", "1")
+    cast = plan(spec, shape, "cuda")
+    assert cast.adapter_input_cast and (cast.batch_size, cast.gradient_checkpointing) == (auto.batch_size, True)
+    from jobs import estimate as module
+
+    saved = module._estimate(spec, shape, "cuda", cast).total - module._estimate(spec, shape, "cuda", auto).total
+    inputs = 6 * shape.hidden + shape.intermediate  # q, k, v, o, gate, up read the hidden size; down the MLP's
+    assert saved == auto.batch_size * spec.max_length * inputs * 2
+
+
 def test_dpo_runs_chosen_and_rejected_together():
     from jobs.specs import DPOJob
 

@@ -223,3 +223,42 @@ def test_a_step_with_a_nan_gradient_is_skipped_and_the_weights_stay_finite(tmp_p
     assert not torch.equal(weights[0], torch.ones(4))  # step 1 updated
     assert torch.equal(weights[1], weights[0])  # step 2 skipped
     assert not torch.equal(weights[2], weights[1])  # step 3 updated
+
+
+@pytest.mark.parametrize("mixed_precision", ["bf16", "no"])
+def test_adapters_read_bf16_inputs_only_under_bf16_autocast(tiny_llama, mixed_precision):
+    """`speed: auto`'s LoRA plan turns PEFT's cast of each adapter's input to fp32 off where the Trainer runs
+    under bf16 autocast: the loss and the adapters' gradients are those of the cast (autocast multiplies in bf16
+    either way). Without autocast the cast stays (an fp32 adapter cannot take a bf16 input)."""
+    from types import SimpleNamespace
+
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from peft.tuners.tuners_utils import BaseTunerLayer
+    from transformers import AutoModelForCausalLM
+
+    from jobs import training
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama, dtype=torch.bfloat16)
+    model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, init_lora_weights=False,
+                                             target_modules=["q_proj", "v_proj", "gate_proj", "down_proj"]))
+    adapters = [m for m in model.modules() if isinstance(m, BaseTunerLayer)]
+    assert adapters and all(m.lora_A["default"].weight.dtype == torch.float32 for m in adapters)
+    ids = torch.randint(0, model.config.vocab_size, (2, 24), generator=torch.Generator().manual_seed(0))
+
+    def loss_and_grads():
+        model.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        return float(loss), [m.lora_A["default"].weight.grad.clone() for m in adapters]
+
+    cast_loss, cast_grads = loss_and_grads()
+    plan = SimpleNamespace(adapter_input_cast=False)
+    training.adapter_inputs(SimpleNamespace(accelerator=SimpleNamespace(mixed_precision=mixed_precision),
+                                            model=model), plan)
+    assert all(m.cast_input_dtype_enabled == (mixed_precision != "bf16") for m in adapters)
+    loss, grads = loss_and_grads()
+    assert loss == pytest.approx(cast_loss, rel=1e-3)
+    for grad, reference in zip(grads, cast_grads):
+        assert torch.allclose(grad, reference, rtol=2e-2, atol=1e-4)
