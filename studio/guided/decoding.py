@@ -264,9 +264,13 @@ class GuidedLogitsProcessor:
             bitmask.fill_(-1)
             for row in active:
                 self.matchers[row].fill_next_token_bitmask(bitmask, row)
+        # In the last FINISH_WITHIN tokens an answer is walked out of what it is inside: a block may close then
+        # whatever it lacks (its `}` is needed).
+        finishing = self.budget is not None and self.budget - (input_ids.shape[1] - self._start_length) <= FINISH_WITHIN
         for row in active:
             if self._repeats[row] is not None:
-                self._ban_repeats(row, bitmask)
+                self._repeats[row].finishing = finishing
+                self._ban_repeats(row, bitmask, scores)
         if self.budget and active:
             self._close_within_budget(active, input_ids, bitmask)
         self.mask_seconds += time.perf_counter() - started
@@ -317,13 +321,15 @@ class GuidedLogitsProcessor:
                         _allow_only(bitmask, row, found)
                         break
 
-    def _ban_repeats(self, row: int, bitmask) -> None:
+    def _ban_repeats(self, row: int, bitmask, scores) -> None:
         """Take out of the row's mask the tokens that would repeat a name (`studio.guided.repeats`), unless
-        nothing would be left."""
+        nothing would be left. Where a Terraform block that lacks a required name would have closed (the grammar's
+        likeliest token is its `}`), the row may only begin one of the names it lacks."""
         import numpy
         import torch
 
-        parts = self._repeats[row].banned_parts()
+        repeats = self._repeats[row]
+        parts = repeats.banned_parts()
         if not parts:
             return
         words = bitmask[row].numpy()
@@ -332,9 +338,17 @@ class GuidedLogitsProcessor:
             ids = numpy.asarray(part)
             flags[ids[ids < flags.size]] = True  # (little-endian words: token i is bit i % 32 of word i // 32)
         kept = words & ~numpy.packbits(flags, bitorder="little").view(words.dtype)
+        if repeats.lacking and _likeliest(scores[row], words) in repeats.closes:
+            starts = numpy.zeros(words.size * 32, dtype=bool)
+            ids = numpy.asarray(repeats.starts_of(repeats.lacking))
+            starts[ids[ids < starts.size]] = True
+            steered = kept & numpy.packbits(starts, bitorder="little").view(words.dtype)
+            if steered.any():
+                kept = steered
+                repeats.steered += 1
         if (kept != words).any() and kept.any():
             bitmask[row] = torch.from_numpy(kept)
-            self._repeats[row].applied += 1
+            repeats.applied += 1
             self.repeats_banned += 1
 
     def _accept(self, row: int, token: int) -> None:
@@ -450,6 +464,17 @@ def _ends(matcher, tokens: list[int]) -> bool:
     matcher that has stopped cannot roll back."""
     trial = matcher.deep_copy()
     return all(trial.consume_token(token) for token in tokens) and trial.is_accepting()
+
+
+def _likeliest(row_scores, words) -> int:
+    """The token with the highest score among those the mask `words` (a row's int32 words) allows."""
+    import numpy
+    import torch
+
+    allowed = numpy.unpackbits(words.view(numpy.uint8), bitorder="little")[: row_scores.shape[-1]].astype(bool)
+    masked = row_scores.detach().float().clone()
+    masked[torch.from_numpy(~allowed).to(masked.device)] = float("-inf")
+    return int(masked.argmax())
 
 
 def _bit(position: int) -> int:

@@ -91,6 +91,8 @@ class _Tables:
         self.labels: dict[str, list] = {}
         self.hcl_words: dict[str, list] = {}
         self.equals: list[int] = []  # Terraform: tokens that begin with an argument's `=` (spaces before it)
+        self.spaces: list[int] = []  # tokens of spaces alone
+        self.starts_of: dict[tuple, list[int]] = {}  # see `Repeats.starts_of`
         self.comment_starts: dict[str, list[int]] = {kind: [] for kind in _COMMENT}
         self.comment_lines: dict[str, list[int]] = {kind: [] for kind in _COMMENT}
         self.line_ends: dict[str, list[int]] = {}  # YAML: tokens that end a line, by their text before the newline
@@ -122,6 +124,8 @@ class _Tables:
                 self.hcl_words.setdefault(match[2], []).append((i, lead, match[3] is not None))
             if _HCL_EQUALS.match(text):
                 self.equals.append(i)
+            if text and not text.strip(" "):
+                self.spaces.append(i)
             for kind in _COMMENT:
                 if "\n" not in text and _COMMENT_START[kind].match(text):
                     self.comment_starts[kind].append(i)
@@ -147,6 +151,7 @@ class _Tables:
                 self.dashes.append(i)
         self.spaces_then_end = [i for before, ids in self.line_ends.items() if before and not before.strip()
                                 for i in ids]
+        self.close_set = frozenset(self.closes)
         self._starts_below: dict[int, object] = {}
 
     def starts_below(self, column: int):
@@ -171,6 +176,11 @@ class Repeats:
         # which bans apply: repeated names, comment lines, a comment line after another where comments are allowed
         self.names, self.comments, self.comment_runs = names, comments, comment_runs
         self.required = required  # no block or mapping closed while its schema's required names are missing
+        self.finishing = False  # the processor's last tokens, where a block may close whatever it lacks
+        # Terraform: where the last `banned_parts` refused a block's `}` at a line's start, the names it lacks (the
+        # processor then lets the row begin only those, if `}` was its likeliest token)
+        self.lacking: set[str] = set()
+        self.steered = 0  # lines the processor made begin a name their block lacked
         self._floor_above: str | None = None
         self._floor: tuple[int, bool] = (0, False)  # see `_yaml_unfinished`
         self._tables = per_tokenizer(_Tables, tokenizer)
@@ -202,6 +212,7 @@ class Repeats:
         of a mapping that lacks a field: most of the vocabulary), for the processor to mask without copying."""
         text = self.text if text is None else text
         line = text[text.rfind("\n") + 1:]
+        self.lacking = set()
         banned = []
         above = text[: len(text) - len(line)]
         if self.comments and self.kind in _COMMENT and not self._in_text(above):
@@ -214,9 +225,9 @@ class Repeats:
         elif self.names and self.kind == "kubernetes":
             banned = banned + self._kubernetes(text, line) + self._object_name(text, line)
         parts = [banned]
-        if self.required and self.kind == "terraform":
+        if self.required and self.kind == "terraform" and not self.finishing:
             parts.append(self._unfinished(text, line))
-        elif self.required and self.kind == "kubernetes":
+        elif self.required and self.kind == "kubernetes" and not self.finishing:
             parts += self._yaml_unfinished(text, line)
         return [part for part in parts if len(part)]
 
@@ -280,7 +291,9 @@ class Repeats:
             self._block = _hcl_block(above) or (set(), None, set())
         if above != self._missing_above:
             self._missing_above, self._missing = above, {}
-        banned = list(self._tables.closes) if not line.strip(" ") and self._block[2] else []
+        banned = []
+        if not line.strip(" ") and self._block[2]:
+            banned, self.lacking = list(self._tables.closes), self._block[2]
         for before, tokens in self._tables.closes_next.items():
             rest = line + before
             if rest not in self._missing:
@@ -305,6 +318,24 @@ class Repeats:
         spaces = len(line)
         parts = [self._tables.starts_below(floor - spaces)] if floor > spaces else []
         return parts + ([self._tables.document_ends] if top and not spaces else [])
+
+    @property
+    def closes(self) -> frozenset[int]:
+        """Terraform: the tokens that close a block at a line's start."""
+        return self._tables.close_set
+
+    def starts_of(self, names: set[str]) -> list[int]:
+        """Terraform: the tokens that begin writing one of `names` at a line's start (after spaces, or with
+        them), and those of spaces alone."""
+        key = tuple(sorted(names))
+        if key not in self._tables.starts_of:
+            tokens = list(self._tables.spaces)
+            for name in names:
+                for end in range(1, len(name) + 1):
+                    tokens += [token for token, _, ended in self._tables.hcl_words.get(name[:end], ())
+                               if not ended or end == len(name)]
+            self._tables.starts_of[key] = tokens
+        return self._tables.starts_of[key]
 
     def _lacking(self, above: str, rest: str) -> set[str]:
         """What the block of the line after `above + rest` lacks (`rest`: the current line, ended)."""
