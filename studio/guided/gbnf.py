@@ -55,10 +55,10 @@ def rule_name(*words: str) -> str:
 def not_line(word: str) -> str:
     """A character-class expression for one heredoc line that is not `word` (after optional indentation)."""
     # Lines that stop short of `word`, differ from it at some position, or run on past it.
-    options = ['[^' + word[0] + ' \\t\\n] [^\\n]*']
+    options = ['[^' + word[0] + ' \\t\\r\\n] [^\\r\\n]*']
     for i in range(1, len(word)):
-        options.append(lit(word[:i]) + ' ([^' + word[i] + '\\n] [^\\n]*)?')
-    options.append(lit(word) + " [^\\n]+")
+        options.append(lit(word[:i]) + ' ([^' + word[i] + '\\r\\n] [^\\r\\n]*)?')
+    options.append(lit(word) + " [^\\r\\n]+")
     return "[ \\t]* (" + " | ".join(options) + ")?"
 
 

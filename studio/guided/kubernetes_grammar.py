@@ -199,15 +199,15 @@ def _generic(rules: Rules) -> None:
     """
     # No tabs (YAML refuses them in indentation; two guided answers of the gpu recipe's models failed to parse on
     # them, one looped in them), and no run of spaces before a line's end longer than 48.
-    comment = '" "{0,48} ("#" [^\\n]*)? "\\n"'
+    comment = '" "{0,48} ("#" [^\\r\\n]*)? "\\n"'
     rules.add("gap", comment)
     rules.add("eol", comment)
     # A plain scalar may not start with an indicator, nor hold ": " or " #"; quoted scalars are free; flow
     # collections run to the end of the line.
-    tail = '([^: \\t\\n] | ":" [^ \\t\\n] | [ \\t]+ [^ \\t\\n#:])*'
-    plain = f'([^-?:,\\[\\]{{}}#&*!|>\'"%@` \\t\\n] | [-?:] [^ \\t\\n]) {tail}'
-    quoted = '"\\"" ([^"\\\\\\n] | "\\\\" [^\\n])* "\\"" | "\'" ([^\'\\n] | "\'\'")* "\'"'
-    flow = '"[" [^\\n]* "]" | "{" [^\\n]* "}"'
+    tail = '([^: \\t\\r\\n] | ":" [^ \\t\\r\\n] | [ \\t]+ [^ \\t\\r\\n#:])*'
+    plain = f'([^-?:,\\[\\]{{}}#&*!|>\'"%@` \\t\\r\\n] | [-?:] [^ \\t\\r\\n]) {tail}'
+    quoted = '"\\"" ([^"\\\\\\r\\n] | "\\\\" [^\\r\\n])* "\\"" | "\'" ([^\'\\r\\n] | "\'\'")* "\'"'
+    flow = '"[" [^\\r\\n]* "]" | "{" [^\\r\\n]* "}"'
     rules.add("line", f'" " ({plain} | {quoted} | {flow}) {comment}')
     rules.add("empty", f'" " ("{{}}" | "[]") {comment}')
     # Typed scalars (`Builder.scalar`). `plain-str` is a plain scalar that YAML reads as a string: in Lark,
@@ -221,16 +221,16 @@ def _generic(rules: Rules) -> None:
     rules.add("bool-line", f'" " ("true" | "false") {comment}')
     rules.add("int-or-str-line", f'" " ({integer} | plain-str | {quoted}) {comment}')
     rules.add("qty-line", f'" " ({number} | plain-str | {quoted}) {comment}')
-    rules.add("flow-map", f'" " "{{" [^\\n]* "}}" {comment}')
-    rules.add("flow-list", f'" " "[" [^\\n]* "]" {comment}')
+    rules.add("flow-map", f'" " "{{" [^\\r\\n]* "}}" {comment}')
+    rules.add("flow-list", f'" " "[" [^\\r\\n]* "]" {comment}')
     rules.add("empty-map", f'" " "{{}}" {comment}')
     rules.add("empty-list", f'" " "[]" {comment}')
     rules.add("block-head", f'" " ("|" | ">") [-+]? {comment}')
-    rules.add("free-key", '[a-zA-Z0-9_./-]+ ":" | "\\"" [^"\\n]+ "\\":"')
+    rules.add("free-key", '[a-zA-Z0-9_./-]+ ":" | "\\"" [^"\\r\\n]+ "\\":"')
     for indent in range(0, MAX_INDENT + 3, 2):
         pad = " " * indent
         if indent:
-            rules.add(f"block-line-{indent}", f'{lit(pad)} [^\\n]* "\\n" | [ \\t]* "\\n"')
+            rules.add(f"block-line-{indent}", f'{lit(pad)} [^\\r\\n]* "\\n" | [ \\t]* "\\n"')
             rules.add(f"block-{indent}", f"block-line-{indent} block-{indent}?")
         rules.add(f"scalar-list-{indent}", f'({lit(pad + "-")} line | gap) scalar-list-{indent}?')
     for indent in range(0, MAX_INDENT + 1, 2):

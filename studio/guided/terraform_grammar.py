@@ -71,7 +71,7 @@ def _common(rules: Rules) -> None:
     # lexeme, so that a body is simply `(item eol)*` (fewer grammar symbols than separate blank-line items).
     # Bounded: a model that may write whitespace without end can loop in it (guided answers of the gpu recipe's
     # SFT wrote tabs and spaces after `connection`, or blank lines, until the budget ran out).
-    comment = '("#" [^\\n]* | "//" [^\\n]*)'
+    comment = '("#" [^\\r\\n]* | "//" [^\\r\\n]*)'
     blanks = f'({align} "\\n"){{0,{BLANK_LINES}}}'
     rules.add("eol", f'{align} {comment}? "\\n" {blanks} ({indent} {comment} "\\n" {blanks})* {indent}')
     # Whitespace inside brackets: newlines and comments too.
@@ -81,8 +81,8 @@ def _common(rules: Rules) -> None:
     rules.add("label", '"\\"" [a-zA-Z0-9_./:-]+ "\\""')
     rules.add("number", '[0-9]+ ("." [0-9]+)? ([eE] [+-]? [0-9]+)?')
     # A quoted string: escapes, ${...} interpolations and %{...} directives (without a `}` inside), `$$`/`%%`.
-    rules.add("string", '"\\"" ([^"\\\\\\n$%] | "\\\\" [^\\n] | "$$" | "%%" | "${" [^}\\n]* "}" | "%{" [^}\\n]* "}"'
-                        ' | "$" [^{"\\n\\\\$] | "%" [^{"\\n\\\\%])* "\\""')
+    rules.add("string", '"\\"" ([^"\\\\\\r\\n$%] | "\\\\" [^\\r\\n] | "$$" | "%%" | "${" [^}\\r\\n]* "}" | "%{" [^}\\r\\n]* "}"'
+                        ' | "$" [^{"\\r\\n\\\\$] | "%" [^{"\\r\\n\\\\%])* "\\""')
     heredocs = [rules.add(rule_name("heredoc", w), seq('"<<" "-"?', lit(w + "\n"), star(seq(not_line(w), '"\\n"')),
                                                    indent, lit(w)))
                 for w in HEREDOC_WORDS]

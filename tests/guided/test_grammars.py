@@ -49,6 +49,8 @@ POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  
     ("terraform", hcl('data "aws_s3_bucket_versioning" "v" {}\n')),  # a resource, not a data source
     ("terraform", 'Here is the code:\n' + hcl('resource "aws_s3_bucket" "b" {}\n')),  # prose before the fence
     ("terraform", hcl('resource "aws_s3_bucket" "b" {}\n') + "\nDone."),  # prose after it
+    ("terraform", hcl('resource "aws_s3_bucket" "b" {\n  bucket = "b\r"\n}\n')),  # no carriage return, even in a string
+    ("terraform", hcl('resource "aws_s3_bucket" "b" {\n  bucket = "b" # \r\n}\n')),
     # A required argument left out, in a type the generated rows teach (its `}` waits for `principal`).
     ("terraform", hcl('resource "aws_lambda_permission" "p" {\n  action        = "lambda:InvokeFunction"\n'
                       '  function_name = aws_lambda_function.f.function_name\n}\n')),
@@ -100,6 +102,10 @@ CONTAINER = POD + "      securityContext:\n"
     POD.replace("      image: nginx:1.27\n", "      image: nginx:1.27\n      args:\n      - {a: b}\n"),
     POD.replace("      image: nginx:1.27\n", "      image: nginx:1.27\n      args: {a: b}\n"),
     POD.replace("      image: nginx:1.27\n", "      image: nginx:1.27\n      ports:\n      - containerPort: 80.5\n"),
+    # a carriage return before the line's end: `on\r` is no boolean to the grammar's lexer but is one to YAML (a guided
+    # answer on the H200 wrote `CHECKOUT_V2: on\r\n` where `on\n` was refused, sixth session)
+    CONFIG + "data:\n  CHECKOUT_V2: on\r\n",
+    CONFIG + "data:\n  NOTE: \"a\rb\"\n",
 ])
 def test_values_of_another_type_are_refused(byte_matchers, answer):
     assert byte_matchers["kubernetes"](yaml(answer)) is not None
