@@ -122,7 +122,9 @@ def run(model, tokenizer, chats, kinds, tokens: int, engine: str | None, studio=
               "busy": others, "answers": tokenizer.batch_decode(new, skip_special_tokens=True)}
     if processor:
         result |= {"compile_s": compile_seconds, "mask_ms_per_step": 1000 * processor.mask_seconds / max(steps, 1),
-                   "refused": processor.failed}
+                   "refused": processor.failed,
+                   "parts_ms_per_step": {part: round(1000 * seconds / max(steps, 1), 2)
+                                         for part, seconds in processor.part_seconds.items()}}
     return result
 
 
@@ -240,6 +242,8 @@ def main() -> None:
             print(f"{kind:10s} {engine:11s} guided {guided['tokens_per_s']:8.1f} tokens/s  {ratio:6.1%} of unguided; "
                   f"compile {guided['compile_s']:.1f} s, masks {guided['mask_ms_per_step']:.1f} ms/step, "
                   f"refused {guided['refused']}; other processes {guided['busy']:.0f} CPU-s", flush=True)
+            print(f"{'':22s} masks per step: " + ", ".join(f"{part} {ms} ms" for part, ms in
+                                                          guided["parts_ms_per_step"].items()), flush=True)
             figures.append({"kind": kind, "engine": engine, "ratio": ratio,
                             **{k: v for k, v in guided.items() if k != "answers"}})
             if args.show:

@@ -180,6 +180,8 @@ class GuidedLogitsProcessor:
         self.done: list[bool] = []
         self.failed = 0  # rows whose token the grammar refused (sampling outside the mask): left unguided
         self.mask_seconds = 0.0
+        # its parts: the grammar's masks, the bans (`studio.guided.repeats`), the ending within the budget
+        self.part_seconds = {"grammar": 0.0, "bans": 0.0, "budget": 0.0}
         self.seen = 0  # length of the input_ids whose tokens the matchers have consumed
         self.compile_seconds = 0.0
         self._bitmask = None
@@ -267,13 +269,18 @@ class GuidedLogitsProcessor:
         # In the last FINISH_WITHIN tokens an answer is walked out of what it is inside: a block may close then
         # whatever it lacks (its `}` is needed).
         finishing = self.budget is not None and self.budget - (input_ids.shape[1] - self._start_length) <= FINISH_WITHIN
+        banning = time.perf_counter()
         for row in active:
             if self._repeats[row] is not None:
                 self._repeats[row].finishing = finishing
                 self._ban_repeats(row, bitmask, scores)
+        ending = time.perf_counter()
         if self.budget and active:
             self._close_within_budget(active, input_ids, bitmask)
         self.mask_seconds += time.perf_counter() - started
+        self.part_seconds["grammar"] += banning - started
+        self.part_seconds["bans"] += ending - banning
+        self.part_seconds["budget"] += time.perf_counter() - ending
         if active:
             apply_bitmask(scores, bitmask.to(scores.device, non_blocking=True))
         if self._complete:
