@@ -1,6 +1,6 @@
 """No name written twice where the validator refuses it: a guided answer may not declare a Terraform block's
-labels again, nor set an argument its block already has, nor repeat a key of the YAML mapping it is writing; and
-it writes no comment lines.
+labels again, nor set an argument its block already has, nor repeat a key of the YAML mapping it is writing; it
+writes no comment lines; and it does not leave a block or mapping that lacks what its schema requires.
 
     >>> from studio.guided.repeats import Repeats
     >>> repeats = Repeats(tokenizer, "kubernetes")
@@ -37,12 +37,15 @@ written are taken out of the mask:
   the same one again and again.
 - Kubernetes objects: the `metadata.name` of a document may not end on the name an earlier document of the same
   kind has (`Deployment frontend is declared twice`).
-- Terraform blocks that lack what their schema requires: a resource or data block (or a block nested in one) may
-  not close while an argument or nested block its schema requires is missing (`missing required argument`: 44 of
-  the 57 Terraform schema failures of the cpu recipe's guided answers, sixth session). Its `}` is taken out of the
-  mask at the start of a line (alone or after the line's newline, in the tokens that hold both), so the model
-  writes another line of the block; the argument ban keeps that from going round, and a block with nothing left
-  to write still closes (the ban is not applied where it would leave no token).
+- What the schema requires: a Terraform resource or data block (or a block nested in one, or a `dynamic` block with
+  its `for_each` and `content`) may not close while an argument or nested block its schema requires is missing
+  (`missing required argument`: 44 of the 57 Terraform schema failures of the cpu recipe's guided answers, sixth
+  session). Its `}` is taken out of the mask at the start of a line (alone or after the line's newline, in the
+  tokens that hold both), and `lacking` names what is missing: where `}` was the model's likeliest token the
+  processor lets the line begin only one of those names (kept from closing and left free, answers wrote nested
+  blocks again and again instead). Likewise a YAML line may not begin left of a mapping that lacks a required field
+  (which would close it), nor may the document end (`---`, the fence) while its top level lacks one (`roleRef`).
+  The processor lifts these bans in the budget's last tokens, where an answer is walked out of its blocks.
 A ban that would leave no token at all is not applied (the grammar may allow nothing else there).
 """
 
