@@ -336,7 +336,6 @@ class GuidedLogitsProcessor:
         """Take out of the row's mask the tokens that would repeat a name (`studio.guided.repeats`), unless
         nothing would be left. Where a Terraform block that lacks a required name would have closed (the grammar's
         likeliest token is its `}`), the row may only begin one of the names it lacks."""
-        import numpy
         import torch
 
         repeats = self._repeats[row]
@@ -344,19 +343,11 @@ class GuidedLogitsProcessor:
         if not parts:
             return
         words = bitmask[row].numpy()
-        flags = numpy.zeros(words.size * 32, dtype=bool)  # a ban may hold most of the vocabulary: packed at once
-        for part in parts:
-            ids = numpy.asarray(part)
-            flags[ids[ids < flags.size]] = True  # (little-endian words: token i is bit i % 32 of word i // 32)
-        kept = words & ~numpy.packbits(flags, bitorder="little").view(words.dtype)
+        kept = words & ~_packed(parts, words)
         if repeats.lacking and _likeliest(scores[row], words) in repeats.closes:
-            starts = numpy.zeros(words.size * 32, dtype=bool)
-            ids = numpy.asarray(repeats.starts_of(repeats.lacking))
-            starts[ids[ids < starts.size]] = True
-            steered = kept & numpy.packbits(starts, bitorder="little").view(words.dtype)
+            steered = kept & _packed([repeats.starts_of(repeats.lacking)], words)
             if steered.any():
                 kept = steered
-                repeats.steered += 1
         if (kept != words).any() and kept.any():
             bitmask[row] = torch.from_numpy(kept)
             repeats.applied += 1
@@ -475,6 +466,18 @@ def _ends(matcher, tokens: list[int]) -> bool:
     matcher that has stopped cannot roll back."""
     trial = matcher.deep_copy()
     return all(trial.consume_token(token) for token in tokens) and trial.is_accepting()
+
+
+def _packed(parts: list, words):
+    """The tokens of `parts` (lists or arrays of token ids; a ban may hold most of the vocabulary) as a mask of
+    `words`' shape and dtype: little-endian int32 words, token i as bit i % 32 of word i // 32."""
+    import numpy
+
+    flags = numpy.zeros(words.size * 32, dtype=bool)
+    for part in parts:
+        ids = numpy.asarray(part)
+        flags[ids[ids < flags.size]] = True
+    return numpy.packbits(flags, bitorder="little").view(words.dtype)
 
 
 def _likeliest(row_scores, words) -> int:

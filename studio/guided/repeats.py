@@ -183,7 +183,6 @@ class Repeats:
         # Terraform: where the last `banned_parts` refused a block's `}` at a line's start, the names it lacks (the
         # processor then lets the row begin only those, if `}` was its likeliest token)
         self.lacking: set[str] = set()
-        self.steered = 0  # lines the processor made begin a name their block lacked
         self._floor_above: str | None = None
         self._floor: tuple[int, bool] = (0, False)  # see `_yaml_unfinished`
         self._tables = per_tokenizer(_Tables, tokenizer)
@@ -194,9 +193,6 @@ class Repeats:
         self._fields: dict[int, set[str] | None] = {}
         self._bans: dict[tuple[int, str], list[int]] = {}
         self._block: tuple[set[str], set[str] | None, set[str]] = (set(), None, set())  # see `_hcl_block`
-        # Terraform: what the block of the line after `_missing_above` + a rest of its line lacks, by that rest
-        self._missing_above: str | None = None
-        self._missing: dict[str, set[str]] = {}
         self._text_above: str | None = None  # the lines above, and whether the next one is free text (`_in_text`)
         self._text = False
         self.text = ""  # the answer so far, as `add` gave it
@@ -270,12 +266,7 @@ class Repeats:
         place = _HCL_KEY_PLACE.fullmatch(line)
         if not place:
             return []  # not at an argument's place
-        above = text[: len(text) - len(line)]
-        if above != self._above:  # once per line: the block's arguments so far and the names its schema allows
-            # (by the braces, not the indentation: guided answers have set an argument again and again at column
-            # 0 inside a block, `id = each.value.id` 23 times; at the top level there is no block and no ban)
-            self._above, self._bans = above, {}
-            self._block = _hcl_block(above) or (set(), None, set())
+        self._block_at(text[: len(text) - len(line)])
         partial = place[2]
         if place[3]:  # a name and spaces: its `=` is what is left to ban
             return self._tables.equals if partial in self._block[0] else []
@@ -289,21 +280,22 @@ class Repeats:
         above = text[: len(text) - len(line)]
         if self._in_text(above):
             return []
-        if above != self._above:  # the same per-line cache as `_arguments`
-            self._above, self._bans = above, {}
-            self._block = _hcl_block(above) or (set(), None, set())
-        if above != self._missing_above:
-            self._missing_above, self._missing = above, {}
+        self._block_at(above)
         banned = []
         if not line.strip(" ") and self._block[2]:
             banned, self.lacking = list(self._tables.closes), self._block[2]
         for before, tokens in self._tables.closes_next.items():
-            rest = line + before
-            if rest not in self._missing:
-                self._missing[rest] = self._lacking(above, rest)
-            if self._missing[rest]:
+            if self._lacking(above, line + before):
                 banned += tokens
         return banned
+
+    def _block_at(self, above: str) -> None:
+        """`_block`: the Terraform block the line after `above` is in, read once per line (by the braces, not the
+        indentation: guided answers have set an argument again and again at column 0 inside a block, `id =
+        each.value.id` 23 times; at the top level there is no block and no ban)."""
+        if above != self._above:
+            self._above, self._bans = above, {}
+            self._block = _hcl_block(above) or (set(), None, set())
 
     def _yaml_unfinished(self, text: str, line: str) -> list:
         """YAML: at a line's start, the tokens that would put the line left of a mapping that lacks a field its
@@ -313,8 +305,8 @@ class Repeats:
         above = text[: len(text) - len(line)]
         if above != self._floor_above:  # once per line
             self._floor_above, self._floor = above, (0, False)
-            if not self._in_text(above):
-                self._floor = _required_floor(above)
+            if not self._in_text(above):  # the mappings `_kubernetes` read for this line, where it did
+                self._floor = _required_floor(above, self._keys if above == self._above else _mapping_keys(above))
         floor, top = self._floor
         if line in ("-", "--"):  # `---` begun: not while the document lacks a field (a list item's `- ` may be)
             return [self._tables.dashes] if top else []
@@ -595,13 +587,13 @@ def _schema_at(above: str, column: int) -> dict | None:
     return schema
 
 
-def _required_floor(above: str) -> tuple[int, bool]:
+def _required_floor(above: str, mappings: dict[int, set[str]]) -> tuple[int, bool]:
     """Where the next line may begin: (the deepest column of an open mapping that lacks a field its schema
-    requires, or 0; whether the document's top level lacks one)."""
+    requires, or 0; whether the document's top level lacks one). `mappings`: `_mapping_keys(above)`."""
     from studio.guided.kubernetes_grammar import SKIPPED_FIELDS
 
     floor, top = 0, False
-    for column, keys in _mapping_keys(above).items():
+    for column, keys in mappings.items():
         schema = _schema_at(above, column)
         missing = set(schema.get("required", ())) - keys - SKIPPED_FIELDS if schema is not None else set()
         if missing and column:
