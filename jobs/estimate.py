@@ -23,7 +23,8 @@ The parts, per process (one GPU, or the CPU):
 - activations: what the backward pass needs per token and layer, about 13 x hidden + 5 x intermediate + 2 x the
   key/value width elements (the inputs of every projection, attention's q, k, v and output, the MLP's
   intermediate products, LoRA's dropped-out inputs); with gradient checkpointing only each layer's input is kept,
-  plus one layer's worth during its recomputation. Counted at full max_length, so an upper bound for short rows.
+  plus one layer's worth during its recomputation, and the whole of the layers the plan keeps
+  (`TrainingPlan.kept_layers`). Counted at full max_length, so an upper bound for short rows.
 - logits: with Liger's kernels (a GPU plan where `liger_kernel` is installed) its fused linear cross-entropy, in
   chunks of next_pow2(tokens / ceil(vocab / hidden)) tokens (Liger 0.8.5's rule). Otherwise TRL 1.16 computes the log-probabilities with a fused LM head in tiles of at most 4,096 tokens x
   32,768 vocabulary entries, so the full batch x sequence x vocabulary tensor (which dominates plain PEFT at a
@@ -181,6 +182,17 @@ def auto_tokens(four_bit: bool) -> int:
     return int(os.environ.get("INFRAMIND_AUTO_TOKENS") or AUTO_TOKENS[four_bit])
 
 
+def kept_layers_cap(layers: int) -> int:
+    """The most decoder layers a checkpointed LoRA plan may leave unrecomputed (`TrainingPlan.kept_layers`): none
+    unless `INFRAMIND_KEPT_LAYERS` says how many. Keeping a layer skips its recomputation (a third of its share of
+    the step, in theory) for a layer's activations (about 2 GiB at 32 x 1024 tokens of Qwen2.5-0.5B); neither the
+    speed nor the estimate of a kept layer has been measured on a GPU yet (`bench/train_speed.py --kept-layers 4 8`
+    does), so `speed: auto` keeps none by default."""
+    import os
+
+    return min(layers - 1, int(os.environ.get("INFRAMIND_KEPT_LAYERS") or 0))
+
+
 def adapter_input_cast() -> bool:
     """Whether `speed: auto` keeps PEFT's cast of each adapter's input to its fp32 weights: no, unless
     `INFRAMIND_ADAPTER_CAST=1` (`bench/train_speed.py --adapter-cast-too` measures both). Under bf16 autocast, which
@@ -209,11 +221,17 @@ class TrainingPlan:
     # LoRA on a bf16 base: PEFT casts each adapter's input up to the adapter's fp32 weights, and then autocast
     # casts it back down for the product (see `adapter_input_cast`). Off under `speed: auto`.
     adapter_input_cast: bool = True
+    # With checkpointing on: the last `kept_layers` decoder layers keep their activations for the backward instead
+    # of recomputing them, as many as the memory budget leaves room for (`keep_layers` in jobs.training).
+    kept_layers: int = 0
 
     def describe(self) -> str:
         tokens = "sequences packed to max_length" if self.packing else "rows"
+        checkpointing = "on" if self.gradient_checkpointing else "off"
+        if self.gradient_checkpointing and self.kept_layers:
+            checkpointing += f" but for the last {self.kept_layers} layers"
         return (f"micro-batch {self.batch_size} {tokens} x accumulation {self.gradient_accumulation}, gradient "
-                f"checkpointing {'on' if self.gradient_checkpointing else 'off'}, attention {self.attention}, Liger "
+                f"checkpointing {checkpointing}, attention {self.attention}, Liger "
                 f"{'on' if self.liger else 'off'}, optimizer {self.optimizer}"
                 f"{'' if self.adapter_input_cast else ', adapters read their bf16 inputs'} ({self.reason})")
 
@@ -259,22 +277,27 @@ def plan(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> TrainingPlan
     sequences_per_step = spec.batch_size * spec.gradient_accumulation
     attention = packed_attention()
 
-    def fits(batch: int, checkpointing: bool) -> bool:
+    def fits(batch: int, checkpointing: bool, kept: int = 0) -> bool:
         candidate = TrainingPlan(batch, 1, checkpointing, True, attention, as_written.liger, as_written.optimizer,
-                                 False, "")
+                                 False, "", adapter_input_cast=four_bit or adapter_input_cast(), kept_layers=kept)
         return _estimate(spec, shape, device, candidate).total <= budget
 
     target = max(1, auto_tokens(four_bit) // spec.max_length)
     floor = max(1, AUTO_MIN_TOKENS_WITHOUT_CHECKPOINTING // spec.max_length)
     batch = next((b for b in range(target, floor - 1, -1) if fits(b, False)), 0)
     checkpointing = batch == 0
+    kept = 0
     if checkpointing:
         batch = next((b for b in range(target, 0, -1) if fits(b, True)), 1)
+        # LoRA: the layers the budget still has room for skip their recomputation (QLoRA's plan is chosen to save
+        # memory and recomputes all)
+        if not four_bit:
+            kept = next((k for k in range(kept_layers_cap(shape.layers), 0, -1) if fits(batch, True, k)), 0)
     accumulation = max(1, -(-sequences_per_step // batch))
     reason = (f"speed auto: {batch * spec.max_length:,} tokens per micro-batch within "
               f"{spec.memory_budget_gib:g} GiB" + (", checkpointing to fit" if checkpointing else ""))
     return TrainingPlan(batch, accumulation, checkpointing, True, attention, as_written.liger, as_written.optimizer,
-                        False, reason, adapter_input_cast=four_bit or adapter_input_cast())
+                        False, reason, adapter_input_cast=four_bit or adapter_input_cast(), kept_layers=kept)
 
 
 def estimate(spec: JobSpec, shape: ModelShape, device: str = "cuda") -> MemoryEstimate:
@@ -313,18 +336,19 @@ def _estimate(spec: JobSpec, shape: ModelShape, device: str, run: TrainingPlan) 
     report.tokens = tokens
     per_layer_token = 13 * shape.hidden + 5 * shape.intermediate + 2 * shape.kv_width
     if run.gradient_checkpointing:
-        activations = tokens * (shape.layers * shape.hidden + per_layer_token) * element
+        kept = min(run.kept_layers, shape.layers)
+        activations = tokens * ((shape.layers - kept) * shape.hidden + (kept + 1) * per_layer_token) * element
     else:
         activations = tokens * shape.layers * per_layer_token * element
     report.parts["activations"] = activations
     if on_gpu and not four_bit and run.gradient_checkpointing and run.adapter_input_cast:
         # The adapters' weights are fp32 (PEFT casts each wrapped projection's input up to them): during the
-        # recomputed layer's backward each adapter keeps its dropped-out input in fp32, two bytes per element more
-        # than the bf16 counted above (the 4-bit base's adapters are bf16). Checked against H200 peaks at 16, 32
-        # and 64 x 1024 packed tokens (6-8% under them, bench/sweeps/results/train-speed-h200.md), not read from
-        # PEFT's buffers.
+        # recomputed layer's backward (and in each kept layer) each adapter keeps its dropped-out input in fp32,
+        # two bytes per element more than the bf16 counted above (the 4-bit base's adapters are bf16). Checked
+        # against H200 peaks at 16, 32 and 64 x 1024 packed tokens (6-8% under them,
+        # bench/sweeps/results/train-speed-h200.md), not read from PEFT's buffers.
         inputs = sum(shape.projections()[t][0] for t in spec.lora.targets if t in shape.projections())
-        report.parts["activations"] += tokens * inputs * (4 - element)
+        report.parts["activations"] += tokens * inputs * (4 - element) * (1 + min(run.kept_layers, shape.layers))
     if on_gpu and run.liger:
         # Liger's fused linear cross-entropy: chunks of next_pow2(tokens / ceil(vocab / hidden)) tokens, one chunk's
         # logits in the compute dtype and their gradient in place, plus the gradient of the final hidden states.

@@ -58,6 +58,7 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
     )
     training.quiet_printer(trainer)
     training.adapter_inputs(trainer, setup.plan)
+    training.keep_layers(trainer, setup.plan)
     if len(trainer.train_dataset) == 0:
         raise ValueError(f"no training row is left after cutting to max_length={spec.max_length}: every answer "
                          "was cut off entirely. Raise max_length.")

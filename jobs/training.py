@@ -304,6 +304,27 @@ def adapter_inputs(trainer, plan: estimate.TrainingPlan) -> None:
     print(f"[job] {len(layers)} adapters read their bf16 inputs under autocast (no fp32 copies)", flush=True)
 
 
+def keep_layers(trainer, plan: estimate.TrainingPlan) -> None:
+    """Under a checkpointed plan that keeps layers (`TrainingPlan.kept_layers`), the last that many decoder layers
+    run without checkpointing: their activations stay for the backward and are not computed twice. Set when
+    training begins, after the Trainer (and TRL) turned checkpointing on for every layer."""
+    if not (plan.gradient_checkpointing and plan.kept_layers):
+        return
+    from transformers import TrainerCallback
+    from transformers.modeling_layers import GradientCheckpointingLayer
+
+    class KeepLayers(TrainerCallback):
+        def on_train_begin(self, args, state, control, model=None, **kwargs):
+            layers = [m for m in (model or trainer.model).modules() if isinstance(m, GradientCheckpointingLayer)]
+            for layer in layers[-plan.kept_layers:]:
+                layer.gradient_checkpointing = False
+            recomputed = sum(1 for layer in layers if layer.gradient_checkpointing)
+            print(f"[job] checkpointing: {recomputed} of {len(layers)} layers recomputed in the backward, the last "
+                  f"{len(layers) - recomputed} keep their activations", flush=True)
+
+    trainer.add_callback(KeepLayers())
+
+
 def quiet_printer(trainer) -> None:
     """Drop Trainer's dict-per-log printer (the metrics callback prints a readable line instead)."""
     from transformers.trainer_callback import PrinterCallback

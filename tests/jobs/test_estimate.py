@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -111,9 +112,36 @@ def test_the_auto_plan_drops_the_adapters_fp32_input_copies_for_lora(monkeypatch
     assert cast.adapter_input_cast and (cast.batch_size, cast.gradient_checkpointing) == (auto.batch_size, True)
     from jobs import estimate as module
 
-    saved = module._estimate(spec, shape, "cuda", cast).total - module._estimate(spec, shape, "cuda", auto).total
+    recast = dataclasses.replace(auto, adapter_input_cast=True)
+    saved = module._estimate(spec, shape, "cuda", recast).total - module._estimate(spec, shape, "cuda", auto).total
     inputs = 6 * shape.hidden + shape.intermediate  # q, k, v, o, gate, up read the hidden size; down the MLP's
-    assert saved == auto.batch_size * spec.max_length * inputs * 2
+    # in the recomputed layer and in each layer the plan keeps
+    assert saved == auto.batch_size * spec.max_length * inputs * 2 * (1 + auto.kept_layers)
+
+
+def test_a_checkpointed_lora_plan_keeps_the_layers_the_budget_has_room_for(monkeypatch):
+    """Asked to (INFRAMIND_KEPT_LAYERS, what bench/train_speed.py --kept-layers measures), a plan that checkpoints
+    32 x 1024 tokens within 12 GiB keeps the activations of as many of the last layers as still fit (they are not
+    recomputed); one more would not fit. By default, and for QLoRA, whose plan saves memory, it keeps none."""
+    from jobs import estimate as module
+
+    shape = ModelShape.from_config(QWEN_05B)
+    spec = SFTJob(quantization="none")
+    assert plan(spec, shape, "cuda").kept_layers == 0
+    monkeypatch.setenv("INFRAMIND_KEPT_LAYERS", "8")
+    auto = plan(spec, shape, "cuda")
+    assert auto.gradient_checkpointing and 0 < auto.kept_layers <= 8
+    assert f"but for the last {auto.kept_layers} layers" in auto.describe()
+    budget = spec.memory_budget_gib * GIB
+    assert module._estimate(spec, shape, "cuda", auto).total <= budget
+    one_more = dataclasses.replace(auto, kept_layers=auto.kept_layers + 1)
+    assert module._estimate(spec, shape, "cuda", one_more).total > budget
+    # each kept layer holds a layer's activations instead of its input
+    none = dataclasses.replace(auto, kept_layers=0)
+    per_layer = (module._estimate(spec, shape, "cuda", auto).parts["activations"] -
+                 module._estimate(spec, shape, "cuda", none).parts["activations"]) / auto.kept_layers
+    assert per_layer > 10 * spec.max_length * auto.batch_size * shape.hidden * 2
+    assert plan(SFTJob(quantization="nf4"), shape, "cuda").kept_layers == 0
 
 
 def test_dpo_runs_chosen_and_rejected_together():

@@ -262,3 +262,48 @@ def test_adapters_read_bf16_inputs_only_under_bf16_autocast(tiny_llama, mixed_pr
     assert loss == pytest.approx(cast_loss, rel=1e-3)
     for grad, reference in zip(grads, cast_grads):
         assert torch.allclose(grad, reference, rtol=2e-2, atol=1e-4)
+
+
+def test_kept_layers_skip_their_recomputation_and_train_the_same(tiny_llama, tmp_path):
+    """A checkpointed plan that keeps the last layer (`TrainingPlan.kept_layers`): a real Trainer step runs the kept
+    layer's MLP once and the recomputed layer's twice (forward and recomputation), with the loss and the adapters'
+    updates of full checkpointing."""
+    from types import SimpleNamespace
+
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
+
+    from jobs import training
+
+    ids = torch.randint(0, 200, (4, 16), generator=torch.Generator().manual_seed(0))
+    rows = [{"input_ids": row, "labels": row} for row in ids]
+
+    def one_step(kept: int) -> tuple[list[int], float, list]:
+        torch.manual_seed(0)
+        model = AutoModelForCausalLM.from_pretrained(tiny_llama)
+        model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, init_lora_weights=False,
+                                                 target_modules=["q_proj", "v_proj", "down_proj"]))
+        layers = list(model.base_model.model.model.layers)
+        calls = [0] * len(layers)
+        for index, layer in enumerate(layers):
+            # a pre-hook: the recomputation stops once it has the tensors the backward needs, inside the MLP
+            layer.mlp.register_forward_pre_hook(lambda *_, i=index: calls.__setitem__(i, calls[i] + 1))
+        args = TrainingArguments(output_dir=str(tmp_path / str(kept)), max_steps=1, per_device_train_batch_size=4,
+                                 learning_rate=0.1, report_to=[], save_strategy="no", use_cpu=True, logging_steps=1,
+                                 disable_tqdm=True, gradient_checkpointing=True,
+                                 gradient_checkpointing_kwargs={"use_reentrant": False})
+        trainer = Trainer(model=model, args=args, train_dataset=rows)
+        training.keep_layers(trainer, SimpleNamespace(gradient_checkpointing=True, kept_layers=kept))
+        loss = trainer.train().training_loss
+        flags = [layer.gradient_checkpointing for layer in layers]
+        assert flags == [True] * (len(layers) - kept) + [False] * kept
+        return calls, loss, [p.detach().clone() for n, p in model.named_parameters() if "lora_" in n]
+
+    assert len(AutoModelForCausalLM.from_pretrained(tiny_llama).model.layers) == 2
+    all_calls, all_loss, all_weights = one_step(0)
+    kept_calls, kept_loss, kept_weights = one_step(1)
+    assert all_calls == [2, 2] and kept_calls == [2, 1]
+    assert kept_loss == pytest.approx(all_loss, rel=1e-5)
+    for weight, reference in zip(kept_weights, all_weights):
+        assert torch.allclose(weight, reference, atol=1e-6)
