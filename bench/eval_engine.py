@@ -3,6 +3,7 @@
     python bench/eval_engine.py                                  # the embedded model, all 121 rows, 512 new tokens
     python bench/eval_engine.py --rows 32 --engines llama.cpp    # a quick look at one engine
     python bench/eval_engine.py --adapter workspace/runs/sft-1/adapter --engines llama.cpp transformers
+    python bench/eval_engine.py --engines llama.cpp --flash-attention-too   # llama.cpp with and without it
 
 Runs `studio.evaluation.evaluate` itself (what the Evaluate tab and `python -m jobs eval` run), greedy, up to
 --tokens new tokens, batches of --batch, once per engine: the first engine named is the baseline (transformers
@@ -51,6 +52,9 @@ def main() -> None:
                         help="guided Terraform answers that may close a block lacking what its schema requires")
     parser.add_argument("--comment-runs", action="store_true",
                         help="guided Kubernetes answers that may not write a comment line right after another")
+    parser.add_argument("--flash-attention-too", action="store_true",
+                        help="llama.cpp also with its flash attention (as its defaults have it), first, as the "
+                             "baseline (studio.llama_engine.FLASH_ATTENTION)")
     parser.add_argument("--json", default="", help="also write the figures here")
     parser.add_argument("--keep", default="", metavar="FOLDER",
                         help="also keep each engine's answers and verdicts (summary.json, rows.jsonl) in FOLDER/<n>")
@@ -76,10 +80,18 @@ def main() -> None:
           f"{' with the comment-run bans' if args.comment_runs else ''}"
           f"{' without the required bans' if args.no_required_bans else ''}", flush=True)
 
+    from studio import llama_engine
+
+    runs = [(entry, llama_engine.FLASH_ATTENTION) for entry in args.engines]
+    if args.flash_attention_too:
+        runs = [(entry, True) for entry in args.engines if entry.startswith("llama.cpp")][:1] + runs
+    names = [entry + (", flash attention" if flash and not llama_engine.FLASH_ATTENTION else "")
+             for entry, flash in runs]
     results, baseline = [], None
-    for entry in args.engines:
+    for (entry, flash), name in zip(runs, names):
         engine, _, batch = entry.partition(":")
         batch = int(batch or args.batch)
+        llama_engine.FLASH_ATTENTION = flash
         started = time.perf_counter()
         outcome = evaluation.evaluate(rows, contenders, settings, batch_size=batch, answer_engine=engine)
         seconds = time.perf_counter() - started
@@ -90,15 +102,15 @@ def main() -> None:
         overall = model["rates"]
         same = sum(a == b for a, b in zip(texts, baseline)) if baseline is not None else len(texts)
         baseline = texts if baseline is None else baseline
-        line = {"engine": engine, "batch": batch, "decoder": model.get("decoder"), "minutes": round(seconds / 60, 2),
+        line = {"engine": name, "batch": batch, "decoder": model.get("decoder"), "minutes": round(seconds / 60, 2),
                 "new_tokens": model["new_tokens"], "tokens_per_second": round(model["new_tokens"] / seconds, 1),
                 "same_answers": same, "rows": len(rows), "load": round(os.getloadavg()[0], 1),
                 **{stage: round(100 * overall[stage], 1) for stage in ("parses", "schema", "intent", "pass")}}
         results.append(line)
-        print(f"{engine:12s} batch {batch:3d} ({line['decoder']}): {line['minutes']:5.2f} min, {line['tokens_per_second']:6.1f} new "
+        print(f"{name:12s} batch {batch:3d} ({line['decoder']}): {line['minutes']:5.2f} min, {line['tokens_per_second']:6.1f} new "
               f"tokens/s ({line['new_tokens']} tokens), {results[0]['minutes'] / line['minutes']:.2f}x the "
               f"baseline; parses {line['parses']}%, schema {line['schema']}%, intent {line['intent']}%, "
-              f"pass {line['pass']}%; same answers as {args.engines[0]} {same}/{len(rows)} "
+              f"pass {line['pass']}%; same answers as {names[0]} {same}/{len(rows)} "
               f"(load {line['load']})", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1) + "\n")

@@ -144,7 +144,9 @@ def replay(tokenizer, kinds: list[str], engines: list[str], rows: list[dict], an
                 continue
             compile_seconds = time.perf_counter() - started
             masks, steps = 0.0, 0
-            for text in texts:
+            # The first answer twice: once to warm up, not counted (cold, the first answer's masks took several
+            # times as long as the same answer's warm, which skewed a short replay).
+            for index, text in enumerate(texts[:1] + texts):
                 processor = decoding.GuidedLogitsProcessor(tokenizer, [kind], engine=engine, vocab_size=vocab)
                 ids = tokenizer(text, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
                 scores = torch.zeros((1, vocab))
@@ -152,9 +154,10 @@ def replay(tokenizer, kinds: list[str], engines: list[str], rows: list[dict], an
                 processor(prompt, scores)
                 for token in ids[:-1]:
                     processor(torch.tensor([[token]]), scores)
-                masks += processor.mask_seconds
-                steps += len(ids)
                 assert processor.failed == 0, f"{engine} refused a seed answer of {kind}"
+                if index:
+                    masks += processor.mask_seconds
+                    steps += len(ids)
             print(f"{kind:10s} {engine:11s} compile {compile_seconds:6.1f} s, masks {1000 * masks / steps:6.2f} ms "
                   f"per token ({steps} tokens of {len(texts)} seed answers)", flush=True)
 

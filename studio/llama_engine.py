@@ -60,6 +60,12 @@ def open_llama(path: str | Path, **kwargs):
 
 GGUF_KEPT = 4  # F16 files in the cache: a few hundred MB each for the embedded model
 MAX_CONTEXT = 65536  # KV cells one LlamaBatch holds for all its answers (1.5 GB for the embedded model)
+# llama.cpp's flash attention, which its context defaults turn on by themselves ("auto") on this CPU: off. The
+# embedded base model, 2-core CPU, nothing else running, 32 at once, up to 512 new tokens (`python
+# bench/eval_engine.py --engines llama.cpp --flash-attention-too`): the 121 eval rows in 9.66 minutes without it
+# against 12.09 with (82.0 against 65.6 new tokens/s), the same rates, 111 of 121 answers the same; 32 of the rows
+# alone 136.2 against 99.6 new tokens/s. `llama_cpp.Llama` (the Compare tab's single answers) has it off already.
+FLASH_ATTENTION = False
 
 
 def available() -> bool:
@@ -151,6 +157,8 @@ class LlamaBatch:
         # up to 512 new tokens, 16 slots: 110.8 new tokens/s, against 92.5 with one buffer shared by all (which was
         # ahead at 256 tokens, 129 against 104, and falls behind as the answers grow).
         params.kv_unified = unified
+        params.flash_attn_type = (llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if FLASH_ATTENTION else
+                                  llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED)
         params.no_perf = True
         self._ctx = llama_cpp.llama_init_from_model(self._model, params)
         if not self._ctx:
