@@ -235,6 +235,7 @@ def main() -> None:
 
         def studio_job(label: str, baseline: dict | None, env: dict | None = None, **changes) -> dict | None:
             name = f"studio-{len(results)}"
+            # --dropout: every row but (a)-(d) themselves (labelled "(c) ...", "(d) ..."), which keep the default
             if args.dropout is not None and "lora" not in changes and not label.startswith("("):
                 changes["lora"] = specs.LoraSettings(dropout=args.dropout)
                 label += f", dropout {args.dropout:g}"
