@@ -233,10 +233,11 @@ def main() -> None:
             print_row(result)
             return result
 
-        def studio_job(label: str, baseline: dict | None, env: dict | None = None, **changes) -> dict | None:
+        def studio_job(label: str, baseline: dict | None, env: dict | None = None, at_dropout: bool = True,
+                       **changes) -> dict | None:
+            """`at_dropout`: at --dropout where given (every row but (c) and (d) themselves)."""
             name = f"studio-{len(results)}"
-            # --dropout: every row but (a)-(d) themselves (labelled "(c) ...", "(d) ..."), which keep the default
-            if args.dropout is not None and "lora" not in changes and not label.startswith("("):
+            if at_dropout and args.dropout is not None:
                 changes["lora"] = specs.LoraSettings(dropout=args.dropout)
                 label += f", dropout {args.dropout:g}"
             spec = specs.SFTJob(model=str(model), dataset=str(ROOT / "data/train.jsonl"), eval_dataset="",
@@ -263,10 +264,9 @@ def main() -> None:
             baseline = baselines[kind] = record(label, run)
             quantization = "none" if kind == "lora" else "nf4"
             label = f"({'c' if kind == 'lora' else 'd'}) studio {'LoRA' if kind == 'lora' else 'QLoRA'}, speed auto"
-            studio_job(label, baseline, quantization=quantization)
+            studio_job(label, baseline, at_dropout=False, quantization=quantization)
             if args.dropout is not None:
-                studio_job(f"    ({'c' if kind == 'lora' else 'd'}) at LoRA dropout {args.dropout:g}", baseline,
-                           quantization=quantization, lora=specs.LoraSettings(dropout=args.dropout))
+                studio_job(f"    ({'c' if kind == 'lora' else 'd'})", baseline, quantization=quantization)
         if args.adapter_cast_too and "lora" in args.rows:
             studio_job("    (c) with PEFT's fp32 cast of the adapters' inputs", baselines["lora"],
                        {"INFRAMIND_ADAPTER_CAST": "1"}, quantization="none")

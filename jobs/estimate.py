@@ -185,8 +185,8 @@ def auto_tokens(four_bit: bool) -> int:
 def kept_layers_cap(layers: int) -> int:
     """The most decoder layers a checkpointed LoRA plan may leave unrecomputed (`TrainingPlan.kept_layers`): none
     unless `INFRAMIND_KEPT_LAYERS` says how many. Keeping a layer skips its recomputation (a third of its share of
-    the step, in theory) for a layer's activations (about 2 GiB at 32 x 1024 tokens of Qwen2.5-0.5B); neither the
-    speed nor the estimate of a kept layer has been measured on a GPU yet (`bench/train_speed.py --kept-layers 4 8`
+    the step, in theory) for a layer's activations (2.2 GiB by this estimate at 32 x 1024 tokens of Qwen2.5-0.5B); the
+    speed and the peak of a kept layer have not been measured on a GPU yet (`bench/train_speed.py --kept-layers 4 8`
     does), so `speed: auto` keeps none by default."""
     import os
 

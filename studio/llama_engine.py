@@ -63,8 +63,8 @@ MAX_CONTEXT = 65536  # KV cells one LlamaBatch holds for all its answers (1.5 GB
 # llama.cpp's flash attention, which its context defaults turn on by themselves ("auto") on this CPU: off. The
 # embedded base model, 2-core CPU, nothing else running, 32 at once, up to 512 new tokens (`python
 # bench/eval_engine.py --engines llama.cpp --flash-attention-too`): the 121 eval rows in 9.66 minutes without it
-# against 12.09 with (82.0 against 65.6 new tokens/s), the same rates, 111 of 121 answers the same; 32 of the rows
-# alone 136.2 against 99.6 new tokens/s. `llama_cpp.Llama` (the Compare tab's single answers) has it off already.
+# against 12.09 with (82.0 against 65.6 new tokens/s), the same rates, 111 of 121 answers the same.
+# `llama_cpp.Llama` (the Compare tab's single answers) has it off already.
 FLASH_ATTENTION = False
 
 
