@@ -4,6 +4,7 @@
     python bench/eval_engine.py --rows 32 --engines llama.cpp    # a quick look at one engine
     python bench/eval_engine.py --adapter workspace/runs/sft-1/adapter --engines llama.cpp transformers
     python bench/eval_engine.py --engines llama.cpp --flash-attention-too   # llama.cpp with and without it
+    python bench/eval_engine.py --engines llama.cpp --slots-out-of-order-too  # slots as they come, then in order
 
 Runs `studio.evaluation.evaluate` itself (what the Evaluate tab and `python -m jobs eval` run), greedy, up to
 --tokens new tokens, batches of --batch, once per engine: the first engine named is the baseline (transformers
@@ -52,6 +53,9 @@ def main() -> None:
                         help="guided Terraform answers that may close a block lacking what its schema requires")
     parser.add_argument("--comment-runs", action="store_true",
                         help="guided Kubernetes answers that may not write a comment line right after another")
+    parser.add_argument("--slots-out-of-order-too", action="store_true",
+                        help="llama.cpp also with its answers in slots as they come (as before: the calls split into "
+                             "one pass per run of consecutive slots), first, as the baseline")
     parser.add_argument("--flash-attention-too", action="store_true",
                         help="llama.cpp also with its flash attention (as its defaults have it), first, as the "
                              "baseline (studio.llama_engine.FLASH_ATTENTION)")
@@ -82,16 +86,20 @@ def main() -> None:
 
     from studio import llama_engine
 
-    runs = [(entry, llama_engine.FLASH_ATTENTION) for entry in args.engines]
+    runs = [(entry, llama_engine.FLASH_ATTENTION, llama_engine.SLOTS_IN_ORDER) for entry in args.engines]
+    first_llama = [entry for entry in args.engines if entry.startswith("llama.cpp")][:1]
+    if args.slots_out_of_order_too:
+        runs = [(entry, llama_engine.FLASH_ATTENTION, False) for entry in first_llama] + runs
     if args.flash_attention_too:
-        runs = [(entry, True) for entry in args.engines if entry.startswith("llama.cpp")][:1] + runs
+        runs = [(entry, True, llama_engine.SLOTS_IN_ORDER) for entry in first_llama] + runs
     names = [entry + (", flash attention" if flash and not llama_engine.FLASH_ATTENTION else "")
-             for entry, flash in runs]
+             + (", slots out of order" if not in_order and llama_engine.SLOTS_IN_ORDER else "")
+             for entry, flash, in_order in runs]
     results, baseline = [], None
-    for (entry, flash), name in zip(runs, names):
+    for (entry, flash, in_order), name in zip(runs, names):
         engine, _, batch = entry.partition(":")
         batch = int(batch or args.batch)
-        llama_engine.FLASH_ATTENTION = flash
+        llama_engine.FLASH_ATTENTION, llama_engine.SLOTS_IN_ORDER = flash, in_order
         started = time.perf_counter()
         outcome = evaluation.evaluate(rows, contenders, settings, batch_size=batch, answer_engine=engine)
         seconds = time.perf_counter() - started

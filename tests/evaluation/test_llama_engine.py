@@ -66,6 +66,60 @@ def test_answers_do_not_depend_on_how_many_decode_together(home, tiny_llama):
     assert all(cut[i] == first[i][:3] for i in cut)
 
 
+
+class _Recorder:
+    """llama_cpp as the engine sees it, with each decode call's sequence ids written down."""
+
+    def __init__(self, lib):
+        self._lib, self.calls = lib, []
+
+    def __getattr__(self, name):
+        return getattr(self._lib, name)
+
+    def llama_decode(self, ctx, batch):
+        self.calls.append([batch.seq_id[i][0] for i in range(batch.n_tokens)])
+        return self._lib.llama_decode(ctx, batch)
+
+
+def test_answers_decode_in_consecutive_slots_and_keep_their_tokens_when_moved(home, tiny_llama):
+    """llama.cpp makes one pass of the model per run of consecutive slots: every call lists its answers' slots in
+    order, and once no prompt waits, an answer in a high slot moves into a freed lower one (its KV buffer copied),
+    writing the tokens it would have written where it was."""
+    model, tokenizer = models.load(str(tiny_llama))
+    path = llama_engine.gguf_for(model, tokenizer, llama_engine.weights_key(str(tiny_llama)))
+    requests = ["An S3 bucket", "A VPC with two subnets", "nginx, 2 replicas", "An SQS queue", "A CronJob",
+                "An ECR repository"]
+    prompts = [tokenizer(generation.prompt_text(tokenizer, chat.messages_for(r, "terraform")),
+                         add_special_tokens=False)["input_ids"] for r in requests]
+    targets: dict[int, int] = {}  # each answer's length, by its list of tokens, in the order they begin
+
+    def uneven(ids):
+        if id(ids) not in targets:
+            targets[id(ids)] = next(lengths)
+        return len(ids) >= targets[id(ids)]
+
+    runs = {}
+    for in_order in (False, True):
+        engine = llama_engine.LlamaBatch(path, slots=4, context=4 * 512)
+        recorder = engine._lib = _Recorder(engine._lib)
+        llama_engine.SLOTS_IN_ORDER = in_order
+        try:
+            targets.clear()
+            lengths = iter([3, 30, 2, 25, 4, 28])  # uneven: the slots free up out of order
+            runs[in_order] = dict(engine.answers(prompts, 40, [], stop=uneven))
+        finally:
+            llama_engine.SLOTS_IN_ORDER = True
+            engine.close()
+        slots = [sorted(set(call)) for call in recorder.calls]
+        if in_order:
+            assert all(call == sorted(call) for call in recorder.calls), "slots in order within each call"
+            assert all(used == list(range(len(used))) for used in slots), "the slots decoding are 0..n-1"
+        else:
+            assert any(used != list(range(len(used))) for used in slots), "without it, freed slots leave holes"
+    assert runs[True] == runs[False], "moving an answer to another slot keeps its tokens"
+    assert sorted(len(ids) for ids in runs[True].values()) == [2, 3, 4, 25, 28, 30]
+
+
 def test_the_engine_is_llama_cpp_without_a_gpu_and_transformers_where_it_cannot_be(home, tiny_llama, rows,
                                                                                     monkeypatch):
     monkeypatch.delenv("INFRAMIND_EVAL_ENGINE", raising=False)
