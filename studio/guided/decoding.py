@@ -17,8 +17,11 @@ points took; once fewer tokens than that (and CLOSE_MARGIN) are left, the fence 
 budget cutting the next block in half. In the last FINISH_WITHIN tokens an answer still inside a block (a model
 repeating one argument line until the budget ends, the commonest cut seen on the eval split) is walked out of it:
 each step allows only the first closer the grammar takes there, in the order of `_closers` (inside a string its
-quote; else `}`, `]`, `)`, then a newline; in YAML and in comments only the newline, brackets being text there),
-and the fence closes at the first point it may, so the answer ends whole rather than cut mid-line.
+quote; else `}`, `]`, `)`, then a newline unless the line is blank; in YAML and in comments only the newline,
+brackets being text there), and the fence closes at the first point it may, so the answer ends whole rather than cut
+mid-line. Where no closer is allowed (the grammar keeps a block open until the arguments its schema requires are
+written; a name waits for its `=`, a header for its label), a Terraform answer writes what its block lacks, else
+the token that completes the construct soonest (`_finishers`: `=`, a quote, `{`).
 
 Beside the grammar, a row may not write a name twice where the validator refuses it (`studio.guided.repeats`): a
 Terraform block under a type and name already declared, a YAML key its mapping already holds; nor close a block or
@@ -49,8 +52,10 @@ _LIMITS = dict(step_lexer_fuel=2_000_000, step_max_items=500_000, max_items_in_r
 
 # Tokens kept in hand beyond the row's longest stretch between two points where the fence may close.
 CLOSE_MARGIN = 16
-# The last tokens of the budget, where an answer is walked out of whatever it is inside (enough for ten levels).
-FINISH_WITHIN = 24
+# The last tokens of the budget, where an answer is walked out of whatever it is inside: ten levels of brackets, or a
+# block that first writes the arguments and nested blocks its schema requires (with 24, answers of the cpu recipe's
+# model were still inside such a block when the budget ended, eighth session).
+FINISH_WITHIN = 40
 # Off only to measure what it changes (`bench/eval_engine.py --no-budget-ending`).
 BUDGET_ENDING = True
 # No Terraform label declared twice, no YAML key repeated in its mapping (`studio.guided.repeats`); off only to
@@ -229,6 +234,8 @@ class GuidedLogitsProcessor:
         self._fences = per_tokenizer(_fences, self.tokenizer) if self.budget else []
         self._forcing: list[list[int]] = [[] for _ in self.matchers]  # the rest of a fence being closed
         self._closers = per_tokenizer(_closers, self.tokenizer) if self.budget else []
+        self._finishers = per_tokenizer(_finishers, self.tokenizer) if self.budget else []
+        self._space_set = frozenset(per_tokenizer(_spaces, self.tokenizer)) if self.budget else frozenset()
         from studio.generation import end_of_turn_ids
 
         self._end_ids = end_of_turn_ids(self.tokenizer)
@@ -308,29 +315,49 @@ class GuidedLogitsProcessor:
             matcher = self.matchers[row]
             closing = [fence for fence, word in zip(self._fences, words[row])
                        if (word >> (fence[0] % 32)) & 1 and _ends(matcher, fence)]
-            if closing and self._last_closable[row] is None:  # right after the opening fence: nothing written yet
-                self._last_closable[row] = new
-            elif closing:
-                self._longest[row] = max(self._longest[row], new - self._last_closable[row])
+            if closing:  # the first stretch counts from the answer's start (the fence closes after a block only)
+                self._longest[row] = max(self._longest[row], new - (self._last_closable[row] or 0))
                 self._last_closable[row] = new
                 if left <= max(self._longest[row] + CLOSE_MARGIN, FINISH_WITHIN):
                     _allow_only(bitmask, row, [closing[0][0]])
                     self._forcing[row] = list(closing[0][1:])
                     self.closed_early += 1
             elif left <= FINISH_WITHIN:
-                allowed = bitmask[row].tolist()
-                # A quote closes the string the line is inside; outside one it would open another. In YAML and in
-                # a comment a bracket is text: only the end of the line closes anything there.
-                line = self.tokenizer.decode(input_ids[row, -64:].tolist()).rsplit("\n", 1)[-1]
-                in_string = (line.count('"') - line.count('\\"')) % 2 == 1
-                text_only = self._row_kinds[row] == "kubernetes" or line.lstrip().startswith(("#", "//"))
-                for closer, group in self._closers:
-                    if (closer == '"') != in_string or (text_only and closer not in ('"', "\n")):
-                        continue
-                    found = [t for t in group if (allowed[t // 32] >> (t % 32)) & 1]
-                    if found:
-                        _allow_only(bitmask, row, found)
-                        break
+                self._walk_out(row, input_ids, bitmask)
+
+    def _walk_out(self, row: int, input_ids, bitmask) -> None:
+        """In the budget's last tokens, allow only what takes the row out of what it is inside: the first closer
+        the grammar allows (`_closers`); where none is, in Terraform, the start of a name its block lacks (the
+        grammar keeps a block open until its required arguments are written), else what completes the line's
+        construct soonest (`_finishers`: an argument's `=`, a value's or a label's quote, a header's `{`)."""
+        allowed = bitmask[row].tolist()
+
+        def found(group):
+            return [t for t in group if (allowed[t // 32] >> (t % 32)) & 1]
+
+        # A quote closes the string the line is inside; outside one it would open another. In YAML and in a comment
+        # a bracket is text: only the end of the line closes anything there. A blank line has nothing to end.
+        line = self.tokenizer.decode(input_ids[row, self._start_length:].tolist()).rsplit("\n", 1)[-1]
+        in_string = (line.count('"') - line.count('\\"')) % 2 == 1
+        text_only = self._row_kinds[row] == "kubernetes" or line.lstrip().startswith(("#", "//"))
+        for closer, group in self._closers:
+            if ((closer == '"') != in_string or (text_only and closer not in ('"', "\n"))
+                    or (closer == "\n" and not line.strip() and not text_only)):
+                continue
+            if tokens := found(group):
+                _allow_only(bitmask, row, tokens)
+                return
+        if text_only:
+            return
+        repeats = self._repeats[row]
+        if not line.strip() and repeats is not None and (missing := repeats.missing()):
+            if tokens := [t for t in found(repeats.starts_of(missing)) if t not in self._space_set]:
+                _allow_only(bitmask, row, tokens)
+                return
+        for _, group in self._finishers:
+            if tokens := found(group):
+                _allow_only(bitmask, row, tokens)
+                return
 
     def _ban_repeats(self, row: int, bitmask, scores) -> None:
         """Take out of the row's mask the tokens that would repeat a name (`studio.guided.repeats`), unless
@@ -453,6 +480,22 @@ def _closers(tokenizer) -> list[tuple[str, list[int]]]:
         elif text == "\n":
             groups["\n"].append(i)
     return [(text, sorted(ids)) for text, ids in groups.items() if ids]
+
+
+def _finishers(tokenizer) -> list[tuple[str, list[int]]]:
+    """Terraform tokens that complete a construct soonest where nothing can close yet, in the order tried: the `=`
+    after an argument's name, a quote (a value or a label, its closing quote then ends it), a block header's `{`."""
+    groups: dict[str, list[int]] = {"=": [], '"': [], "{": []}
+    for token, i in tokenizer.get_vocab().items():
+        stripped = tokenizer.convert_tokens_to_string([token]).strip(" ")
+        if stripped in groups:
+            groups[stripped].append(i)
+    return [(text, sorted(ids)) for text, ids in groups.items() if ids]
+
+
+def _spaces(tokenizer) -> list[int]:
+    return sorted(i for token, i in tokenizer.get_vocab().items()
+                  if set(tokenizer.convert_tokens_to_string([token])) == {" "})
 
 
 def _allow_only(bitmask, row: int, tokens: list[int]) -> None:

@@ -232,7 +232,9 @@ def _generic(rules: Rules) -> None:
     for indent in range(0, MAX_INDENT + 3, 2):
         pad = " " * indent
         if indent:
-            rules.add(f"block-line-{indent}", f'{lit(pad)} [^\\r\\n]* "\\n" | [ \\t]* "\\n"')
+            # A blank line of spaces only: a tab there is no YAML (PyYAML: "found character '\t' that cannot start
+            # any token"; a guided answer wrote such a line to the budget, eighth session).
+            rules.add(f"block-line-{indent}", f'{lit(pad)} [^\\r\\n]* "\\n" | " "* "\\n"')
             rules.add(f"block-{indent}", f"block-line-{indent} block-{indent}?")
         rules.add(f"scalar-list-{indent}", f'({lit(pad + "-")} line | gap) scalar-list-{indent}?')
     for indent in range(0, MAX_INDENT + 1, 2):

@@ -268,8 +268,10 @@ class Repeats:
             return []  # not at an argument's place
         self._block_at(text[: len(text) - len(line)])
         partial = place[2]
-        if place[3]:  # a name and spaces: its `=` is what is left to ban
-            return self._tables.equals if partial in self._block[0] else []
+        if place[3]:  # a name and spaces: its `=` is what is left to ban, and more spaces (they would be all that
+            # is left: guided answers wrote spaces to the budget after `name`, 4 of 17 Terraform answers that did not
+            # parse on the cpu recipe's model, eighth session)
+            return self._tables.equals + self._tables.spaces if partial in self._block[0] else []
         if (0, partial) not in self._bans:
             self._bans[0, partial] = self._argument_bans(partial)
         return self._bans[0, partial]
@@ -314,6 +316,16 @@ class Repeats:
         parts = [self._tables.starts_below(floor - spaces)] if floor > spaces else []
         return parts + ([self._tables.document_ends] if top and not spaces else [])
 
+    def missing(self, text: str | None = None) -> set[str]:
+        """Terraform: what the block of the line after `text` (by default the answer so far) lacks of what its schema
+        requires, whether or not the bans are on (the processor's last tokens write it before the block closes)."""
+        text = self.text if text is None else text
+        above = text[: text.rfind("\n") + 1]
+        if self.kind != "terraform" or self._in_text(above):
+            return set()
+        self._block_at(above)
+        return set(self._block[2])
+
     @property
     def closes(self) -> frozenset[int]:
         """Terraform: the tokens that close a block at a line's start."""
@@ -357,6 +369,8 @@ class Repeats:
                         continue
                     if (end == len(name) if ended else done):
                         banned.append(token)
+        if partial in written:  # the whole name is written: no space or `=` may end it (a longer name may go on)
+            banned += self._tables.spaces + self._tables.equals
         return banned
 
     def _object_name(self, text: str, line: str) -> list[int]:

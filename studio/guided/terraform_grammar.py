@@ -204,7 +204,7 @@ def build(schema: AwsSchema | None = None) -> Rules:
     tracked = set(supported_types())
     rules = Rules()
     rules.add("root", seq(lit(FENCE_OPEN), "top", lit(FENCE_CLOSE)))
-    rules.add("top", "eol? (top-block eol)*")
+    rules.add("top", "eol? (top-block eol)+")  # at least one block: an empty fence is no answer
     rules.add("top-block", " | ".join([
         '"resource" sp quote resource-type', '"data" sp quote data-type',
         '"variable" sp label variable-block', '"output" sp label output-block', '"locals" free-block',

@@ -435,7 +435,7 @@ def _check_body(block_schema: BlockSchema, body: dict, outline: Outline | None, 
         at = outline.line_of(name) if outline else line
         if top and name in META_ARGUMENTS:
             continue
-        if name == "dynamic":
+        if name == "dynamic" and not (outline and name in outline.attributes):
             _check_dynamic(block_schema, value, outline, address, path, reasons)
             continue
         if name in block_schema.arguments:
@@ -459,7 +459,8 @@ def _check_body(block_schema: BlockSchema, body: dict, outline: Outline | None, 
             if isinstance(item, dict):
                 child_outline = outline.block(name, index) if outline and name in outline.blocks else None
                 _check_body(child, item, child_outline or outline, address, f"{path}.{name}", reasons, top=False)
-    dynamic_names = {next(iter(d), None) for d in body.get("dynamic", []) if isinstance(d, dict)}
+    dynamics = body.get("dynamic")  # a list of blocks; an argument named `dynamic` (`dynamic = true`) is none
+    dynamic_names = {next(iter(d), None) for d in (dynamics if isinstance(dynamics, list) else []) if isinstance(d, dict)}
     for name, need in block_schema.arguments.items():
         if need == "required" and name not in body:
             reasons.append(Reason(f'{where}: missing required argument "{name}"', line, f"{path}.{name}"))

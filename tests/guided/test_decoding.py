@@ -260,6 +260,7 @@ def test_a_guided_answer_closes_its_fence_where_the_budget_would_cut_its_next_bl
     is cut inside the second block and does not parse; with it the fence closes after the first, and it parses."""
     import torch
 
+    from studio.guided import decoding
     from studio.guided.decoding import GuidedLogitsProcessor
     from studio.iac import validate
 
@@ -272,7 +273,8 @@ def test_a_guided_answer_closes_its_fence_where_the_budget_would_cut_its_next_bl
     prompt = tokenizer(generation.prompt_text(tokenizer, chat.messages_for("x", "terraform")), return_tensors="pt",
                        add_special_tokens=False)["input_ids"]
     first_block = len(tokenizer.encode(wanted[: wanted.index("\n\n") + 1], add_special_tokens=False))
-    budget = first_block + (first_block + 20) // 2
+    # The first block and the budget's walk-out window, which the rest of the answer does not fit.
+    budget = first_block + decoding.FINISH_WITHIN
 
     def answer(guide) -> str:
         sequence, out = prompt, []
@@ -527,6 +529,23 @@ def test_no_seed_answer_meets_a_ban_but_its_comments(tiny):
                 break
             repeats.add(token)
     assert len(rows) == 740 and refused == []
+
+
+
+def test_a_name_already_set_cannot_be_padded_with_spaces_forever(tiny):
+    """With `name` set, `  name` may not go on with `=` (the argument again) nor with spaces: those were all the grammar
+    left, and guided answers wrote spaces after the name to the budget (eighth session). A longer name may go on."""
+    from studio.guided.repeats import Repeats
+
+    _, tokenizer = tiny
+    repeats = Repeats(tokenizer, "terraform")
+    spaces = {i for i in range(len(tokenizer)) if set(tokenizer.decode([i])) == {" "}}
+    above = '```hcl\nresource "aws_iam_role" "r" {\n  name = "a"\n'
+    for line in ("  name", "  name ", "  name      "):
+        banned = set(repeats.banned(above + line))
+        assert spaces and spaces <= banned, line
+        assert not any(tokenizer.decode([t]) == "_" for t in banned), "name_prefix stays open"
+    assert not spaces & set(repeats.banned(above + "  tags")), "a name not yet set may be padded"
 
 
 @pytest.mark.parametrize("loop, bounded", [

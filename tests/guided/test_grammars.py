@@ -61,6 +61,10 @@ POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  
     ("kubernetes", yaml("apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  selectr:\n    app: a\n")),
     ("kubernetes", yaml(POD.replace("spec:\n", "spec:\n  bogus1: 1\n", 1))),
     ("kubernetes", yaml("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n bad: indent\n")),
+    ("terraform", hcl("")),  # an empty fence is no answer
+    # A tab on a blank line of a block scalar: YAML refuses it (a guided answer wrote such lines, eighth session).
+    ("kubernetes", yaml("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  run.sh: |\n"
+                        "    echo a\n  \t\n    echo b\n")),
 ])
 def test_invented_names_and_broken_answers_are_refused(byte_matchers, kind, answer):
     assert byte_matchers[kind](answer) is not None

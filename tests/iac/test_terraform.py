@@ -316,3 +316,13 @@ def test_parsing_in_several_threads_keeps_plain_strings():
     finally:
         sys.setswitchinterval(previous)
     assert set(seen) == {"HTTP"}
+
+
+def test_an_argument_named_dynamic_is_an_unknown_argument_not_a_crash():
+    """A guided answer of the cpu recipe's model (eighth session) wrote `dynamic = ...` inside a dynamic block's
+    content: the checker took the argument for the list of dynamic blocks and failed on it."""
+    code = ('resource "aws_security_group" "web" {\n  name = "web"\n  dynamic "ingress" {\n'
+            '    for_each = [80]\n    content {\n      from_port = 80\n      to_port = 80\n      protocol = "tcp"\n'
+            '      dynamic = true\n    }\n  }\n}\n')
+    reasons = schema_reasons(code)
+    assert any('unknown argument "dynamic"' in reason for reason in reasons), reasons
