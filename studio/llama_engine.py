@@ -268,10 +268,9 @@ class LlamaBatch:
     def _compact(self, active: dict[int, _Slot], free: list[int]) -> None:
         """Move the answers in the highest slots into the free ones below them, so that the slots decoding are
         0..n-1. llama.cpp splits a call into one pass of the whole model per run of consecutive slots (with a KV
-        buffer per slot, each pass must hold consecutive sequences, in order): on the 2-core CPU, one token for each
-        of 16 slots took 278 ms for slots 0, 2, .., 30 and 64 ms for slots 0..15, and 32 slots listed out of order
-        360 ms against 108 in order. Once no prompt waits, finished answers leave such holes; the copy of an
-        answer's KV buffer into another slot costs less than one call."""
+        buffer per slot, each pass must hold consecutive sequences, in order); once no prompt waits, finished
+        answers leave such holes. Each move copies an answer's KV buffer (`SLOTS_IN_ORDER`'s figures include the
+        copies; the per-call figures that found it are in bench/sweeps/results/eval-engine-cpu.md)."""
         while free and active and min(free) < max(active):
             hole, top = min(free), max(active)
             self._lib.llama_memory_seq_cp(self._memory, top, hole, -1, -1)

@@ -460,7 +460,8 @@ def _check_body(block_schema: BlockSchema, body: dict, outline: Outline | None, 
                 child_outline = outline.block(name, index) if outline and name in outline.blocks else None
                 _check_body(child, item, child_outline or outline, address, f"{path}.{name}", reasons, top=False)
     dynamics = body.get("dynamic")  # a list of blocks; an argument named `dynamic` (`dynamic = true`) is none
-    dynamic_names = {next(iter(d), None) for d in (dynamics if isinstance(dynamics, list) else []) if isinstance(d, dict)}
+    dynamics = dynamics if isinstance(dynamics, list) else []
+    dynamic_names = {next(iter(d), None) for d in dynamics if isinstance(d, dict)}
     for name, need in block_schema.arguments.items():
         if need == "required" and name not in body:
             reasons.append(Reason(f'{where}: missing required argument "{name}"', line, f"{path}.{name}"))

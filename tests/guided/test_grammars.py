@@ -65,6 +65,8 @@ POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  
     # A tab on a blank line of a block scalar: YAML refuses it (a guided answer wrote such lines, eighth session).
     ("kubernetes", yaml("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  run.sh: |\n"
                         "    echo a\n  \t\n    echo b\n")),
+    # Comment lines before the document begins: one at most (the base model wrote them to the budget).
+    ("kubernetes", yaml("# a ConfigMap\n# for the app\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n")),
 ])
 def test_invented_names_and_broken_answers_are_refused(byte_matchers, kind, answer):
     assert byte_matchers[kind](answer) is not None
