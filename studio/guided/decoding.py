@@ -21,7 +21,7 @@ quote; else `}`, `]`, `)`, then a newline unless the line is blank; in YAML and 
 brackets being text there), and the fence closes at the first point it may, so the answer ends whole rather than cut
 mid-line. Where no closer is allowed (the grammar keeps a block open until the arguments its schema requires are
 written; a name waits for its `=`, a header for its label), a Terraform answer writes what its block lacks, else
-the token that completes the construct soonest (`_finishers`: `=`, a quote, `{`).
+the token that completes the construct soonest (`_finishers`: `=`, `{`, a quote).
 
 Beside the grammar, a row may not write a name twice where the validator refuses it (`studio.guided.repeats`): a
 Terraform block under a type and name already declared, a YAML key its mapping already holds; nor close a block or
@@ -329,7 +329,7 @@ class GuidedLogitsProcessor:
         """In the budget's last tokens, allow only what takes the row out of what it is inside: the first closer
         the grammar allows (`_closers`); where none is, in Terraform, the start of a name its block lacks (the
         grammar keeps a block open until its required arguments are written), else what completes the line's
-        construct soonest (`_finishers`: an argument's `=`, a value's or a label's quote, a header's `{`)."""
+        construct soonest (`_finishers`: an argument's `=`, a header's `{`, a value's or a label's quote)."""
         allowed = bitmask[row].tolist()
 
         def found(group):
@@ -484,8 +484,9 @@ def _closers(tokenizer) -> list[tuple[str, list[int]]]:
 
 def _finishers(tokenizer) -> list[tuple[str, list[int]]]:
     """Terraform tokens that complete a construct soonest where nothing can close yet, in the order tried: the `=`
-    after an argument's name, a quote (a value or a label, its closing quote then ends it), a block header's `{`."""
-    groups: dict[str, list[int]] = {"=": [], '"': [], "{": []}
+    after an argument's name, a block header's `{` (a quote there opens one more label: the base model wrote labels
+    to the budget in free blocks), a quote (a value or a label, its closing quote then ends it)."""
+    groups: dict[str, list[int]] = {"=": [], "{": [], '"': []}
     for token, i in tokenizer.get_vocab().items():
         stripped = tokenizer.convert_tokens_to_string([token]).strip(" ")
         if stripped in groups:
