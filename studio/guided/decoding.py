@@ -235,7 +235,6 @@ class GuidedLogitsProcessor:
         self._forcing: list[list[int]] = [[] for _ in self.matchers]  # the rest of a fence being closed
         self._closers = per_tokenizer(_closers, self.tokenizer) if self.budget else []
         self._finishers = per_tokenizer(_finishers, self.tokenizer) if self.budget else []
-        self._space_set = frozenset(per_tokenizer(_spaces, self.tokenizer)) if self.budget else frozenset()
         from studio.generation import end_of_turn_ids
 
         self._end_ids = end_of_turn_ids(self.tokenizer)
@@ -351,7 +350,7 @@ class GuidedLogitsProcessor:
             return
         repeats = self._repeats[row]
         if not line.strip() and repeats is not None and (missing := repeats.missing()):
-            if tokens := [t for t in found(repeats.starts_of(missing)) if t not in self._space_set]:
+            if tokens := found(repeats.starts_of(missing, spaces=False)):
                 _allow_only(bitmask, row, tokens)
                 return
         for _, group in self._finishers:
@@ -492,11 +491,6 @@ def _finishers(tokenizer) -> list[tuple[str, list[int]]]:
         if stripped in groups:
             groups[stripped].append(i)
     return [(text, sorted(ids)) for text, ids in groups.items() if ids]
-
-
-def _spaces(tokenizer) -> list[int]:
-    return sorted(i for token, i in tokenizer.get_vocab().items()
-                  if set(tokenizer.convert_tokens_to_string([token])) == {" "})
 
 
 def _allow_only(bitmask, row: int, tokens: list[int]) -> None:

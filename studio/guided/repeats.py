@@ -331,12 +331,12 @@ class Repeats:
         """Terraform: the tokens that close a block at a line's start."""
         return self._tables.close_set
 
-    def starts_of(self, names: set[str]) -> list[int]:
+    def starts_of(self, names: set[str], spaces: bool = True) -> list[int]:
         """Terraform: the tokens that begin writing one of `names` at a line's start (after spaces, or with
-        them), and those of spaces alone."""
-        key = tuple(sorted(names))
+        them), and (`spaces`) those of spaces alone."""
+        key = (tuple(sorted(names)), spaces)
         if key not in self._tables.starts_of:
-            tokens = list(self._tables.spaces)
+            tokens = list(self._tables.spaces) if spaces else []
             for name in names:
                 for end in range(1, len(name) + 1):
                     tokens += [token for token, _, ended in self._tables.hcl_words.get(name[:end], ())
