@@ -184,10 +184,11 @@ def auto_tokens(four_bit: bool) -> int:
 
 def kept_layers_cap(layers: int) -> int:
     """The most decoder layers a checkpointed LoRA plan may leave unrecomputed (`TrainingPlan.kept_layers`): none
-    unless `INFRAMIND_KEPT_LAYERS` says how many. Keeping a layer skips its recomputation (a third of its share of
-    the step, in theory) for a layer's activations (2.2 GiB by this estimate at 32 x 1024 tokens of Qwen2.5-0.5B); the
-    speed and the peak of a kept layer have not been measured on a GPU yet (`bench/train_speed.py --kept-layers 4 8`
-    does), so `speed: auto` keeps none by default."""
+    unless `INFRAMIND_KEPT_LAYERS` says how many. Keeping a layer skips its recomputation for a layer's activations:
+    on one H200 (2026-12-05, Qwen2.5-0.5B shape, 32 x 1024 tokens, LoRA dropout 0) 3 kept layers trained 11% faster
+    at 6.96 GiB against 4.41, where this estimate counts 2.2 GiB a kept layer and said 11.37 GiB
+    (`bench/train_speed.py --kept-layers 4`, bench/sweeps/results/train-speed-h200.md). Off by default until the
+    estimate is mended: the plan without it meets its speed target."""
     import os
 
     return min(layers - 1, int(os.environ.get("INFRAMIND_KEPT_LAYERS") or 0))
