@@ -56,6 +56,9 @@ CLOSE_MARGIN = 16
 # block that first writes the arguments and nested blocks its schema requires (with 24, answers of the cpu recipe's
 # model were still inside such a block when the budget ended, eighth session).
 FINISH_WITHIN = 40
+# In the walk-out, a block that lacks at most WRITE_MISSING of the names its schema requires writes them before its
+# `}` where the tokens left hold MISSING_TOKENS for each, two for each block still open and four more.
+WRITE_MISSING, MISSING_TOKENS = 2, 14
 # Off only to measure what it changes (`bench/eval_engine.py --no-budget-ending`).
 BUDGET_ENDING = True
 # No Terraform label declared twice, no YAML key repeated in its mapping (`studio.guided.repeats`); off only to
@@ -78,6 +81,11 @@ COMMENT_BANS: tuple[str, ...] = ("terraform",)
 # 95.9% and 49.0% off (llama.cpp, fifth session; one answer each way, within what llama.cpp's batching varies).
 # `bench/eval_engine.py --comment-runs` turns it on to measure.
 COMMENT_RUNS = False
+# A Kubernetes line (outside a block scalar) longer than this is ended where it can be, as the budget's walk-out ends
+# one (its string closed, then the line): the longest line of the seed's Kubernetes answers has 133 characters; the
+# cpu recipe's model, guided, wrote a list item or a comment 1,000 characters long in 2 of its 5 Kubernetes answers
+# that were not schema-valid (ninth session).
+YAML_LINE_LIMIT = 200
 
 _COMPILED: dict[tuple, object] = {}
 _LOCK = threading.Lock()
@@ -233,7 +241,7 @@ class GuidedLogitsProcessor:
         self._longest = [0] * len(self.matchers)
         self._fences = per_tokenizer(_fences, self.tokenizer) if self.budget else []
         self._forcing: list[list[int]] = [[] for _ in self.matchers]  # the rest of a fence being closed
-        self._closers = per_tokenizer(_closers, self.tokenizer) if self.budget else []
+        self._closers = per_tokenizer(_closers, self.tokenizer)
         self._finishers = per_tokenizer(_finishers, self.tokenizer) if self.budget else []
         from studio.generation import end_of_turn_ids
 
@@ -287,6 +295,9 @@ class GuidedLogitsProcessor:
         ending = time.perf_counter()
         if self.budget and active:
             self._close_within_budget(active, input_ids, bitmask)
+        for row in active:
+            if self._row_kinds[row] == "kubernetes" and not self._forcing[row] and self._long_line(row):
+                self._walk_out(row, input_ids, bitmask)
         self.mask_seconds += time.perf_counter() - started
         self.part_seconds["grammar"] += banning - started
         self.part_seconds["bans"] += ending - banning
@@ -322,9 +333,14 @@ class GuidedLogitsProcessor:
                     self._forcing[row] = list(closing[0][1:])
                     self.closed_early += 1
             elif left <= FINISH_WITHIN:
-                self._walk_out(row, input_ids, bitmask)
+                self._walk_out(row, input_ids, bitmask, left)
 
-    def _walk_out(self, row: int, input_ids, bitmask) -> None:
+    def _long_line(self, row: int) -> bool:
+        """Whether the row's line, outside free text, is longer than YAML_LINE_LIMIT."""
+        repeats = self._repeats[row]
+        return repeats is not None and repeats.line_length() > YAML_LINE_LIMIT
+
+    def _walk_out(self, row: int, input_ids, bitmask, left: int | None = None) -> None:
         """In the budget's last tokens, allow only what takes the row out of what it is inside: the first closer
         the grammar allows (`_closers`); where none is, in Terraform, the start of a name its block lacks (the
         grammar keeps a block open until its required arguments are written), else what completes the line's
@@ -339,6 +355,17 @@ class GuidedLogitsProcessor:
         line = self.tokenizer.decode(input_ids[row, self._start_length:].tolist()).rsplit("\n", 1)[-1]
         in_string = (line.count('"') - line.count('\\"')) % 2 == 1
         text_only = self._row_kinds[row] == "kubernetes" or line.lstrip().startswith(("#", "//"))
+        repeats = self._repeats[row]
+        if not text_only and not line.strip() and left is not None and repeats is not None:
+            # At a blank line of a block that lacks one or two arguments its schema requires, with tokens in hand to
+            # write them and then to close every block open, one of them before the block's `}`. Not nested blocks
+            # (a CloudFront distribution's required blocks, each with its own, outran the budget), nor in a `dynamic`
+            # block's content, where the grammar takes any name, as a block too (`name { }` again and again).
+            missing = repeats.missing_arguments()
+            if 0 < len(missing) <= WRITE_MISSING and left >= MISSING_TOKENS * len(missing) + 2 * repeats.depth() + 4:
+                if tokens := found(repeats.starts_of(missing, spaces=False)):
+                    _allow_only(bitmask, row, tokens)
+                    return
         for closer, group in self._closers:
             if ((closer == '"') != in_string or (text_only and closer not in ('"', "\n"))
                     or (closer == "\n" and not line.strip() and not text_only)):
@@ -348,7 +375,6 @@ class GuidedLogitsProcessor:
                 return
         if text_only:
             return
-        repeats = self._repeats[row]
         if not line.strip() and repeats is not None and (missing := repeats.missing()):
             if tokens := found(repeats.starts_of(missing, spaces=False)):
                 _allow_only(bitmask, row, tokens)

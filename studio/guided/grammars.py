@@ -25,7 +25,7 @@ from studio import workspace
 
 KINDS = ("terraform", "kubernetes")
 # Bump when the generated grammar changes for the same schemas.
-GENERATOR = "g11"
+GENERATOR = "g13"
 
 
 @dataclass(frozen=True)

@@ -201,8 +201,10 @@ def _generic(rules: Rules) -> None:
     """
     # No tabs (YAML refuses them in indentation; two guided answers of the gpu recipe's models failed to parse on
     # them, one looped in them), and no run of spaces before a line's end longer than 48.
-    comment = '" "{0,48} ("#" [^\\r\\n]*)? "\\n"'
-    rules.add("gap", comment)
+    rules.add("gap", '" "{0,48} ("#" [^\\r\\n]*)? "\\n"')
+    # After a key or a value a comment needs a space before its `#` (`key:#text` is a key of its own to YAML, and
+    # `"value"#text` no YAML at all).
+    comment = '(" "{1,48} "#" [^\\r\\n]* | " "{0,48}) "\\n"'
     rules.add("eol", comment)
     # A plain scalar may not start with an indicator, nor hold ": " or " #"; quoted scalars are free; flow
     # collections run to the end of the line.

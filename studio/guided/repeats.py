@@ -154,8 +154,18 @@ class _Tables:
                 self.dashes.append(i)
         self.spaces_then_end = [i for before, ids in self.line_ends.items() if before and not before.strip()
                                 for i in ids]
+        self.space_lengths = [(i, len(self.texts[i])) for i in self.spaces]
         self.close_set = frozenset(self.closes)
         self._starts_below: dict[int, object] = {}
+        self._past_column: dict[int, list[int]] = {}
+
+    def past_column(self, column: int) -> list[int]:
+        """YAML: the tokens that, written at a line's start, take it past `column`: spaces alone that reach beyond it,
+        and those that begin with more spaces than it before a character that is not one."""
+        if column not in self._past_column:
+            self._past_column[column] = [token for token, length in self.space_lengths if length > column] + [
+                token for lead, tokens in self.line_starts.items() if lead > column for token in tokens]
+        return self._past_column[column]
 
     def starts_below(self, column: int):
         """YAML: the tokens that, written at a line's start, decide a column left of `column`: most of the
@@ -184,6 +194,8 @@ class Repeats:
         # processor then lets the row begin only those, if `}` was its likeliest token)
         self.lacking: set[str] = set()
         self._floor_above: str | None = None
+        self._ceiling_above: str | None = None  # see `_complete_mapping`
+        self._ceiling: int | None = None
         self._floor: tuple[int, bool] = (0, False)  # see `_yaml_unfinished`
         self._tables = per_tokenizer(_Tables, tokenizer)
         self._words, self._labels, self._texts = self._tables.words, self._tables.labels, self._tables.texts
@@ -192,7 +204,7 @@ class Repeats:
         self._keys: dict[int, set[str]] = {}
         self._fields: dict[int, set[str] | None] = {}
         self._bans: dict[tuple[int, str], list[int]] = {}
-        self._block: tuple[set[str], set[str] | None, set[str]] = (set(), None, set())  # see `_hcl_block`
+        self._block: tuple[set[str], set[str] | None, set[str], set[str]] = (set(), None, set(), set())  # `_hcl_block`
         self._text_above: str | None = None  # the lines above, and whether the next one is free text (`_in_text`)
         self._text = False
         self.text = ""  # the answer so far, as `add` gave it
@@ -222,7 +234,8 @@ class Repeats:
         if self.names and self.kind == "terraform":
             banned = banned + self._terraform(text, line) + self._arguments(text, line)
         elif self.names and self.kind == "kubernetes":
-            banned = banned + self._kubernetes(text, line) + self._object_name(text, line)
+            banned = banned + self._kubernetes(text, line) + self._object_name(text, line) + self._complete_mapping(
+                text, line)
         parts = [banned]
         if self.required and self.kind == "terraform" and not self.finishing:
             parts.append(self._unfinished(text, line))
@@ -297,7 +310,7 @@ class Repeats:
         each.value.id` 23 times; at the top level there is no block and no ban)."""
         if above != self._above:
             self._above, self._bans = above, {}
-            self._block = _hcl_block(above) or (set(), None, set())
+            self._block = _hcl_block(above) or (set(), None, set(), set())
 
     def _yaml_unfinished(self, text: str, line: str) -> list:
         """YAML: at a line's start, the tokens that would put the line left of a mapping that lacks a field its
@@ -316,6 +329,11 @@ class Repeats:
         parts = [self._tables.starts_below(floor - spaces)] if floor > spaces else []
         return parts + ([self._tables.document_ends] if top and not spaces else [])
 
+    def line_length(self) -> int:
+        """The length of the line being written, or 0 inside free text (a heredoc, a YAML block scalar)."""
+        start = self.text.rfind("\n") + 1
+        return 0 if self._in_text(self.text[:start]) else len(self.text) - start
+
     def missing(self, text: str | None = None) -> set[str]:
         """Terraform: what the block of the line after `text` (by default the answer so far) lacks of what its schema
         requires, whether or not the bans are on (the processor's last tokens write it before the block closes)."""
@@ -325,6 +343,20 @@ class Repeats:
             return set()
         self._block_at(above)
         return set(self._block[2])
+
+    def missing_arguments(self) -> set[str]:
+        """Terraform: the arguments the block of the next line lacks of those its schema requires, where the grammar
+        checks its names (not in a `dynamic` block's `content`, where `name {` is a block of any name)."""
+        above = self.text[: self.text.rfind("\n") + 1]
+        if self.kind != "terraform" or self._in_text(above):
+            return set()
+        self._block_at(above)
+        return set(self._block[3])
+
+    def depth(self) -> int:
+        """Terraform: how many blocks, objects and lists are open (by their brackets outside strings)."""
+        code = _HCL_STRING.sub('""', self.text)
+        return max(0, code.count("{") + code.count("[") - code.count("}") - code.count("]"))
 
     @property
     def closes(self) -> frozenset[int]:
@@ -356,7 +388,7 @@ class Repeats:
         return found[2] if found else set()
 
     def _argument_bans(self, partial: str) -> list[int]:
-        written, fields, _ = self._block
+        written, fields = self._block[:2]
         unwritten = sorted(fields - written) if fields is not None else None
         banned = []
         for name in written:
@@ -432,6 +464,48 @@ class Repeats:
         return banned
 
 
+    def _complete_mapping(self, text: str, line: str) -> list[int]:
+        """YAML: on a line of spaces alone, the tokens of spaces that would take it past the last column where a line
+        may still begin, once the innermost mapping has every field its schema allows: a key there would repeat one
+        (banned), and with nothing else left the bans are lifted and the key is repeated (`key "port" is defined
+        twice`), or the row writes comment and blank lines to the budget."""
+        if line.strip(" "):
+            return []
+        above = text[: len(text) - len(line)]
+        if above != self._ceiling_above:  # once per line
+            self._ceiling_above = above
+            self._ceiling = None if self._in_text(above) else _last_column(
+                above, self._keys if above == self._above else _mapping_keys(above))
+        if self._ceiling is None:
+            return []
+        return self._tables.past_column(self._ceiling - len(line))
+
+
+def _last_column(above: str, mappings: dict[int, set[str]]) -> int | None:
+    """The deepest column a line after `above` may begin at, where the last line wrote a scalar entry that completed
+    its mapping (every field of its schema written); None where the line is free. A list item's mapping leaves its
+    dash's column (the list's next item); otherwise the column of the mapping around it."""
+    lines = [row for row in above.split("\n")[:-1] if row.strip() and not row.lstrip().startswith("#")]
+    if not lines or lines[-1].startswith(("---", "```")):
+        return None
+    last = _YAML_LINE.match(lines[-1])
+    value = lines[-1][last.end():].strip() if last[3] and last[4] else ""
+    if not value or value[0] in "|>&!":
+        return None  # not a scalar entry: a block opens below it, or a list of scalars goes on
+    column = len(last[1]) + len(last[2] or "")
+    fields = _fields(above, column)
+    if fields is None or fields - mappings.get(column, set()):
+        return None
+    for row in reversed(lines):  # the line that began this mapping: `- key:` at the dash's column?
+        match = _YAML_LINE.match(row)
+        start = len(match[1]) + len(match[2] or "")
+        if start < column:
+            break
+        if match[2] and start == column:
+            return len(match[1])
+    return max((c for c in mappings if c < column), default=0)
+
+
 def _any_starts(ordered: list[str], prefix: str) -> bool:
     """Whether a string of the sorted list `ordered` starts with `prefix`."""
     i = bisect.bisect_left(ordered, prefix)
@@ -467,11 +541,13 @@ def _in_text(text: str, kind: str) -> bool:
     return False
 
 
-def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str]] | None:
+def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str], set[str]] | None:
     """The Terraform block the next line is inside: the arguments already set in it, the names (arguments and
     nested blocks) its schema allows there (None where unknown: a block of a type the schema lacks, `dynamic`,
-    `locals`, ...) and the names its schema requires that it does not have yet (arguments, nested blocks, written
-    or `dynamic`); None outside a block, or inside a map or object value (`tags = {`), whose keys are free."""
+    `locals`, ...), the names its schema requires that it does not have yet (arguments, nested blocks, written
+    or `dynamic`), and of those the arguments, where the grammar checks the block's names (outside a `dynamic`
+    block's free `content`); None outside a block, or inside a map or object value (`tags = {`), whose keys are
+    free."""
     written: set[str] = set()
     blocks: set[str] = set()  # nested blocks written in it (`versioning_configuration {`, `dynamic "ingress" {`)
     path: list[str] = []
@@ -488,7 +564,7 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str]] | None:
             header = _HCL_BLOCK.match(line)
             dynamic = _HCL_DYNAMIC.match(line)
             if not header and not dynamic:
-                return None if inside else (written, None, set())  # a map, an object, a list: not a block
+                return None if inside else (written, None, set(), set())  # a map, an object, a list: not a block
             if header and header[1]:
                 path.insert(0, (header[1], header[2]))
                 break
@@ -502,7 +578,7 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str]] | None:
             elif nested:
                 blocks.add(nested[1] if nested.re is _HCL_DYNAMIC else nested[3])
     if not path or not isinstance(path[0], tuple):
-        return (written, None, set()) if path else None
+        return (written, None, set(), set()) if path else None
     from studio.iac.aws_schema import aws_schema
     from studio.iac.terraform import META_ARGUMENTS
 
@@ -513,17 +589,21 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str]] | None:
         if isinstance(name, tuple):  # `dynamic "name"`: its `content` is a `name` block
             block = block.blocks.get(name[1]) if block is not None else None
             if i == len(nested_path) - 1 and block is not None:  # inside the dynamic block itself
-                return written, set(DYNAMIC_ARGUMENTS), {"for_each", "content"} - written - blocks
+                return written, set(DYNAMIC_ARGUMENTS), {"for_each", "content"} - written - blocks, set()
             continue
         if name == "content" and i and isinstance(nested_path[i - 1], tuple):
             continue
         block = block.blocks.get(name) if block is not None else None
     if block is None:
-        return written, None, set()
-    required = {name for name, need in block.arguments.items() if need == "required"}
-    required |= {name for name, child in block.blocks.items() if child.required}
-    return (written, set(block.names) | (META_ARGUMENTS | {"dynamic"} if not nested_path else set()),
-            required - written - blocks)
+        return written, None, set(), set()
+    arguments = {name for name, need in block.arguments.items() if need == "required"}
+    required = arguments | {name for name, child in block.blocks.items() if child.required}
+    checked = not any(isinstance(name, tuple) for name in nested_path)
+    # `dynamic` only where the grammar has it, in a block with nested blocks: taken for a name still free, it kept a
+    # `d` open in a block of none, whose only continuations were names already written (the ban then gave way)
+    return (written, set(block.names) | (META_ARGUMENTS if not nested_path else set())
+            | ({"dynamic"} if block.blocks else set()),
+            required - written - blocks, arguments - written if checked else set())
 
 
 _OBJECT_NAME = re.compile(r"  name: ([A-Za-z0-9_.-]*)")
@@ -567,8 +647,12 @@ def _mapping_keys(above: str) -> dict[int, set[str]]:
 def _fields(above: str, column: int) -> set[str] | None:
     """The field names the schema allows in the mapping a key at `column` on the next line would join, or None
     where the keys are free (labels, data) or the kind is not known."""
+    from studio.guided.kubernetes_grammar import SKIPPED_FIELDS
+
     schema = _schema_at(above, column)
-    return set(schema["properties"]) if schema is not None else None
+    if schema is None:
+        return None
+    return set(schema["properties"]) - (SKIPPED_FIELDS if column == 0 else set())  # the grammar writes no status
 
 
 def _schema_at(above: str, column: int) -> dict | None:

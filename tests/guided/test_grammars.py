@@ -67,6 +67,9 @@ POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  
                         "    echo a\n  \t\n    echo b\n")),
     # Comment lines before the document begins: one at most (the base model wrote them to the budget).
     ("kubernetes", yaml("# a ConfigMap\n# for the app\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n")),
+    # A comment after a key or a value needs a space before its `#` (`labels:#x` is a key to YAML, ninth session).
+    ("kubernetes", yaml("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  labels:# the app\n    a: b\n")),
+    ("kubernetes", yaml('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "c"# the app\n')),
 ])
 def test_invented_names_and_broken_answers_are_refused(byte_matchers, kind, answer):
     assert byte_matchers[kind](answer) is not None
@@ -84,6 +87,8 @@ def test_invented_names_and_broken_answers_are_refused(byte_matchers, kind, answ
                       '  source_arn    = aws_s3_bucket.b.arn\n  action        = "lambda:InvokeFunction"\n}\n')),
     ("kubernetes", yaml(POD + "  hostNetwork: true\n")),
     ("kubernetes", yaml(POD.replace("    - name: app", "  - name: app").replace("      image", "    image"))),
+    ("kubernetes", yaml("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c # the app\n  labels: # its labels\n"
+                        "    a: b\n")),
 ])
 def test_real_names_in_both_styles_are_accepted(byte_matchers, kind, answer):
     assert byte_matchers[kind](answer) is None
