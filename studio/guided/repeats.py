@@ -463,12 +463,11 @@ class Repeats:
                             banned.append(token)
         return banned
 
-
     def _complete_mapping(self, text: str, line: str) -> list[int]:
-        """YAML: on a line of spaces alone, the tokens of spaces that would take it past the last column where a line
-        may still begin, once the innermost mapping has every field its schema allows: a key there would repeat one
-        (banned), and with nothing else left the bans are lifted and the key is repeated (`key "port" is defined
-        twice`), or the row writes comment and blank lines to the budget."""
+        """YAML: on a line of spaces alone, the tokens that would take it past the last column where a line may still
+        begin (spaces, or spaces then text), once the innermost mapping has every field its schema allows: a key
+        there would repeat one (banned), and with nothing else left the bans were lifted and the key repeated (`key
+        "port" is defined twice`), or the row wrote comment and blank lines to the budget."""
         if line.strip(" "):
             return []
         above = text[: len(text) - len(line)]
