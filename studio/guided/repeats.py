@@ -337,21 +337,21 @@ class Repeats:
     def missing(self, text: str | None = None) -> set[str]:
         """Terraform: what the block of the line after `text` (by default the answer so far) lacks of what its schema
         requires, whether or not the bans are on (the processor's last tokens write it before the block closes)."""
+        return self._block_set(text, 2)
+
+    def missing_arguments(self) -> set[str]:
+        """Terraform: the arguments the block of the next line lacks of those its schema requires, where the grammar
+        checks its names (not in a `dynamic` block's `content`, where `name {` is a block of any name)."""
+        return self._block_set(None, 3)
+
+    def _block_set(self, text: str | None, part: int) -> set[str]:
+        """`_hcl_block`'s set `part` for the block of the line after `text` (by default the answer so far)."""
         text = self.text if text is None else text
         above = text[: text.rfind("\n") + 1]
         if self.kind != "terraform" or self._in_text(above):
             return set()
         self._block_at(above)
-        return set(self._block[2])
-
-    def missing_arguments(self) -> set[str]:
-        """Terraform: the arguments the block of the next line lacks of those its schema requires, where the grammar
-        checks its names (not in a `dynamic` block's `content`, where `name {` is a block of any name)."""
-        above = self.text[: self.text.rfind("\n") + 1]
-        if self.kind != "terraform" or self._in_text(above):
-            return set()
-        self._block_at(above)
-        return set(self._block[3])
+        return set(self._block[part])
 
     def depth(self) -> int:
         """Terraform: how many blocks, objects and lists are open (by their brackets outside strings)."""
