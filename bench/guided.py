@@ -4,6 +4,7 @@
     python bench/guided.py --model qwen2.5-0.5b-random --tokenizer qwen2.5 --batch 32 --tokens 256   # on a GPU
     python bench/guided.py --engines llguidance --kinds terraform --rows 4
     python bench/guided.py ... --decoder studio              # on the studio's decoder, as evaluations on a GPU
+    python bench/guided.py ... --decoder studio --workers 0 8 --rounds 2   # masks in this process, then in 8 workers
 
 For each kind (Terraform, Kubernetes) the first `--batch` eval rows of that kind are answered three ways with
 the same prompts and settings: unguided (the baseline, measured first in the same run), then guided by each
@@ -81,15 +82,27 @@ def random_qwen(tokenizer, device: str, dtype):
     return AutoModelForCausalLM.from_config(config, dtype=dtype).to(device).eval()
 
 
-def run(model, tokenizer, chats, kinds, tokens: int, engine: str | None, studio=None) -> dict:
+def run(model, tokenizer, chats, kinds, tokens: int, engine: str | None, studio=None, workers: int = 0) -> dict:
     """One batch of answers, timed; `studio`: a `studio.decoder.Rollout` to decode on instead of `generate`
-    (sampling at the same temperature, top_p 1, as GRPO's rollouts and the evaluation's decoder do)."""
+    (sampling at the same temperature, top_p 1, as GRPO's rollouts and the evaluation's decoder do); `workers`:
+    processes that compute the masks (`studio.guided.shards`; 0: this one)."""
     tokenizer.padding_side = "left"
     texts = [generation.prompt_text(tokenizer, c) for c in chats]
     inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
     extra = {}
     processor = None
-    if engine:
+    if engine and workers:
+        from studio.guided.shards import ShardedGuide
+
+        processor = ShardedGuide(tokenizer, kinds, vocab_size=model.config.vocab_size, workers=workers)
+        extra["logits_processor"] = [processor]
+        # The workers start and compile outside the timed part (once per process in the studio): the first step's
+        # masks, asked again by the timed run, which feeds no new token.
+        prompt_ids = inputs["input_ids"].cpu()
+        processor(prompt_ids, torch.zeros(prompt_ids.shape[0], model.config.vocab_size))
+        compile_seconds, processor.compile_seconds, processor.mask_seconds = processor.compile_seconds, 0.0, 0.0
+        processor.part_seconds = dict.fromkeys(processor.part_seconds, 0.0)
+    elif engine:
         processor = decoding.GuidedLogitsProcessor(tokenizer, kinds, engine=engine,
                                                    vocab_size=model.config.vocab_size)
         extra["logits_processor"] = [processor]
@@ -178,6 +191,10 @@ def main() -> None:
     parser.add_argument("--decoder", choices=("generate", "studio"), default="generate",
                         help="decode through transformers' generate, or the studio's decoder (studio.decoder: what "
                         "evaluations on a GPU and GRPO's rollouts use; the masks overlap the forward pass)")
+    parser.add_argument("--workers", nargs="+", type=int, default=[0], help="guided runs with the masks computed by "
+                        "this many worker processes (studio.guided.shards; 0: in this process), in this order")
+    parser.add_argument("--rounds", type=int, default=1, help="run the guided settings this many times in turn: "
+                        "a grammar state met before costs less the next time (in this process, or in the workers)")
     parser.add_argument("--grammar-files", default="", help="a folder of <kind>.gbnf and <kind>.lark (as an export "
                         "writes them) to use instead of building the grammars from the schemas")
     args = parser.parse_args()
@@ -234,20 +251,22 @@ def main() -> None:
         figures.append({"kind": kind, "engine": "none", **{k: v for k, v in base.items() if k != "answers"}})
         if args.show:
             print("   ", repr(base["answers"][0][:200]))
-        for engine in args.engines:
+        for round_, engine, workers in [(r, e, w) for r in range(args.rounds) for e in args.engines
+                                        for w in args.workers if not (w and e != "llguidance")]:
+            label = engine + (f" x{workers}" if workers else "") + (f" #{round_ + 1}" if args.rounds > 1 else "")
             try:
-                guided = run(model, tokenizer, chats, kinds, args.tokens, engine, studio)
+                guided = run(model, tokenizer, chats, kinds, args.tokens, engine, studio, workers)
             except Exception as error:  # an engine that cannot take the grammar is a result too
-                print(f"{kind:10s} {engine:11s} failed: {str(error)[:300]}", flush=True)
-                figures.append({"kind": kind, "engine": engine, "error": str(error)[:300]})
+                print(f"{kind:10s} {label:11s} failed: {str(error)[:300]}", flush=True)
+                figures.append({"kind": kind, "engine": engine, "workers": workers, "error": str(error)[:300]})
                 continue
             ratio = guided["tokens_per_s"] / base["tokens_per_s"]
-            print(f"{kind:10s} {engine:11s} guided {guided['tokens_per_s']:8.1f} tokens/s  {ratio:6.1%} of unguided; "
+            print(f"{kind:10s} {label:11s} guided {guided['tokens_per_s']:8.1f} tokens/s  {ratio:6.1%} of unguided; "
                   f"compile {guided['compile_s']:.1f} s, masks {guided['mask_ms_per_step']:.1f} ms/step, "
                   f"refused {guided['refused']}; other processes {guided['busy']:.0f} CPU-s", flush=True)
             print(f"{'':22s} masks per step: " + ", ".join(f"{part} {ms} ms" for part, ms in
                                                           guided["parts_ms_per_step"].items()), flush=True)
-            figures.append({"kind": kind, "engine": engine, "ratio": ratio,
+            figures.append({"kind": kind, "engine": engine, "workers": workers, "round": round_ + 1, "ratio": ratio,
                             **{k: v for k, v in guided.items() if k != "answers"}})
             if args.show:
                 print("   ", repr(guided["answers"][0][:300]))

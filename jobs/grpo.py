@@ -65,6 +65,7 @@ def trainer_class():
     from trl import GRPOTrainer
 
     from studio.guided.decoding import GuidedLogitsProcessor, guided_generate
+    from studio.guided.shards import ShardedGuide, default_workers
 
     class StudioGRPOTrainer(GRPOTrainer):
         def __init__(self, *args, rollout=None, **kwargs):
@@ -79,7 +80,11 @@ def trainer_class():
             began = time.perf_counter()
             if self.rollout is not None and not images and not multimodal_fields:
                 self.rollout.sync(self.accelerator.unwrap_model(self.model), step=self.state.global_step)
-                processor = GuidedLogitsProcessor(self._tokenizer, None) if self.guided else None
+                processor = None
+                if self.guided:  # on a GPU the masks come from worker processes while the card computes the step
+                    workers = default_workers(len(prompt_ids), self.rollout.device)
+                    processor = (ShardedGuide(self._tokenizer, None, workers=workers) if workers
+                                 else GuidedLogitsProcessor(self._tokenizer, None))
                 completions = self.rollout.generate(prompt_ids, self.max_completion_length, self.temperature,
                                                     self.eos_token_ids, self._tokenizer.pad_token_id,
                                                     logits_processor=processor)

@@ -152,13 +152,14 @@ def _device_of(model):
     return next(model.parameters()).device
 
 
-def guidance(tokenizer, settings: Settings, kinds: list[str | None] | None) -> dict:
-    """The `generate` keyword arguments of schema-guided decoding for these rows (none when it is off)."""
+def guidance(tokenizer, settings: Settings, kinds: list[str | None] | None, workers: int = 0) -> dict:
+    """The `generate` keyword arguments of schema-guided decoding for these rows (none when it is off); `workers`:
+    processes that compute the masks (`studio.guided.shards`; 0: this one)."""
     if not settings.guided:
         return {}
     from studio.guided.decoding import processors_for
 
-    return processors_for(tokenizer, kinds, guided=True, budget=settings.max_new_tokens)
+    return processors_for(tokenizer, kinds, guided=True, budget=settings.max_new_tokens, workers=workers)
 
 
 def stream(model, tokenizer, messages: list[dict], settings: Settings = Settings(),
@@ -260,7 +261,13 @@ def generate(model, tokenizer, chats: list[list[dict]], settings: Settings = Set
             chunk_kinds = kinds[start : start + batch_size] if kinds else None
             if engine is not None:
                 prompts = [tokenizer(text, add_special_tokens=False)["input_ids"] for text in texts]
-                processor = guidance(tokenizer, settings, chunk_kinds).get("logits_processor")
+                # on a GPU the masks of a step come from worker processes while the card computes it
+                workers = 0
+                if settings.guided:
+                    from studio.guided.shards import default_workers
+
+                    workers = default_workers(len(texts), engine.device)
+                processor = guidance(tokenizer, settings, chunk_kinds, workers).get("logits_processor")
                 torch.manual_seed(settings.seed + start)
                 for ids in engine.generate(prompts, settings.max_new_tokens, settings.temperature,
                                            end_of_turn_ids(tokenizer), tokenizer.pad_token_id,

@@ -205,6 +205,9 @@ class GuidedLogitsProcessor:
         self._bitmask = None
         self._executor = None
         self._filled = False  # this step's masks were filled by `fill_together`
+        self._active: list[int] = []  # the rows this step's masks guide
+        self._complete: list[int] = []  # the rows whose grammar is complete: they may only end their turn
+        self.steer: dict = {}  # see `fill`
 
     def _start(self, input_ids, vocab_size: int) -> None:
         kinds = self.kinds
@@ -268,11 +271,18 @@ class GuidedLogitsProcessor:
             self.seen = input_ids.shape[1]
 
     def __call__(self, input_ids, scores):
-        import torch
+        self.fill(input_ids, scores)
+        return self.apply(scores)
 
-        self._sync(input_ids, self.vocab_size or scores.shape[-1])
+    def fill(self, input_ids, scores=None) -> list[int]:
+        """This step's masks, into `self._bitmask` (a row's -1 words where it is not guided); returns the rows
+        guided. Without `scores` (a worker process of `studio.guided.shards`, which has no logits) a row that the
+        bans would steer to a name its block lacks if its likeliest token closed the block keeps both masks in
+        `self.steer` (row -> (steered words, the grammar's words)) for the caller to choose between."""
+        self._sync(input_ids, self.vocab_size or (scores.shape[-1] if scores is not None else None))
         started = time.perf_counter()
         bitmask = self._bitmask
+        self.steer = {}
         active = [row for row, done in enumerate(self.done) if not done]
         if self._filled:  # `fill_together` computed this step's masks already
             self._filled = False
@@ -303,13 +313,14 @@ class GuidedLogitsProcessor:
         self.part_seconds["grammar"] += banning - started
         self.part_seconds["bans"] += ending - banning
         self.part_seconds["budget"] += time.perf_counter() - ending
-        if active:
-            apply_bitmask(scores, bitmask.to(scores.device, non_blocking=True))
-        if self._complete:
-            ends = torch.tensor(self._end_ids, device=scores.device)
-            keep = scores[self._complete][:, ends]
-            scores[self._complete] = float("-inf")
-            scores[torch.tensor(self._complete, device=scores.device).unsqueeze(1), ends] = keep
+        self._active = active
+        return active
+
+    def apply(self, scores):
+        """`scores` with this step's masks (`fill`) applied, in place: -inf where a token is not allowed."""
+        if self._active:
+            apply_bitmask(scores, self._bitmask.to(scores.device, non_blocking=True))
+        end_only(scores, self._complete, self._end_ids)
         return scores
 
     def _close_within_budget(self, active: list[int], input_ids, bitmask) -> None:
@@ -388,7 +399,8 @@ class GuidedLogitsProcessor:
     def _ban_repeats(self, row: int, bitmask, scores) -> None:
         """Take out of the row's mask the tokens that would repeat a name (`studio.guided.repeats`), unless
         nothing would be left. Where a Terraform block that lacks a required name would have closed (the grammar's
-        likeliest token is its `}`), the row may only begin one of the names it lacks."""
+        likeliest token is its `}`), the row may only begin one of the names it lacks; without `scores` that choice
+        is left to the caller (`self.steer`)."""
         import torch
 
         repeats = self._repeats[row]
@@ -397,10 +409,13 @@ class GuidedLogitsProcessor:
             return
         words = bitmask[row].numpy()
         kept = words & ~_packed(parts, words)
-        if repeats.lacking and _likeliest(scores[row], words) in repeats.closes:
+        if repeats.lacking:
             steered = kept & _packed([repeats.starts_of(repeats.lacking)], words)
             if steered.any():
-                kept = steered
+                if scores is None:
+                    self.steer[row] = (steered, words.copy())
+                elif _likeliest(scores[row], words) in repeats.closes:
+                    kept = steered
         if (kept != words).any() and kept.any():
             bitmask[row] = torch.from_numpy(kept)
             repeats.applied += 1
@@ -463,13 +478,17 @@ def fill_together(guides: list[tuple["GuidedLogitsProcessor", object]], vocab_si
 _EXECUTOR = None
 
 
+# The llguidance pool's threads (None: its default, one per core); a worker process of `studio.guided.shards` takes 1.
+EXECUTOR_THREADS: int | None = None
+
+
 def _executor():
     """One llguidance thread pool for every processor of the process."""
     global _EXECUTOR
     if _EXECUTOR is None:
         import llguidance
 
-        _EXECUTOR = llguidance.LLExecutor()
+        _EXECUTOR = llguidance.LLExecutor(EXECUTOR_THREADS) if EXECUTOR_THREADS else llguidance.LLExecutor()
     return _EXECUTOR
 
 
@@ -570,16 +589,34 @@ def apply_bitmask(scores, bitmask) -> None:
     scores.masked_fill_(~allowed, float("-inf"))
 
 
+def end_only(scores, rows: list[int], end_ids: list[int]) -> None:
+    """In place: the `rows` (whose grammar is complete) may only end their turn (one of `end_ids`)."""
+    if not rows:
+        return
+    import torch
+
+    ends = torch.tensor(end_ids, device=scores.device)
+    keep = scores[rows][:, ends]
+    scores[rows] = float("-inf")
+    scores[torch.tensor(rows, device=scores.device).unsqueeze(1), ends] = keep
+
+
 def processors_for(tokenizer, kinds: list[str] | None, guided: bool, engine: str = DEFAULT_ENGINE,
-                   budget: int | None = None) -> dict:
+                   budget: int | None = None, workers: int = 0) -> dict:
     """The `generate` keyword arguments that turn guidance on (none when `guided` is False); `budget` is the
-    answers' max_new_tokens (see "a guided answer also ends whole" above)."""
+    answers' max_new_tokens (see "a guided answer also ends whole" above); `workers` > 0: the masks are computed by
+    that many worker processes (`studio.guided.shards`, llguidance only)."""
     if not guided:
         return {}
     from transformers import LogitsProcessorList
 
-    return {"logits_processor": LogitsProcessorList([GuidedLogitsProcessor(tokenizer, kinds, engine=engine,
-                                                                           budget=budget)])}
+    if workers and engine == "llguidance":
+        from studio.guided.shards import ShardedGuide
+
+        guide = ShardedGuide(tokenizer, kinds, budget=budget, workers=workers)
+    else:
+        guide = GuidedLogitsProcessor(tokenizer, kinds, engine=engine, budget=budget)
+    return {"logits_processor": LogitsProcessorList([guide])}
 
 
 @contextlib.contextmanager

@@ -1,0 +1,335 @@
+"""Guided decoding's masks computed by worker processes, the batch's rows split among them, while the GPU runs the
+step.
+
+    >>> from studio.guided.shards import ShardedGuide
+    >>> guide = ShardedGuide(tokenizer, kinds, budget=512, vocab_size=vocab, workers=8)   # as GuidedLogitsProcessor
+    >>> engine.generate(prompts, 512, 0.0, eos_ids, pad_id, logits_processor=guide)        # studio.decoder.Rollout
+
+Why: on the H200 device a step of the 0.5B model for 32 rows takes about 4 ms, and the masks of those 32 rows took
+6-14 ms of one core (grammar and bans; ninth session, `bench/sweeps/results/gpu-h200.md`). llguidance's own thread
+pool does not shorten them: on this 2-core CPU the 32 masks of a step took 6.1 ms on one thread and 6.9 on two (also
+with rows on separately compiled grammars; Python threads 5.4), while two processes of 16 rows each took 3.6 ms
+each, side by side. So each worker process holds a `GuidedLogitsProcessor` over its share of the rows (its own
+grammars, bans and budget ending), takes the tokens chosen last, and writes its rows' masks into shared memory; the
+main process sends the tokens, waits for the masks and applies them where the logits are.
+
+One choice needs the logits, which stay on the card: where a Terraform block lacking a required name would close,
+the row may only begin a name it lacks, if `}` is the grammar's likeliest token (`GuidedLogitsProcessor.
+_ban_repeats`). A worker hands such rows back with both masks, and the choice is made on the card, for all of them
+at once. The answers are those of `GuidedLogitsProcessor` in one process, token for token
+(`tests/guided/test_shards.py`).
+
+The workers are started once per process, as fresh interpreters (a forked child of a process that holds a CUDA
+context may not use it; multiprocessing's spawn would run the caller's main script again), kept for the next batch,
+and each compiles its grammars once.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+import traceback
+
+import numpy
+
+# Worker processes at most; `default_workers` chooses. INFRAMIND_GUIDE_WORKERS sets the number (0: none).
+MAX_WORKERS = 8
+# Whether a GPU's guided batches use workers unless INFRAMIND_GUIDE_WORKERS says: not until measured on a GPU (the
+# tenth session, which wrote this, was lent none; `bench/guided.py --decoder studio --workers 0 8 --rounds 2`).
+AUTO_ON_GPU = False
+ROWS_PER_WORKER = 4  # fewer rows than this per worker and the messages cost more than the masks
+WORKERS_ENV = "INFRAMIND_GUIDE_WORKERS"
+REPLY_TIMEOUT_S = 600  # a worker compiles its grammars at its first batch (seconds); after that a step is ms
+
+# The module settings of `studio.guided.decoding` a worker's processor reads, copied from the caller's at each batch
+_SETTINGS = ("BUDGET_ENDING", "REPEAT_BANS", "REQUIRED_BANS", "COMMENT_BANS", "COMMENT_RUNS", "YAML_LINE_LIMIT",
+             "FINISH_WITHIN", "CLOSE_MARGIN", "WRITE_MISSING", "MISSING_TOKENS")
+
+
+def default_workers(rows: int, device) -> int:
+    """How many worker processes compute the masks of a batch of `rows` decoded on `device`: INFRAMIND_GUIDE_WORKERS
+    where it is set; none on a CPU (the model's matrix products use its cores) or while AUTO_ON_GPU is off; else up
+    to MAX_WORKERS, ROWS_PER_WORKER rows each at least, and two cores left to the main process."""
+    if os.environ.get(WORKERS_ENV, "").strip():
+        return max(0, int(os.environ[WORKERS_ENV]))
+    if getattr(device, "type", str(device)) != "cuda" or not AUTO_ON_GPU:
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    workers = min(MAX_WORKERS, cores - 2, rows // ROWS_PER_WORKER)
+    return workers if workers >= 2 else 0
+
+
+class ShardedGuide:
+    """`GuidedLogitsProcessor`'s interface (`__call__(input_ids, scores)`, one per `generate` call) with the rows'
+    masks computed by `workers` processes."""
+
+    def __init__(self, tokenizer, kinds: list[str | None] | None = None, budget: int | None = None,
+                 vocab_size: int | None = None, workers: int = 2):
+        if workers < 1:
+            raise ValueError("a ShardedGuide needs one worker at least")
+        self.tokenizer = tokenizer
+        self.kinds = list(kinds) if kinds is not None else None
+        self.budget = budget
+        self.vocab_size = vocab_size
+        self.workers = workers
+        self.seen = 0
+        self.failed = 0
+        self.closed_early = 0
+        self.repeats_banned = 0
+        self.mask_seconds = 0.0  # the main process's wait for the masks, and their choosing and applying
+        self.part_seconds = {"grammar": 0.0, "bans": 0.0, "budget": 0.0}  # the slowest worker's, per step
+        self.compile_seconds = 0.0
+        self._shards: list[list[int]] | None = None
+        self._pool: list[_Worker] = []
+        self._shared = None
+        self._masks = None
+        self._complete: list[int] = []
+        self._closes = None
+        self._end_ids: list[int] = []
+
+    def __call__(self, input_ids, scores):
+        import torch
+
+        started = time.perf_counter()
+        if self._shards is None:
+            self._start(input_ids, self.vocab_size or scores.shape[-1])
+        else:
+            new = input_ids[:, self.seen:].numpy()
+            for worker, rows in zip(self._pool, self._shards):
+                worker.send(("step", new[rows]))
+        self.seen = input_ids.shape[1]
+        steer: list[int] = []
+        slowest = {part: 0.0 for part in self.part_seconds}
+        for worker in self._pool:
+            reply = worker.receive()
+            steer += reply["steer"]
+            self._complete += reply["complete"]
+            self.failed += reply["failed"]
+            self.closed_early += reply["closed_early"]
+            self.repeats_banned += reply["repeats_banned"]
+            self.compile_seconds += reply["compile_seconds"]
+            for part, seconds in reply["parts"].items():
+                slowest[part] = max(slowest[part], seconds)
+        for part, seconds in slowest.items():
+            self.part_seconds[part] += seconds
+        masks = torch.from_numpy(self._masks[0]).to(scores.device)
+        if steer:
+            masks[steer] = self._steered(scores, steer, masks[steer])
+        from studio.guided.decoding import apply_bitmask, end_only
+
+        apply_bitmask(scores, masks)
+        end_only(scores, sorted(self._complete), self._end_ids)
+        self.mask_seconds += time.perf_counter() - started
+        return scores
+
+    def _steered(self, scores, rows: list[int], kept):
+        """The masks of `rows`: steered (to a name the block lacks) where the grammar's likeliest token closes the
+        block, else `kept`, as `GuidedLogitsProcessor._ban_repeats` chooses, on the logits' device."""
+        import torch
+
+        from studio.guided.decoding import apply_bitmask
+
+        if self._closes is None:
+            from studio.guided.decoding import per_tokenizer
+            from studio.guided.repeats import _Tables
+
+            closes = torch.zeros(scores.shape[-1], dtype=torch.bool)
+            closes[sorted(per_tokenizer(_Tables, self.tokenizer).close_set)] = True
+            self._closes = closes.to(scores.device)
+        steered = torch.from_numpy(self._masks[1][rows]).to(scores.device)
+        grammar = torch.from_numpy(self._masks[2][rows]).to(scores.device)
+        likeliest = scores[rows].float().clone()
+        apply_bitmask(likeliest, grammar)
+        closing = self._closes[likeliest.argmax(-1)]
+        return torch.where(closing[:, None], steered, kept)
+
+    def _start(self, input_ids, vocab_size: int) -> None:
+        from multiprocessing import shared_memory
+
+        from studio.generation import end_of_turn_ids
+        from studio.guided import decoding
+
+        kinds = self.kinds
+        if kinds is None:
+            prompts = self.tokenizer.batch_decode(input_ids, skip_special_tokens=False)
+            kinds = [decoding.kind_of_prompt(text) for text in prompts]
+        if len(kinds) != input_ids.shape[0]:
+            raise ValueError(f"{len(kinds)} kinds for a batch of {input_ids.shape[0]} rows")
+        batch = input_ids.shape[0]
+        count = min(self.workers, batch)
+        self._shards = [list(range(batch))[i::count] for i in range(count)]
+        self._pool = _pool(count)
+        self._end_ids = end_of_turn_ids(self.tokenizer)
+        words = (vocab_size + 31) // 32
+        shape = (3, batch, words)  # each row's mask; for steered rows, the steered mask and the grammar's
+        self._shared = shared_memory.SharedMemory(create=True, size=int(numpy.prod(shape)) * 4)
+        self._masks = numpy.ndarray(shape, dtype=numpy.int32, buffer=self._shared.buf)
+        self._masks[:] = -1
+        key = decoding._tokenizer_key(self.tokenizer, vocab_size)
+        settings = {name: getattr(decoding, name) for name in _SETTINGS}
+        prompts = input_ids.numpy()
+        from studio.guided.grammars import grammar
+
+        sources = {kind: grammar(kind) for kind in set(kinds) if kind}  # this process's, whichever folder holds it
+        for worker, rows in zip(self._pool, self._shards):
+            if key not in worker.tokenizers:
+                worker.send(("tokenizer", key, pickle.dumps(self.tokenizer)))
+                worker.receive()
+                worker.tokenizers.add(key)
+            for kind in {kinds[r] for r in rows if kinds[r]}:
+                if worker.grammars.get(kind) != sources[kind].lark:
+                    worker.send(("grammar", sources[kind]))
+                    worker.receive()
+                    worker.grammars[kind] = sources[kind].lark
+            worker.send(("start", key, settings, [kinds[r] for r in rows], rows, prompts[rows], vocab_size,
+                         self.budget, self._shared.name, shape))
+
+    def __del__(self):
+        self.close()
+
+    def close(self) -> None:
+        """Free the shared masks (the workers stay for the next batch)."""
+        shared, self._shared, self._masks = self._shared, None, None
+        if shared is not None:
+            try:
+                shared.close()
+                shared.unlink()
+            except (FileNotFoundError, BufferError):
+                pass
+
+
+class _Worker:
+    """One worker process (`python -m studio.guided.shards`) and the connection to it."""
+
+    def __init__(self):
+        import multiprocessing.connection
+        import socket
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        ours, theirs = socket.socketpair()
+        root = str(Path(__file__).resolve().parents[2])
+        # a fresh interpreter rather than multiprocessing's spawn, which runs the caller's main script again
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
+                   CUDA_VISIBLE_DEVICES="")
+        self.process = subprocess.Popen([sys.executable, "-m", "studio.guided.shards", str(theirs.fileno())],
+                                        pass_fds=[theirs.fileno()], env=env)
+        theirs.close()
+        self.connection = multiprocessing.connection.Connection(ours.detach())
+        self.tokenizers: set = set()
+        self.grammars: dict[str, str] = {}  # kind -> the Lark source the worker holds
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def send(self, message) -> None:
+        try:
+            self.connection.send(message)
+        except (OSError, ValueError):
+            raise _ended() from None
+
+    def receive(self) -> dict:
+        from studio.guided.decoding import GuidedDecodingError
+
+        try:
+            if not self.connection.poll(REPLY_TIMEOUT_S):
+                raise GuidedDecodingError(f"a guided-decoding worker gave no masks in {REPLY_TIMEOUT_S} s")
+            reply = self.connection.recv()
+        except (EOFError, OSError):
+            raise _ended() from None
+        if isinstance(reply, dict) and "error" in reply:
+            raise GuidedDecodingError(f"a guided-decoding worker failed:\n{reply['error']}")
+        return reply
+
+
+def _ended():
+    from studio.guided.decoding import GuidedDecodingError
+
+    return GuidedDecodingError("a guided-decoding worker process ended (out of memory?); the next batch starts "
+                               f"another. Set {WORKERS_ENV}=0 to compute the masks in this process.")
+
+
+_POOL: list[_Worker] = []
+
+
+def _pool(count: int) -> list[_Worker]:
+    """`count` live workers, started where fewer are running."""
+    _POOL[:] = [worker for worker in _POOL if worker.alive()]
+    while len(_POOL) < count:
+        _POOL.append(_Worker())
+    return _POOL[:count]
+
+
+def _serve(connection) -> None:
+    """A worker's loop: keep a `GuidedLogitsProcessor` over its rows of the batch and answer each step with their
+    masks, written into the batch's shared memory."""
+    import torch
+
+    torch.set_num_threads(1)
+    from multiprocessing import shared_memory
+
+    from studio.guided import decoding
+
+    decoding.EXECUTOR_THREADS = 1
+    tokenizers, processor, shared, masks, rows, history = {}, None, None, None, [], None
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        try:
+            if message[0] == "tokenizer":
+                tokenizers[message[1]] = pickle.loads(message[2])
+                connection.send({})
+                continue
+            if message[0] == "grammar":  # the caller's grammar of a kind, compiled afresh
+                from studio.guided import grammars
+
+                grammars._FILES[message[1].kind] = message[1]
+                for key in [key for key in decoding._COMPILED if key[:2] == (decoding.DEFAULT_ENGINE, message[1].kind)]:
+                    del decoding._COMPILED[key]
+                connection.send({})
+                continue
+            if message[0] == "start":
+                key, settings, kinds, rows, prompts, vocab_size, budget, name, shape = message[1:]
+                for setting, value in settings.items():
+                    setattr(decoding, setting, value)
+                if shared is not None:
+                    shared.close()
+                shared = shared_memory.SharedMemory(name=name)
+                # the caller owns it: without this, Python before 3.13 would unlink it when this worker ends
+                from multiprocessing import resource_tracker
+
+                resource_tracker.unregister(shared._name, "shared_memory")
+                masks = numpy.ndarray(shape, dtype=numpy.int32, buffer=shared.buf)
+                processor = decoding.GuidedLogitsProcessor(tokenizers[key], kinds, vocab_size=vocab_size,
+                                                           budget=budget)
+                history = torch.from_numpy(numpy.ascontiguousarray(prompts))
+            else:  # "step": the tokens chosen since the last step, one column each
+                history = torch.cat([history, torch.from_numpy(numpy.ascontiguousarray(message[1]))], dim=1)
+            counts = (processor.failed, processor.closed_early, processor.repeats_banned, len(processor._complete),
+                      dict(processor.part_seconds), processor.compile_seconds)
+            processor.fill(history)
+            masks[0, rows] = processor._bitmask.numpy()
+            for local, (steered, grammar) in processor.steer.items():
+                masks[1, rows[local]] = steered
+                masks[2, rows[local]] = grammar
+            connection.send({
+                "steer": [rows[local] for local in processor.steer],
+                "complete": [rows[local] for local in processor._complete[counts[3]:]],
+                "failed": processor.failed - counts[0], "closed_early": processor.closed_early - counts[1],
+                "repeats_banned": processor.repeats_banned - counts[2],
+                "parts": {part: seconds - counts[4][part] for part, seconds in processor.part_seconds.items()},
+                "compile_seconds": processor.compile_seconds - counts[5],
+            })
+        except BaseException:
+            connection.send({"error": traceback.format_exc()[-3000:]})
+
+
+if __name__ == "__main__":
+    import multiprocessing.connection
+    import sys
+
+    _serve(multiprocessing.connection.Connection(int(sys.argv[1])))
