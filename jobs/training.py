@@ -206,7 +206,7 @@ def load_for_training(spec: JobSpec, setup: Setup):
             # a torch without torch.nn.attention.varlen: flex attention also follows the rows (compiled per shape)
             plan = setup.plan = dataclasses.replace(plan, attention="flex_attention")
     print(f"[job] loading {spec.model} on {setup.device} ({setup.dtype}); {setup.note}", flush=True)
-    if setup.device == "cuda":
+    if setup.device == "cuda" or plan.cpu_bf16 or plan.group_by_length:
         print(f"[job] speed: {plan.describe()}", flush=True)
     model, tokenizer = models.load(spec.model, four_bit=setup.four_bit, dtype=dtype, device_map=device_map,
                                    double_quant=spec.double_quantization, attn_implementation=plan.attention)
@@ -270,8 +270,8 @@ def common_arguments(spec: JobSpec, run: RunFolder, setup: Setup, has_eval: bool
         save_total_limit=spec.save_total_limit or None,
         eval_strategy="steps" if has_eval else "no",
         eval_steps=spec.eval_steps,
-        # TRL turns bf16 on unless told otherwise; on the CPU that is slower, not faster.
-        bf16=setup.device == "cuda" and setup.dtype == "bf16",
+        # TRL turns bf16 on unless told otherwise; on the CPU only where the plan says it is faster (AMX).
+        bf16=(setup.device == "cuda" and setup.dtype == "bf16") or plan.cpu_bf16,
         fp16=setup.device == "cuda" and setup.dtype == "fp16",
         gradient_checkpointing=plan.gradient_checkpointing,
         gradient_checkpointing_kwargs={"use_reentrant": False} if plan.gradient_checkpointing else None,
@@ -280,7 +280,9 @@ def common_arguments(spec: JobSpec, run: RunFolder, setup: Setup, has_eval: bool
         ddp_find_unused_parameters=False if setup.world_size > 1 else None,
         # Several processes on a machine without a GPU (`accelerate launch --num_processes 2` on the CPU): without
         # use_cpu transformers leaves them undistributed, each training alone; gloo is the CPU's backend.
-        use_cpu=setup.device == "cpu" and setup.world_size > 1,
+        # accelerate takes bf16 autocast on the CPU only with use_cpu
+        use_cpu=setup.device == "cpu" and (setup.world_size > 1 or plan.cpu_bf16),
+        **({"train_sampling_strategy": "group_by_length"} if plan.group_by_length else {}),
         ddp_backend="gloo" if setup.device == "cpu" and setup.world_size > 1 else None,
         dataloader_pin_memory=setup.device == "cuda",
         report_to=[],

@@ -176,3 +176,29 @@ def test_the_gpu_estimate_is_within_15_percent_of_the_peaks_measured_with_liger(
     run = dataclasses.replace(plan(spec, shape, "cuda"), kbit_upcast=quantization == "none")
     total = module._estimate(spec, shape, "cuda", run).total / GIB
     assert abs(total / H200_PEAKS[setting] - 1) <= 0.15, (setting, total)
+
+
+def test_the_cpus_auto_plan_autocasts_to_bf16_only_where_it_measures_faster(monkeypatch):
+    """On the CPU `speed: auto` batches rows of like length, and trains under bf16 autocast where this CPU
+    multiplies bf16 matrices CPU_BF16_MIN_SPEEDUP times faster than fp32 (AMX), not where it is slower (AVX2)."""
+    from jobs import estimate as estimate_module
+    from studio import models
+
+    shape = ModelShape.from_config(QWEN_05B)
+    measured = models.cpu_bf16_speedup()  # the real figure of this machine, whichever it is
+    assert measured > 0
+    here = plan(SFTJob(quantization="none"), shape, "cpu")
+    assert here.cpu_bf16 == (measured >= estimate_module.CPU_BF16_MIN_SPEEDUP) and here.group_by_length
+    monkeypatch.setattr(models, "cpu_bf16_speedup", lambda: 8.0)
+    fast = plan(SFTJob(quantization="none"), shape, "cpu")
+    assert fast.cpu_bf16 and "bf16 autocast" in fast.describe() and "8.0x" in fast.describe()
+    monkeypatch.setattr(models, "cpu_bf16_speedup", lambda: 0.2)
+    slow = plan(SFTJob(quantization="none"), shape, "cpu")
+    assert not slow.cpu_bf16 and slow.group_by_length and "fp32" in slow.describe()
+    # the spec's numbers either way; packed rows need no grouping; as written, GRPO and DPO: the spec alone
+    assert (fast.batch_size, fast.gradient_accumulation, fast.packing) == (4, 4, False)
+    assert not plan(SFTJob(quantization="none", packing=True), shape, "cpu").group_by_length
+    monkeypatch.setattr(models, "cpu_bf16_speedup", lambda: 8.0)
+    for written in (SFTJob(quantization="none", speed="as_written"), GRPOJob(eval_dataset="")):
+        chosen = plan(written, shape, "cpu")
+        assert not chosen.cpu_bf16 and not chosen.group_by_length

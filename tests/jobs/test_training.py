@@ -35,8 +35,8 @@ def training_lines(run: RunFolder) -> list[dict]:
     return [row for row in run.metrics() if row.get("loss") is not None]
 
 
-def _cli(job_yaml: Path, home: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "INFRAMIND_HOME": str(home), "OMP_NUM_THREADS": "1", "INFRAMIND_GPUS": "none"}
+def _cli(job_yaml: Path, home: Path, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "INFRAMIND_HOME": str(home), "OMP_NUM_THREADS": "1", "INFRAMIND_GPUS": "none", **extra_env}
     env.pop(runner.SUPERVISED_ENV, None)
     return subprocess.run([sys.executable, "-m", "jobs", "run", str(job_yaml)], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
@@ -83,6 +83,26 @@ def test_an_sft_job_trains_through_the_cli(sft_by_cli, monkeypatch):
     from studio import adapters
 
     assert [adapter.run for adapter in adapters.find()] == ["sft-cli"]
+
+
+@pytest.mark.parametrize("autocast", ["1", "0"])
+def test_the_cpus_auto_plan_trains_under_bf16_autocast_or_in_fp32(tiny_llama, tmp_path, autocast):
+    """`speed: auto` on the CPU: under bf16 autocast (where the CPU multiplies bf16 faster; forced here either way)
+    the job trains as in fp32, rows batched by length, and train.log says which it ran."""
+    rows = write_rows(tmp_path / "train.jsonl", 12), write_rows(tmp_path / "eval.jsonl", 4)
+    spec = tiny_job("sft", tiny_llama, rows, max_steps=3, eval_steps=3, output="sft-cpu-auto")
+    specs.save(spec, tmp_path / "job.yaml")
+    from jobs import estimate
+
+    result = _cli(tmp_path / "job.yaml", tmp_path / "workspace", **{estimate.CPU_BF16_ENV: autocast})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run = RunFolder(tmp_path / "workspace" / "runs" / "sft-cpu-auto")
+    log = run.log_file.read_text()
+    assert "rows of like length" in log
+    assert ("bf16 autocast" in log) == (autocast == "1") and ("fp32 (speed auto" in log) == (autocast == "0")
+    losses = [row["loss"] for row in training_lines(run)]
+    assert len(losses) == 3 and all(loss > 0 for loss in losses)
+    assert max(lora_b_norms(run.adapter)) > 0
 
 
 def test_queued_grpo_and_sft_jobs_run_one_after_the_other(sft_by_cli, job_home, tiny_llama, rows):
