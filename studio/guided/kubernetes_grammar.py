@@ -11,7 +11,8 @@ groups: every kind of the seed dataset and more), each document `apiVersion: <gr
 `kind: <Kind>` then the object's fields. Field names are restricted per kind and per path, with the
 indentation YAML gives them (a rule per schema definition and indentation, made only where reached): a
 mapping's keys at its indentation, a list's items as `- ` at the key's indentation or two further (both block
-styles are YAML), objects also as `{}`, lists also in flow style on one line. Maps with free keys (labels,
+styles are YAML), objects also as `{}`, lists also in flow style on one line (a list of objects: of flow
+mappings). Maps with free keys (labels,
 annotations, data, resource limits) take any key. Scalars follow the field's type (`SCALAR_LINES`): strings plain
 (not one YAML reads as a boolean, number or date: `NOT_PLAIN_STRING`, Lark only), quoted or block scalars (`|`,
 `>`); integers, numbers, booleans as such; a map of strings takes string values only. An object's top-level
@@ -157,7 +158,9 @@ class _Builder:
                 key = self.short(item_def or json.dumps(item_schema, sort_keys=True))
                 columns = [c for c in (indent, indent + 2) if c + 2 <= MAX_INDENT]
                 sequences = " | ".join(self.sequence(key, item_schema, c) for c in columns)
-                return f"(eol ({sequences}) | flow-list | empty-list)"
+                # in flow style too, items are mappings (`ports: ["web"]`: "expected mapping, got string", 3 of the 11
+                # Kubernetes schema failures of the cpu recipe's guided SFT answers, tenth session)
+                return f"(eol ({sequences}) | flow-map-list | empty-list)"
             if self.shape(items) == "scalar":
                 line = self.scalar(items)
                 return (f"(eol ({self.scalar_list(line, indent)} | {self.scalar_list(line, deeper)}) | flow-list "
@@ -227,6 +230,7 @@ def _generic(rules: Rules) -> None:
     rules.add("qty-line", f'" " ({number} | plain-str | {quoted}) {comment}')
     rules.add("flow-map", f'" " "{{" [^\\r\\n]* "}}" {comment}')
     rules.add("flow-list", f'" " "[" [^\\r\\n]* "]" {comment}')
+    rules.add("flow-map-list", f'" " "[" " "* "{{" [^\\r\\n]* "}}" " "* "]" {comment}')
     rules.add("empty-map", f'" " "{{}}" {comment}')
     rules.add("empty-list", f'" " "[]" {comment}')
     rules.add("block-head", f'" " ("|" | ">") [-+]? {comment}')

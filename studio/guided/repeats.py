@@ -154,6 +154,8 @@ class _Tables:
                 self.dashes.append(i)
         self.spaces_then_end = [i for before, ids in self.line_ends.items() if before and not before.strip()
                                 for i in ids]
+        # YAML: the tokens that end a line holding nothing but spaces (written at such a line)
+        self.blank_line_ends = [i for before, ids in self.line_ends.items() if not before.strip(" ") for i in ids]
         self.space_lengths = [(i, len(self.texts[i])) for i in self.spaces]
         self.close_set = frozenset(self.closes)
         self._starts_below: dict[int, object] = {}
@@ -197,6 +199,7 @@ class Repeats:
         self._ceiling_above: str | None = None  # see `_complete_mapping`
         self._ceiling: int | None = None
         self._floor: tuple[int, bool] = (0, False)  # see `_yaml_unfinished`
+        self._gap_cache: tuple[str | None, int | None] = (None, None)  # see `_gap_after_gap`
         self._tables = per_tokenizer(_Tables, tokenizer)
         self._words, self._labels, self._texts = self._tables.words, self._tables.labels, self._tables.texts
         # The mappings above the current line (they change only when a line ends) and the bans found on it.
@@ -327,7 +330,31 @@ class Repeats:
             return [self._tables.dashes] if top else []
         spaces = len(line)
         parts = [self._tables.starts_below(floor - spaces)] if floor > spaces else []
+        content = self._gap_after_gap(above) if floor or top else None
+        if content is not None:
+            # Right after a blank or comment line, no other while a mapping lacks a required field: kept from closing
+            # it, answers wrote blank or comment lines to the budget instead (the cpu recipe's guided SFT, tenth
+            # session: 6 of its 11 Kubernetes schema failures, `containers`, `port`, `template` never written); nor
+            # spaces past where a line can hold anything (48 spaces, then only a newline or a comment were left).
+            parts += [self._tables.blank_line_ends, self._tables.comment_starts[self.kind]]
+            if content >= spaces:
+                parts.append(self._tables.past_column(content - spaces))
         return parts + ([self._tables.document_ends] if top and not spaces else [])
+
+    def _gap_after_gap(self, above: str) -> int | None:
+        """Where the line before this one is blank or a comment: the deepest column a line may hold anything at,
+        from the last line above that holds something (its indentation, two more where it opens a mapping or a
+        list); None where that line is not blank or a comment. Once per line."""
+        if self._gap_cache[0] != above:
+            indent = None
+            if _gap_line(above):
+                content = next((row for row in reversed(above.split("\n")[:-1])
+                                if row.strip(" ") and not row.lstrip(" ").startswith("#")), "")
+                indent = len(content) - len(content.lstrip(" ")) + (2 if content.rstrip(" ").endswith(":") else 0)
+                if content.lstrip(" ").startswith("- "):  # a list item's mapping: its keys after the `- `
+                    indent += 2
+            self._gap_cache = (above, indent)
+        return self._gap_cache[1]
 
     def line_length(self) -> int:
         """The length of the line being written, or 0 inside free text (a heredoc, a YAML block scalar)."""
@@ -478,6 +505,12 @@ class Repeats:
         if self._ceiling is None:
             return []
         return self._tables.past_column(self._ceiling - len(line))
+
+
+def _gap_line(above: str) -> bool:
+    """Whether the line before this one (the last of `above`) is blank or a comment."""
+    previous = above[: -1][above[: -1].rfind("\n") + 1:] if above.endswith("\n") else None
+    return previous is not None and (not previous.strip(" ") or previous.lstrip(" ").startswith("#"))
 
 
 def _last_column(above: str, mappings: dict[int, set[str]]) -> int | None:

@@ -95,7 +95,7 @@ class ShardedGuide:
         if self._shards is None:
             self._start(input_ids, self.vocab_size or scores.shape[-1])
         else:
-            new = input_ids[:, self.seen:].numpy()
+            new = input_ids[:, self.seen:].cpu().numpy()  # `generate` on a GPU hands its ids on the GPU
             for worker, rows in zip(self._pool, self._shards):
                 worker.send(("step", new[rows]))
         self.seen = input_ids.shape[1]
@@ -168,7 +168,7 @@ class ShardedGuide:
         self._masks[:] = -1
         key = decoding._tokenizer_key(self.tokenizer, vocab_size)
         settings = {name: getattr(decoding, name) for name in _SETTINGS}
-        prompts = input_ids.numpy()
+        prompts = input_ids.cpu().numpy()
         from studio.guided.grammars import grammar
 
         sources = {kind: grammar(kind) for kind in set(kinds) if kind}  # this process's, whichever folder holds it

@@ -117,6 +117,10 @@ CONTAINER = POD + "      securityContext:\n"
     # answer on the H200 wrote `CHECKOUT_V2: on\r\n` where `on\n` was refused, sixth session)
     CONFIG + "data:\n  CHECKOUT_V2: on\r\n",
     CONFIG + "data:\n  NOTE: \"a\rb\"\n",
+    # a list of objects in flow style holds mappings (`ports: ["web"]`: "spec.ports[0]: expected mapping, got string",
+    # the cpu recipe's guided answers, tenth session)
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports: [\"web\"]\n",
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports: [80, 443]\n",
 ])
 def test_values_of_another_type_are_refused(byte_matchers, answer):
     assert byte_matchers["kubernetes"](yaml(answer)) is not None
@@ -130,6 +134,8 @@ def test_values_of_another_type_are_refused(byte_matchers, answer):
     + "  volumes:\n  - name: v\n    configMap:\n      name: c\n      defaultMode: 0555\n",
     "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - port: 80\n    targetPort: http\n"
     "  - port: 443\n    targetPort: 8443\n",
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports: [{port: 80}, {port: 443}]\n",
+    "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports: []\n",
 ])
 def test_values_of_their_type_are_accepted(byte_matchers, answer):
     assert byte_matchers["kubernetes"](yaml(answer)) is None
