@@ -315,9 +315,9 @@ _CPU_BF16_SPEEDUP: list[float] = []
 
 def cpu_bf16_speedup() -> float:
     """How many times faster this CPU multiplies matrices in bf16 than in fp32: `F.linear` of 512 rows through a
-    576 x 1536 projection (the embedded model's MLP), the best of five runs each, measured once per process (about
-    0.1 s). CPUs with bf16 matrix units (AMX) read 5-12x (this machine, tenth session: 2,576 GFLOP/s against 214);
-    without them bf16 is slower (0.1-0.2x on the 2-core AVX2 machine of earlier sessions)."""
+    576 x 1536 projection (the embedded model's MLP), the best of five runs each, measured once per process (0.8 s
+    here, the process's first torch work included). With bf16 matrix units (AMX) it read 6.0-8.2x on this 2-core Xeon
+    (tenth session); without them bf16 is slower (0.1-0.2x on the 2-core AVX2 machine of earlier sessions)."""
     if not _CPU_BF16_SPEEDUP:
         import torch
         import torch.nn.functional as F
