@@ -148,6 +148,10 @@ class JobSpec:
     seed: int = _help("Seed for the adapter's initialization, shuffling and sampling.", 42)
     epochs: float = _help("Passes over the training rows (ignored when max_steps > 0).", 1.0)
     max_steps: int = _help("Optimizer steps to run; 0 means run `epochs` passes.", 0)
+    max_minutes: float = _help("Finish within this many minutes of the job's wall time, loading included: after "
+                               "its first steps the job measures their speed and runs as many steps as fit (at most "
+                               "max_steps, or `epochs` passes), the learning-rate schedule planned over those; "
+                               "0 for no limit.", 0.0)
     batch_size: int = _help("Rows per device per forward pass.", 4)
     gradient_accumulation: int = _help("Forward passes per optimizer step (effective batch = batch x this x GPUs).",
                                        4)
@@ -213,6 +217,8 @@ class JobSpec:
                 found.append(f"{name} must be 0 or more, not {getattr(self, name)}")
         if self.max_steps == 0 and not (self.epochs > 0 and math.isfinite(self.epochs)):
             found.append(f"epochs must be positive when max_steps is 0, not {self.epochs}")
+        if not (0 <= self.max_minutes < 100_000):
+            found.append(f"max_minutes must be 0 (no limit) or a positive number of minutes, not {self.max_minutes}")
         if self.max_length < 32 and self.max_length >= 1:
             found.append(f"max_length {self.max_length} leaves no room for an answer: use 256 or more")
         if not (0 < self.learning_rate < 1):

@@ -132,6 +132,133 @@ def finite_gradients():
     return FiniteGradients()
 
 
+# -- a time budget -------------------------------------------------------------------------------------
+
+BUDGET_CALIBRATION_STEPS = 4  # steps measured, after the first (which also warms up), before the plan
+# Kept back from the budget for saving the adapter and the summary: 10 s, or a twentieth of a short budget.
+BUDGET_RESERVE_S, BUDGET_RESERVE_SHARE = 10.0, 0.05
+BUDGET_MARGIN = 0.05  # of the time left at the plan, left unplanned
+
+
+def padded_tokens_per_step(lengths: list[int], batch_size: int, batches_per_step: int,
+                           by_length: bool, seed: int = 0) -> float:
+    """The tokens one optimizer step computes on, padding included, on average over an epoch: rows batched as
+    the Trainer batches them (`by_length`: its length-grouped sampler, else a shuffle), each batch padded to
+    its longest row. What the step's time follows, for `time_budget`."""
+    import torch
+    from transformers.trainer_pt_utils import get_length_grouped_indices
+
+    if not lengths:
+        return 0.0
+    generator = torch.Generator().manual_seed(seed)
+    order = (get_length_grouped_indices(lengths, batch_size, generator=generator) if by_length
+             else torch.randperm(len(lengths), generator=generator).tolist())
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    padded = sum(len(batch) * max(lengths[i] for i in batch) for batch in batches)
+    return padded / len(batches) * batches_per_step
+
+
+def time_budget(minutes: float, started: float, tokens_per_step: float | None = None):
+    """A TrainerCallback that ends training within `minutes` of `started` (the job's start, time.monotonic), or
+    None for no limit (`minutes` 0).
+
+    After the first step and BUDGET_CALIBRATION_STEPS more, it measures their speed (seconds per padded token
+    where `tokens_per_step`, the average a step computes on, is given, as for SFT, whose steps follow their
+    rows' lengths; else seconds per step) and sets the run's total steps to what fits before the deadline, less
+    a reserve for saving (BUDGET_RESERVE_S, or a twentieth of a short budget): at most the planned total, never
+    fewer than done. The learning-rate schedule is planned again over the new total (the warmup ratio, the decay
+    to its end), and `state.max_steps` follows, so the progress, the ETA and summary.json tell the new total. A
+    step that would still end past the deadline (a slower stretch) ends training early. With several processes
+    the ranks agree on the smallest plan.
+    """
+    if not minutes:
+        return None
+    import torch
+    from transformers import TrainerCallback, get_scheduler
+
+    deadline = started + 60.0 * minutes - min(BUDGET_RESERVE_S, BUDGET_RESERVE_SHARE * 60.0 * minutes)
+
+    def agreed(args, value: float, op) -> float:
+        if torch.distributed.is_available() and torch.distributed.is_initialized() and args.world_size > 1:
+            tensor = torch.tensor([value], dtype=torch.float64, device=args.device)
+            torch.distributed.all_reduce(tensor, op=op)
+            return float(tensor.item())
+        return value
+
+    class TimeBudget(TrainerCallback):
+        def __init__(self):
+            self.ends: list[tuple[float, int]] = []  # (time, tokens seen) at each step's end
+            self.planned: int | None = None  # the total set by the plan
+            self.ended_early: int | None = None
+
+        def units(self, state) -> int:
+            return state.num_input_tokens_seen if tokens_per_step else state.global_step
+
+        def step_seconds(self, per_token_only: bool = False) -> float | None:
+            """A step's expected seconds, from every step since the first (per padded token where tokens are
+            counted); None before the second step ends, or (`per_token_only`) where tokens are not counted."""
+            if len(self.ends) < 3 or (per_token_only and not tokens_per_step):
+                return None
+            (began, first), (now, last) = self.ends[1], self.ends[-1]
+            return (now - began) / max(1, last - first) * (tokens_per_step or 1.0)
+
+        def seconds_left(self) -> float:
+            """Until the deadline (the budget less the reserve for saving)."""
+            return max(0.0, deadline - time.monotonic())
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.ends = [(time.monotonic(), self.units(state))]
+
+        def on_step_end(self, args, state, control, lr_scheduler=None, **kwargs):
+            now = time.monotonic()
+            self.ends.append((now, self.units(state)))
+            if self.planned is None and len(self.ends) == BUDGET_CALIBRATION_STEPS + 2:
+                began, step_s = self.ends[1][0], self.step_seconds()
+                # aimed BUDGET_MARGIN short of the deadline: steps vary, and the one that would end past it is not run
+                left = (deadline - now) * (1.0 - BUDGET_MARGIN)
+                fits = state.global_step + int(max(0.0, left) // step_s) if step_s > 0 else state.max_steps
+                total = int(agreed(args, max(state.global_step, min(state.max_steps, fits)),
+                                   torch.distributed.ReduceOp.MIN))
+                self.planned = total
+                if total < state.max_steps:
+                    print(f"[job] time budget {minutes:g} min: {BUDGET_CALIBRATION_STEPS} steps took "
+                          f"{now - began:.1f} s, so {total} steps of the {state.max_steps} fit (about "
+                          f"{step_s:.1f} s a step); the learning-rate schedule now ends at step {total}", flush=True)
+                    replan_schedule(args, lr_scheduler, total)
+                    state.max_steps = total
+                else:
+                    print(f"[job] time budget {minutes:g} min: all {state.max_steps} steps fit (about "
+                          f"{step_s:.1f} s a step)", flush=True)
+            if state.global_step >= state.max_steps:
+                control.should_training_stop = True
+                return control
+            last_step_s = now - self.ends[-2][0]
+            late = agreed(args, 1.0 if now + last_step_s > deadline else 0.0, torch.distributed.ReduceOp.MAX)
+            if late:
+                print(f"[job] time budget {minutes:g} min: the next step would end past it; training ends at step "
+                      f"{state.global_step} of {state.max_steps}", flush=True)
+                self.ended_early = state.global_step
+                state.max_steps = state.global_step
+                control.should_training_stop = True
+            return control
+
+    def replan_schedule(args, scheduler, total: int) -> None:
+        """The learning rates of a LambdaLR planned again for `total` steps, from the step it is at on."""
+        live = getattr(scheduler, "scheduler", scheduler)  # accelerate may wrap it
+        if not isinstance(live, torch.optim.lr_scheduler.LambdaLR):
+            return
+        probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+        planned = get_scheduler(args.lr_scheduler_type, probe, num_warmup_steps=args.get_warmup_steps(total),
+                                num_training_steps=total, scheduler_specific_kwargs=args.lr_scheduler_kwargs or {})
+        live.lr_lambdas = [planned.lr_lambdas[0] for _ in live.lr_lambdas]
+        rates = [group["initial_lr"] * planned.lr_lambdas[0](live.last_epoch) for group in live.optimizer.param_groups]
+        for group, rate in zip(live.optimizer.param_groups, rates):
+            group["lr"] = rate
+        live._last_lr = rates
+
+    return TimeBudget()
+
+
 # -- loading -------------------------------------------------------------------------------------------
 
 
@@ -393,6 +520,7 @@ def finish(trainer, spec: JobSpec, run: RunFolder, setup: Setup, metrics, starte
             "dtype": setup.dtype,
             "four_bit": setup.four_bit,
             "processes": setup.world_size,
+            **({"max_minutes": spec.max_minutes} if spec.max_minutes else {}),
             "adapter": str(run.adapter),
             # Which rows it learned from: a Dataset-tab dataset's name and version, or the file.
             "dataset": _dataset_record(spec.dataset),

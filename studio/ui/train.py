@@ -447,6 +447,8 @@ def build() -> None:
     with gr.Row():
         form["max_steps"] = gr.Number(d.max_steps, label="Max steps", precision=0,
                                       info=help_["max_steps"], elem_id="train-max-steps")
+        form["max_minutes"] = gr.Number(d.max_minutes, label="Max minutes", minimum=0,
+                                        info=help_["max_minutes"], elem_id="train-max-minutes")
         form["epochs"] = gr.Number(d.epochs, label="Epochs", info=help_["epochs"], elem_id="train-epochs")
         form["batch_size"] = gr.Number(d.batch_size, label="Batch size", precision=0,
                                        info=help_["batch_size"], elem_id="train-batch-size")
