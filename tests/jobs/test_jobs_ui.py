@@ -118,7 +118,8 @@ def test_a_grpo_form_becomes_its_spec():
 
     expected = specs.GRPOJob(output="grpo-form", num_generations=4, batch_size=4, gradient_accumulation=2,
                              reward_weights={"format": 0.5, "parse": 1.0, "schema": 2.0, "intent": 1.0,
-                                             "best_practice": 0.0, "wrong_language": 1.0}, adapter="sft-1")
+                                             "best_practice": 0.0, "wrong_language": 1.0}, adapter="sft-1",
+                             max_minutes=9.5)
     form = {name: float(value) if isinstance(value, int) and not isinstance(value, bool) else value
             for name, value in expected.to_dict().items() if name not in ("lora", "reward_weights")}
     form.update(kind="GRPO (rewards from the IaC validators)", lora_r=32.0, lora_alpha=64.0, lora_dropout=0.05,
