@@ -277,8 +277,9 @@ class GuidedLogitsProcessor:
     def fill(self, input_ids, scores=None) -> list[int]:
         """This step's masks, into `self._bitmask` (a row's -1 words where it is not guided); returns the rows
         guided. Without `scores` (a worker process of `studio.guided.shards`, which has no logits) a row that the
-        bans would steer to a name its block lacks if its likeliest token closed the block keeps both masks in
-        `self.steer` (row -> (steered words, the grammar's words)) for the caller to choose between."""
+        bans would steer to a name its block lacks if its likeliest token closed the block keeps the masks in
+        `self.steer` (row -> (steered words, the grammar's words, the closing tokens' words)) for the caller to
+        choose between."""
         self._sync(input_ids, self.vocab_size or (scores.shape[-1] if scores is not None else None))
         started = time.perf_counter()
         bitmask = self._bitmask
@@ -410,11 +411,12 @@ class GuidedLogitsProcessor:
         words = bitmask[row].numpy()
         kept = words & ~_packed(parts, words)
         if repeats.lacking:
-            steered = kept & _packed([repeats.starts_of(repeats.lacking)], words)
+            steered = kept & _packed([repeats.steer_tokens()], words)
             if steered.any():
+                closing = _packed([repeats.closing], words)
                 if scores is None:
-                    self.steer[row] = (steered, words.copy())
-                elif _likeliest(scores[row], words) in repeats.closes:
+                    self.steer[row] = (steered, words.copy(), closing)
+                elif _has(closing, _likeliest(scores[row], words)):
                     kept = steered
         if (kept != words).any() and kept.any():
             bitmask[row] = torch.from_numpy(kept)
@@ -559,7 +561,7 @@ def _packed(parts: list, words):
 
     flags = numpy.zeros(words.size * 32, dtype=bool)
     for part in parts:
-        ids = numpy.asarray(part)
+        ids = numpy.asarray(part, dtype=numpy.int64)
         flags[ids[ids < flags.size]] = True
     return numpy.packbits(flags, bitorder="little").view(words.dtype)
 
@@ -573,6 +575,11 @@ def _likeliest(row_scores, words) -> int:
     masked = row_scores.detach().float().clone()
     masked[torch.from_numpy(~allowed).to(masked.device)] = float("-inf")
     return int(masked.argmax())
+
+
+def _has(words, token: int) -> bool:
+    """Whether the mask `words` (int32 words) holds `token`."""
+    return bool((int(words[token >> 5]) >> (token & 31)) & 1)
 
 
 def _bit(position: int) -> int:

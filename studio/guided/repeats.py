@@ -76,6 +76,10 @@ _COMMENT_LINE = {kind: re.compile("\n" + pattern) for kind, pattern in _COMMENT.
 _TRAILING_COMMENT = re.compile(r"[ \t]*(?:#|//)")
 _YAML_LINE = re.compile(r"( *)(- +)?([A-Za-z0-9_./-]+|\"[^\"\n]*\"|'[^'\n]*')?( *:)?")
 _CLOSE = re.compile(r"[ \t]*\}")
+_BRACE_PAIR = re.compile(r"[ \t]*\{[ \t]*\}")
+# Where a nested block's `{` may come next: its name (or `dynamic "name"`), then spaces
+_HCL_HEADER_PLACE = re.compile(r' *(?:[A-Za-z][A-Za-z0-9_-]*|dynamic +"[A-Za-z0-9_-]+"'
+                               r'|(?:resource|data) +"[^"\n]+" +"[^"\n]*") *')
 _CLOSE_NEXT = re.compile(r"([^\n]*)\n[ \t\n]*\}")
 _LINE_START = re.compile(r"( *)([^ \n])")
 # The arguments and block of a `dynamic "name" { ... }` block
@@ -104,6 +108,7 @@ class _Tables:
         # Terraform: tokens that close a block at the start of a line (`}`, `})`, ...), and those that end the line
         # first and close on the next (by their text before the newline)
         self.closes: list[int] = []
+        self.brace_pairs: list[int] = []  # Terraform: tokens that open a block and close it at once (`{}`)
         self.closes_next: dict[str, list[int]] = {}
         # YAML: tokens that decide a line's column, by the spaces they begin with (then a character that is not
         # one); at column 0, those that begin a document's end (`---`, not a list item's `- `) or the fence (```),
@@ -142,6 +147,8 @@ class _Tables:
                 self.after_slash.append(i)
             if _CLOSE.match(text):
                 self.closes.append(i)
+            if _BRACE_PAIR.match(text):
+                self.brace_pairs.append(i)
             match = _CLOSE_NEXT.match(text)
             if match:
                 self.closes_next.setdefault(match[1], []).append(i)
@@ -159,6 +166,7 @@ class _Tables:
         self.space_lengths = [(i, len(self.texts[i])) for i in self.spaces]
         self.close_set = frozenset(self.closes)
         self._starts_below: dict[int, object] = {}
+        self._leaving: dict[int, object] = {}
         self._past_column: dict[int, list[int]] = {}
 
     def past_column(self, column: int) -> list[int]:
@@ -168,6 +176,29 @@ class _Tables:
             self._past_column[column] = [token for token, length in self.space_lengths if length > column] + [
                 token for lead, tokens in self.line_starts.items() if lead > column for token in tokens]
         return self._past_column[column]
+
+    def yaml_starts(self, names, need: int) -> list[int]:
+        """YAML, at a line's start `need` spaces left of a mapping's column: the tokens that begin one of `names`
+        there (its first characters after `need` spaces, with its colon only where the name is whole), and the
+        spaces that lead to such a token (short of the column by the spaces one begins with: a line at the column
+        with spaces alone would be free to write any key)."""
+        key = ("yaml", tuple(sorted(names)), need)
+        if key not in self.starts_of:
+            words = [(token, lead) for name in names for end in range(1, len(name) + 1)
+                     for token, lead, colon in self.words.get(name[:end], ()) if not colon or end == len(name)]
+            leads = {need - lead for _, lead in words if 0 < lead <= need}
+            self.starts_of[key] = [token for token, lead in words if lead == need] + [
+                token for token, length in self.space_lengths if length in leads and length < need]
+        return self.starts_of[key]
+
+    def leaving(self, column: int):
+        """YAML: `starts_below(column)`, and the tokens that end the line blank or begin a comment on it."""
+        import numpy
+
+        if column not in self._leaving:
+            self._leaving[column] = numpy.concatenate([self.starts_below(column), numpy.array(
+                self.blank_line_ends + self.comment_starts["kubernetes"], dtype=numpy.int64)])
+        return self._leaving[column]
 
     def starts_below(self, column: int):
         """YAML: the tokens that, written at a line's start, decide a column left of `column`: most of the
@@ -198,8 +229,13 @@ class Repeats:
         self._floor_above: str | None = None
         self._ceiling_above: str | None = None  # see `_complete_mapping`
         self._ceiling: int | None = None
-        self._floor: tuple[int, bool] = (0, False)  # see `_yaml_unfinished`
+        self._floor: tuple[int, bool, frozenset] = (0, False, frozenset())  # see `_yaml_unfinished`
+        # Where `lacking` is set: the tokens that would close what lacks it (Terraform: `}`; YAML: a line begun left
+        # of the mapping), and the tokens that begin one of the names lacking there (`steer_tokens`)
+        self.closing: list[int] | object = []
+        self._steer: list[int] = []
         self._gap_cache: tuple[str | None, int | None] = (None, None)  # see `_gap_after_gap`
+        self._opened_cache: tuple[tuple | None, bool] = (None, False)  # see `_opened_lacking`
         self._tables = per_tokenizer(_Tables, tokenizer)
         self._words, self._labels, self._texts = self._tables.words, self._tables.labels, self._tables.texts
         # The mappings above the current line (they change only when a line ends) and the bans found on it.
@@ -226,7 +262,7 @@ class Repeats:
         of a mapping that lacks a field: most of the vocabulary), for the processor to mask without copying."""
         text = self.text if text is None else text
         line = text[text.rfind("\n") + 1:]
-        self.lacking = set()
+        self.lacking, self.closing, self._steer = set(), [], []
         banned = []
         above = text[: len(text) - len(line)]
         if self.comments and self.kind in _COMMENT and not self._in_text(above):
@@ -294,7 +330,8 @@ class Repeats:
 
     def _unfinished(self, text: str, line: str) -> list[int]:
         """Terraform: the tokens that would close a block that lacks an argument or block its schema requires: a
-        `}` at the start of a line, or a token that ends this line and closes on the next."""
+        `}` at the start of a line, a token that ends this line and closes on the next, and on the line that opens
+        the block, its `}` right after the `{` (`rule {}`), or a `{}` after its name."""
         above = text[: len(text) - len(line)]
         if self._in_text(above):
             return []
@@ -302,10 +339,25 @@ class Repeats:
         banned = []
         if not line.strip(" ") and self._block[2]:
             banned, self.lacking = list(self._tables.closes), self._block[2]
+            self.closing, self._steer = self._tables.closes, self.starts_of(self._block[2])
+        elif line.rstrip(" ").endswith("{") and self._opened_lacking(above, line):
+            # `rule {}` 84 times: the grammar's one-line form closes a block on the line that opens it (8 of the 15
+            # Terraform schema failures of the cpu recipe's guided answers, eleventh session)
+            banned = list(self._tables.closes)
+        elif _HCL_HEADER_PLACE.fullmatch(line) and self._opened_lacking(above, line.rstrip(" ") + " {"):
+            banned = list(self._tables.brace_pairs)
         for before, tokens in self._tables.closes_next.items():
             if self._lacking(above, line + before):
                 banned += tokens
         return banned
+
+    def _opened_lacking(self, above: str, line: str) -> bool:
+        """Whether the block `line` opens (it ends with its `{`) lacks a name its schema requires. Once per line."""
+        key = (above, line)
+        if self._opened_cache[0] != key:
+            found = _hcl_block(above + line + "\n")
+            self._opened_cache = (key, bool(found and found[2]))
+        return self._opened_cache[1]
 
     def _block_at(self, above: str) -> None:
         """`_block`: the Terraform block the line after `above` is in, read once per line (by the braces, not the
@@ -322,14 +374,20 @@ class Repeats:
             return []  # the line's column is decided (a list of parts, as `banned_parts`)
         above = text[: len(text) - len(line)]
         if above != self._floor_above:  # once per line
-            self._floor_above, self._floor = above, (0, False)
+            self._floor_above, self._floor = above, (0, False, frozenset())
             if not self._in_text(above):  # the mappings `_kubernetes` read for this line, where it did
                 self._floor = _required_floor(above, self._keys if above == self._above else _mapping_keys(above))
-        floor, top = self._floor
+        floor, top, lacking = self._floor
         if line in ("-", "--"):  # `---` begun: not while the document lacks a field (a list item's `- ` may be)
             return [self._tables.dashes] if top else []
         spaces = len(line)
-        parts = [self._tables.starts_below(floor - spaces)] if floor > spaces else []
+        parts = []
+        if floor > spaces:
+            parts.append(self._tables.starts_below(floor - spaces))
+            if lacking:  # where the model's likeliest token begins the line left of the mapping, or leaves it
+                # blank or for a comment, the line begins a name the mapping lacks
+                self.lacking, self._steer = set(lacking), self._tables.yaml_starts(lacking, floor - spaces)
+                self.closing = self._tables.leaving(floor - spaces)
         content = self._gap_after_gap(above) if floor or top else None
         if content is not None:
             # Right after a blank or comment line, no other while a mapping lacks a required field: kept from closing
@@ -389,6 +447,12 @@ class Repeats:
     def closes(self) -> frozenset[int]:
         """Terraform: the tokens that close a block at a line's start."""
         return self._tables.close_set
+
+    def steer_tokens(self) -> list[int]:
+        """Where the last `banned_parts` set `lacking`: the tokens that begin writing one of those names here (a
+        Terraform line: after spaces or with them; a YAML line: the spaces up to the mapping's column, then the
+        name), for the processor to allow alone where the model's likeliest token was one of `closing`."""
+        return self._steer
 
     def starts_of(self, names: set[str], spaces: bool = True) -> list[int]:
         """Terraform: the tokens that begin writing one of `names` at a line's start (after spaces, or with
@@ -717,20 +781,21 @@ def _schema_at(above: str, column: int) -> dict | None:
     return schema
 
 
-def _required_floor(above: str, mappings: dict[int, set[str]]) -> tuple[int, bool]:
+def _required_floor(above: str, mappings: dict[int, set[str]]) -> tuple[int, bool, frozenset[str]]:
     """Where the next line may begin: (the deepest column of an open mapping that lacks a field its schema
-    requires, or 0; whether the document's top level lacks one). `mappings`: `_mapping_keys(above)`."""
+    requires, or 0; whether the document's top level lacks one; the fields the mapping at that column lacks).
+    `mappings`: `_mapping_keys(above)`."""
     from studio.guided.kubernetes_grammar import SKIPPED_FIELDS
 
-    floor, top = 0, False
+    floor, top, lacking = 0, False, frozenset()
     for column, keys in mappings.items():
         schema = _schema_at(above, column)
         missing = set(schema.get("required", ())) - keys - SKIPPED_FIELDS if schema is not None else set()
-        if missing and column:
-            floor = max(floor, column)
-        elif missing:
+        if missing and column and column > floor:
+            floor, lacking = column, frozenset(missing)
+        elif missing and not column:
             top = True
-    return floor, top
+    return floor, top, lacking
 
 
 @functools.lru_cache(maxsize=1)

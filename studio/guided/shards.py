@@ -85,7 +85,6 @@ class ShardedGuide:
         self._shared = None
         self._masks = None
         self._complete: list[int] = []
-        self._closes = None
         self._end_ids: list[int] = []
 
     def __call__(self, input_ids, scores):
@@ -130,18 +129,14 @@ class ShardedGuide:
 
         from studio.guided.decoding import apply_bitmask
 
-        if self._closes is None:
-            from studio.guided.decoding import per_tokenizer
-            from studio.guided.repeats import _Tables
-
-            closes = torch.zeros(scores.shape[-1], dtype=torch.bool)
-            closes[sorted(per_tokenizer(_Tables, self.tokenizer).close_set)] = True
-            self._closes = closes.to(scores.device)
         steered = torch.from_numpy(self._masks[1][rows]).to(scores.device)
         grammar = torch.from_numpy(self._masks[2][rows]).to(scores.device)
+        closes = torch.from_numpy(self._masks[3][rows]).to(scores.device)
         likeliest = scores[rows].float().clone()
         apply_bitmask(likeliest, grammar)
-        closing = self._closes[likeliest.argmax(-1)]
+        token = likeliest.argmax(-1)
+        word = closes.gather(1, (token >> 5)[:, None])[:, 0]
+        closing = ((word >> (token & 31).to(word.dtype)) & 1).bool()
         return torch.where(closing[:, None], steered, kept)
 
     def _start(self, input_ids, vocab_size: int) -> None:
@@ -162,7 +157,8 @@ class ShardedGuide:
         self._pool = _pool(count)
         self._end_ids = end_of_turn_ids(self.tokenizer)
         words = (vocab_size + 31) // 32
-        shape = (3, batch, words)  # each row's mask; for steered rows, the steered mask and the grammar's
+        # each row's mask; for steered rows, the steered mask, the grammar's, and the tokens that would close
+        shape = (4, batch, words)
         self._shared = shared_memory.SharedMemory(create=True, size=int(numpy.prod(shape)) * 4)
         self._masks = numpy.ndarray(shape, dtype=numpy.int32, buffer=self._shared.buf)
         self._masks[:] = -1
@@ -313,9 +309,10 @@ def _serve(connection) -> None:
                       dict(processor.part_seconds), processor.compile_seconds)
             processor.fill(history)
             masks[0, rows] = processor._bitmask.numpy()
-            for local, (steered, grammar) in processor.steer.items():
+            for local, (steered, grammar, closes) in processor.steer.items():
                 masks[1, rows[local]] = steered
                 masks[2, rows[local]] = grammar
+                masks[3, rows[local]] = closes
             connection.send({
                 "steer": [rows[local] for local in processor.steer],
                 "complete": [rows[local] for local in processor._complete[counts[3]:]],

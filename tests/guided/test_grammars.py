@@ -121,6 +121,12 @@ CONTAINER = POD + "      securityContext:\n"
     # the cpu recipe's guided answers, tenth session)
     "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports: [\"web\"]\n",
     "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports: [80, 443]\n",
+    # a key of a list or an object with nothing under it is null ("spec.containers: expected list, got null", the cpu
+    # recipe's guided answers, eleventh session); blank and comment lines are not an entry
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n# the app\n",
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: b\n"
+    "    securityContext:\n\n",
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n  # none\nspec:\n  containers: []\n",
 ])
 def test_values_of_another_type_are_refused(byte_matchers, answer):
     assert byte_matchers["kubernetes"](yaml(answer)) is not None
@@ -136,6 +142,8 @@ def test_values_of_another_type_are_refused(byte_matchers, answer):
     "  - port: 443\n    targetPort: 8443\n",
     "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports: [{port: 80}, {port: 443}]\n",
     "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports: []\n",
+    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {}\nspec:\n  containers:\n  # the app\n\n"
+    "  - name: a\n    image: b\n    securityContext: {}\n",
 ])
 def test_values_of_their_type_are_accepted(byte_matchers, answer):
     assert byte_matchers["kubernetes"](yaml(answer)) is None

@@ -16,6 +16,13 @@ WISHES = [
                   '  db_name = "app"\n  db_name = "app"\n  db_name = "app"\n'),  # an argument set again
     ("terraform", '```hcl\nresource "aws_s3_bucket_versioning" "v" {\n  bucket = "logs"\n}\n'),  # a block lacking one
 ]
+# With the embedded model's tokenizer, whose spaces and words make the way to a missing YAML field
+EMBEDDED_WISHES = [
+    WISHES[0],
+    ("kubernetes", "```yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector:\n"
+                   "    matchLabels:\n      app: web\n  template:\n    spec:\n      restartPolicy: Always\n"
+                   "---\n"),  # the pod spec left without `containers`: steered to it
+]
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +32,13 @@ def tiny(tiny_llama):
     return AutoModelForCausalLM.from_pretrained(tiny_llama), AutoTokenizer.from_pretrained(tiny_llama)
 
 
-def _follow_all(tokenizer, guide, budget_steps: int) -> list[str]:
-    """Each row wishes, step by step, for its WISHES text's tokens (the lowest allowed token where the wish is
+def _follow_all(tokenizer, guide, budget_steps: int, wishes=WISHES) -> list[str]:
+    """Each row wishes, step by step, for its `wishes` text's tokens (the lowest allowed token where the wish is
     refused); what the guide lets through, per row."""
     tokenizer.padding_side = "left"
-    texts = [generation.prompt_text(tokenizer, chat.messages_for("x", kind)) for kind, _ in WISHES]
+    texts = [generation.prompt_text(tokenizer, chat.messages_for("x", kind)) for kind, _ in wishes]
     sequence = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)["input_ids"]
-    wishes = [tokenizer.encode(text, add_special_tokens=False) for _, text in WISHES]
+    wishes = [tokenizer.encode(text, add_special_tokens=False) for _, text in wishes]
     start = sequence.shape[1]
     for step in range(budget_steps):
         scores = torch.zeros(len(wishes), len(tokenizer))
@@ -58,6 +65,22 @@ def test_worker_masks_are_the_masks_of_one_process(tiny, grammars):
     assert alone[2].count("db_name") == 1, alone[2]
     assert all(text.endswith("```") for text in alone[:3]), alone  # walked out and closed by the budget
     assert len(shards._POOL) >= 2 and all(worker.alive() for worker in shards._POOL[:2])
+
+
+def test_workers_steer_a_yaml_line_to_the_field_its_mapping_lacks(embedded_home, grammars, monkeypatch):
+    """The steering of a line that would leave a mapping lacking a field (`containers`) chosen on the caller's
+    side from the workers' masks, as one process chooses it, with the embedded model's tokenizer."""
+    from transformers import AutoTokenizer
+
+    from studio import models
+
+    monkeypatch.setenv("INFRAMIND_HOME", str(embedded_home))
+    tokenizer = AutoTokenizer.from_pretrained(models.materialize_embedded())
+    kinds = [kind for kind, _ in EMBEDDED_WISHES]
+    alone = _follow_all(tokenizer, decoding.GuidedLogitsProcessor(tokenizer, kinds), 96, EMBEDDED_WISHES)
+    split = _follow_all(tokenizer, shards.ShardedGuide(tokenizer, kinds, workers=2), 96, EMBEDDED_WISHES)
+    assert split == alone
+    assert "security_group_id" in alone[0] and "\n      containers" in alone[1], alone
 
 
 def test_the_workers_take_the_callers_settings(tiny, grammars, monkeypatch):
