@@ -236,6 +236,7 @@ class Repeats:
         self._steer: list[int] = []
         self._gap_cache: tuple[str | None, int | None] = (None, None)  # see `_gap_after_gap`
         self._opened_cache: tuple[tuple | None, bool] = (None, False)  # see `_opened_lacking`
+        self._pending_cache: tuple[str | None, bool] = (None, False)  # see `_value_pending`
         self._tables = per_tokenizer(_Tables, tokenizer)
         self._words, self._labels, self._texts = self._tables.words, self._tables.labels, self._tables.texts
         # The mappings above the current line (they change only when a line ends) and the bans found on it.
@@ -388,7 +389,9 @@ class Repeats:
                 # blank or for a comment, the line begins a name the mapping lacks
                 self.lacking, self._steer = set(lacking), self._tables.yaml_starts(lacking, floor - spaces)
                 self.closing = self._tables.leaving(floor - spaces)
-        content = self._gap_after_gap(above) if floor or top else None
+        # (also under a key whose value has not begun: `containers:` then comment lines to the budget, eleventh
+        # session)
+        content = self._gap_after_gap(above) if floor or top or self._value_pending(above) else None
         if content is not None:
             # Right after a blank or comment line, no other while a mapping lacks a required field: kept from closing
             # it, answers wrote blank or comment lines to the budget instead (the cpu recipe's guided SFT, tenth
@@ -398,6 +401,15 @@ class Repeats:
             if content >= spaces:
                 parts.append(self._tables.past_column(content - spaces))
         return parts + ([self._tables.document_ends] if top and not spaces else [])
+
+    def _value_pending(self, above: str) -> bool:
+        """YAML: whether the last line above that holds something (not blank, not a comment) is a key whose value
+        is still to come on the lines below (`containers:`)."""
+        if self._pending_cache[0] != above:  # once per line
+            content = next((row for row in reversed(above.split("\n")[:-1])
+                            if row.strip(" ") and not row.lstrip(" ").startswith("#")), "")
+            self._pending_cache = (above, content.split(" #", 1)[0].rstrip(" ").endswith(":"))
+        return self._pending_cache[1]
 
     def _gap_after_gap(self, above: str) -> int | None:
         """Where the line before this one is blank or a comment: the deepest column a line may hold anything at,

@@ -577,6 +577,12 @@ def test_a_kubernetes_mapping_that_lacks_a_field_takes_no_second_blank_or_commen
         assert held.startswith(head + gaps.split("\n")[0]), held  # the first gap line is free
         assert not any(_gap(a) and _gap(b) for a, b in zip(lines, lines[1:-1])), held
         assert all(len(line) - len(line.lstrip(" ")) >= 4 for line in lines[1:] if line.strip()), held
+    # likewise under a key whose value has not begun (`containers:` then comment lines to the budget, eleventh session)
+    pod = "```yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n"
+    wish = pod + "# the app\n\n" * 3
+    held = _follow(tokenizer, "kubernetes", wish, monkeypatch, bans=True, comments=False)
+    lines = held[len(pod):].split("\n")
+    assert not any(_gap(a) and _gap(b) for a, b in zip(lines, lines[1:-1])), held
     # with the field written, blank lines are free again
     done = head + "    port: 80\n\n\n"
     assert _follow(tokenizer, "kubernetes", done, monkeypatch, bans=True, comments=False) == done
