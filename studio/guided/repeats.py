@@ -448,7 +448,7 @@ class Repeats:
         if self.kind != "terraform" or self._in_text(above):
             return set()
         self._block_at(above)
-        return set(self._block[part])
+        return set(self._block[part] or ())
 
     def depth(self) -> int:
         """Terraform: how many blocks, objects and lists are open (by their brackets outside strings)."""
@@ -494,6 +494,11 @@ class Repeats:
         written, fields = self._block[:2]
         unwritten = sorted(fields - written) if fields is not None else None
         banned = []
+        if unwritten is not None and self._block[3] is None:
+            # inside a `dynamic` block's `content`, which the grammar leaves free: the names of the block it
+            # writes, the schema's (answers wrote `content { for_each = ... content { ...` to the budget there:
+            # 5 of the 14 Terraform schema failures of the cpu recipe's guided answers, eleventh session)
+            banned = self._outside(tuple(unwritten), partial)
         for name in written:
             if not name.startswith(partial):
                 continue
@@ -507,6 +512,26 @@ class Repeats:
         if partial in written:  # the whole name is written: no space or `=` may end it (a longer name may go on)
             banned += self._tables.spaces + self._tables.equals
         return banned
+
+    def _outside(self, names: tuple[str, ...], partial: str) -> list[int]:
+        """The tokens that, after `partial` at a name's place, write a name none of `names` begins with (or end
+        one that is not among them)."""
+        key = ("outside", names, partial)
+        if key not in self._tables.starts_of:
+            banned = []
+            for word, entries in self._tables.hcl_words.items():
+                if not word:
+                    continue
+                written = partial + word
+                going = _any_starts(list(names), written)
+                whole = written in names
+                for token, lead, ended in entries:
+                    if partial and lead:
+                        banned.append(token)  # spaces inside a name
+                    elif not (whole if ended else going):
+                        banned.append(token)
+            self._tables.starts_of[key] = banned
+        return self._tables.starts_of[key]
 
     def _object_name(self, text: str, line: str) -> list[int]:
         """YAML: inside `metadata.name` of a document, the tokens that would end the line on the name an earlier
@@ -653,9 +678,9 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str], set[str
     """The Terraform block the next line is inside: the arguments already set in it, the names (arguments and
     nested blocks) its schema allows there (None where unknown: a block of a type the schema lacks, `dynamic`,
     `locals`, ...), the names its schema requires that it does not have yet (arguments, nested blocks, written
-    or `dynamic`), and of those the arguments, where the grammar checks the block's names (outside a `dynamic`
-    block's free `content`); None outside a block, or inside a map or object value (`tags = {`), whose keys are
-    free."""
+    or `dynamic`), and of those the arguments, where the grammar checks the block's names (None inside a
+    `dynamic` block's `content`, whose body the grammar leaves free); None outside a block, or inside a map or
+    object value (`tags = {`), whose keys are free."""
     written: set[str] = set()
     blocks: set[str] = set()  # nested blocks written in it (`versioning_configuration {`, `dynamic "ingress" {`)
     path: list[str] = []
@@ -711,7 +736,7 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str], set[str
     # `d` open in a block of none, whose only continuations were names already written (the ban then gave way)
     return (written, set(block.names) | (META_ARGUMENTS if not nested_path else set())
             | ({"dynamic"} if block.blocks else set()),
-            required - written - blocks, arguments - written if checked else set())
+            required - written - blocks, arguments - written if checked else None)
 
 
 _OBJECT_NAME = re.compile(r"  name: ([A-Za-z0-9_.-]*)")
