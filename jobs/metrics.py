@@ -131,9 +131,7 @@ class MetricsCallback(TrainerCallback):
         self.path = Path(path)
         self.compute_dtype = compute_dtype
         self.step_times: deque[float] = deque(maxlen=window)
-        # The job's time budget (`training.time_budget`), where it has one: the ETA then follows its speed per
-        # padded token (SFT's steps follow their rows' lengths, batched by length: long ones first) rather than
-        # the mean of the last `window` steps, and never runs past its deadline.
+        # The job's time budget (`training.time_budget`), where it has one: the ETA never runs past its deadline.
         self.budget = None
         self.step_began: float | None = None
         self.seconds_since_log = 0.0
@@ -236,8 +234,8 @@ class MetricsCallback(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         logs = logs or {}
-        # Trainer's end-of-training summary, not a step (`train_runtime` alone would not tell: with tokens counted,
-        # for a time budget, every step's log carries it too)
+        # Trainer's end-of-training summary, not a step (`train_runtime` alone would not tell: where tokens are
+        # counted, `include_num_input_tokens_seen`, every step's log carries it too)
         if "train_loss" in logs:
             return
         fields = line_from_logs(logs)
@@ -267,13 +265,9 @@ class MetricsCallback(TrainerCallback):
             row["peak_memory_bytes"], row["peak_memory_of"] = bytes_, where
             remaining = max(0, state.max_steps - state.global_step)
             mean_step = sum(self.step_times) / len(self.step_times) if self.step_times else None
-            eta = None
-            if self.budget is not None:  # a time budget: its speed per padded token (SFT), and its deadline
-                mean_step = self.budget.step_seconds(per_token_only=True) or mean_step
-            if mean_step is not None:
-                eta = remaining * mean_step
-                if self.budget is not None:
-                    eta = min(eta, self.budget.seconds_left())
+            eta = remaining * mean_step if mean_step is not None else None
+            if eta is not None and self.budget is not None:  # a time budget: never past its deadline
+                eta = min(eta, self.budget.seconds_left())
             row["eta_s"] = round(eta, 1) if eta is not None else None
             self.last = row
         row["elapsed_s"] = round(self.elapsed_offset + now - self.began, 2)

@@ -44,8 +44,6 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
         max_length=spec.max_length,
         completion_only_loss=spec.completion_only_loss,
         packing=setup.plan.packing,
-        # padded tokens seen, for the time budget's seconds per token
-        include_num_input_tokens_seen="all" if spec.max_minutes else "no",
     )
     metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype)
     stopper = training.stop_callback(stop)
@@ -65,13 +63,8 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
         raise ValueError(f"no training row is left after cutting to max_length={spec.max_length}: every answer "
                          "was cut off entirely. Raise max_length.")
     if spec.max_minutes:
-        lengths = [len(ids) for ids in trainer.train_dataset["input_ids"]]
-        tokens = training.padded_tokens_per_step(lengths, config.per_device_train_batch_size,
-                                                 config.gradient_accumulation_steps * setup.world_size,
-                                                 by_length=setup.plan.group_by_length, seed=spec.seed)
-        budget = training.time_budget(spec.max_minutes, started, tokens_per_step=tokens)
-        trainer.add_callback(budget)
-        metrics.budget = budget  # the ETA per padded token too
+        metrics.budget = training.time_budget(spec.max_minutes, started)
+        trainer.add_callback(metrics.budget)
     trainable, total = trainer.model.get_nb_trainable_parameters()
     print(f"[job] LoRA r={spec.lora.r} alpha={spec.lora.alpha} on {', '.join(spec.lora.targets)}: "
           f"{trainable:,} trainable of {total:,} parameters ({100 * trainable / total:.2f}%)", flush=True)

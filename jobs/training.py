@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import signal
 import time
@@ -134,42 +135,24 @@ def finite_gradients():
 
 # -- a time budget -------------------------------------------------------------------------------------
 
-BUDGET_CALIBRATION_STEPS = 4  # steps measured, after the first (which also warms up), before the plan
 # Kept back from the budget for saving the adapter and the summary: 10 s, or a twentieth of a short budget.
 BUDGET_RESERVE_S, BUDGET_RESERVE_SHARE = 10.0, 0.05
-BUDGET_MARGIN = 0.05  # of the time left at the plan, left unplanned
+BUDGET_SCHEDULE_POINTS = 10_000  # the schedule's shape is read at this many points of the run's progress
 
 
-def padded_tokens_per_step(lengths: list[int], batch_size: int, batches_per_step: int,
-                           by_length: bool, seed: int = 0) -> float:
-    """The tokens one optimizer step computes on, padding included, on average over an epoch: rows batched as
-    the Trainer batches them (`by_length`: its length-grouped sampler, else a shuffle), each batch padded to
-    its longest row. What the step's time follows, for `time_budget`."""
-    import torch
-    from transformers.trainer_pt_utils import get_length_grouped_indices
-
-    if not lengths:
-        return 0.0
-    generator = torch.Generator().manual_seed(seed)
-    order = (get_length_grouped_indices(lengths, batch_size, generator=generator) if by_length
-             else torch.randperm(len(lengths), generator=generator).tolist())
-    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    padded = sum(len(batch) * max(lengths[i] for i in batch) for batch in batches)
-    return padded / len(batches) * batches_per_step
-
-
-def time_budget(minutes: float, started: float, tokens_per_step: float | None = None):
+def time_budget(minutes: float, started: float):
     """A TrainerCallback that ends training within `minutes` of `started` (the job's start, time.monotonic), or
     None for no limit (`minutes` 0).
 
-    After the first step and BUDGET_CALIBRATION_STEPS more, it measures their speed (seconds per padded token
-    where `tokens_per_step`, the average a step computes on, is given, as for SFT, whose steps follow their
-    rows' lengths; else seconds per step) and sets the run's total steps to what fits before the deadline, less
-    a reserve for saving (BUDGET_RESERVE_S, or a twentieth of a short budget): at most the planned total, never
-    fewer than done. The learning-rate schedule is planned again over the new total (the warmup ratio, the decay
-    to its end), and `state.max_steps` follows, so the progress, the ETA and summary.json tell the new total. A
-    step that would still end past the deadline (a slower stretch) ends training early. With several processes
-    the ranks agree on the smallest plan.
+    The learning-rate schedule follows the run's progress rather than its steps: the larger of the share of
+    `max_steps` done and the share of the training time gone, from training's first step to the deadline (the
+    budget less a reserve for saving: BUDGET_RESERVE_S, or a twentieth of a short budget). Its warmup and decay
+    (cosine, linear, ...) are the job's, read at that progress. So on a slow machine the schedule ends at the
+    deadline with the steps that fit, on a fast one at `max_steps`, with nothing guessed ahead about the steps'
+    speed (an SFT step follows its rows' lengths, longest first; a GRPO step its answers'). A step that would end
+    past the deadline (by the last step's time) is not begun. `state.max_steps` tells the steps expected at the
+    pace so far (for the progress bar and the ETA), and the total once training ends. A resumed run's budget
+    counts from its restart.
     """
     if not minutes:
         return None
@@ -178,83 +161,66 @@ def time_budget(minutes: float, started: float, tokens_per_step: float | None = 
 
     deadline = started + 60.0 * minutes - min(BUDGET_RESERVE_S, BUDGET_RESERVE_SHARE * 60.0 * minutes)
 
-    def agreed(args, value: float, op) -> float:
+    def agreed(args, flag: bool) -> bool:
+        """With several processes, whether any rank says so (they stop at the same step, or hang)."""
         if torch.distributed.is_available() and torch.distributed.is_initialized() and args.world_size > 1:
-            tensor = torch.tensor([value], dtype=torch.float64, device=args.device)
-            torch.distributed.all_reduce(tensor, op=op)
-            return float(tensor.item())
-        return value
+            tensor = torch.tensor([1.0 if flag else 0.0], device=args.device)
+            torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.MAX)
+            return bool(tensor.item())
+        return flag
 
     class TimeBudget(TrainerCallback):
         def __init__(self):
-            self.ends: list[tuple[float, int]] = []  # (time, tokens seen) at each step's end
-            self.planned: int | None = None  # the total set by the plan
-            self.ended_early: int | None = None
+            self.began: float | None = None  # training's first step
+            self.upper = 0  # max_steps as the Trainer planned it
+            self.last_end: float | None = None
+            self.ended_early: int | None = None  # the step training ended at, before max_steps
 
-        def units(self, state) -> int:
-            return state.num_input_tokens_seen if tokens_per_step else state.global_step
-
-        def step_seconds(self, per_token_only: bool = False) -> float | None:
-            """A step's expected seconds, from every step since the first (per padded token where tokens are
-            counted); None before the second step ends, or (`per_token_only`) where tokens are not counted."""
-            if len(self.ends) < 3 or (per_token_only and not tokens_per_step):
-                return None
-            (began, first), (now, last) = self.ends[1], self.ends[-1]
-            return (now - began) / max(1, last - first) * (tokens_per_step or 1.0)
+        def progress(self, step: int) -> float:
+            """The run's progress after `step` steps, 0 to 1."""
+            gone = (time.monotonic() - self.began) / max(1e-9, deadline - self.began)
+            return min(1.0, max(step / max(1, self.upper), gone))
 
         def seconds_left(self) -> float:
             """Until the deadline (the budget less the reserve for saving)."""
             return max(0.0, deadline - time.monotonic())
 
-        def on_train_begin(self, args, state, control, **kwargs):
-            self.ends = [(time.monotonic(), self.units(state))]
+        def on_train_begin(self, args, state, control, lr_scheduler=None, **kwargs):
+            self.began = self.last_end = time.monotonic()
+            self.upper = state.max_steps
+            print(f"[job] time budget {minutes:g} min: training ends by {(deadline - started) / 60:.1f} min "
+                  f"after the job's start, at most {state.max_steps} steps; the learning-rate schedule follows "
+                  "the time as well as the steps", flush=True)
+            live = getattr(lr_scheduler, "scheduler", lr_scheduler)  # accelerate may wrap it
+            if not isinstance(live, torch.optim.lr_scheduler.LambdaLR):
+                return
+            points = BUDGET_SCHEDULE_POINTS
+            probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+            shape = get_scheduler(args.lr_scheduler_type, probe, num_warmup_steps=args.get_warmup_steps(points),
+                                  num_training_steps=points,
+                                  scheduler_specific_kwargs=args.lr_scheduler_kwargs or {}).lr_lambdas[0]
 
-        def on_step_end(self, args, state, control, lr_scheduler=None, **kwargs):
+            def rate(step: int) -> float:
+                return shape(round(points * self.progress(step)))
+
+            live.lr_lambdas = [rate for _ in live.lr_lambdas]
+            rates = [group["initial_lr"] * rate(live.last_epoch) for group in live.optimizer.param_groups]
+            for group, value in zip(live.optimizer.param_groups, rates):
+                group["lr"] = value
+            live._last_lr = rates
+
+        def on_step_end(self, args, state, control, **kwargs):
             now = time.monotonic()
-            self.ends.append((now, self.units(state)))
-            if self.planned is None and len(self.ends) == BUDGET_CALIBRATION_STEPS + 2:
-                began, step_s = self.ends[1][0], self.step_seconds()
-                # aimed BUDGET_MARGIN short of the deadline: steps vary, and the one that would end past it is not run
-                left = (deadline - now) * (1.0 - BUDGET_MARGIN)
-                fits = state.global_step + int(max(0.0, left) // step_s) if step_s > 0 else state.max_steps
-                total = int(agreed(args, max(state.global_step, min(state.max_steps, fits)),
-                                   torch.distributed.ReduceOp.MIN))
-                self.planned = total
-                if total < state.max_steps:
-                    print(f"[job] time budget {minutes:g} min: {BUDGET_CALIBRATION_STEPS} steps took "
-                          f"{now - began:.1f} s, so {total} steps of the {state.max_steps} fit (about "
-                          f"{step_s:.1f} s a step); the learning-rate schedule now ends at step {total}", flush=True)
-                    replan_schedule(args, lr_scheduler, total)
-                    state.max_steps = total
-                else:
-                    print(f"[job] time budget {minutes:g} min: all {state.max_steps} steps fit (about "
-                          f"{step_s:.1f} s a step)", flush=True)
-            if state.global_step >= state.max_steps:
-                control.should_training_stop = True
-                return control
-            last_step_s = now - self.ends[-2][0]
-            late = agreed(args, 1.0 if now + last_step_s > deadline else 0.0, torch.distributed.ReduceOp.MAX)
-            if late:
+            step_s, self.last_end = now - self.last_end, now
+            progress = self.progress(state.global_step)
+            if state.global_step < self.upper and agreed(args, now + step_s > deadline):
                 print(f"[job] time budget {minutes:g} min: the next step would end past it; training ends at step "
-                      f"{state.global_step} of {state.max_steps}", flush=True)
-                self.ended_early = state.global_step
-                state.max_steps = state.global_step
+                      f"{state.global_step} of at most {self.upper}", flush=True)
+                self.ended_early = state.max_steps = state.global_step
                 control.should_training_stop = True
+            elif progress > 0:
+                state.max_steps = min(self.upper, max(state.global_step, math.ceil(state.global_step / progress)))
             return control
-
-    def replan_schedule(args, scheduler, total: int) -> None:
-        """The learning rates of a LambdaLR planned again for `total` steps, from the step it is at on."""
-        live = getattr(scheduler, "scheduler", scheduler)  # accelerate may wrap it
-        if not isinstance(live, torch.optim.lr_scheduler.LambdaLR):
-            return
-        probe = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-        planned = get_scheduler(args.lr_scheduler_type, probe, num_warmup_steps=args.get_warmup_steps(total),
-                                num_training_steps=total, scheduler_specific_kwargs=args.lr_scheduler_kwargs or {})
-        live.lr_lambdas = [planned.lr_lambdas[0] for _ in live.lr_lambdas]
-        rates = [group["initial_lr"] * planned.lr_lambdas[0](live.last_epoch) for group in live.optimizer.param_groups]
-        for group, rate in zip(live.optimizer.param_groups, rates):
-            group["lr"] = rate
-        live._last_lr = rates
 
     return TimeBudget()
 
