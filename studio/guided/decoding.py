@@ -25,8 +25,9 @@ the token that completes the construct soonest (`_finishers`: `=`, `{`, a quote)
 
 Beside the grammar, a row may not write a name twice where the validator refuses it (`studio.guided.repeats`): a
 Terraform block under a type and name already declared, a YAML key its mapping already holds; nor close a block or
-leave a mapping that lacks a name its schema requires (where the model's likeliest token was that `}`, the line may
-only begin a name the block lacks), except in the last FINISH_WITHIN tokens.
+leave a mapping that lacks a name its schema requires (where the model's likeliest token was that `}`, or began a
+YAML line left of the mapping, the line may only begin a name the block or mapping lacks), except in the last
+FINISH_WITHIN tokens.
 
 Two engines: llguidance (the default: it compiles the 1.4 MB Terraform grammar in seconds and computes masks
 lazily) and xgrammar (precompiles a mask cache per grammar and tokenizer: faster per step, much slower to

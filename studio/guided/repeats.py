@@ -43,8 +43,12 @@ written are taken out of the mask:
   session). Its `}` is taken out of the mask at the start of a line (alone or after the line's newline, in the
   tokens that hold both), and `lacking` names what is missing: where `}` was the model's likeliest token the
   processor lets the line begin only one of those names (kept from closing and left free, answers wrote nested
-  blocks again and again instead). Likewise a YAML line may not begin left of a mapping that lacks a required field
-  (which would close it), nor may the document end (`---`, the fence) while its top level lacks one (`roleRef`).
+  blocks again and again instead). Nor may the block close on the line that opens it (`rule {}`, `rule { }`).
+  Inside a `dynamic` block's `content`, which the grammar leaves free, only the names of the block it writes.
+  Likewise a YAML line may not begin left of a mapping that lacks a required field (which would close it), nor
+  may the document end (`---`, the fence) while its top level lacks one (`roleRef`); where the model's likeliest
+  token would begin the line left of such a mapping (or end it blank, or begin a comment), the line begins a field
+  the mapping lacks.
   The processor lifts these bans in the budget's last tokens, where an answer is walked out of its blocks.
 A ban that would leave no token at all is not applied (the grammar may allow nothing else there).
 """
@@ -232,7 +236,7 @@ class Repeats:
         self._floor: tuple[int, bool, frozenset] = (0, False, frozenset())  # see `_yaml_unfinished`
         # Where `lacking` is set: the tokens that would close what lacks it (Terraform: `}`; YAML: a line begun left
         # of the mapping), and the tokens that begin one of the names lacking there (`steer_tokens`)
-        self.closing: list[int] | object = []
+        self.closing: list[int] | object = []  # a list or an array of token ids
         self._steer: list[int] = []
         self._gap_cache: tuple[str | None, int | None] = (None, None)  # see `_gap_after_gap`
         self._opened_cache: tuple[tuple | None, bool] = (None, False)  # see `_opened_lacking`
@@ -518,12 +522,12 @@ class Repeats:
         one that is not among them)."""
         key = ("outside", names, partial)
         if key not in self._tables.starts_of:
-            banned = []
+            banned, ordered = [], sorted(names)
             for word, entries in self._tables.hcl_words.items():
                 if not word:
                     continue
                 written = partial + word
-                going = _any_starts(list(names), written)
+                going = _any_starts(ordered, written)
                 whole = written in names
                 for token, lead, ended in entries:
                     if partial and lead:
@@ -674,7 +678,7 @@ def _in_text(text: str, kind: str) -> bool:
     return False
 
 
-def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str], set[str]] | None:
+def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str], set[str] | None] | None:
     """The Terraform block the next line is inside: the arguments already set in it, the names (arguments and
     nested blocks) its schema allows there (None where unknown: a block of a type the schema lacks, `dynamic`,
     `locals`, ...), the names its schema requires that it does not have yet (arguments, nested blocks, written
