@@ -200,8 +200,8 @@ class _Builder:
 def _at_least_one(rules: Rules, name: str, entry: str) -> str:
     """The body of rule `name`: blank or comment lines (`gap`) and at least one `entry` line, any number after it,
     as `name-more` holds them. A key with none is null to YAML (`containers:` then a comment, then the fence:
-    "expected list, got null", 2 of the 3 Kubernetes schema failures of the cpu recipe's guided answers, eleventh
-    session); `{}` and `[]` say empty."""
+    "expected list, got null", both Kubernetes schema failures left of the cpu recipe's guided answers once they were
+    steered to missing fields, eleventh session); `{}` and `[]` say empty."""
     more = rules.add(f"{name}-more", "")
     rules.replace(more, f"({entry} | gap) {more}?")
     return f"gap {name} | {entry} {more}?"
