@@ -156,9 +156,7 @@ def train(spec: DPOJob, run: RunFolder, resume: bool = False) -> str:
         callbacks=[metrics, stopper, training.finite_gradients()],
     )
     training.quiet_printer(trainer)
-    if spec.max_minutes:
-        metrics.budget = training.time_budget(spec.max_minutes, started)
-        trainer.add_callback(metrics.budget)
+    training.add_time_budget(trainer, metrics, spec.max_minutes, started)
     if len(trainer.train_dataset) == 0:
         raise ValueError(f"every pair's prompt is longer than max_length={spec.max_length} tokens: raise max_length")
     trainable, total = trainer.model.get_nb_trainable_parameters()

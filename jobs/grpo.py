@@ -190,9 +190,7 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
     if spec.guided:
         where = "the studio's engine" if trainer.rollout is not None else "TRL's generate"
         print(f"[job] rollouts guided by the schema grammars (studio.guided), on {where}", flush=True)
-    if spec.max_minutes:
-        metrics.budget = training.time_budget(spec.max_minutes, started)
-        trainer.add_callback(metrics.budget)
+    training.add_time_budget(trainer, metrics, spec.max_minutes, started)
     metrics.timings = trainer.timings  # the step's split: generate, reward, and the rest is training
     training.quiet_printer(trainer)
 

@@ -62,9 +62,7 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
     if len(trainer.train_dataset) == 0:
         raise ValueError(f"no training row is left after cutting to max_length={spec.max_length}: every answer "
                          "was cut off entirely. Raise max_length.")
-    if spec.max_minutes:
-        metrics.budget = training.time_budget(spec.max_minutes, started)
-        trainer.add_callback(metrics.budget)
+    training.add_time_budget(trainer, metrics, spec.max_minutes, started)
     trainable, total = trainer.model.get_nb_trainable_parameters()
     print(f"[job] LoRA r={spec.lora.r} alpha={spec.lora.alpha} on {', '.join(spec.lora.targets)}: "
           f"{trainable:,} trainable of {total:,} parameters ({100 * trainable / total:.2f}%)", flush=True)

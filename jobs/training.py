@@ -65,25 +65,16 @@ def stop_callback(request: StopRequest):
     """A TrainerCallback that turns a stop request into `should_training_stop` plus a checkpoint.
 
     With several processes every rank must stop at the same step, or the others wait forever in the next
-    all-reduce: the ranks agree by an all-reduce of their flags (MAX) at each step end.
+    all-reduce: the ranks agree by an all-reduce of their flags (MAX) at each step end (`any_rank`).
     """
-    import torch
     from transformers import TrainerCallback
 
     class StopCallback(TrainerCallback):
         def __init__(self):
             self.stopped_at: int | None = None
 
-        def _agreed(self, args) -> bool:
-            wanted = request.requested
-            if torch.distributed.is_available() and torch.distributed.is_initialized() and args.world_size > 1:
-                flag = torch.tensor([1.0 if wanted else 0.0], device=args.device)
-                torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
-                wanted = bool(flag.item())
-            return wanted
-
         def on_step_end(self, args, state, control, **kwargs):
-            if state.global_step < state.max_steps and self._agreed(args):
+            if state.global_step < state.max_steps and any_rank(args, request.requested):
                 control.should_training_stop = True
                 control.should_save = True
                 control.should_log = True
@@ -95,6 +86,18 @@ def stop_callback(request: StopRequest):
             return control
 
     return StopCallback()
+
+
+def any_rank(args, flag: bool) -> bool:
+    """Whether `flag` is set on any rank (an all-reduce, MAX, where several processes train; else `flag`): a
+    decision to stop must be the same on every rank, or the others wait forever in the next all-reduce."""
+    import torch
+
+    if torch.distributed.is_available() and torch.distributed.is_initialized() and args.world_size > 1:
+        tensor = torch.tensor([1.0 if flag else 0.0], device=args.device)
+        torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.MAX)
+        return bool(tensor.item())
+    return flag
 
 
 def finite_gradients():
@@ -161,14 +164,6 @@ def time_budget(minutes: float, started: float):
 
     deadline = started + 60.0 * minutes - min(BUDGET_RESERVE_S, BUDGET_RESERVE_SHARE * 60.0 * minutes)
 
-    def agreed(args, flag: bool) -> bool:
-        """With several processes, whether any rank says so (they stop at the same step, or hang)."""
-        if torch.distributed.is_available() and torch.distributed.is_initialized() and args.world_size > 1:
-            tensor = torch.tensor([1.0 if flag else 0.0], device=args.device)
-            torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.MAX)
-            return bool(tensor.item())
-        return flag
-
     class TimeBudget(TrainerCallback):
         def __init__(self):
             self.began: float | None = None  # training's first step
@@ -213,7 +208,7 @@ def time_budget(minutes: float, started: float):
             now = time.monotonic()
             step_s, self.last_end = now - self.last_end, now
             progress = self.progress(state.global_step)
-            if state.global_step < self.upper and agreed(args, now + step_s > deadline):
+            if state.global_step < self.upper and any_rank(args, now + step_s > deadline):
                 print(f"[job] time budget {minutes:g} min: the next step would end past it; training ends at step "
                       f"{state.global_step} of at most {self.upper}", flush=True)
                 self.ended_early = state.max_steps = state.global_step
@@ -223,6 +218,14 @@ def time_budget(minutes: float, started: float):
             return control
 
     return TimeBudget()
+
+
+def add_time_budget(trainer, metrics, minutes: float, started: float) -> None:
+    """Give `trainer` the job's `time_budget` where it has one, and the metrics its deadline for the ETA."""
+    budget = time_budget(minutes, started)
+    if budget is not None:
+        trainer.add_callback(budget)
+        metrics.budget = budget
 
 
 # -- loading -------------------------------------------------------------------------------------------

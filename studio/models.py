@@ -316,8 +316,9 @@ _CPU_BF16_SPEEDUP: list[float] = []
 def cpu_bf16_speedup() -> float:
     """How many times faster this CPU multiplies matrices in bf16 than in fp32: `F.linear` of 512 rows through a
     576 x 1536 projection (the embedded model's MLP), the best of five runs each, measured once per process (0.8 s
-    here, the process's first torch work included). With bf16 matrix units (AMX) it read 6.0-8.2x on this 2-core Xeon
-    (tenth session); without them bf16 is slower (0.1-0.2x on the 2-core AVX2 machine of earlier sessions)."""
+    here, the process's first torch work included). With bf16 matrix units (AMX) it read 6.0-8.2x on a 2-core Xeon
+    (tenth session), with AVX-512 bf16 instructions 2.7-2.9x on a 2-core AMD EPYC (eleventh); without either, bf16 is
+    slower (0.1-0.2x on the 2-core AVX2 machine of earlier sessions)."""
     if not _CPU_BF16_SPEEDUP:
         import torch
         import torch.nn.functional as F

@@ -168,7 +168,6 @@ class _Tables:
         # YAML: the tokens that end a line holding nothing but spaces (written at such a line)
         self.blank_line_ends = [i for before, ids in self.line_ends.items() if not before.strip(" ") for i in ids]
         self.space_lengths = [(i, len(self.texts[i])) for i in self.spaces]
-        self.close_set = frozenset(self.closes)
         self._starts_below: dict[int, object] = {}
         self._leaving: dict[int, object] = {}
         self._past_column: dict[int, list[int]] = {}
@@ -238,9 +237,8 @@ class Repeats:
         # of the mapping), and the tokens that begin one of the names lacking there (`steer_tokens`)
         self.closing: list[int] | object = []  # a list or an array of token ids
         self._steer: list[int] = []
-        self._gap_cache: tuple[str | None, int | None] = (None, None)  # see `_gap_after_gap`
+        self._gap_cache: tuple[str | None, tuple[int, bool] | None] = (None, None)  # see `_gap_after_gap`
         self._opened_cache: tuple[tuple | None, bool] = (None, False)  # see `_opened_lacking`
-        self._pending_cache: tuple[str | None, bool] = (None, False)  # see `_value_pending`
         self._tables = per_tokenizer(_Tables, tokenizer)
         self._words, self._labels, self._texts = self._tables.words, self._tables.labels, self._tables.texts
         # The mappings above the current line (they change only when a line ends) and the bans found on it.
@@ -393,10 +391,11 @@ class Repeats:
                 # blank or for a comment, the line begins a name the mapping lacks
                 self.lacking, self._steer = set(lacking), self._tables.yaml_starts(lacking, floor - spaces)
                 self.closing = self._tables.leaving(floor - spaces)
+        gap = self._gap_after_gap(above)
         # (also under a key whose value has not begun: `containers:` then comment lines to the budget, eleventh
         # session)
-        content = self._gap_after_gap(above) if floor or top or self._value_pending(above) else None
-        if content is not None:
+        if gap is not None and (floor or top or gap[1]):
+            content = gap[0]
             # Right after a blank or comment line, no other while a mapping lacks a required field: kept from closing
             # it, answers wrote blank or comment lines to the budget instead (the cpu recipe's guided SFT, tenth
             # session: 6 of its 11 Kubernetes schema failures, `containers`, `port`, `template` never written); nor
@@ -406,28 +405,21 @@ class Repeats:
                 parts.append(self._tables.past_column(content - spaces))
         return parts + ([self._tables.document_ends] if top and not spaces else [])
 
-    def _value_pending(self, above: str) -> bool:
-        """YAML: whether the last line above that holds something (not blank, not a comment) is a key whose value
-        is still to come on the lines below (`containers:`)."""
-        if self._pending_cache[0] != above:  # once per line
-            content = next((row for row in reversed(above.split("\n")[:-1])
-                            if row.strip(" ") and not row.lstrip(" ").startswith("#")), "")
-            self._pending_cache = (above, content.split(" #", 1)[0].rstrip(" ").endswith(":"))
-        return self._pending_cache[1]
-
-    def _gap_after_gap(self, above: str) -> int | None:
+    def _gap_after_gap(self, above: str) -> tuple[int, bool] | None:
         """Where the line before this one is blank or a comment: the deepest column a line may hold anything at,
         from the last line above that holds something (its indentation, two more where it opens a mapping or a
-        list); None where that line is not blank or a comment. Once per line."""
+        list), and whether that line is a key whose value is still to come (`containers:`); None where the line
+        before is not blank or a comment. Once per line."""
         if self._gap_cache[0] != above:
-            indent = None
+            found = None
             if _gap_line(above):
                 content = next((row for row in reversed(above.split("\n")[:-1])
                                 if row.strip(" ") and not row.lstrip(" ").startswith("#")), "")
                 indent = len(content) - len(content.lstrip(" ")) + (2 if content.rstrip(" ").endswith(":") else 0)
                 if content.lstrip(" ").startswith("- "):  # a list item's mapping: its keys after the `- `
                     indent += 2
-            self._gap_cache = (above, indent)
+                found = (indent, content.split(" #", 1)[0].rstrip(" ").endswith(":"))
+            self._gap_cache = (above, found)
         return self._gap_cache[1]
 
     def line_length(self) -> int:
@@ -458,11 +450,6 @@ class Repeats:
         """Terraform: how many blocks, objects and lists are open (by their brackets outside strings)."""
         code = _HCL_STRING.sub('""', self.text)
         return max(0, code.count("{") + code.count("[") - code.count("}") - code.count("]"))
-
-    @property
-    def closes(self) -> frozenset[int]:
-        """Terraform: the tokens that close a block at a line's start."""
-        return self._tables.close_set
 
     def steer_tokens(self) -> list[int]:
         """Where the last `banned_parts` set `lacking`: the tokens that begin writing one of those names here (a
