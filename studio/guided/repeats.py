@@ -342,7 +342,13 @@ class Repeats:
         banned = []
         if not line.strip(" ") and self._block[2]:
             banned, self.lacking = list(self._tables.closes), self._block[2]
-            self.closing, self._steer = self._tables.closes, self.starts_of(self._block[2])
+            # nor spaces past the column of its names, where the grammar's bound on indentation lets none begin (a
+            # guided answer steered from closing `alias`, which lacked `evaluate_target_health`, wrote two lines of
+            # 48 spaces and then closed it anyway, eleventh session), and the steering stays within it too
+            column = _argument_column(above)
+            banned += self.past(len(line), column)
+            self.closing = self._tables.closes
+            self._steer = self.starts_at(self._block[2], len(line), column)
         elif line.rstrip(" ").endswith("{") and self._opened_lacking(above, line):
             # `rule {}` 84 times: the grammar's one-line form closes a block on the line that opens it (8 of the 15
             # Terraform schema failures of the cpu recipe's guided answers, eleventh session)
@@ -456,6 +462,28 @@ class Repeats:
         Terraform line: after spaces or with them; a YAML line: the spaces up to the mapping's column, then the
         name), for the processor to allow alone where the model's likeliest token was one of `closing`."""
         return self._steer
+
+    def starts_at(self, names: set[str], have: int, column: int) -> list[int]:
+        """Terraform, on a line of `have` spaces in a block whose names begin at `column`: the tokens that begin one
+        of `names` without taking the line past the column (with their spaces, if any), and where a name has no
+        such token, the spaces alone that stay within the column."""
+        key = ("at", tuple(sorted(names)), have, column)
+        if key not in self._tables.starts_of:
+            room, tokens, unreached = max(column - have, 0), [], False
+            for name in names:
+                found = [token for end in range(1, len(name) + 1)
+                         for token, spaces, ended in self._tables.hcl_words.get(name[:end], ())
+                         if spaces <= room and (not ended or end == len(name))]
+                unreached |= not found
+                tokens += found
+            if unreached and room:
+                tokens += [token for token, length in self._tables.space_lengths if have + length <= column]
+            self._tables.starts_of[key] = tokens
+        return self._tables.starts_of[key]
+
+    def past(self, have: int, column: int) -> list[int]:
+        """The tokens of spaces alone that take a line of `have` spaces past `column`."""
+        return [token for token, length in self._tables.space_lengths if have + length > column]
 
     def starts_of(self, names: set[str], spaces: bool = True) -> list[int]:
         """Terraform: the tokens that begin writing one of `names` at a line's start (after spaces, or with
@@ -663,6 +691,24 @@ def _in_text(text: str, kind: str) -> bool:
         if indent == 0:
             return False
     return False
+
+
+def _argument_column(above: str) -> int:
+    """Terraform: the column where the names of the block the next line is in begin: that of its nearest line at
+    its own level (an argument, a nested block's first or last line), else two right of the line that opened it."""
+    depth = 0  # closers in excess below
+    for line in reversed(above.split("\n")):
+        if line.startswith("```"):
+            break
+        code = _HCL_STRING.sub('""', line).split("#", 1)[0].split("//", 1)[0]
+        after = depth + sum(map(code.count, "}])")) - sum(map(code.count, "{[("))
+        indent = len(line) - len(line.lstrip(" "))
+        if after < 0:  # the line that opened the block
+            return indent + 2
+        if code.strip() and (depth == 0 or after == 0):
+            return indent
+        depth = after
+    return 2
 
 
 def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str], set[str] | None] | None:

@@ -488,6 +488,35 @@ def test_a_terraform_block_does_not_close_while_it_lacks_what_its_schema_require
         assert _follow(tokenizer, "terraform", done + "}\n", monkeypatch, bans=True) == done + "}\n"
 
 
+@pytest.mark.parametrize("close", ["    }\n", "}\n", "                    }\n", "                    \n    }\n"])
+def test_a_steered_terraform_line_stays_within_its_blocks_column(tiny, grammars, monkeypatch, close):
+    """Steered from closing `alias` (it lacks `evaluate_target_health`), a guided answer wrote spaces to 48 columns,
+    twice, where the grammar lets no name begin, and then closed the block anyway (eleventh session): no spaces
+    take such a line past the column of the block's names, and where the model would close it, it begins the name
+    the block lacks."""
+    import re
+
+    from studio.guided import repeats
+
+    _, tokenizer = tiny
+    head = ('```hcl\nresource "aws_route53_record" "apex" {\n  zone_id = "Z1"\n  name = "example.com"\n'
+            '  type = "A"\n  alias {\n    name = "lb"\n    zone_id = "Z2"\n')
+    wish = head + close + "}\n"
+    assert _follow(tokenizer, "terraform", wish, monkeypatch, bans=False) == wish
+    held = _follow(tokenizer, "terraform", wish, monkeypatch, bans=True)
+    assert held.startswith(head), held
+    line = held[len(head):].split("\n", 1)[0]
+    assert re.fullmatch(r" {0,4}(\S.*)?", line) and not line.strip().startswith("}"), (line, held)
+    steered = repeats.Repeats(tokenizer, "terraform")
+    steered.banned(head)  # the steering's tokens (a real model chooses among them) stay within the column too
+    texts = [tokenizer.decode([token]) for token in steered.steer_tokens()]
+    assert steered.lacking == {"evaluate_target_health"} and texts, texts
+    assert all(len(text) - len(text.lstrip(" ")) <= 4 for text in texts), texts
+    if not close.startswith("     "):  # where the model would close the block, the line begins the name it lacks
+        word = re.fullmatch(r" *([a-z_]+).*", line)
+        assert word and "evaluate_target_health".startswith(word[1]), (line, held)
+
+
 @pytest.mark.parametrize("close", ["    rule {}\n", "    rule {\n    }\n", "    rule { }\n"])
 def test_a_terraform_block_does_not_close_on_the_line_that_opens_it_while_it_lacks_a_name(tiny, grammars,
                                                                                           monkeypatch, close):
