@@ -120,6 +120,9 @@ def block_schema(struct: dict, types: dict, depth: int = 0) -> dict:
             is_block = prop.get("docs", {}).get("summary", "").strip() == f"{name} block."
             child["required"] = required
             child["nesting"] = "block" if is_block else "attribute"
+            # A block of at most one (the provider's MaxItems 1) is typed as its struct itself; a list of them as
+            # an array (in a union with IResolvable).
+            child["single"] = "collection" not in json.dumps(prop["type"])
             blocks[name] = child
         else:
             arguments[name] = "required" if required else "optional"
@@ -173,6 +176,8 @@ def merge(schemas: list[dict], releases: list[str]) -> dict:
         child = merge(children, [r for _, r in present])
         child.pop("releases", None)
         child["required"] = all(c is not None and c["required"] for c in children)
+        # at most one only where every release that has it says so
+        child["single"] = all(c["single"] for c in children if c is not None)
         kinds = {c["nesting"] for c in children if c is not None}
         # A name that is a block in one release and a plain argument in another accepts both spellings.
         as_argument = any(name in s["arguments"] for s, _ in present)

@@ -81,6 +81,7 @@ _TRAILING_COMMENT = re.compile(r"[ \t]*(?:#|//)")
 _YAML_LINE = re.compile(r"( *)(- +)?([A-Za-z0-9_./-]+|\"[^\"\n]*\"|'[^'\n]*')?( *:)?")
 _CLOSE = re.compile(r"[ \t]*\}")
 _BRACE_PAIR = re.compile(r"[ \t]*\{[ \t]*\}")
+_OPEN = re.compile(r"[ \t]*\{")
 # Where a nested block's `{` may come next: its name (or `dynamic "name"`), then spaces
 _HCL_HEADER_PLACE = re.compile(r' *(?:[A-Za-z][A-Za-z0-9_-]*|dynamic +"[A-Za-z0-9_-]+"'
                                r'|(?:resource|data) +"[^"\n]+" +"[^"\n]*") *')
@@ -88,6 +89,7 @@ _CLOSE_NEXT = re.compile(r"([^\n]*)\n[ \t\n]*\}")
 _LINE_START = re.compile(r"( *)([^ \n])")
 # The arguments and block of a `dynamic "name" { ... }` block
 DYNAMIC_ARGUMENTS = ("for_each", "iterator", "labels", "content")
+_HCL_DYNAMIC_LABEL = re.compile(r'\s*dynamic\s+"([A-Za-z0-9_-]*)')
 _HCL_DYNAMIC = re.compile(r'\s*dynamic\s+"([A-Za-z0-9_-]+)"\s*\{')
 
 
@@ -113,6 +115,7 @@ class _Tables:
         # first and close on the next (by their text before the newline)
         self.closes: list[int] = []
         self.brace_pairs: list[int] = []  # Terraform: tokens that open a block and close it at once (`{}`)
+        self.opens: list[int] = []  # Terraform: tokens that begin with a block's `{` (spaces before it)
         self.closes_next: dict[str, list[int]] = {}
         # YAML: tokens that decide a line's column, by the spaces they begin with (then a character that is not
         # one); at column 0, those that begin a document's end (`---`, not a list item's `- `) or the fence (```),
@@ -153,6 +156,8 @@ class _Tables:
                 self.closes.append(i)
             if _BRACE_PAIR.match(text):
                 self.brace_pairs.append(i)
+            if _OPEN.match(text):
+                self.opens.append(i)
             match = _CLOSE_NEXT.match(text)
             if match:
                 self.closes_next.setdefault(match[1], []).append(i)
@@ -171,6 +176,12 @@ class _Tables:
         self._starts_below: dict[int, object] = {}
         self._leaving: dict[int, object] = {}
         self._past_column: dict[int, list[int]] = {}
+
+    def other_than(self, allowed: set[int]):
+        """Every token of the vocabulary but `allowed`, as an array."""
+        import numpy
+
+        return numpy.array(sorted(set(self.texts) - allowed), dtype=numpy.int64)
 
     def past_column(self, column: int) -> list[int]:
         """YAML: the tokens that, written at a line's start, take it past `column`: spaces alone that reach beyond it,
@@ -274,11 +285,13 @@ class Repeats:
         elif self.comment_runs and self.kind == "kubernetes" and not self._in_text(above):
             banned = self._comment_run(above, line)
         if self.names and self.kind == "terraform":
-            banned = banned + self._terraform(text, line) + self._arguments(text, line)
+            banned = banned + self._terraform(text, line) + self._arguments(text, line) + self._dynamic_label(text, line)
         elif self.names and self.kind == "kubernetes":
             banned = banned + self._kubernetes(text, line) + self._object_name(text, line) + self._complete_mapping(
                 text, line)
         parts = [banned]
+        if self.names and self.kind == "terraform":
+            parts.append(self._half_name(line))
         if self.required and self.kind == "terraform" and not self.finishing:
             parts.append(self._unfinished(text, line))
         elif self.required and self.kind == "kubernetes" and not self.finishing:
@@ -323,10 +336,12 @@ class Repeats:
             return []  # not at an argument's place
         self._block_at(text[: len(text) - len(line)])
         partial = place[2]
-        if place[3]:  # a name and spaces: its `=` is what is left to ban, and more spaces (they would be all that
-            # is left: guided answers wrote spaces to the budget after `name`, 4 of 17 Terraform answers that did not
-            # parse on the cpu recipe's model, eighth session)
-            return self._tables.equals + self._tables.spaces if partial in self._block[0] else []
+        if place[3]:  # a name and spaces: its `=` (a block's `{`) is what is left to ban, and more spaces (all that
+            # would be left: guided answers wrote spaces to the budget after `name`, 4 of 17 Terraform answers that
+            # did not parse on the cpu recipe's model, eighth session)
+            if partial in self._block[0] or self._unchecked_name(partial):
+                return self._tables.equals + self._tables.spaces + self._tables.opens
+            return []
         if (0, partial) not in self._bans:
             self._bans[0, partial] = self._argument_bans(partial)
         return self._bans[0, partial]
@@ -528,9 +543,60 @@ class Repeats:
                         continue
                     if (end == len(name) if ended else done):
                         banned.append(token)
-        if partial in written:  # the whole name is written: no space or `=` may end it (a longer name may go on)
-            banned += self._tables.spaces + self._tables.equals
+        if partial in written:  # the whole name is written: no space, `=` or `{` may end it (a longer name may go on)
+            banned += self._tables.spaces + self._tables.equals + self._tables.opens
         return banned
+
+    def _half_name(self, line: str):
+        """Inside a `dynamic` block's `content`, after the first characters of a name: every token but those that
+        go on to one of the names of the block it writes (or end one whole: a space, `=`, `{`). Called after
+        `_arguments`, which reads the block. Answers ended half names there, `instance_inte_{each = "db"}`,
+        `var "queue_size" {`, `kms_master_key = "s-"` (eleventh session), with tokens that are no name's."""
+        place = _HCL_KEY_PLACE.fullmatch(line)
+        if not place or not place[2] or place[3] or self._block[3] is not None or self._block[1] is None:
+            return []
+        names = tuple(sorted(self._block[1] - self._block[0]))
+        key = ("half", names, place[2])
+        if key not in self._tables.starts_of:
+            partial, allowed = place[2], set()
+            for word, entries in self._tables.hcl_words.items():
+                going, whole = _any_starts(names, partial + word), partial + word in names
+                allowed.update(token for token, lead, ended in entries
+                               if not lead and (whole if ended else going and word))
+            if partial in names:  # a whole name: the spaces, `=` or `{` after it
+                allowed.update(self._tables.opens + self._tables.spaces + self._tables.equals)
+            self._tables.starts_of[key] = self._tables.other_than(allowed)
+        return self._tables.starts_of[key]
+
+    def _dynamic_label(self, text: str, line: str) -> list[int]:
+        """Terraform: the tokens that would end a `dynamic` block's label on a block of at most one that its block
+        already has (`dynamic "versioning_configuration"` again and again, eleventh session)."""
+        match = _HCL_DYNAMIC_LABEL.fullmatch(line)
+        if not match:
+            return []
+        self._block_at(text[: len(text) - len(line)])
+        written, fields = self._block[:2]
+        partial = match[1]
+        if fields is None:
+            return []
+        free = sorted(fields - written)
+        banned = []
+        for name in written:
+            if not name.startswith(partial):
+                continue
+            # the label's next characters, where no name still free goes on with them (else the ban would come
+            # at its closing quote, where the grammar allows nothing else, and give way)
+            for end in range(len(partial) + 1, len(name) + 1):
+                if not _any_starts(free, name[:end]):
+                    banned += [token for token, lead, ended in self._tables.hcl_words.get(name[len(partial):end], ())
+                               if not lead and not ended]
+            banned += self._labels.get(name[len(partial):], ())
+        return banned
+
+    def _unchecked_name(self, partial: str) -> bool:
+        """Inside a `dynamic` block's `content` (names the grammar leaves free): whether `partial`, begun at a name's
+        place, is not a whole name of the block it writes (so no space, `=` or `{` may end it)."""
+        return bool(partial) and self._block[3] is None and self._block[1] is not None and partial not in self._block[1]
 
     def _outside(self, names: tuple[str, ...], partial: str) -> list[int]:
         """The tokens that, after `partial` at a name's place, write a name none of `names` begins with (or end
@@ -769,6 +835,12 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str], set[str
     arguments = {name for name, need in block.arguments.items() if need == "required"}
     required = arguments | {name for name, child in block.blocks.items() if child.required}
     checked = not any(isinstance(name, tuple) for name in nested_path)
+    # a nested block of at most one, once written, is written like an argument: not again (`spot_options { ... }`
+    # 15 times, `target_object_key_format {}` 38 times in the cpu recipe's guided answers, eleventh session)
+    written = written | {name for name in blocks if name in block.blocks and block.blocks[name].single
+                         and block.blocks[name].nesting == "block"}
+    if block.blocks and written >= set(block.blocks):  # and `dynamic` too, once no nested block may come again
+        written.add("dynamic")
     # `dynamic` only where the grammar has it, in a block with nested blocks: taken for a name still free, it kept a
     # `d` open in a block of none, whose only continuations were names already written (the ban then gave way)
     return (written, set(block.names) | (META_ARGUMENTS if not nested_path else set())

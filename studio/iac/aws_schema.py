@@ -37,6 +37,7 @@ class BlockSchema:
     blocks: dict[str, "BlockSchema"]
     required: bool = False
     nesting: str = "block"
+    single: bool = False  # at most one of this block in its parent (the provider's MaxItems 1)
     releases: tuple[str, ...] = ()
     _names: list[str] | None = field(default=None, repr=False)
 
@@ -47,6 +48,7 @@ class BlockSchema:
             blocks={name: cls.from_json(child) for name, child in raw.get("blocks", {}).items()},
             required=raw.get("required", False),
             nesting=raw.get("nesting", "block"),
+            single=raw.get("single", False),
             releases=tuple(raw.get("releases", ())),
         )
 

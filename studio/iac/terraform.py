@@ -455,6 +455,9 @@ def _check_body(block_schema: BlockSchema, body: dict, outline: Outline | None, 
                                   'without "=")', at, f"{path}.{name}"))
             continue
         items = value if isinstance(value, list) else [value]
+        if child.single and child.nesting == "block" and len(items) > 1:
+            reasons.append(Reason(f'{where}: too many "{name}" blocks: at most one is allowed, {len(items)} are '
+                                  'written (Terraform: "Too many ... blocks")', at, f"{path}.{name}"))
         for index, item in enumerate(items):
             if isinstance(item, dict):
                 child_outline = outline.block(name, index) if outline and name in outline.blocks else None

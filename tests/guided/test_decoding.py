@@ -461,6 +461,34 @@ def test_a_terraform_argument_is_not_set_twice_in_its_block(tiny, grammars, monk
     assert held.startswith(head), held
 
 
+def test_a_terraform_block_of_at_most_one_is_not_written_twice(tiny, grammars, monkeypatch):
+    """`spot_options { ... }` 15 times, `target_object_key_format {}` 38 times: the commonest loops of the cpu
+    recipe's guided Terraform answers (eleventh session), and Terraform refuses a second block where its schema
+    allows one ("Too many ... blocks"). A block of at most one, once written, is not begun again; a block that may
+    repeat (`ingress`) still does."""
+    import re
+
+    _, tokenizer = tiny
+    head = ('```hcl\nresource "aws_instance" "a" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n'
+            '  instance_market_options {\n    spot_options {\n      max_price = "1"\n    }\n')
+    for again in ('    spot_options {\n      max_price = "2"\n    }\n', "    spot_options {}\n"):
+        wish = head + again
+        assert _follow(tokenizer, "terraform", wish, monkeypatch, bans=False) == wish
+        held = _follow(tokenizer, "terraform", wish, monkeypatch, bans=True)
+        assert held.startswith(head) and len(re.findall(r"(?m)^ *spot_options", held)) == 1, held
+    rule = '  ingress {\n    from_port = 443\n    to_port = 443\n    protocol = "tcp"\n  }\n'
+    many = '```hcl\nresource "aws_security_group" "s" {\n  name = "web"\n' + rule + rule + "}\n"
+    assert _follow(tokenizer, "terraform", many, monkeypatch, bans=True) == many
+    # nor as a `dynamic` block again (`dynamic "versioning_configuration"` to the budget)
+    dynamic = ('  dynamic "versioning_configuration" {\n    for_each = [1]\n    content {\n      status = "Enabled"\n'
+               '    }\n  }\n')
+    head = '```hcl\nresource "aws_s3_bucket_versioning" "v" {\n  bucket = "b"\n' + dynamic
+    wish = head + dynamic
+    assert _follow(tokenizer, "terraform", wish, monkeypatch, bans=False) == wish
+    held = _follow(tokenizer, "terraform", wish, monkeypatch, bans=True)
+    assert held.startswith(head) and held.count('"versioning_configuration"') == 1, held
+
+
 @pytest.mark.parametrize("head, lacking", [
     ('resource "aws_s3_bucket_versioning" "v" {\n  bucket = "logs"\n', "versioning_configuration"),  # a block
     ('resource "aws_security_group_rule" "r" {\n  type = "ingress"\n  from_port = 443\n  to_port = 443\n'
@@ -555,6 +583,13 @@ def test_a_dynamic_blocks_content_takes_only_the_names_of_the_block_it_writes(ti
     assert all(any(field.startswith(name) for field in ("sse_algorithm", "kms_master_key_id")) for name in names), held
     done = head + '          sse_algorithm = "aws:kms"\n        }\n'
     assert _follow(tokenizer, "terraform", done, monkeypatch, bans=True) == done
+    # half a name, ended by `=`, `{`, a label
+    for half in ('          kms_master_key = "k"\n', "          kms {\n", "          kms_{x = 1}\n",
+                 '          kms "k" {\n'):
+        wish = head + half
+        assert _follow(tokenizer, "terraform", wish, monkeypatch, bans=False) == wish
+        held = _follow(tokenizer, "terraform", wish, monkeypatch, bans=True)
+        assert held.startswith(head) and not re.search(r'(?m)^ *(kms_master_key|kms_?) *[={"]', held), held
 
 
 def test_a_kubernetes_mapping_does_not_close_while_it_lacks_what_its_schema_requires(tiny, grammars, monkeypatch):

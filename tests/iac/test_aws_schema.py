@@ -49,6 +49,10 @@ def test_required_only_where_every_release_requires_it():
     assert schema.resource("aws_nat_gateway").arguments["subnet_id"] == "optional"  # required in 5.x only
     assert schema.resource("aws_s3_bucket").blocks["versioning"].nesting == "block"
     assert schema.resource("aws_security_group").blocks["ingress"].nesting == "attribute"
+    # at most one (the provider's MaxItems 1) where every release says so
+    assert schema.resource("aws_instance").blocks["instance_market_options"].blocks["spot_options"].single
+    assert not schema.resource("aws_security_group").blocks["ingress"].single
+    assert not schema.resource("aws_lb_listener_rule").blocks["condition"].single
 
 
 @pytest.mark.parametrize("wrong, right", [
@@ -94,6 +98,8 @@ def make_wheel(folder: Path, version: str, release: str, *, name_required: bool,
          "type": {"union": {"types": [{"fqn": "cdktf.IResolvable"},
                                       {"collection": {"kind": "array", "elementtype": {"fqn": f"{pre}.ThingSettings"}}}]}}},
     ]
+    thing_config.append({"name": "timeouts", "optional": True, "docs": docs(release, "timeouts", block=True),
+                         "type": {"fqn": f"{pre}.ThingTimeouts"}})  # a block of at most one: its struct itself
     if with_region:
         thing_config.append({"name": "region", "optional": True, "docs": docs(release, "region"),
                              "type": {"primitive": "string"}})
@@ -102,6 +108,8 @@ def make_wheel(folder: Path, version: str, release: str, *, name_required: bool,
         f"{pre}.ThingConfig": {"kind": "interface", "fqn": f"{pre}.ThingConfig", "properties": thing_config},
         f"{pre}.ThingSettings": {"kind": "interface", "fqn": f"{pre}.ThingSettings", "properties": [
             {"name": "ipv6CidrBlock", "docs": docs(release, "ipv6_cidr_block"), "type": {"primitive": "string"}}]},
+        f"{pre}.ThingTimeouts": {"kind": "interface", "fqn": f"{pre}.ThingTimeouts", "properties": [
+            {"name": "create", "optional": True, "docs": docs(release, "create"), "type": {"primitive": "string"}}]},
         f"{pre}.DataThing": resource("DataThing", "aws_thing", "cdktf.TerraformDataSource", "DataThingConfig",
                                      "data-sources"),
         f"{pre}.DataThingConfig": {"kind": "interface", "fqn": f"{pre}.DataThingConfig"},
@@ -139,6 +147,8 @@ def test_build_script_keeps_the_union_of_two_releases(tmp_path):
     assert thing["arguments"] == {"region": "optional", "thing_name": "optional"}  # count is CDK meta: skipped
     assert thing["blocks"]["settings"]["arguments"] == {"ipv6_cidr_block": "required"}
     assert thing["blocks"]["settings"]["nesting"] == "block"
+    assert thing["blocks"]["settings"]["single"] is False  # a list of them
+    assert thing["blocks"]["timeouts"]["single"] is True
     assert result["resource"]["aws_old"]["releases"] == ["5.1.0"]
     assert result["data"]["aws_thing"] == {"arguments": {}, "blocks": {}}
     assert result["provider"]["arguments"] == {"region": "optional"}

@@ -95,6 +95,19 @@ def test_missing_required_argument_and_block():
     assert 'line 1: aws_s3_bucket_versioning.v: missing required block "versioning_configuration"' in reasons
 
 
+def test_a_block_of_at_most_one_written_twice_is_refused():
+    """Terraform: "Too many spot_options blocks" (the provider's MaxItems 1); blocks that may repeat may."""
+    spot = '    spot_options {\n      max_price = "0.1"\n    }\n'
+    code = ('resource "aws_instance" "a" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n'
+            '  instance_market_options {\n' + spot + spot + '  }\n}\n')
+    assert schema_reasons(code) == ['line 5: aws_instance.a: instance_market_options: too many "spot_options" '
+                                    'blocks: at most one is allowed, 2 are written (Terraform: "Too many ... blocks")']
+    rule = ('  condition {\n    path_pattern {\n      values = ["/a"]\n    }\n  }\n')
+    rules = ('resource "aws_lb_listener_rule" "r" {\n  listener_arn = "arn"\n  action {\n    type = "forward"\n'
+             '  }\n' + rule + rule + '}\n')
+    assert schema_reasons(rules) == []
+
+
 def test_nested_block_argument_is_checked_with_a_suggestion():
     code = ('resource "aws_s3_bucket_versioning" "v" {\n  bucket = "b"\n  versioning_configuration {\n'
             '    state = "Enabled"\n  }\n}\n')
