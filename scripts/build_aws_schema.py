@@ -9,7 +9,9 @@ script reads one 5.x and one 6.x release and keeps their union, so that the idio
 (`aws_s3_bucket` with an inline `versioning` block in 5.x, the `region` argument on resources in 6.x).
 
 An argument is required in the union only when every release that has the block requires it: code written
-for the release that made it optional must not fail.
+for the release that made it optional must not fail. Likewise a nested block is `single` (at most one of it, the
+provider's MaxItems 1: the assembly types such a property as its struct, a list of them as an array) only when
+every release that has it says so.
 
 Writes `studio/iac/data/aws_schema.json.gz` (compact, sorted, gzip with a fixed mtime so a rerun with the
 same wheels gives the same bytes) and `studio/iac/data/aws_schema.LICENSE` (the MPL-2.0 text the wheels

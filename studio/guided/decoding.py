@@ -555,9 +555,34 @@ def _ends(matcher, tokens: list[int]) -> bool:
     return all(trial.consume_token(token) for token in tokens) and trial.is_accepting()
 
 
+# Arrays of token ids longer than this (the bans keep them per tokenizer and column: a YAML line begun left of a
+# mapping is most of the vocabulary) are packed once and kept, by identity: packing one for each row at each step
+# was most of the Kubernetes bans' time on the GPU (3-9 ms a step of 32 rows, twelfth session).
+PACK_ONCE = 4096
+_PACKED: dict[int, tuple] = {}  # id(array) -> (the array, the mask's size in words, its packed words)
+
+
 def _packed(parts: list, words):
     """The tokens of `parts` (lists or arrays of token ids; a ban may hold most of the vocabulary) as a mask of
     `words`' shape and dtype: little-endian int32 words, token i as bit i % 32 of word i // 32."""
+    import numpy
+
+    mask, rest = None, []
+    for part in parts:
+        if isinstance(part, numpy.ndarray) and part.size > PACK_ONCE:
+            kept = _PACKED.get(id(part))
+            if kept is None or kept[0] is not part or kept[1] != words.size:
+                kept = _PACKED[id(part)] = (part, words.size, _pack([part], words))
+            mask = kept[2].copy() if mask is None else mask | kept[2]
+        else:
+            rest.append(part)
+    if rest or mask is None:
+        packed = _pack(rest, words)
+        mask = packed if mask is None else mask | packed
+    return mask
+
+
+def _pack(parts: list, words):
     import numpy
 
     flags = numpy.zeros(words.size * 32, dtype=bool)

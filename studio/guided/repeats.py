@@ -19,7 +19,9 @@ written are taken out of the mask:
 - Terraform arguments: at an argument's place inside a resource or data block (or a block nested in one), the
   tokens that would write the name of an argument this block already sets (`db_name = ...` twice: Terraform
   refuses "Attribute redefined"), ended by a space or `=`, or whole where no argument or block of the schema
-  that is not yet written could still begin with it.
+  that is not yet written could still begin with it. A nested block of at most one (the schema's `single`) counts
+  as written once it is, also as a `dynamic` block's label, and so does `dynamic` once no nested block may come
+  again (Terraform: "Too many ... blocks").
 - YAML: at a key's place (a line's indentation, then the key's first characters), the tokens that would write a
   key this mapping already holds, whole or as the rest of it, with or without its colon. The mapping is the one
   the key's column joins: the lines above at that column back to the line that opened it (`- ` a column to the
@@ -44,7 +46,9 @@ written are taken out of the mask:
   tokens that hold both), and `lacking` names what is missing: where `}` was the model's likeliest token the
   processor lets the line begin only one of those names (kept from closing and left free, answers wrote nested
   blocks again and again instead). Nor may the block close on the line that opens it (`rule {}`, `rule { }`).
-  Inside a `dynamic` block's `content`, which the grammar leaves free, only the names of the block it writes.
+  Inside a `dynamic` block's `content`, which the grammar leaves free, only the names of the block it writes, and a
+  name begun there goes on to one of them. A blank line of a block that lacks a name takes no spaces past the
+  column of the block's names (beyond the grammar's bound on indentation no name may begin).
   Likewise a YAML line may not begin left of a mapping that lacks a required field (which would close it), nor
   may the document end (`---`, the fence) while its top level lacks one (`roleRef`); where the model's likeliest
   token would begin the line left of such a mapping (or end it blank, or begin a comment), the line begins a field
@@ -285,7 +289,8 @@ class Repeats:
         elif self.comment_runs and self.kind == "kubernetes" and not self._in_text(above):
             banned = self._comment_run(above, line)
         if self.names and self.kind == "terraform":
-            banned = banned + self._terraform(text, line) + self._arguments(text, line) + self._dynamic_label(text, line)
+            banned = (banned + self._terraform(text, line) + self._arguments(text, line)
+                      + self._dynamic_label(text, line))
         elif self.names and self.kind == "kubernetes":
             banned = banned + self._kubernetes(text, line) + self._object_name(text, line) + self._complete_mapping(
                 text, line)
@@ -816,7 +821,7 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str], set[str
     if not path or not isinstance(path[0], tuple):
         return (written, None, set(), set()) if path else None
     from studio.iac.aws_schema import aws_schema
-    from studio.iac.terraform import META_ARGUMENTS
+    from studio.iac.terraform import META_ARGUMENTS, SINGLE_META_BLOCKS
 
     (what, tf_type), *nested_path = path
     schema = aws_schema()
@@ -841,6 +846,8 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str], set[str
                          and block.blocks[name].nesting == "block"}
     if block.blocks and written >= set(block.blocks):  # and `dynamic` too, once no nested block may come again
         written.add("dynamic")
+    if not nested_path:  # a resource's `lifecycle` and `connection` (`connection { ... }` 21 times, twelfth session)
+        written |= blocks & set(SINGLE_META_BLOCKS)
     # `dynamic` only where the grammar has it, in a block with nested blocks: taken for a name still free, it kept a
     # `d` open in a block of none, whose only continuations were names already written (the ban then gave way)
     return (written, set(block.names) | (META_ARGUMENTS if not nested_path else set())

@@ -42,6 +42,7 @@ PLAIN = hcl2.SerializationOptions(
 
 # Valid inside any resource or data block, whatever the provider schema says.
 META_ARGUMENTS = {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection"}
+SINGLE_META_BLOCKS = ("lifecycle", "connection")  # at most one each in a resource (provisioners may repeat)
 # Top-level block keywords and how many labels each takes (None: any number, checked elsewhere).
 TOP_LEVEL_LABELS = {
     "resource": 2, "data": 2, "provider": 1, "variable": 1, "output": 1, "module": 1, "check": 1,
@@ -339,7 +340,8 @@ def _partial_parse_score(code: str, error_line: int | None = None) -> float:
 
 
 def check_terraform_schema(parsed: ParsedTerraform, schema: AwsSchema | None = None) -> Verdict:
-    """Unknown resource and data-source types, unknown arguments and blocks, missing required ones.
+    """Unknown resource and data-source types, unknown arguments and blocks, missing required ones, a block of at most
+    one written twice.
 
     The score is the mean over checked blocks of 1 / (1 + errors in the block), 0 for an unknown type, and 0
     when no block was checked.
@@ -434,6 +436,9 @@ def _check_body(block_schema: BlockSchema, body: dict, outline: Outline | None, 
     for name, value in body.items():
         at = outline.line_of(name) if outline else line
         if top and name in META_ARGUMENTS:
+            if name in SINGLE_META_BLOCKS and isinstance(value, list) and len(value) > 1:
+                reasons.append(Reason(f'{where}: duplicate {name} block: a resource has at most one (Terraform: '
+                                      f'"Duplicate {name} block")', at, f"{path}.{name}"))
             continue
         if name == "dynamic" and not (outline and name in outline.attributes):
             _check_dynamic(block_schema, value, outline, address, path, reasons)

@@ -479,6 +479,13 @@ def test_a_terraform_block_of_at_most_one_is_not_written_twice(tiny, grammars, m
     rule = '  ingress {\n    from_port = 443\n    to_port = 443\n    protocol = "tcp"\n  }\n'
     many = '```hcl\nresource "aws_security_group" "s" {\n  name = "web"\n' + rule + rule + "}\n"
     assert _follow(tokenizer, "terraform", many, monkeypatch, bans=True) == many
+    # nor a resource's `connection` or `lifecycle` (`connection { ... }` 21 times)
+    head = ('```hcl\nresource "aws_instance" "a" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n'
+            '  connection {\n    host = "10.0.0.1"\n  }\n')
+    wish = head + '  connection {\n    host = "10.0.0.2"\n  }\n'
+    assert _follow(tokenizer, "terraform", wish, monkeypatch, bans=False) == wish
+    held = _follow(tokenizer, "terraform", wish, monkeypatch, bans=True)
+    assert held.startswith(head) and held.count("connection") == 1, held
     # nor as a `dynamic` block again (`dynamic "versioning_configuration"` to the budget)
     dynamic = ('  dynamic "versioning_configuration" {\n    for_each = [1]\n    content {\n      status = "Enabled"\n'
                '    }\n  }\n')

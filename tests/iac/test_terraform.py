@@ -108,6 +108,19 @@ def test_a_block_of_at_most_one_written_twice_is_refused():
     assert schema_reasons(rules) == []
 
 
+def test_a_resource_has_one_lifecycle_and_one_connection_block():
+    """Terraform: "Duplicate connection block", "Duplicate lifecycle block"; provisioners may repeat."""
+    connection = '  connection {\n    host = "10.0.0.1"\n  }\n'
+    head = 'resource "aws_instance" "a" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n'
+    assert schema_reasons(head + connection + connection + "}\n") == [
+        'line 4: aws_instance.a: duplicate connection block: a resource has at most one (Terraform: "Duplicate '
+        'connection block")']
+    lifecycle = "  lifecycle {\n    prevent_destroy = true\n  }\n"
+    assert len(schema_reasons(head + lifecycle + lifecycle + "}\n")) == 1
+    provisioner = '  provisioner "local-exec" {\n    command = "echo hi"\n  }\n'
+    assert schema_reasons(head + connection + lifecycle + provisioner + provisioner + "}\n") == []
+
+
 def test_nested_block_argument_is_checked_with_a_suggestion():
     code = ('resource "aws_s3_bucket_versioning" "v" {\n  bucket = "b"\n  versioning_configuration {\n'
             '    state = "Enabled"\n  }\n}\n')
