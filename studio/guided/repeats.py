@@ -556,7 +556,7 @@ class Repeats:
         """Inside a `dynamic` block's `content`, after the first characters of a name: every token but those that
         go on to one of the names of the block it writes (or end one whole: a space, `=`, `{`). Called after
         `_arguments`, which reads the block. Answers ended half names there, `instance_inte_{each = "db"}`,
-        `var "queue_size" {`, `kms_master_key = "s-"` (eleventh session), with tokens that are no name's."""
+        `var "queue_size" {`, `kms_master_key = "s-"` (eleventh and twelfth sessions), with tokens that are no name's."""
         place = _HCL_KEY_PLACE.fullmatch(line)
         if not place or not place[2] or place[3] or self._block[3] is not None or self._block[1] is None:
             return []
@@ -575,7 +575,7 @@ class Repeats:
 
     def _dynamic_label(self, text: str, line: str) -> list[int]:
         """Terraform: the tokens that would end a `dynamic` block's label on a block of at most one that its block
-        already has (`dynamic "versioning_configuration"` again and again, eleventh session)."""
+        already has (`dynamic "versioning_configuration"` again and again, twelfth session)."""
         match = _HCL_DYNAMIC_LABEL.fullmatch(line)
         if not match:
             return []
