@@ -344,9 +344,7 @@ class Repeats:
         if place[3]:  # a name and spaces: its `=` (a block's `{`) is what is left to ban, and more spaces (all that
             # would be left: guided answers wrote spaces to the budget after `name`, 4 of 17 Terraform answers that
             # did not parse on the cpu recipe's model, eighth session)
-            if partial in self._block[0] or self._unchecked_name(partial):
-                return self._tables.equals + self._tables.spaces + self._tables.opens
-            return []
+            return self._tables.equals + self._tables.spaces + self._tables.opens if partial in self._block[0] else []
         if (0, partial) not in self._bans:
             self._bans[0, partial] = self._argument_bans(partial)
         return self._bans[0, partial]
@@ -555,8 +553,9 @@ class Repeats:
     def _half_name(self, line: str):
         """Inside a `dynamic` block's `content`, after the first characters of a name: every token but those that
         go on to one of the names of the block it writes (or end one whole: a space, `=`, `{`). Called after
-        `_arguments`, which reads the block. Answers ended half names there, `instance_inte_{each = "db"}`,
-        `var "queue_size" {`, `kms_master_key = "s-"` (eleventh and twelfth sessions), with tokens that are no name's."""
+        `_arguments`, which reads the block. Answers ended half names there with tokens that are no name's:
+        `instance_inte_{each = "db"}`, `var "queue_size" {`, `kms_master_key = "s-"` (eleventh and twelfth sessions).
+        A space after a half name is refused here too, so `_arguments` needs no ban of its own for it."""
         place = _HCL_KEY_PLACE.fullmatch(line)
         if not place or not place[2] or place[3] or self._block[3] is not None or self._block[1] is None:
             return []
@@ -597,11 +596,6 @@ class Repeats:
                                if not lead and not ended]
             banned += self._labels.get(name[len(partial):], ())
         return banned
-
-    def _unchecked_name(self, partial: str) -> bool:
-        """Inside a `dynamic` block's `content` (names the grammar leaves free): whether `partial`, begun at a name's
-        place, is not a whole name of the block it writes (so no space, `=` or `{` may end it)."""
-        return bool(partial) and self._block[3] is None and self._block[1] is not None and partial not in self._block[1]
 
     def _outside(self, names: tuple[str, ...], partial: str) -> list[int]:
         """The tokens that, after `partial` at a name's place, write a name none of `names` begins with (or end
