@@ -557,7 +557,9 @@ def _ends(matcher, tokens: list[int]) -> bool:
 
 # Arrays of token ids longer than this (the bans keep them per tokenizer and column: a YAML line begun left of a
 # mapping is most of the vocabulary) are packed once and kept, by identity: packing one for each row at each step
-# was most of the Kubernetes bans' time on the GPU (3-9 ms a step of 32 rows, twelfth session).
+# was most of the Kubernetes bans' time on an H200 (a step of 32 rows: 6.4-9.0 ms in one process, 3.2-3.9 ms in 8
+# workers; packed once, 5.0 and 1.9 ms, and guided Kubernetes at 83% of the unguided speed with the workers, from
+# 53-59%: twelfth session, bench/sweeps/results/guided-h200.md).
 PACK_ONCE = 4096
 _PACKED: dict[int, tuple] = {}  # id(array) -> (the array, the mask's size in words, its packed words)
 

@@ -38,7 +38,8 @@ MAX_WORKERS = 8
 # Whether a GPU's guided batches use workers unless INFRAMIND_GUIDE_WORKERS says. Measured on one H200 (twelfth
 # session; `bench/guided.py --model qwen2.5-0.5b-random --tokenizer qwen2.5 --batch 32 --tokens 256 --decoder studio
 # --engines llguidance --workers 0 8 4 --rounds 2`, 16 cores): Terraform 15.6-46.8% of the unguided speed in this
-# process, 79.5-83.4% with 8 workers, 80.6-82.0% with 4; Kubernetes 21.9-28.6%, 53.4-58.8%, 53.3-60.6%.
+# process, 79.5-83.4% with 8 workers, 80.6-82.0% with 4; Kubernetes 21.9-28.6%, 53.4-58.8%, 53.3-60.6%, and with
+# the bans' arrays packed once (decoding.PACK_ONCE) 67.2% in the first batch, 83.1% after, with 8 workers.
 AUTO_ON_GPU = True
 ROWS_PER_WORKER = 4  # fewer rows than this per worker and the messages cost more than the masks
 WORKERS_ENV = "INFRAMIND_GUIDE_WORKERS"
