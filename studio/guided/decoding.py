@@ -88,6 +88,11 @@ COMMENT_RUNS = False
 # cpu recipe's model, guided, wrote a list item or a comment 1,000 characters long in 2 of its 5 Kubernetes answers
 # that were not schema-valid (ninth session).
 YAML_LINE_LIMIT = 200
+# Likewise a Terraform line outside a heredoc: its string closed, then the brackets it opened, then the line (not
+# the block: what the block lacks is written on the next lines). The seed's longest Terraform line has 175
+# characters; guided answers of the cpu recipe's model wrote a value of `:to` 300 times and a list of one string 60
+# times to the budget, then the walk-out closed their blocks without `grantee` and `from_port` (twelfth session).
+TERRAFORM_LINE_LIMIT = 200
 
 _COMPILED: dict[tuple, object] = {}
 _LOCK = threading.Lock()
@@ -309,8 +314,8 @@ class GuidedLogitsProcessor:
         if self.budget and active:
             self._close_within_budget(active, input_ids, bitmask)
         for row in active:
-            if self._row_kinds[row] == "kubernetes" and not self._forcing[row] and self._long_line(row):
-                self._walk_out(row, input_ids, bitmask)
+            if not self._forcing[row] and self._long_line(row):
+                self._walk_out(row, input_ids, bitmask, line_only=True)
         self.mask_seconds += time.perf_counter() - started
         self.part_seconds["grammar"] += banning - started
         self.part_seconds["bans"] += ending - banning
@@ -350,15 +355,18 @@ class GuidedLogitsProcessor:
                 self._walk_out(row, input_ids, bitmask, left)
 
     def _long_line(self, row: int) -> bool:
-        """Whether the row's line, outside free text, is longer than YAML_LINE_LIMIT."""
+        """Whether the row's line, outside free text, is longer than its kind's limit (YAML_LINE_LIMIT,
+        TERRAFORM_LINE_LIMIT)."""
         repeats = self._repeats[row]
-        return repeats is not None and repeats.line_length() > YAML_LINE_LIMIT
+        limit = {"kubernetes": YAML_LINE_LIMIT, "terraform": TERRAFORM_LINE_LIMIT}.get(self._row_kinds[row])
+        return repeats is not None and limit is not None and repeats.line_length() > limit
 
-    def _walk_out(self, row: int, input_ids, bitmask, left: int | None = None) -> None:
+    def _walk_out(self, row: int, input_ids, bitmask, left: int | None = None, line_only: bool = False) -> None:
         """In the budget's last tokens, allow only what takes the row out of what it is inside: the first closer
         the grammar allows (`_closers`); where none is, in Terraform, the start of a name its block lacks (the
         grammar keeps a block open until its required arguments are written), else what completes the line's
-        construct soonest (`_finishers`: an argument's `=`, a header's `{`, a value's or a label's quote)."""
+        construct soonest (`_finishers`: an argument's `=`, a header's `{`, a value's or a label's quote).
+        `line_only`: out of the line alone (a line too long), not out of its block."""
         allowed = bitmask[row].tolist()
 
         def found(group):
@@ -382,12 +390,12 @@ class GuidedLogitsProcessor:
                     return
         for closer, group in self._closers:
             if ((closer == '"') != in_string or (text_only and closer not in ('"', "\n"))
-                    or (closer == "\n" and not line.strip() and not text_only)):
+                    or (line_only and closer == "}") or (closer == "\n" and not line.strip() and not text_only)):
                 continue
             if tokens := found(group):
                 _allow_only(bitmask, row, tokens)
                 return
-        if text_only:
+        if text_only or line_only:
             return
         if not line.strip() and repeats is not None and (missing := repeats.missing()):
             if tokens := found(repeats.starts_of(missing, spaces=False)):

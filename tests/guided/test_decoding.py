@@ -887,6 +887,26 @@ def test_the_walk_out_may_write_only_required_arguments_the_grammar_checks(tiny)
     assert repeats.missing() and repeats.missing_arguments() == set()
 
 
+@pytest.mark.parametrize("value, closing", [('"' + "to:" * 150 + '"', '"'), ('["a", ' + '"a", ' * 60 + '"a"]', ']')])
+def test_a_terraform_line_ends_where_no_seed_line_is_as_long(tiny, grammars, monkeypatch, value, closing):
+    """A value of `:to` 300 times, a list of one string 60 times, written to the budget; the walk-out then closed the
+    block without what it lacked (twelfth session). Past TERRAFORM_LINE_LIMIT (the seed's longest line: 175) the
+    string closes, then the list, then the line, and the block stays open for the names it lacks."""
+    from studio.guided import decoding
+
+    _, tokenizer = tiny
+    head = '```hcl\nresource "aws_security_group_rule" "r" {\n  type = "ingress"\n  description = '
+    wish = head + value + "\n}\n"
+    monkeypatch.setattr(decoding, "TERRAFORM_LINE_LIMIT", 10 ** 6)
+    assert _follow(tokenizer, "terraform", wish, monkeypatch, bans=False) == wish  # the grammar takes it
+    monkeypatch.setattr(decoding, "TERRAFORM_LINE_LIMIT", 200)
+    held = _follow(tokenizer, "terraform", wish, monkeypatch, bans=True)
+    line = held.split("\n")[3]
+    assert held.startswith(head) and decoding.TERRAFORM_LINE_LIMIT == 200
+    assert 200 < len(line) <= 212 and line.endswith(closing), line
+    assert "}" not in held[len(head):].split("\n", 2)[1], held  # the next line does not close the block
+
+
 def test_a_kubernetes_line_ends_where_no_seed_line_is_as_long(tiny, grammars, monkeypatch):
     """A list item or a comment 1,000 characters long (2 of the cpu recipe's model's 5 guided Kubernetes answers that
     were not schema-valid, ninth session) is ended once it passes YAML_LINE_LIMIT (the seed's longest line: 133)."""
