@@ -385,7 +385,7 @@ class GuidedLogitsProcessor:
             # block's content, where the grammar takes any name, as a block too (`name { }` again and again).
             missing = repeats.missing_arguments()
             if 0 < len(missing) <= WRITE_MISSING and left >= MISSING_TOKENS * len(missing) + 2 * repeats.depth() + 4:
-                if tokens := found(repeats.starts_of(missing, spaces=False)):
+                if tokens := found(repeats.starts_of(missing)):
                     _allow_only(bitmask, row, tokens)
                     return
         for closer, group in self._closers:
@@ -398,7 +398,7 @@ class GuidedLogitsProcessor:
         if text_only or line_only:
             return
         if not line.strip() and repeats is not None and (missing := repeats.missing()):
-            if tokens := found(repeats.starts_of(missing, spaces=False)):
+            if tokens := found(repeats.starts_of(missing)):
                 _allow_only(bitmask, row, tokens)
                 return
         for _, group in self._finishers:

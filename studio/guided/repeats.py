@@ -503,12 +503,12 @@ class Repeats:
         """The tokens of spaces alone that take a line of `have` spaces past `column`."""
         return [token for token, length in self._tables.space_lengths if have + length > column]
 
-    def starts_of(self, names: set[str], spaces: bool = True) -> list[int]:
-        """Terraform: the tokens that begin writing one of `names` at a line's start (after spaces, or with
-        them), and (`spaces`) those of spaces alone."""
-        key = (tuple(sorted(names)), spaces)
+    def starts_of(self, names: set[str]) -> list[int]:
+        """Terraform: the tokens that begin writing one of `names` at a line's start (after spaces, or with them;
+        the walk-out's way to a name its block lacks; the steering's is `starts_at`)."""
+        key = ("of", tuple(sorted(names)))
         if key not in self._tables.starts_of:
-            tokens = list(self._tables.spaces) if spaces else []
+            tokens = []
             for name in names:
                 for end in range(1, len(name) + 1):
                     tokens += [token for token, _, ended in self._tables.hcl_words.get(name[:end], ())
@@ -531,11 +531,12 @@ class Repeats:
         written, fields = self._block[:2]
         unwritten = sorted(fields - written) if fields is not None else None
         banned = []
-        if unwritten is not None and self._block[3] is None:
+        if unwritten is not None and self._block[3] is None and not partial:
             # inside a `dynamic` block's `content`, which the grammar leaves free: the names of the block it
             # writes, the schema's (answers wrote `content { for_each = ... content { ...` to the budget there:
-            # 5 of the 14 Terraform schema failures of the cpu recipe's guided answers, eleventh session)
-            banned = self._outside(tuple(unwritten), partial)
+            # 5 of the 14 Terraform schema failures of the cpu recipe's guided answers, eleventh session); after a
+            # name's first characters `_half_name` refuses all but their continuations
+            banned = self._outside(tuple(unwritten))
         for name in written:
             if not name.startswith(partial):
                 continue
@@ -597,23 +598,17 @@ class Repeats:
             banned += self._labels.get(name[len(partial):], ())
         return banned
 
-    def _outside(self, names: tuple[str, ...], partial: str) -> list[int]:
-        """The tokens that, after `partial` at a name's place, write a name none of `names` begins with (or end
-        one that is not among them)."""
-        key = ("outside", names, partial)
+    def _outside(self, names: tuple[str, ...]) -> list[int]:
+        """The tokens that, at a name's place, write a name none of `names` begins with (or end one that is not
+        among them)."""
+        key = ("outside", names)
         if key not in self._tables.starts_of:
             banned, ordered = [], sorted(names)
             for word, entries in self._tables.hcl_words.items():
                 if not word:
                     continue
-                written = partial + word
-                going = _any_starts(ordered, written)
-                whole = written in names
-                for token, lead, ended in entries:
-                    if partial and lead:
-                        banned.append(token)  # spaces inside a name
-                    elif not (whole if ended else going):
-                        banned.append(token)
+                going, whole = _any_starts(ordered, word), word in names
+                banned += [token for token, _, ended in entries if not (whole if ended else going)]
             self._tables.starts_of[key] = banned
         return self._tables.starts_of[key]
 

@@ -552,6 +552,30 @@ def test_a_steered_terraform_line_stays_within_its_blocks_column(tiny, grammars,
         assert word and "evaluate_target_health".startswith(word[1]), (line, held)
 
 
+def test_the_steering_of_a_terraform_line_stays_within_its_column_with_the_embedded_tokenizer(embedded_home,
+                                                                                              monkeypatch):
+    """The tiny tokenizer has few runs of spaces; SmolLM2's has them up to 16 and more, which the steering allowed
+    alone (the answer that wrote 48 spaces twice): with it, every steering token keeps the line within the column
+    of the block's names, 4 here, and past the column only names are left."""
+    from transformers import AutoTokenizer
+
+    from studio import models
+    from studio.guided import repeats
+
+    monkeypatch.setenv("INFRAMIND_HOME", str(embedded_home))
+    tokenizer = AutoTokenizer.from_pretrained(models.materialize_embedded())
+    head = ('```hcl\nresource "aws_route53_record" "apex" {\n  zone_id = "Z1"\n  name = "example.com"\n'
+            '  type = "A"\n  alias {\n    name = "lb"\n    zone_id = "Z2"\n')
+    steered = repeats.Repeats(tokenizer, "terraform")
+    for have in range(0, 7):
+        steered.banned(head + " " * have)
+        texts = [tokenizer.decode([token]) for token in steered.steer_tokens()]
+        assert steered.lacking == {"evaluate_target_health"} and texts, (have, texts)
+        assert all(have + len(text) - len(text.lstrip(" ")) <= max(have, 4) for text in texts), (have, texts)
+        if have >= 4:
+            assert all(text.strip() and "evaluate_target_health".startswith(text.strip()) for text in texts), texts
+
+
 @pytest.mark.parametrize("close", ["    rule {}\n", "    rule {\n    }\n", "    rule { }\n"])
 def test_a_terraform_block_does_not_close_on_the_line_that_opens_it_while_it_lacks_a_name(tiny, grammars,
                                                                                           monkeypatch, close):
