@@ -45,6 +45,9 @@ def main() -> None:
     parser.add_argument("--guided", action="store_true", help="schema-guided answers")
     parser.add_argument("--no-budget-ending", action="store_true",
                         help="guided answers without their ending within the token budget (studio.guided.decoding)")
+    parser.add_argument("--no-block-ending", action="store_true",
+                        help="guided Terraform answers that do not wind down from inside a block where the tokens "
+                             "left would not hold another stretch (studio.guided.decoding.BLOCK_ENDING)")
     parser.add_argument("--no-repeat-bans", action="store_true",
                         help="guided answers that may repeat a name (studio.guided.repeats)")
     parser.add_argument("--no-comment-bans", action="store_true",
@@ -67,6 +70,7 @@ def main() -> None:
     from studio.guided import decoding
 
     decoding.BUDGET_ENDING = not args.no_budget_ending
+    decoding.BLOCK_ENDING = not args.no_block_ending
     decoding.REPEAT_BANS = not args.no_repeat_bans
     decoding.COMMENT_BANS = () if args.no_comment_bans else decoding.COMMENT_BANS
     decoding.COMMENT_RUNS = args.comment_runs

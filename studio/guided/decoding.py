@@ -20,8 +20,10 @@ each step allows only the first closer the grammar takes there, in the order of 
 quote; else `}`, `]`, `)`, then a newline unless the line is blank; in YAML and in comments only the newline,
 brackets being text there), and the fence closes at the first point it may, so the answer ends whole rather than cut
 mid-line. Where no closer is allowed (the grammar keeps a block open until the arguments its schema requires are
-written; a name waits for its `=`, a header for its label), a Terraform answer writes what its block lacks, else
-the token that completes the construct soonest (`_finishers`: `=`, `{`, a quote).
+written; a name waits for its `=`, a header for its label), a Terraform answer writes what its block lacks (a name
+begun goes on to the one it began), else the token that completes the construct soonest (`_finishers`: `=`, `{`, a
+quote). Inside a Terraform block the walk-out may begin earlier, at a line where a block may close, once the tokens
+left would not hold the longest stretch between two such lines and the last FINISH_WITHIN (`BLOCK_ENDING`).
 
 Beside the grammar, a row may not write a name twice where the validator refuses it (`studio.guided.repeats`): a
 Terraform block under a type and name already declared, a YAML key its mapping already holds; nor close a block or
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 import threading
 import time
@@ -94,6 +97,16 @@ YAML_LINE_LIMIT = 200
 # times to the budget, then the walk-out closed their blocks without `grantee` and `from_port` (twelfth session).
 TERRAFORM_LINE_LIMIT = 200
 
+# Inside a Terraform block, at the start of a line where the block may close: once the tokens left would not hold the
+# longest stretch between two such points and FINISH_WITHIN more, the row winds down from there (the walk-out:
+# each block closes, then the fence), rather than beginning another block that the walk-out must then close lacking
+# what it requires (`target_grant { }`, `custom_error_response { }`, `content { storage_class = { } }` after the same
+# block 10 times: 4 of the 8 Terraform answers of the cpu recipe's model that were not schema-valid, guided, twelfth
+# session). Off only to measure what it changes (`bench/eval_engine.py --no-block-ending`).
+BLOCK_ENDING = True
+
+_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"?')
+_NAME_BEGUN = re.compile(r" *([A-Za-z][A-Za-z0-9_-]*)")
 _COMPILED: dict[tuple, object] = {}
 _LOCK = threading.Lock()
 
@@ -249,9 +262,19 @@ class GuidedLogitsProcessor:
         self._start_length = input_ids.shape[1]
         self._last_closable: list[int | None] = [None] * len(self.matchers)
         self._longest = [0] * len(self.matchers)
+        # Terraform, inside a block: the points where a block may close (see `_block_closable`), the longest stretch
+        # between two of them, and whether the row winds down to its fence from there (`_close_within_budget`)
+        self._block_last: list[int | None] = [None] * len(self.matchers)
+        self._block_longest = [0] * len(self.matchers)
+        self._block_line = [-1] * len(self.matchers)
+        self._winding = [False] * len(self.matchers)
         self._fences = per_tokenizer(_fences, self.tokenizer) if self.budget else []
         self._forcing: list[list[int]] = [[] for _ in self.matchers]  # the rest of a fence being closed
         self._closers = per_tokenizer(_closers, self.tokenizer)
+        import numpy
+
+        braces = numpy.array(dict(self._closers).get("}", []), dtype=numpy.int64)
+        self._brace_words = (braces // 32, braces % 32)  # the `}` closers' mask words and bits
         self._finishers = per_tokenizer(_finishers, self.tokenizer) if self.budget else []
         from studio.generation import end_of_turn_ids
 
@@ -339,7 +362,7 @@ class GuidedLogitsProcessor:
         words = bitmask[:, [fence[0] // 32 for fence in self._fences]].tolist()
         for row in active:
             if self._forcing[row]:  # a fence of several tokens, begun: its next one
-                _allow_only(bitmask, row, [self._forcing[row].pop(0)])
+                self._force(bitmask, row, [self._forcing[row].pop(0)])
                 continue
             matcher = self.matchers[row]
             closing = [fence for fence, word in zip(self._fences, words[row])
@@ -347,12 +370,42 @@ class GuidedLogitsProcessor:
             if closing:  # the first stretch counts from the answer's start (the fence closes after a block only)
                 self._longest[row] = max(self._longest[row], new - (self._last_closable[row] or 0))
                 self._last_closable[row] = new
-                if left <= max(self._longest[row] + CLOSE_MARGIN, FINISH_WITHIN):
-                    _allow_only(bitmask, row, [closing[0][0]])
+                self._block_last[row] = new
+                if left <= max(self._longest[row] + CLOSE_MARGIN, FINISH_WITHIN) or self._winding[row]:
+                    self._force(bitmask, row, [closing[0][0]])
                     self._forcing[row] = list(closing[0][1:])
                     self.closed_early += 1
-            elif left <= FINISH_WITHIN:
+            elif left <= FINISH_WITHIN or self._winding[row]:
                 self._walk_out(row, input_ids, bitmask, left)
+            elif BLOCK_ENDING and self._block_closable(row, bitmask):
+                if self._block_last[row] is not None:
+                    self._block_longest[row] = max(self._block_longest[row], new - self._block_last[row])
+                self._block_last[row] = new
+                if self._block_longest[row] and left <= self._block_longest[row] + FINISH_WITHIN:
+                    self._winding[row] = True
+                    self._walk_out(row, input_ids, bitmask, left)
+
+    def _block_closable(self, row: int, bitmask) -> bool:
+        """Terraform: whether the row has just begun a line inside a block (not in a heredoc) where the mask lets
+        the block close (its `}`: the grammar and the bans find nothing it lacks). Once per line."""
+        repeats = self._repeats[row]
+        if repeats is None or self._row_kinds[row] != "terraform":
+            return False
+        text = repeats.text
+        start = text.rfind("\n") + 1
+        if start == self._block_line[row] or text[start:].strip(" ") or repeats.depth() == 0:
+            return False
+        self._block_line[row] = start
+        if repeats.in_free_text():
+            return False
+        braces = self._brace_words
+        return bool(((bitmask[row].numpy()[braces[0]] >> braces[1]) & 1).any())
+
+    def _force(self, bitmask, row: int, tokens: list[int]) -> None:
+        """Allow only `tokens` in the row's mask, over any steering the bans left for the caller (`self.steer`: a row
+        winding down at a blank line of a block that lacks a name)."""
+        _allow_only(bitmask, row, tokens)
+        self.steer.pop(row, None)
 
     def _long_line(self, row: int) -> bool:
         """Whether the row's line, outside free text, is longer than its kind's limit (YAML_LINE_LIMIT,
@@ -376,7 +429,9 @@ class GuidedLogitsProcessor:
         # a bracket is text: only the end of the line closes anything there. A blank line has nothing to end.
         line = self.tokenizer.decode(input_ids[row, self._start_length:].tolist()).rsplit("\n", 1)[-1]
         in_string = (line.count('"') - line.count('\\"')) % 2 == 1
-        text_only = self._row_kinds[row] == "kubernetes" or line.lstrip().startswith(("#", "//"))
+        # a comment, also after code (`}//* 2016-10-1` then `}` to the budget: brackets are text there)
+        code = _STRING.sub('""', line)
+        text_only = self._row_kinds[row] == "kubernetes" or "#" in code or "//" in code
         repeats = self._repeats[row]
         if not text_only and not line.strip() and left is not None and repeats is not None:
             # At a blank line of a block that lacks one or two arguments its schema requires, with tokens in hand to
@@ -386,24 +441,32 @@ class GuidedLogitsProcessor:
             missing = repeats.missing_arguments()
             if 0 < len(missing) <= WRITE_MISSING and left >= MISSING_TOKENS * len(missing) + 2 * repeats.depth() + 4:
                 if tokens := found(repeats.starts_of(missing)):
-                    _allow_only(bitmask, row, tokens)
+                    self._force(bitmask, row, tokens)
                     return
         for closer, group in self._closers:
             if ((closer == '"') != in_string or (text_only and closer not in ('"', "\n"))
                     or (line_only and closer == "}") or (closer == "\n" and not line.strip() and not text_only)):
                 continue
             if tokens := found(group):
-                _allow_only(bitmask, row, tokens)
+                self._force(bitmask, row, tokens)
                 return
         if text_only or line_only:
             return
+        place = _NAME_BEGUN.fullmatch(line)
+        if place and repeats is not None and (missing := repeats.missing()):
+            # a name begun toward one its block lacks goes on to it (given `d` for `domain_name`, answers wrote
+            # `dynamic "custom_header" { }`, and given `p` for `protocol`, `provisioner "AWS" { }`, to the budget)
+            going = [name for name in missing if name.startswith(place[1])]
+            if going and (tokens := found(repeats.continuing(going, place[1]))):
+                self._force(bitmask, row, tokens)
+                return
         if not line.strip() and repeats is not None and (missing := repeats.missing()):
             if tokens := found(repeats.starts_of(missing)):
-                _allow_only(bitmask, row, tokens)
+                self._force(bitmask, row, tokens)
                 return
         for _, group in self._finishers:
             if tokens := found(group):
-                _allow_only(bitmask, row, tokens)
+                self._force(bitmask, row, tokens)
                 return
 
     def _ban_repeats(self, row: int, bitmask, scores) -> None:

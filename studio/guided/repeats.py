@@ -261,7 +261,7 @@ class Repeats:
         self._keys: dict[int, set[str]] = {}
         self._fields: dict[int, set[str] | None] = {}
         self._bans: dict[tuple[int, str], list[int]] = {}
-        self._block: tuple[set[str], set[str] | None, set[str], set[str]] = (set(), None, set(), set())  # `_hcl_block`
+        self._block: tuple = (set(), None, set(), set(), None)  # `_hcl_block`
         self._text_above: str | None = None  # the lines above, and whether the next one is free text (`_in_text`)
         self._text = False
         self.text = ""  # the answer so far, as `add` gave it
@@ -296,7 +296,7 @@ class Repeats:
                 text, line)
         parts = [banned]
         if self.names and self.kind == "terraform":
-            parts.append(self._half_name(line))
+            parts += [self._half_name(line), self._content_label(line)]
         if self.required and self.kind == "terraform" and not self.finishing:
             parts.append(self._unfinished(text, line))
         elif self.required and self.kind == "kubernetes" and not self.finishing:
@@ -392,7 +392,7 @@ class Repeats:
         each.value.id` 23 times; at the top level there is no block and no ban)."""
         if above != self._above:
             self._above, self._bans = above, {}
-            self._block = _hcl_block(above) or (set(), None, set(), set())
+            self._block = _hcl_block(above) or (set(), None, set(), set(), None)
 
     def _yaml_unfinished(self, text: str, line: str) -> list:
         """YAML: at a line's start, the tokens that would put the line left of a mapping that lacks a field its
@@ -450,6 +450,10 @@ class Repeats:
         """The length of the line being written, or 0 inside free text (a heredoc, a YAML block scalar)."""
         start = self.text.rfind("\n") + 1
         return 0 if self._in_text(self.text[:start]) else len(self.text) - start
+
+    def in_free_text(self) -> bool:
+        """Whether the line being written is free text (a heredoc, a YAML block scalar)."""
+        return self._in_text(self.text[: self.text.rfind("\n") + 1])
 
     def missing(self, text: str | None = None) -> set[str]:
         """Terraform: what the block of the line after `text` (by default the answer so far) lacks of what its schema
@@ -558,19 +562,41 @@ class Repeats:
         `instance_inte_{each = "db"}`, `var "queue_size" {`, `kms_master_key = "s-"` (eleventh and twelfth sessions).
         A space after a half name is refused here too, so `_arguments` needs no ban of its own for it."""
         place = _HCL_KEY_PLACE.fullmatch(line)
-        if not place or not place[2] or place[3] or self._block[3] is not None or self._block[1] is None:
+        if not place or not place[2] or self._block[3] is not None or self._block[1] is None:
             return []
-        names = tuple(sorted(self._block[1] - self._block[0]))
-        key = ("half", names, place[2])
+        names, blocks = tuple(sorted(self._block[1] - self._block[0])), frozenset(self._block[4] or ())
+        if place[3]:  # a whole name and spaces: an argument's `=`, a block's `{`, `dynamic`'s label, not another's
+            # (`dynamic = "orders"`, `create {` in `timeouts`, twelfth and thirteenth sessions)
+            if place[2] not in names:
+                return []
+            if place[2] == "dynamic":
+                return self._tables.equals + self._tables.opens
+            return self._tables.equals if place[2] in blocks else self._tables.opens
+        key = ("half", names, place[2], blocks)
         if key not in self._tables.starts_of:
-            partial, allowed = place[2], set()
+            self._tables.starts_of[key] = self._tables.other_than(set(self.continuing(names, place[2], blocks)))
+        return self._tables.starts_of[key]
+
+    def continuing(self, names, partial: str, blocks: frozenset[str] | None = None) -> list[int]:
+        """Terraform, after the first characters `partial` of a name: the tokens that go on to one of `names` (or
+        end one whole: a space, `=`, `{`). With `blocks` (the names among them that open a block), a whole name
+        ends as what it is: an argument's with `=`, a block's with `{`, `dynamic` with a space (its label next)."""
+        names = tuple(sorted(names))
+        key = ("on", names, partial, blocks)
+        if key not in self._tables.starts_of:
+            allowed = set()
             for word, entries in self._tables.hcl_words.items():
-                going, whole = _any_starts(names, partial + word), partial + word in names
-                allowed.update(token for token, lead, ended in entries
-                               if not lead and (whole if ended else going and word))
+                going, name = _any_starts(names, partial + word), partial + word
+                argument = blocks is None or name not in blocks and name != "dynamic"
+                allowed.update(token for token, lead, ended in entries if not lead and (
+                    name in names and (argument or "=" not in self._texts[token]) if ended else going and word))
             if partial in names:  # a whole name: the spaces, `=` or `{` after it
-                allowed.update(self._tables.opens + self._tables.spaces + self._tables.equals)
-            self._tables.starts_of[key] = self._tables.other_than(allowed)
+                allowed.update(self._tables.spaces)
+                if blocks is None or partial not in blocks and partial != "dynamic":
+                    allowed.update(self._tables.equals)
+                if blocks is None or partial in blocks and partial != "dynamic":
+                    allowed.update(self._tables.opens)
+            self._tables.starts_of[key] = sorted(allowed)
         return self._tables.starts_of[key]
 
     def _dynamic_label(self, text: str, line: str) -> list[int]:
@@ -597,6 +623,24 @@ class Repeats:
                                if not lead and not ended]
             banned += self._labels.get(name[len(partial):], ())
         return banned
+
+    def _content_label(self, line: str):
+        """Inside a `dynamic` block's `content` (free in the grammar), a `dynamic` block's label: every token but those
+        that go on to a nested block of the block it writes (`dynamic "delete_marker_replication"` inside `filter`,
+        thirteenth session). Called after `_dynamic_label`, which reads the block."""
+        match = _HCL_DYNAMIC_LABEL.fullmatch(line)
+        if not match or self._block[3] is not None or not self._block[4]:
+            return []
+        blocks, partial = tuple(sorted(set(self._block[4]) - {"dynamic"})), match[1]
+        key = ("label", blocks, partial)
+        if key not in self._tables.starts_of:
+            allowed = {token for word, entries in self._tables.hcl_words.items()
+                       if word and _any_starts(blocks, partial + word)
+                       for token, lead, ended in entries if not lead and not ended}
+            allowed.update(token for text, tokens in self._labels.items() if partial + text in blocks
+                           for token in tokens)
+            self._tables.starts_of[key] = self._tables.other_than(allowed)
+        return self._tables.starts_of[key]
 
     def _outside(self, names: tuple[str, ...]) -> list[int]:
         """The tokens that, at a name's place, write a name none of `names` begins with (or end one that is not
@@ -771,13 +815,14 @@ def _argument_column(above: str) -> int:
     return 2
 
 
-def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str], set[str] | None] | None:
+def _hcl_block(above: str) -> tuple | None:
     """The Terraform block the next line is inside: the arguments already set in it, the names (arguments and
     nested blocks) its schema allows there (None where unknown: a block of a type the schema lacks, `dynamic`,
     `locals`, ...), the names its schema requires that it does not have yet (arguments, nested blocks, written
     or `dynamic`), and of those the arguments, where the grammar checks the block's names (None inside a
-    `dynamic` block's `content`, whose body the grammar leaves free); None outside a block, or inside a map or
-    object value (`tags = {`), whose keys are free."""
+    `dynamic` block's `content`, whose body the grammar leaves free), and the names its schema allows that open a
+    block (nested blocks and `dynamic`; None where unknown); None outside a block, or inside a map or object value
+    (`tags = {`), whose keys are free."""
     written: set[str] = set()
     blocks: set[str] = set()  # nested blocks written in it (`versioning_configuration {`, `dynamic "ingress" {`)
     path: list[str] = []
@@ -794,7 +839,7 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str], set[str
             header = _HCL_BLOCK.match(line)
             dynamic = _HCL_DYNAMIC.match(line)
             if not header and not dynamic:
-                return None if inside else (written, None, set(), set())  # a map, an object, a list: not a block
+                return None if inside else (written, None, set(), set(), None)  # a map, an object, a list
             if header and header[1]:
                 path.insert(0, (header[1], header[2]))
                 break
@@ -808,7 +853,7 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str], set[str
             elif nested:
                 blocks.add(nested[1] if nested.re is _HCL_DYNAMIC else nested[3])
     if not path or not isinstance(path[0], tuple):
-        return (written, None, set(), set()) if path else None
+        return (written, None, set(), set(), None) if path else None
     from studio.iac.aws_schema import aws_schema
     from studio.iac.terraform import META_ARGUMENTS, SINGLE_META_BLOCKS
 
@@ -818,14 +863,16 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str], set[str
     for i, name in enumerate(nested_path):
         if isinstance(name, tuple):  # `dynamic "name"`: its `content` is a `name` block
             block = block.blocks.get(name[1]) if block is not None else None
-            if i == len(nested_path) - 1 and block is not None:  # inside the dynamic block itself
-                return written, set(DYNAMIC_ARGUMENTS), {"for_each", "content"} - written - blocks, set()
+            if i == len(nested_path) - 1 and block is not None:  # inside the dynamic block itself: one `content`
+                # (`content { ... }` 4 times in a guided answer once the walk-out no longer closed the block early)
+                return (written | (blocks & {"content"}), set(DYNAMIC_ARGUMENTS),
+                        {"for_each", "content"} - written - blocks, set(), {"content"})
             continue
         if name == "content" and i and isinstance(nested_path[i - 1], tuple):
             continue
         block = block.blocks.get(name) if block is not None else None
     if block is None:
-        return written, None, set(), set()
+        return written, None, set(), set(), None
     arguments = {name for name, need in block.arguments.items() if need == "required"}
     required = arguments | {name for name, child in block.blocks.items() if child.required}
     checked = not any(isinstance(name, tuple) for name in nested_path)
@@ -841,7 +888,8 @@ def _hcl_block(above: str) -> tuple[set[str], set[str] | None, set[str], set[str
     # `d` open in a block of none, whose only continuations were names already written (the ban then gave way)
     return (written, set(block.names) | (META_ARGUMENTS if not nested_path else set())
             | ({"dynamic"} if block.blocks else set()),
-            required - written - blocks, arguments - written if checked else None)
+            required - written - blocks, arguments - written if checked else None,
+            set(block.blocks) | ({"dynamic"} if block.blocks else set()))
 
 
 _OBJECT_NAME = re.compile(r"  name: ([A-Za-z0-9_.-]*)")

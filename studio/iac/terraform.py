@@ -508,6 +508,10 @@ def _check_dynamic(block_schema: BlockSchema, value: Any, outline: Outline | Non
                 reasons.append(Reason(f'{where}: dynamic "{name}" needs a content block', at,
                                       f"{path}.dynamic.{name}"))
                 continue
+            if isinstance(contents, list) and len(contents) > 1:  # Terraform: "Extraneous dynamic content block"
+                reasons.append(Reason(f'{where}: dynamic "{name}" has {len(contents)} content blocks; only one is '
+                                      "allowed (it is the body of every block it writes)", at,
+                                      f"{path}.dynamic.{name}"))
             for content in contents if isinstance(contents, list) else [contents]:
                 if isinstance(content, dict):
                     content_outline = node.block("content", 0) if node else None

@@ -121,6 +121,17 @@ def test_a_resource_has_one_lifecycle_and_one_connection_block():
     assert schema_reasons(head + connection + lifecycle + provisioner + provisioner + "}\n") == []
 
 
+def test_a_dynamic_block_has_one_content_block():
+    """Terraform: "Extraneous dynamic content block"."""
+    content = '    content {\n      from_port = 443\n      to_port = 443\n      protocol = "tcp"\n    }\n'
+    dynamic = '  dynamic "ingress" {\n    for_each = [1]\n' + content
+    code = 'resource "aws_security_group" "web" {\n  name = "web"\n' + dynamic + "MORE  }\n}\n"
+    assert schema_reasons(code.replace("MORE", "")) == []
+    assert schema_reasons(code.replace("MORE", content)) == [
+        'line 3: aws_security_group.web: dynamic "ingress" has 2 content blocks; only one is allowed (it is the body '
+        "of every block it writes)"]
+
+
 def test_nested_block_argument_is_checked_with_a_suggestion():
     code = ('resource "aws_s3_bucket_versioning" "v" {\n  bucket = "b"\n  versioning_configuration {\n'
             '    state = "Enabled"\n  }\n}\n')
