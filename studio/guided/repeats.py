@@ -95,6 +95,7 @@ _LINE_START = re.compile(r"( *)([^ \n])")
 DYNAMIC_ARGUMENTS = ("for_each", "iterator", "labels", "content")
 _HCL_DYNAMIC_LABEL = re.compile(r'\s*dynamic\s+"([A-Za-z0-9_-]*)')
 _HCL_DYNAMIC = re.compile(r'\s*dynamic\s+"([A-Za-z0-9_-]+)"\s*\{')
+_HCL_PROVISIONER = re.compile(r'\s*provisioner\s+"([^"\n]*)"\s*\{')
 
 
 class _Tables:
@@ -838,6 +839,11 @@ def _hcl_block(above: str) -> tuple | None:
         if depth < 0:  # this line opens the block the lines below are in
             header = _HCL_BLOCK.match(line)
             dynamic = _HCL_DYNAMIC.match(line)
+            provisioner = _HCL_PROVISIONER.match(line)
+            if provisioner:  # Terraform's own schema (`studio.iac.terraform.PROVISIONERS`)
+                path.insert(0, ("provisioner", provisioner[1]))
+                inside, depth = False, 0
+                continue
             if not header and not dynamic:
                 return None if inside else (written, None, set(), set(), None)  # a map, an object, a list
             if header and header[1]:
@@ -855,12 +861,19 @@ def _hcl_block(above: str) -> tuple | None:
     if not path or not isinstance(path[0], tuple):
         return (written, None, set(), set(), None) if path else None
     from studio.iac.aws_schema import aws_schema
-    from studio.iac.terraform import META_ARGUMENTS, SINGLE_META_BLOCKS
+    from studio.iac.terraform import CONNECTION, META_ARGUMENTS, PROVISIONERS, SINGLE_META_BLOCKS
 
     (what, tf_type), *nested_path = path
     schema = aws_schema()
     block = schema.resource(tf_type) if what == "resource" else schema.data_source(tf_type)
     for i, name in enumerate(nested_path):
+        if i == 0 and (name == "connection" or isinstance(name, tuple) and name[0] == "provisioner"):
+            # a resource's `connection` and provisioners: Terraform's own blocks
+            block = CONNECTION if name == "connection" else PROVISIONERS.get(name[1])
+            continue
+        if isinstance(name, tuple) and name[0] == "provisioner":
+            block = None
+            continue
         if isinstance(name, tuple):  # `dynamic "name"`: its `content` is a `name` block
             block = block.blocks.get(name[1]) if block is not None else None
             if i == len(nested_path) - 1 and block is not None:  # inside the dynamic block itself: one `content`
@@ -875,7 +888,7 @@ def _hcl_block(above: str) -> tuple | None:
         return written, None, set(), set(), None
     arguments = {name for name, need in block.arguments.items() if need == "required"}
     required = arguments | {name for name, child in block.blocks.items() if child.required}
-    checked = not any(isinstance(name, tuple) for name in nested_path)
+    checked = not any(isinstance(name, tuple) and name[0] == "dynamic" for name in nested_path)
     # a nested block of at most one, once written, is written like an argument: not again (`spot_options { ... }`
     # 15 times, `target_object_key_format {}` 38 times in the cpu recipe's guided answers, eleventh session)
     written = written | {name for name in blocks if name in block.blocks and block.blocks[name].single

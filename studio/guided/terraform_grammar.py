@@ -8,8 +8,10 @@
 Generated from `studio.iac.aws_schema` (every resource and data source of AWS provider 5.99.1 and 6.25.0): each
 type's body may hold only its own arguments (`name = <expression>`) and nested blocks (`name { ... }`, recursively
 checked, or `dynamic "name" { ... }`), plus Terraform's meta-arguments (count, for_each, depends_on, provider,
-lifecycle, provisioner, connection). Values are free HCL expressions: strings with `${...}` interpolation,
-numbers, references, function calls, operators, conditionals, tuples, objects, `for` expressions and heredocs.
+lifecycle, provisioner, connection; `connection` and the three provisioners Terraform has by their own schemas,
+`studio.iac.terraform.PROVISIONERS`, their required arguments written before their `}`). Values are free HCL
+expressions: strings with `${...}` interpolation, numbers, references, function calls, operators, conditionals,
+tuples, objects, `for` expressions and heredocs.
 Resources of the HashiCorp utility providers (random, tls, null, time, ...) are allowed with any body, as the
 validator notes them unchecked; `variable`, `output`, `locals`, `provider`, `terraform`, `module`, `moved`,
 `import`, `removed` and `check` blocks follow Terraform's own rules.
@@ -35,7 +37,7 @@ import json
 
 from studio.guided.gbnf import Rules, lit, not_line, rule_name, seq, star
 from studio.iac.aws_schema import AwsSchema, BlockSchema, aws_schema
-from studio.iac.terraform import CORE_ARGUMENTS
+from studio.iac.terraform import CONNECTION, CORE_ARGUMENTS, PROVISIONERS
 from studio.synth.terraform import supported_types
 
 FENCE_OPEN, FENCE_CLOSE = "```hcl\n", "```"
@@ -123,8 +125,6 @@ def _common(rules: Rules) -> None:
     rules.add("one-line", "lb rb | lb sp? free-item rb")
     rules.add("lifecycle-name", " | ".join(lit(a) for a in LIFECYCLE_ARGUMENTS))
     rules.add("lifecycle-body", '(lifecycle-name eq expr eol | ("precondition" | "postcondition") free-block eol)*')
-    rules.add("meta-item", '"lifecycle" (lb eol lifecycle-body rb | lb rb) | "provisioner" sp label free-block'
-                           ' | "connection" free-block')
     rules.add("dynamic-tail", "lb eol dynamic-body rb")
     rules.add("dynamic-argument", '"for_each" | "iterator" | "labels"')
     rules.add("dynamic-body", '(dynamic-argument eq expr eol | "content" free-block eol)*')
@@ -137,13 +137,13 @@ class _Bodies:
         self.rules = rules
         self.by_key: dict[str, str] = {}
 
-    def body(self, block: BlockSchema, *, meta: bool = False, track: bool = False) -> str:
+    def body(self, block: BlockSchema, *, meta: bool = False, track: bool = False, one_line: bool = True) -> str:
         """The rules of a block's body; `track`: its required arguments must all be written (see the module's
-        docstring)."""
+        docstring); `one_line`: a tracked body may also be written `{}` or `{ name = value }`, unchecked."""
         # A tracked body's required nested blocks are tracked too (their own required arguments); other nested
         # blocks are not: the states of all of them do not fit llguidance's symbols.
         nested = {n: self.body(c, track=track and c.required) for n, c in block.blocks.items()}
-        key = json.dumps([sorted(block.arguments.items()), sorted(nested.items()), meta, track])
+        key = json.dumps([sorted(block.arguments.items()), sorted(nested.items()), meta, track, one_line])
         name = self.by_key.get(key)
         if name is not None:
             return name
@@ -171,7 +171,7 @@ class _Bodies:
         if meta:
             items.append("meta-item")
         if required:
-            self._required_states(name, items, required, one_line=not meta)
+            self._required_states(name, items, required, one_line=one_line and not meta)
             return name
         if not items:  # a block with nothing in it: `name {}`
             self.rules.add(f"{name}-block", "one-line")
@@ -223,6 +223,14 @@ def build(schema: AwsSchema | None = None) -> Rules:
     rules.add("other-type", others)
     provider = bodies.body(schema.provider)
     rules.add("provider-aws-block", f"{provider}-block")
+    # Terraform's own `connection` and provisioners (`studio.iac.terraform.PROVISIONERS`), their required arguments
+    # written before their `}`
+    connection = bodies.body(CONNECTION, track=True, one_line=False)
+    rules.add("provisioner-type", " | ".join(
+        f'{lit(chr(34) + kind + chr(34))} {bodies.body(body, track=True, one_line=False)}-block'
+        for kind, body in PROVISIONERS.items()))
+    rules.add("core-block", f'"provisioner" sp provisioner-type | "connection" {connection}-block')
+    rules.add("meta-item", '"lifecycle" (lb eol lifecycle-body rb | lb rb) | core-block')
     for keyword in ("variable", "output", "moved", "import", "removed"):
         allowed = sorted(CORE_ARGUMENTS[keyword] - {"validation", "precondition", "lifecycle", "provisioner",
                                                     "connection"})
@@ -233,7 +241,7 @@ def build(schema: AwsSchema | None = None) -> Rules:
         if keyword == "output":
             items.append('"precondition" free-block')
         if keyword == "removed":
-            items.append('("lifecycle" | "connection") free-block | "provisioner" sp label free-block')
+            items.append('"lifecycle" free-block | core-block')
         item = rules.add(f"{keyword}-item", " | ".join(items))
         rules.add(f"{keyword}-block", f"lb eol ({item} eol)* rb | one-line")
     return rules

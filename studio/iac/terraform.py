@@ -43,6 +43,27 @@ PLAIN = hcl2.SerializationOptions(
 # Valid inside any resource or data block, whatever the provider schema says.
 META_ARGUMENTS = {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection"}
 SINGLE_META_BLOCKS = ("lifecycle", "connection")  # at most one each in a resource (provisioners may repeat)
+# Terraform's own blocks in a resource beside the provider's schema: `connection` (how provisioners reach the machine)
+# and the three provisioners Terraform has (the vendor ones went in 0.15); any other provisioner type fails `terraform
+# init` ("provisioner ... is not available"). Guided answers had written `provisioner "AWS" { ... }` and `connection {
+# domain = ... }`, which the validator let pass until the thirteenth session.
+_CONNECTION_ARGUMENTS = (
+    "type", "user", "password", "port", "timeout", "script_path", "private_key", "certificate", "agent",
+    "agent_identity", "host_key", "target_platform", "bastion_host", "bastion_host_key", "bastion_port",
+    "bastion_user", "bastion_password", "bastion_private_key", "bastion_certificate", "https", "insecure", "use_ntlm",
+    "cacert", "proxy_scheme", "proxy_host", "proxy_port", "proxy_user_name", "proxy_user_password")
+CONNECTION = BlockSchema(arguments={"host": "required", **dict.fromkeys(_CONNECTION_ARGUMENTS, "optional")},
+                         blocks={}, single=True)
+_PROVISIONER_META = {"when": "optional", "on_failure": "optional"}
+PROVISIONERS = {
+    "local-exec": BlockSchema(arguments={"command": "required", **dict.fromkeys(
+        ("working_dir", "interpreter", "environment", "quiet"), "optional"), **_PROVISIONER_META},
+        blocks={"connection": CONNECTION}),
+    "remote-exec": BlockSchema(arguments={**dict.fromkeys(("inline", "script", "scripts"), "optional"),
+                                          **_PROVISIONER_META}, blocks={"connection": CONNECTION}),
+    "file": BlockSchema(arguments={"destination": "required", **dict.fromkeys(("source", "content"), "optional"),
+                                   **_PROVISIONER_META}, blocks={"connection": CONNECTION}),
+}
 # Top-level block keywords and how many labels each takes (None: any number, checked elsewhere).
 TOP_LEVEL_LABELS = {
     "resource": 2, "data": 2, "provider": 1, "variable": 1, "output": 1, "module": 1, "check": 1,
@@ -439,6 +460,8 @@ def _check_body(block_schema: BlockSchema, body: dict, outline: Outline | None, 
             if name in SINGLE_META_BLOCKS and isinstance(value, list) and len(value) > 1:
                 reasons.append(Reason(f'{where}: duplicate {name} block: a resource has at most one (Terraform: '
                                       f'"Duplicate {name} block")', at, f"{path}.{name}"))
+            if name in ("connection", "provisioner"):
+                _check_core_blocks(name, value, outline, address, path, reasons)
             continue
         if name == "dynamic" and not (outline and name in outline.attributes):
             _check_dynamic(block_schema, value, outline, address, path, reasons)
@@ -476,6 +499,29 @@ def _check_body(block_schema: BlockSchema, body: dict, outline: Outline | None, 
     for name, child in block_schema.blocks.items():
         if child.required and name not in body and name not in dynamic_names:
             reasons.append(Reason(f'{where}: missing required block "{name}"', line, f"{path}.{name}"))
+
+
+def _check_core_blocks(name: str, value: Any, outline: Outline | None, address: str, path: str,
+                       reasons: list[Reason]) -> None:
+    """A resource's `connection` block and its `provisioner "<type>"` blocks, by Terraform's own schemas."""
+    where = address if path == address else f"{address}: {path[len(address) + 1:]}"
+    for index, item in enumerate(value if isinstance(value, list) else [value]):
+        if not isinstance(item, dict):
+            continue
+        node = outline.block(name, index) if outline and name in outline.blocks else None
+        at = node.line if node else (outline.line if outline else None)
+        if name == "connection":
+            _check_body(CONNECTION, item, node or outline, address, f"{path}.connection", reasons, top=False)
+            continue
+        for kind, body in item.items():
+            schema = PROVISIONERS.get(kind)
+            if schema is None:
+                known = ", ".join(f'"{k}"' for k in PROVISIONERS)
+                reasons.append(Reason(f'{where}: unknown provisioner "{kind}" (Terraform has {known})', at,
+                                      f"{path}.provisioner.{kind}"))
+            elif isinstance(body, dict):
+                _check_body(schema, body, node or outline, address, f'{path}.provisioner "{kind}"', reasons,
+                            top=False)
 
 
 def _quoted(suggestion: str) -> str:

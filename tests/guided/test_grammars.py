@@ -28,6 +28,7 @@ def yaml(body: str) -> str:
     return f"```yaml\n{body}```"
 
 
+INSTANCE = 'resource "aws_instance" "web" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n'
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: nginx:1.27\n"
 
 
@@ -54,6 +55,14 @@ POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  
     # A required argument left out, in a type the generated rows teach (its `}` waits for `principal`).
     ("terraform", hcl('resource "aws_lambda_permission" "p" {\n  action        = "lambda:InvokeFunction"\n'
                       '  function_name = aws_lambda_function.f.function_name\n}\n')),
+    # Terraform's own provisioners and `connection`: an invented type, an argument of none of them, a required one
+    # left out (guided answers wrote `provisioner "AWS" { ... }` and `connection { domain = ... }`, twelfth session)
+    ("terraform", hcl(INSTANCE + '  provisioner "AWS" {\n    command = "echo"\n  }\n}\n')),
+    ("terraform", hcl(INSTANCE + '  provisioner "local-exec" {\n    cmd = "echo"\n  }\n}\n')),
+    ("terraform", hcl(INSTANCE + '  provisioner "local-exec" {\n    working_dir = "/"\n  }\n}\n')),
+    ("terraform", hcl(INSTANCE + '  provisioner "local-exec" {}\n}\n')),
+    ("terraform", hcl(INSTANCE + '  connection {\n    domain = "x"\n  }\n}\n')),
+    ("terraform", hcl(INSTANCE + '  connection {\n    type = "ssh"\n  }\n}\n')),
     ("kubernetes", yaml(POD.replace("    - name: app\n", "    - name: app\n      port: 80\n"))),
     ("kubernetes", yaml(POD + "  hostnetwork: true\n")),
     ("kubernetes", yaml("apiVersion: apps/v1\nkind: Deploymnet\nmetadata:\n  name: d\n")),
@@ -81,6 +90,12 @@ def test_invented_names_and_broken_answers_are_refused(byte_matchers, kind, answ
     ("terraform", hcl('resource "random_id" "suffix" {\n  byte_length = 4\n}\n')),  # other providers: unchecked
     ("terraform", hcl('resource "aws_s3_bucket" "b" {\n  for_each = toset(["a", "b"])\n  bucket = each.key\n'
                       '  lifecycle {\n    prevent_destroy = true\n  }\n}\n')),
+    ("terraform", hcl(INSTANCE + '  connection {\n    type = "ssh"\n    host = self.public_ip\n  }\n'
+                                 '  provisioner "remote-exec" {\n    inline = ["echo hi"]\n  }\n'
+                                 '  provisioner "file" {\n    source = "a.conf"\n    destination = "/etc/a.conf"\n'
+                                 '    connection {\n      host = "10.0.0.1"\n    }\n  }\n'
+                                 '  provisioner "local-exec" {\n    when = destroy\n    command = "echo bye"\n  }\n'
+                                 '}\n')),
     # Required arguments in any order, optional ones between them.
     ("terraform", hcl('resource "aws_lambda_permission" "p" {\n  principal     = "s3.amazonaws.com"\n'
                       '  statement_id  = "s3"\n  function_name = aws_lambda_function.f.function_name\n'

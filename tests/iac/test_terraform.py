@@ -132,6 +132,23 @@ def test_a_dynamic_block_has_one_content_block():
         "of every block it writes)"]
 
 
+def test_provisioners_and_connection_follow_terraforms_own_schemas():
+    """Terraform has three provisioners (`local-exec`, `remote-exec`, `file`); `connection` needs its `host`."""
+    head = 'resource "aws_instance" "a" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n'
+    assert schema_reasons(head + '  provisioner "AWS" {\n    enable = true\n  }\n}\n') == [
+        'line 4: aws_instance.a: unknown provisioner "AWS" (Terraform has "local-exec", "remote-exec", "file")']
+    assert schema_reasons(head + '  provisioner "local-exec" {\n    cmd = "echo hi"\n  }\n}\n') == [
+        'line 5: aws_instance.a: provisioner "local-exec": unknown argument "cmd"',
+        'line 4: aws_instance.a: provisioner "local-exec": missing required argument "command"']
+    assert schema_reasons(head + '  connection {\n    domain = "x"\n  }\n}\n') == [
+        'line 5: aws_instance.a: connection: unknown argument "domain"',
+        'line 4: aws_instance.a: connection: missing required argument "host"']
+    good = ('  connection {\n    host = self.public_ip\n  }\n  provisioner "file" {\n    source = "a"\n'
+            '    destination = "/b"\n    connection {\n      host = "h"\n    }\n  }\n'
+            '  provisioner "local-exec" {\n    command = "echo hi"\n    when = destroy\n  }\n')
+    assert schema_reasons(head + good + "}\n") == []
+
+
 def test_nested_block_argument_is_checked_with_a_suggestion():
     code = ('resource "aws_s3_bucket_versioning" "v" {\n  bucket = "b"\n  versioning_configuration {\n'
             '    state = "Enabled"\n  }\n}\n')
