@@ -97,12 +97,15 @@ YAML_LINE_LIMIT = 200
 # times to the budget, then the walk-out closed their blocks without `grantee` and `from_port` (twelfth session).
 TERRAFORM_LINE_LIMIT = 200
 
-# Inside a Terraform block, at the start of a line where the block may close: once the tokens left would not hold the
-# longest stretch between two such points and FINISH_WITHIN more, the row winds down from there (the walk-out:
-# each block closes, then the fence), rather than beginning another block that the walk-out must then close lacking
-# what it requires (`target_grant { }`, `custom_error_response { }`, `content { storage_class = { } }` after the same
-# block 10 times: 4 of the 8 Terraform answers of the cpu recipe's model that were not schema-valid, guided, twelfth
-# session). Off only to measure what it changes (`bench/eval_engine.py --no-block-ending`).
+# Inside a Terraform block, at the start of a line where the block may close (or where it lacks only one or two
+# required arguments, which the walk-out writes): once the tokens left would not hold the longest stretch between two
+# such points, FINISH_WITHIN more and MISSING_TOKENS for each argument lacking, the row winds down from there (the
+# walk-out: each block writes what it lacks and closes, then the fence), rather than beginning another block that
+# the walk-out must then close lacking what it requires (`target_grant { }`, `custom_error_response { }`, `content {
+# storage_class = { } }` after the same block 10 times: 4 of the 8 Terraform answers of the cpu recipe's model that
+# were not schema-valid, guided, twelfth session; a `connection` block of 15 arguments before its `host`, then the
+# resource closed without its `from_port`, thirteenth session). Off only to measure what it changes
+# (`bench/eval_engine.py --no-block-ending`).
 BLOCK_ENDING = True
 
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"?')
@@ -377,29 +380,35 @@ class GuidedLogitsProcessor:
                     self.closed_early += 1
             elif left <= FINISH_WITHIN or self._winding[row]:
                 self._walk_out(row, input_ids, bitmask, left)
-            elif BLOCK_ENDING and self._block_closable(row, bitmask):
+            elif BLOCK_ENDING and (lacking := self._block_point(row, bitmask)) is not None:
                 if self._block_last[row] is not None:
                     self._block_longest[row] = max(self._block_longest[row], new - self._block_last[row])
                 self._block_last[row] = new
-                if self._block_longest[row] and left <= self._block_longest[row] + FINISH_WITHIN:
+                if self._block_longest[row] and left <= (self._block_longest[row] + FINISH_WITHIN
+                                                         + MISSING_TOKENS * lacking):
                     self._winding[row] = True
                     self._walk_out(row, input_ids, bitmask, left)
 
-    def _block_closable(self, row: int, bitmask) -> bool:
-        """Terraform: whether the row has just begun a line inside a block (not in a heredoc) where the mask lets
-        the block close (its `}`: the grammar and the bans find nothing it lacks). Once per line."""
+    def _block_point(self, row: int, bitmask) -> int | None:
+        """Terraform, where the row has just begun a line inside a block (not in a heredoc): how many arguments the
+        walk-out would write before the block may close: 0 where the mask lets it close now (its `}`: the grammar
+        and the bans find nothing it lacks), up to WRITE_MISSING where it lacks only required arguments the grammar
+        checks; None elsewhere (it lacks more, or a block), and after the line's first step."""
         repeats = self._repeats[row]
         if repeats is None or self._row_kinds[row] != "terraform":
-            return False
+            return None
         text = repeats.text
         start = text.rfind("\n") + 1
         if start == self._block_line[row] or text[start:].strip(" ") or repeats.depth() == 0:
-            return False
+            return None
         self._block_line[row] = start
         if repeats.in_free_text():
-            return False
+            return None
         braces = self._brace_words
-        return bool(((bitmask[row].numpy()[braces[0]] >> braces[1]) & 1).any())
+        if ((bitmask[row].numpy()[braces[0]] >> braces[1]) & 1).any():
+            return 0
+        missing = repeats.missing_arguments()
+        return len(missing) if 0 < len(missing) <= WRITE_MISSING and missing == repeats.missing() else None
 
     def _force(self, bitmask, row: int, tokens: list[int]) -> None:
         """Allow only `tokens` in the row's mask, over any steering the bans left for the caller (`self.steer`: a row

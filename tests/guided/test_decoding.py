@@ -940,6 +940,14 @@ def test_the_walk_out_may_write_only_required_arguments_the_grammar_checks(tiny)
     repeats.text = ('```hcl\nresource "aws_elastic_beanstalk_configuration_template" "t" {\n  name = "t"\n'
                     '  application = "a"\n  dynamic "setting" {\n    for_each = var.settings\n    content {\n')
     assert repeats.missing() and repeats.missing_arguments() == set()
+    # Terraform's own provisioners and `connection` (`studio.iac.terraform.PROVISIONERS`, `CONNECTION`)
+    instance = '```hcl\nresource "aws_instance" "a" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n'
+    repeats.text = instance + '  provisioner "local-exec" {\n    working_dir = "/"\n'
+    assert repeats.missing_arguments() == {"command"}
+    repeats.text = instance + '  connection {\n    type = "ssh"\n'
+    assert repeats.missing_arguments() == {"host"}
+    repeats.text = instance + '  provisioner "file" {\n    destination = "/etc/a"\n    connection {\n'
+    assert repeats.missing_arguments() == {"host"}
 
 
 @pytest.mark.parametrize("value, closing", [('"' + "to:" * 150 + '"', '"'), ('["a", ' + '"a", ' * 60 + '"a"]', ']')])
@@ -1022,6 +1030,28 @@ def test_a_looping_terraform_block_winds_down_where_another_would_not_fit(tiny, 
     assert all(answer.startswith(head + "  target_grant {") and answer.endswith("}\n```") for answer in wound), wound
     assert all(validate(answer, "terraform").verdicts["schema"].passed for answer in wound), wound
     assert sum(not validate(answer, "terraform").verdicts["schema"].passed for answer in cut) >= 5, cut
+
+
+def test_a_block_that_lacks_an_argument_winds_down_too(tiny, grammars):
+    """A resource lacking `from_port`, then a `connection` block of one optional argument after another before its
+    `host` (a guided answer wrote 15 of them, thirteenth session): where a block lacks only arguments the walk-out
+    writes, a line is a point to wind down from as well, with MISSING_TOKENS more in hand for each. Whatever the
+    budget, the connection gets its `host` and the resource its `from_port` (where a block had to be closable, one of
+    these 26 budgets left the resource without it)."""
+    from studio.iac import validate
+
+    _, tokenizer = tiny
+    head = ('```hcl\nresource "aws_security_group_rule" "r" {\n  type = "ingress"\n  to_port = 443\n'
+            '  protocol = "tcp"\n  security_group_id = "sg-1"\n')
+    names = ("type", "user", "password", "port", "timeout", "script_path", "private_key", "certificate",
+             "agent_identity", "host_key", "target_platform", "bastion_host", "bastion_port", "bastion_user",
+             "bastion_password", "cacert", "proxy_host", "proxy_port")
+    wish = head + "  connection {\n" + "".join(f'    {name} = "x"\n' for name in names) + "  }\n}\n"
+    start, end = (len(tokenizer.encode(text, add_special_tokens=False)) for text in (head, wish))
+    answers = [_within(tokenizer, "terraform", wish, budget) for budget in range(start + 40, end, 8)]
+    assert len(answers) == 26
+    invalid = [answer for answer in answers if not validate(answer, "terraform").verdicts["schema"].passed]
+    assert invalid == [], invalid[0]
 
 
 def test_the_walk_out_goes_on_to_the_name_it_began_not_another_of_its_letters(tiny, grammars):
