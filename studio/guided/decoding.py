@@ -22,8 +22,9 @@ brackets being text there), and the fence closes at the first point it may, so t
 mid-line. Where no closer is allowed (the grammar keeps a block open until the arguments its schema requires are
 written; a name waits for its `=`, a header for its label), a Terraform answer writes what its block lacks (a name
 begun goes on to the one it began), else the token that completes the construct soonest (`_finishers`: `=`, `{`, a
-quote). Inside a Terraform block the walk-out may begin earlier, at a line where a block may close, once the tokens
-left would not hold the longest stretch between two such lines and the last FINISH_WITHIN (`BLOCK_ENDING`).
+quote); in a heredoc, its marker on a line of its own. Inside a Terraform block the walk-out may begin earlier, at
+a line where a block may close (or lacks only arguments the walk-out writes), once the tokens left would not hold the
+longest stretch between two such lines and the last FINISH_WITHIN (`BLOCK_ENDING`).
 
 Beside the grammar, a row may not write a name twice where the validator refuses it (`studio.guided.repeats`): a
 Terraform block under a type and name already declared, a YAML key its mapping already holds; nor close a block or
@@ -265,7 +266,7 @@ class GuidedLogitsProcessor:
         self._start_length = input_ids.shape[1]
         self._last_closable: list[int | None] = [None] * len(self.matchers)
         self._longest = [0] * len(self.matchers)
-        # Terraform, inside a block: the points where a block may close (see `_block_closable`), the longest stretch
+        # Terraform, inside a block: the points where a block may close (see `_block_point`), the longest stretch
         # between two of them, and whether the row winds down to its fence from there (`_close_within_budget`)
         self._block_last: list[int | None] = [None] * len(self.matchers)
         self._block_longest = [0] * len(self.matchers)
@@ -442,6 +443,13 @@ class GuidedLogitsProcessor:
         code = _STRING.sub('""', line)
         text_only = self._row_kinds[row] == "kubernetes" or "#" in code or "//" in code
         repeats = self._repeats[row]
+        if repeats is not None and (marker := repeats.heredoc()):
+            # inside a heredoc, brackets are text too: its marker ends it, on a line of its own (an answer wrote `}`
+            # lines into a heredoc it never ended, thirteenth session)
+            ending = repeats.heredoc_ending(marker, line.strip(" \t"))
+            if tokens := found(dict(self._closers)["\n"] if ending is None else ending):
+                self._force(bitmask, row, tokens)
+            return
         if not text_only and not line.strip() and left is not None and repeats is not None:
             # At a blank line of a block that lacks one or two arguments its schema requires, with tokens in hand to
             # write them and then to close every block open, one of them before the block's `}`. Not nested blocks

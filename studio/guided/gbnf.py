@@ -52,10 +52,23 @@ def rule_name(*words: str) -> str:
     return "-".join(_NAME.sub("-", w.lower()).strip("-") for w in words if w)
 
 
+# One or two backticks, then the rest of a line: a line of free text (a heredoc's, a block scalar's) may begin with
+# them, not with three, which would close the answer's fence (a guided answer wrote ``` inside a heredoc it never
+# ended, and the fence stopped it there, thirteenth session).
+_BACKTICKS = '"`" "`"? ([^`\\r\\n] [^\\r\\n]*)?'
+
+
+def text_line() -> str:
+    """A character-class expression for one line of free text (no line end) that does not begin, after spaces and
+    tabs, with the ``` of a fence."""
+    return "[ \\t]* ([^` \\t\\r\\n] [^\\r\\n]* | " + _BACKTICKS + ")?"
+
+
 def not_line(word: str) -> str:
-    """A character-class expression for one heredoc line that is not `word` (after optional indentation)."""
+    """A character-class expression for one heredoc line that is not `word` (after optional indentation), nor the
+    ``` of a fence."""
     # Lines that stop short of `word`, differ from it at some position, or run on past it.
-    options = ['[^' + word[0] + ' \\t\\r\\n] [^\\r\\n]*']
+    options = ['[^' + word[0] + '` \\t\\r\\n] [^\\r\\n]*', _BACKTICKS]
     for i in range(1, len(word)):
         options.append(lit(word[:i]) + ' ([^' + word[i] + '\\r\\n] [^\\r\\n]*)?')
     options.append(lit(word) + " [^\\r\\n]+")

@@ -25,7 +25,7 @@ from studio import workspace
 
 KINDS = ("terraform", "kubernetes")
 # Bump when the generated grammar changes for the same schemas.
-GENERATOR = "g16"
+GENERATOR = "g17"
 
 
 @dataclass(frozen=True)

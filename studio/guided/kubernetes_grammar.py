@@ -25,7 +25,7 @@ import json
 
 import kubernetes_validate.utils as kubernetes_validate
 
-from studio.guided.gbnf import Rules, lit
+from studio.guided.gbnf import Rules, lit, text_line
 from studio.iac.kubernetes import DEFAULT_KUBERNETES_VERSION, _schema_folder
 
 FENCE_OPEN, FENCE_CLOSE = "```yaml\n", "```"
@@ -252,7 +252,7 @@ def _generic(rules: Rules) -> None:
         if indent:
             # A blank line of spaces only: a tab there is no YAML (PyYAML: "found character '\t' that cannot start
             # any token"; a guided answer wrote such a line to the budget, eighth session).
-            rules.add(f"block-line-{indent}", f'{lit(pad)} [^\\r\\n]* "\\n" | " "* "\\n"')
+            rules.add(f"block-line-{indent}", f'{lit(pad)} {text_line()} "\\n" | " "* "\\n"')
             rules.add(f"block-{indent}", f"block-line-{indent} block-{indent}?")
         rules.add(f"scalar-list-{indent}", f'({lit(pad + "-")} line | gap) scalar-list-{indent}?')
     for indent in range(0, MAX_INDENT + 1, 2):

@@ -456,6 +456,19 @@ class Repeats:
         """Whether the line being written is free text (a heredoc, a YAML block scalar)."""
         return self._in_text(self.text[: self.text.rfind("\n") + 1])
 
+    def heredoc(self) -> str | None:
+        """Terraform: the marker of the heredoc the line being written is inside, or None."""
+        return _heredoc_marker(self.text[: self.text.rfind("\n") + 1]) if self.kind == "terraform" else None
+
+    def heredoc_ending(self, marker: str, written: str) -> list[int] | None:
+        """Terraform, on a line of a heredoc that has `written` (spaces aside): the tokens that go on to its `marker`
+        (the first ones, or its continuation), or None where the line must end first (it holds the marker whole, or
+        text that does not begin it)."""
+        if written == marker or not marker.startswith(written):
+            return None
+        tokens = self.continuing([marker], written) if written else self.starts_of({marker})
+        return [token for token in tokens if "=" not in self._texts[token]]  # `EOT =` would be a line of text
+
     def missing(self, text: str | None = None) -> set[str]:
         """Terraform: what the block of the line after `text` (by default the answer so far) lacks of what its schema
         requires, whether or not the bans are on (the processor's last tokens write it before the block closes)."""
@@ -561,7 +574,8 @@ class Repeats:
         go on to one of the names of the block it writes (or end one whole: a space, `=`, `{`). Called after
         `_arguments`, which reads the block. Answers ended half names there with tokens that are no name's:
         `instance_inte_{each = "db"}`, `var "queue_size" {`, `kms_master_key = "s-"` (eleventh and twelfth sessions).
-        A space after a half name is refused here too, so `_arguments` needs no ban of its own for it."""
+        A space after a half name is refused here too, so `_arguments` needs no ban of its own for it; after a whole
+        name and its spaces, what it is not followed by (`{` after an argument, `=` after a block)."""
         place = _HCL_KEY_PLACE.fullmatch(line)
         if not place or not place[2] or self._block[3] is not None or self._block[1] is None:
             return []
@@ -773,16 +787,22 @@ _HEREDOC = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_]*)[ \t]*\n")
 _BLOCK_SCALAR = re.compile(r"(?:.*:|[ \t]*-)[ \t]+[|>][-+0-9]*[ \t]*$")
 
 
+def _heredoc_marker(text: str) -> str | None:
+    """The marker of the Terraform heredoc the line after `text` (whole lines) is inside (`EOF` after `<<-EOF`), or
+    None outside one."""
+    openers = list(_HEREDOC.finditer(text))
+    if not openers:
+        return None
+    last = openers[-1]
+    return None if re.search(rf"(?m)^[ \t]*{last[1]}[ \t]*$", text[last.end():]) else last[1]
+
+
 def _in_text(text: str, kind: str) -> bool:
     """Whether the line after `text` (whole lines) is inside free text, where `#` is not a comment: a Terraform
     heredoc not yet closed (`<<-EOF` ... `EOF`; a `#!/bin/bash` of `user_data`), a YAML block scalar (`script: |`)
     whose lines have not yet come back to its key's indentation."""
     if kind == "terraform":
-        openers = list(_HEREDOC.finditer(text))
-        if not openers:
-            return False
-        last = openers[-1]
-        return not re.search(rf"(?m)^[ \t]*{last[1]}[ \t]*$", text[last.end():])
+        return _heredoc_marker(text) is not None
     deepest = 1 << 30  # the least indentation of the lines below the one being read
     for line in reversed(text.split("\n")[:-1]):
         if line.startswith(("```", "---")):

@@ -209,7 +209,7 @@ def build(schema: AwsSchema | None = None) -> Rules:
         '"resource" sp quote resource-type', '"data" sp quote data-type',
         '"variable" sp label variable-block', '"output" sp label output-block', '"locals" free-block',
         '"provider" sp "\\"aws\\"" provider-aws-block', '"provider" sp label free-block',
-        '"terraform" free-block', '"module" sp label free-block', '"moved" moved-block', '"import" import-block',
+        '"terraform" terraform-block', '"module" sp label free-block', '"moved" moved-block', '"import" import-block',
         '"removed" removed-block', '"check" sp label free-block',
     ]))
     _common(rules)
@@ -231,6 +231,11 @@ def build(schema: AwsSchema | None = None) -> Rules:
         for kind, body in PROVISIONERS.items()))
     rules.add("core-block", f'"provisioner" sp provisioner-type | "connection" {connection}-block')
     rules.add("meta-item", '"lifecycle" (lb eol lifecycle-body rb | lb rb) | core-block')
+    # `terraform { ... }`: Terraform's own settings, which the validator checks (`CORE_ARGUMENTS`), their bodies free
+    # (a guided answer closed its resource early and wrote `terraform { id = ..., role = ... }`, thirteenth session)
+    rules.add("terraform-item", '("required_version" | "experiments") eq expr | ("required_providers" | "cloud") '
+                                'free-block | ("backend" | "provider_meta") sp label free-block')
+    rules.add("terraform-block", "lb eol (terraform-item eol)* rb | lb rb")
     for keyword in ("variable", "output", "moved", "import", "removed"):
         allowed = sorted(CORE_ARGUMENTS[keyword] - {"validation", "precondition", "lifecycle", "provisioner",
                                                     "connection"})

@@ -1085,3 +1085,19 @@ def test_the_walk_out_ends_a_comment_after_code_at_its_line(tiny, grammars, monk
     assert answer.startswith(head + "the bucket") and answer.endswith("\n}\n```"), answer[-100:]
     assert "}" not in answer.split("\n")[2], answer[-100:]
     assert validate(answer, "terraform").verdicts["parses"].passed, answer[-200:]
+
+
+def test_the_walk_out_ends_a_heredoc_with_its_marker(tiny, grammars):
+    """In a heredoc brackets are text: an answer still inside one when the budget ran out had `}` lines written into
+    it, and the heredoc never ended (thirteenth session). The walk-out ends the line, then writes the marker on a
+    line of its own, then closes the block."""
+    from studio.iac import validate
+
+    _, tokenizer = tiny
+    head = ('```hcl\nresource "aws_instance" "web" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n'
+            '  user_data = <<-EOT\n')
+    for budget in (200, 233, 266):
+        answer = _within(tokenizer, "terraform", head + "    echo {hi}\n" * 80, budget)
+        assert answer.startswith(head + "    echo {hi}\n") and answer.endswith("}\n```"), answer[-120:]
+        assert "\n    EOT\n" in answer or "\nEOT\n" in answer, answer[-120:]
+        assert validate(answer, "terraform").verdicts["parses"].passed, answer[-200:]

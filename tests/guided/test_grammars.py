@@ -28,6 +28,7 @@ def yaml(body: str) -> str:
     return f"```yaml\n{body}```"
 
 
+CONFIG_HEAD = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
 INSTANCE = 'resource "aws_instance" "web" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n'
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: app\n      image: nginx:1.27\n"
 
@@ -63,6 +64,14 @@ POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  
     ("terraform", hcl(INSTANCE + '  provisioner "local-exec" {}\n}\n')),
     ("terraform", hcl(INSTANCE + '  connection {\n    domain = "x"\n  }\n}\n')),
     ("terraform", hcl(INSTANCE + '  connection {\n    type = "ssh"\n  }\n}\n')),
+    # Terraform's own settings block takes its own arguments (`terraform { id = ... }`, thirteenth session)
+    ("terraform", hcl('terraform {\n  id = "x"\n}\n')),
+    ("terraform", hcl('terraform { id = "x" }\n')),
+    # No line of free text is a fence: it would end the answer there (``` inside a heredoc never ended, thirteenth
+    # session)
+    ("terraform", hcl('resource "aws_instance" "web" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n'
+                      '  user_data = <<-EOT\n    echo hi\n    ```\n    EOT\n}\n')),
+    ("kubernetes", yaml(CONFIG_HEAD + "data:\n  run.sh: |\n    echo a\n    ```\n")),
     ("kubernetes", yaml(POD.replace("    - name: app\n", "    - name: app\n      port: 80\n"))),
     ("kubernetes", yaml(POD + "  hostnetwork: true\n")),
     ("kubernetes", yaml("apiVersion: apps/v1\nkind: Deploymnet\nmetadata:\n  name: d\n")),
@@ -96,6 +105,13 @@ def test_invented_names_and_broken_answers_are_refused(byte_matchers, kind, answ
                                  '    connection {\n      host = "10.0.0.1"\n    }\n  }\n'
                                  '  provisioner "local-exec" {\n    when = destroy\n    command = "echo bye"\n  }\n'
                                  '}\n')),
+    ("terraform", hcl('terraform {\n  required_version = ">= 1.5"\n  required_providers {\n    aws = {\n'
+                      '      source  = "hashicorp/aws"\n      version = "~> 5.0"\n    }\n  }\n'
+                      '  backend "s3" {\n    bucket = "state"\n  }\n}\n')),
+    ("terraform", hcl('terraform {}\n')),
+    ("terraform", hcl('resource "aws_instance" "web" {\n  ami = "ami-1"\n  instance_type = "t3.micro"\n'
+                      '  user_data = <<-EOT\n    echo `date`\n    ``x\n    EOT\n}\n')),
+    ("kubernetes", yaml(CONFIG_HEAD + "data:\n  run.sh: |\n    echo `date`\n    ``x\n")),
     # Required arguments in any order, optional ones between them.
     ("terraform", hcl('resource "aws_lambda_permission" "p" {\n  principal     = "s3.amazonaws.com"\n'
                       '  statement_id  = "s3"\n  function_name = aws_lambda_function.f.function_name\n'
