@@ -100,13 +100,14 @@ TERRAFORM_LINE_LIMIT = 200
 
 # Inside a Terraform block, at the start of a line where the block may close (or where it lacks only one or two
 # required arguments, which the walk-out writes): once the tokens left would not hold the longest stretch between two
-# such points, FINISH_WITHIN more and MISSING_TOKENS for each argument lacking, the row winds down from there (the
-# walk-out: each block writes what it lacks and closes, then the fence), rather than beginning another block that
-# the walk-out must then close lacking what it requires (`target_grant { }`, `custom_error_response { }`, `content {
-# storage_class = { } }` after the same block 10 times: 4 of the 8 Terraform answers of the cpu recipe's model that
-# were not schema-valid, guided, twelfth session; a `connection` block of 15 arguments before its `host`, then the
-# resource closed without its `from_port`, thirteenth session). Off only to measure what it changes
-# (`bench/eval_engine.py --no-block-ending`).
+# such points, FINISH_WITHIN more, MISSING_TOKENS for each argument lacking and two for each block open, the row
+# winds down from there (the walk-out: each block writes what it lacks and closes, then the fence), rather than
+# beginning another block that the walk-out must then close lacking what it requires (`target_grant { }`,
+# `custom_error_response { }`, `content { storage_class = { } }` after the same block 10 times: 4 of the 8 Terraform
+# answers of the cpu recipe's model that were not schema-valid, guided, twelfth session; a `connection` block of 15
+# arguments before its `host`, then the resource closed without its `from_port`; the base model nesting a free block
+# in itself on every line, `SQSQueueFactory {` 35 levels deep, thirteenth session). Off only to measure what it
+# changes (`bench/eval_engine.py --no-block-ending`).
 BLOCK_ENDING = True
 
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"?')
@@ -385,8 +386,9 @@ class GuidedLogitsProcessor:
                 if self._block_last[row] is not None:
                     self._block_longest[row] = max(self._block_longest[row], new - self._block_last[row])
                 self._block_last[row] = new
+                depth = self._repeats[row].depth()  # a `}` and a line end for each block open
                 if self._block_longest[row] and left <= (self._block_longest[row] + FINISH_WITHIN
-                                                         + MISSING_TOKENS * lacking):
+                                                         + MISSING_TOKENS * lacking + 2 * depth):
                     self._winding[row] = True
                     self._walk_out(row, input_ids, bitmask, left)
 

@@ -1101,3 +1101,17 @@ def test_the_walk_out_ends_a_heredoc_with_its_marker(tiny, grammars):
         assert answer.startswith(head + "    echo {hi}\n") and answer.endswith("}\n```"), answer[-120:]
         assert "\n    EOT\n" in answer or "\nEOT\n" in answer, answer[-120:]
         assert validate(answer, "terraform").verdicts["parses"].passed, answer[-200:]
+
+
+def test_a_block_nested_in_itself_on_every_line_winds_down_in_time(tiny, grammars):
+    """The base model nested a free block in itself on every line (`SQSQueueFactory {` 35 levels deep): the walk-out
+    needs a `}` and a line end for each level, more than its last 40 tokens hold. The block ending keeps two tokens
+    for each block open, so the answer still ends whole."""
+    from studio.iac import validate
+
+    _, tokenizer = tiny
+    head = "```hcl\nlocals {\n"
+    for budget in (150, 181, 212):
+        answer = _within(tokenizer, "terraform", head + "q {\n" * 80, budget)  # 3 tokens a level here
+        assert answer.startswith(head + "q {\n") and answer.endswith("}\n```"), answer[-120:]
+        assert validate(answer, "terraform").verdicts["parses"].passed, answer[-200:]
