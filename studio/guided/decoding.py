@@ -49,6 +49,7 @@ import weakref
 
 from studio.chat import SYSTEM_PROMPTS
 from studio.guided.grammars import grammar
+from studio.guided.repeats import in_comment
 
 ENGINES = ("llguidance", "xgrammar")
 DEFAULT_ENGINE = "llguidance"
@@ -110,7 +111,6 @@ TERRAFORM_LINE_LIMIT = 200
 # changes (`bench/eval_engine.py --no-block-ending`).
 BLOCK_ENDING = True
 
-_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"?')
 _NAME_BEGUN = re.compile(r" *([A-Za-z][A-Za-z0-9_-]*)")
 _COMPILED: dict[tuple, object] = {}
 _LOCK = threading.Lock()
@@ -278,8 +278,10 @@ class GuidedLogitsProcessor:
         self._closers = per_tokenizer(_closers, self.tokenizer)
         import numpy
 
-        braces = numpy.array(dict(self._closers).get("}", []), dtype=numpy.int64)
+        closers = dict(self._closers)
+        braces = numpy.array(closers.get("}", []), dtype=numpy.int64)
         self._brace_words = (braces // 32, braces % 32)  # the `}` closers' mask words and bits
+        self._line_ends = closers.get("\n", [])
         self._finishers = per_tokenizer(_finishers, self.tokenizer) if self.budget else []
         from studio.generation import end_of_turn_ids
 
@@ -382,36 +384,38 @@ class GuidedLogitsProcessor:
                     self.closed_early += 1
             elif left <= FINISH_WITHIN or self._winding[row]:
                 self._walk_out(row, input_ids, bitmask, left)
-            elif BLOCK_ENDING and (lacking := self._block_point(row, bitmask)) is not None:
+            elif BLOCK_ENDING and (need := self._block_point(row, bitmask)) is not None:
                 if self._block_last[row] is not None:
                     self._block_longest[row] = max(self._block_longest[row], new - self._block_last[row])
                 self._block_last[row] = new
-                depth = self._repeats[row].depth()  # a `}` and a line end for each block open
-                if self._block_longest[row] and left <= (self._block_longest[row] + FINISH_WITHIN
-                                                         + MISSING_TOKENS * lacking + 2 * depth):
+                if self._block_longest[row] and left <= self._block_longest[row] + FINISH_WITHIN + need:
                     self._winding[row] = True
                     self._walk_out(row, input_ids, bitmask, left)
 
     def _block_point(self, row: int, bitmask) -> int | None:
-        """Terraform, where the row has just begun a line inside a block (not in a heredoc): how many arguments the
-        walk-out would write before the block may close: 0 where the mask lets it close now (its `}`: the grammar
-        and the bans find nothing it lacks), up to WRITE_MISSING where it lacks only required arguments the grammar
-        checks; None elsewhere (it lacks more, or a block), and after the line's first step."""
+        """Terraform, where the row has just begun a line inside a block (not in a heredoc) from which the walk-out
+        could close every block: the tokens it needs for that, MISSING_TOKENS for each argument it would write
+        first (none where the mask lets the block close now, its `}`: the grammar and the bans find nothing it
+        lacks; up to WRITE_MISSING where it lacks only required arguments the grammar checks) and two for each block
+        open (a `}` and a line end). None elsewhere (it lacks more, or a block), and after the line's first step."""
         repeats = self._repeats[row]
         if repeats is None or self._row_kinds[row] != "terraform":
             return None
         text = repeats.text
         start = text.rfind("\n") + 1
-        if start == self._block_line[row] or text[start:].strip(" ") or repeats.depth() == 0:
+        if start == self._block_line[row] or text[start:].strip(" "):
             return None
         self._block_line[row] = start
-        if repeats.in_free_text():
+        depth = repeats.depth()
+        if depth == 0 or repeats.in_free_text():
             return None
         braces = self._brace_words
         if ((bitmask[row].numpy()[braces[0]] >> braces[1]) & 1).any():
-            return 0
+            return 2 * depth
         missing = repeats.missing_arguments()
-        return len(missing) if 0 < len(missing) <= WRITE_MISSING and missing == repeats.missing() else None
+        if 0 < len(missing) <= WRITE_MISSING and missing == repeats.missing():
+            return MISSING_TOKENS * len(missing) + 2 * depth
+        return None
 
     def _force(self, bitmask, row: int, tokens: list[int]) -> None:
         """Allow only `tokens` in the row's mask, over any steering the bans left for the caller (`self.steer`: a row
@@ -442,14 +446,13 @@ class GuidedLogitsProcessor:
         line = self.tokenizer.decode(input_ids[row, self._start_length:].tolist()).rsplit("\n", 1)[-1]
         in_string = (line.count('"') - line.count('\\"')) % 2 == 1
         # a comment, also after code (`}//* 2016-10-1` then `}` to the budget: brackets are text there)
-        code = _STRING.sub('""', line)
-        text_only = self._row_kinds[row] == "kubernetes" or "#" in code or "//" in code
+        text_only = self._row_kinds[row] == "kubernetes" or in_comment(line)
         repeats = self._repeats[row]
         if repeats is not None and (marker := repeats.heredoc()):
             # inside a heredoc, brackets are text too: its marker ends it, on a line of its own (an answer wrote `}`
             # lines into a heredoc it never ended, thirteenth session)
             ending = repeats.heredoc_ending(marker, line.strip(" \t"))
-            if tokens := found(dict(self._closers)["\n"] if ending is None else ending):
+            if tokens := found(self._line_ends if ending is None else ending):
                 self._force(bitmask, row, tokens)
             return
         if not text_only and not line.strip() and left is not None and repeats is not None:

@@ -787,6 +787,12 @@ _HEREDOC = re.compile(r"<<-?([A-Za-z_][A-Za-z0-9_]*)[ \t]*\n")
 _BLOCK_SCALAR = re.compile(r"(?:.*:|[ \t]*-)[ \t]+[|>][-+0-9]*[ \t]*$")
 
 
+def in_comment(line: str) -> bool:
+    """Terraform: whether `line` ends inside a comment (`#` or `//` outside its strings)."""
+    code = _HCL_STRING.sub('""', line)
+    return "#" in code or "//" in code
+
+
 def _heredoc_marker(text: str) -> str | None:
     """The marker of the Terraform heredoc the line after `text` (whole lines) is inside (`EOF` after `<<-EOF`), or
     None outside one."""
@@ -919,10 +925,9 @@ def _hcl_block(above: str) -> tuple | None:
         written |= blocks & set(SINGLE_META_BLOCKS)
     # `dynamic` only where the grammar has it, in a block with nested blocks: taken for a name still free, it kept a
     # `d` open in a block of none, whose only continuations were names already written (the ban then gave way)
-    return (written, set(block.names) | (META_ARGUMENTS if not nested_path else set())
-            | ({"dynamic"} if block.blocks else set()),
-            required - written - blocks, arguments - written if checked else None,
-            set(block.blocks) | ({"dynamic"} if block.blocks else set()))
+    openers = set(block.blocks) | ({"dynamic"} if block.blocks else set())
+    return (written, set(block.names) | (META_ARGUMENTS if not nested_path else set()) | openers,
+            required - written - blocks, arguments - written if checked else None, openers)
 
 
 _OBJECT_NAME = re.compile(r"  name: ([A-Za-z0-9_.-]*)")
