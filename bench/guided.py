@@ -5,6 +5,8 @@
     python bench/guided.py --engines llguidance --kinds terraform --rows 4
     python bench/guided.py ... --decoder studio              # on the studio's decoder, as evaluations on a GPU
     python bench/guided.py ... --decoder studio --workers 0 8 --rounds 2   # masks in this process, then in 8 workers
+    python bench/guided.py ... --workers 8 --warm 0 2 --fresh-workers       # fresh workers' first batch, unwarmed
+                                                                            # (compile, first mask) then warmed
 
 For each kind (Terraform, Kubernetes) the first `--batch` eval rows of that kind are answered three ways with
 the same prompts and settings: unguided (the baseline, measured first in the same run), then guided by each
@@ -82,26 +84,27 @@ def random_qwen(tokenizer, device: str, dtype):
     return AutoModelForCausalLM.from_config(config, dtype=dtype).to(device).eval()
 
 
-def run(model, tokenizer, chats, kinds, tokens: int, engine: str | None, studio=None, workers: int = 0) -> dict:
+def run(model, tokenizer, chats, kinds, tokens: int, engine: str | None, studio=None, workers: int = 0,
+        seed: int = 0) -> dict:
     """One batch of answers, timed; `studio`: a `studio.decoder.Rollout` to decode on instead of `generate`
     (sampling at the same temperature, top_p 1, as GRPO's rollouts and the evaluation's decoder do); `workers`:
-    processes that compute the masks (`studio.guided.shards`; 0: this one)."""
+    processes that compute the masks (`studio.guided.shards`; 0: this one); `seed`: the sampling's."""
     tokenizer.padding_side = "left"
     texts = [generation.prompt_text(tokenizer, c) for c in chats]
     inputs = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
     extra = {}
     processor = None
     if engine and workers:
-        from studio.guided.shards import ShardedGuide
+        from studio.guided import shards
 
-        processor = ShardedGuide(tokenizer, kinds, vocab_size=model.config.vocab_size, workers=workers)
+        # The workers start, compile and warm their grammars outside the timed part, as the studio has them do
+        # before its first batch (`shards.prepare`, once per process); the first step is timed.
+        began = time.perf_counter()
+        for worker in shards.prepare(tokenizer, model.config.vocab_size, workers, set(kinds)):
+            worker.settle()
+        compile_seconds = time.perf_counter() - began
+        processor = shards.ShardedGuide(tokenizer, kinds, vocab_size=model.config.vocab_size, workers=workers)
         extra["logits_processor"] = [processor]
-        # The workers start and compile outside the timed part (once per process in the studio): the first step's
-        # masks, asked again by the timed run, which feeds no new token.
-        prompt_ids = inputs["input_ids"].cpu()
-        processor(prompt_ids, torch.zeros(prompt_ids.shape[0], model.config.vocab_size))
-        compile_seconds, processor.compile_seconds, processor.mask_seconds = processor.compile_seconds, 0.0, 0.0
-        processor.part_seconds = dict.fromkeys(processor.part_seconds, 0.0)
     elif engine:
         processor = decoding.GuidedLogitsProcessor(tokenizer, kinds, engine=engine,
                                                    vocab_size=model.config.vocab_size)
@@ -110,7 +113,7 @@ def run(model, tokenizer, chats, kinds, tokens: int, engine: str | None, studio=
         processor._start(inputs["input_ids"], model.config.vocab_size)
         compile_seconds = processor.compile_seconds
         processor.matchers = None
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     busy, started = machine_busy(), time.perf_counter()
@@ -193,8 +196,15 @@ def main() -> None:
                         "evaluations on a GPU and GRPO's rollouts use; the masks overlap the forward pass)")
     parser.add_argument("--workers", nargs="+", type=int, default=[0], help="guided runs with the masks computed by "
                         "this many worker processes (studio.guided.shards; 0: in this process), in this order")
-    parser.add_argument("--rounds", type=int, default=1, help="run the guided settings this many times in turn: "
-                        "a grammar state met before costs less the next time (in this process, or in the workers)")
+    parser.add_argument("--rounds", type=int, default=1, help="run the guided settings this many times in turn, "
+                        "each round sampling with another seed: a grammar state met before costs less the next time "
+                        "(in this process, or in the workers)")
+    parser.add_argument("--warm", nargs="+", type=int, default=[decoding.WARM_ANSWERS], help="with workers: the seed "
+                        "answers each walks through its grammars before the first batch (studio.guided.decoding.warm;"
+                        " 0: compile and the first mask only), one run each, in this order")
+    parser.add_argument("--fresh-workers", action="store_true", help="end the workers before each guided run with "
+                        "workers, so that every run measures a first batch (their start, compile and warm-up timed "
+                        "apart)")
     parser.add_argument("--grammar-files", default="", help="a folder of <kind>.gbnf and <kind>.lark (as an export "
                         "writes them) to use instead of building the grammars from the schemas")
     args = parser.parse_args()
@@ -251,22 +261,31 @@ def main() -> None:
         figures.append({"kind": kind, "engine": "none", **{k: v for k, v in base.items() if k != "answers"}})
         if args.show:
             print("   ", repr(base["answers"][0][:200]))
-        for round_, engine, workers in [(r, e, w) for r in range(args.rounds) for e in args.engines
-                                        for w in args.workers if not (w and e != "llguidance")]:
-            label = engine + (f" x{workers}" if workers else "") + (f" #{round_ + 1}" if args.rounds > 1 else "")
+        settings = [(r, e, w, a) for r in range(args.rounds) for e in args.engines for w in args.workers
+                    for a in (args.warm if w else [None]) if not (w and e != "llguidance")]
+        for round_, engine, workers, answers in settings:
+            label = (engine + (f" x{workers}" if workers else "") + (f" warm {answers}" if len(args.warm) > 1 and
+                     workers else "") + (f" #{round_ + 1}" if args.rounds > 1 else ""))
+            if workers and args.fresh_workers:
+                from studio.guided import shards
+
+                shards.stop()
+            if answers is not None:
+                decoding.WARM_ANSWERS = answers
             try:
-                guided = run(model, tokenizer, chats, kinds, args.tokens, engine, studio, workers)
+                guided = run(model, tokenizer, chats, kinds, args.tokens, engine, studio, workers, seed=round_)
             except Exception as error:  # an engine that cannot take the grammar is a result too
                 print(f"{kind:10s} {label:11s} failed: {str(error)[:300]}", flush=True)
                 figures.append({"kind": kind, "engine": engine, "workers": workers, "error": str(error)[:300]})
                 continue
             ratio = guided["tokens_per_s"] / base["tokens_per_s"]
             print(f"{kind:10s} {label:11s} guided {guided['tokens_per_s']:8.1f} tokens/s  {ratio:6.1%} of unguided; "
-                  f"compile {guided['compile_s']:.1f} s, masks {guided['mask_ms_per_step']:.1f} ms/step, "
+                  f"{'start, compile, warm-up' if workers else 'compile'} {guided['compile_s']:.1f} s, masks {guided['mask_ms_per_step']:.1f} ms/step, "
                   f"refused {guided['refused']}; other processes {guided['busy']:.0f} CPU-s", flush=True)
             print(f"{'':22s} masks per step: " + ", ".join(f"{part} {ms} ms" for part, ms in
                                                           guided["parts_ms_per_step"].items()), flush=True)
-            figures.append({"kind": kind, "engine": engine, "workers": workers, "round": round_ + 1, "ratio": ratio,
+            figures.append({"kind": kind, "engine": engine, "workers": workers, "warm": answers,
+                            "round": round_ + 1, "ratio": ratio,
                             **{k: v for k, v in guided.items() if k != "answers"}})
             if args.show:
                 print("   ", repr(guided["answers"][0][:300]))

@@ -190,6 +190,11 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
     if spec.guided:
         where = "the studio's engine" if trainer.rollout is not None else "TRL's generate"
         print(f"[job] rollouts guided by the schema grammars (studio.guided), on {where}", flush=True)
+        from studio.guided.shards import default_workers, prepare
+
+        workers = default_workers(config.generation_batch_size or 0, trainer.rollout.device) if trainer.rollout else 0
+        if workers:  # they compile and warm their grammars while the trainer sets up (studio.guided.shards)
+            prepare(tokenizer, model.config.vocab_size, workers)
     training.add_time_budget(trainer, metrics, spec.max_minutes, started)
     metrics.timings = trainer.timings  # the step's split: generate, reward, and the rest is training
     training.quiet_printer(trainer)

@@ -399,6 +399,8 @@ def evaluate(
             held = key
         model, tokenizer = loaded
         adapter_off = key[1] is not None and candidate.adapter is None
+        if settings.guided and chosen_engine != "llama.cpp":
+            _prepare_guidance(model, tokenizer, rows, batch_size)
         model_started, new_tokens, decoder = time.perf_counter(), 0, None
         passes = [(jobs, settings)]
         if pass_at:
@@ -475,6 +477,17 @@ def evaluate(
     for entry in summary["models"]:
         entry.update(per_model[entry["label"]])
     return Results(summary, records)
+
+
+def _prepare_guidance(model, tokenizer, rows: list[dataset.Row], batch_size: int) -> None:
+    """On a GPU, start the workers that will compute the guided masks (`studio.guided.shards.prepare`): they
+    compile and warm the grammars of these rows' kinds side by side, once per process."""
+    from studio.guided.shards import default_workers, prepare
+
+    device = generation._device_of(model)
+    workers = default_workers(min(batch_size, len(rows)), device)
+    if workers:
+        prepare(tokenizer, model.config.vocab_size, workers, {row.kind for row in rows})
 
 
 def _llama_runner(model, tokenizer, weights: tuple[str, str | None], adapter_off: bool, prompts: list[list[int]],

@@ -205,6 +205,54 @@ def compiled(engine: str, tokenizer, kind: str, vocab_size: int):
         return prototype, time.perf_counter() - started
 
 
+# Seed answers of a kind that `warm` walks through the masks. llguidance builds its lexer's states as answers reach
+# them (the first mask of a grammar for Qwen's 151,665 tokens took 2.0 s on this 2-core CPU, the next ones 0.04 ms
+# a token), and the bans build their token tables by column and name the same way; a worker that met them first in
+# a batch made that batch wait (Kubernetes guided at 67% of the unguided speed in the first batch of 8 fresh
+# workers on an H200, 83% in the next; twelfth session, bench/sweeps/results/guided-h200.md).
+WARM_ANSWERS = 2
+_WARMED: set[tuple] = set()
+
+
+def warm(tokenizer, kind: str, vocab_size: int, answers: int | None = None) -> tuple[float, float]:
+    """Compile the grammar of `kind` for `tokenizer`, compute its first mask, and walk `answers` (default
+    WARM_ANSWERS) seed answers of that kind (the longest of `data/train.jsonl`) through the masks, grammar, bans and
+    budget's ending, as generation would, so that the states and tables they meet are built before a batch waits on
+    them. Once per process; returns (seconds compiling, seconds walking)."""
+    import torch
+
+    _, compile_seconds = compiled(DEFAULT_ENGINE, tokenizer, kind, vocab_size)
+    key = (kind, *_tokenizer_key(tokenizer, vocab_size))
+    if key in _WARMED:
+        return compile_seconds, 0.0
+    started = time.perf_counter()
+    # the start's mask first (most of the cost: every token's first bytes against the lexer's first states)
+    for text in [""] + _seed_answers(kind, WARM_ANSWERS if answers is None else answers):
+        ids = tokenizer.encode(text, add_special_tokens=False)
+        # a budget the answer stays well within: its ending's tables are built, its winding down never begins
+        processor = GuidedLogitsProcessor(tokenizer, [kind], vocab_size=vocab_size, budget=2 * len(ids) + 1000)
+        sequence = torch.tensor([[tokenizer.eos_token_id or 0]])
+        processor.fill(sequence)
+        for token in ids:
+            if processor.done[0]:
+                break
+            sequence = torch.cat([sequence, torch.tensor([[token]])], dim=1)
+            processor.fill(sequence)
+    _WARMED.add(key)
+    return compile_seconds, time.perf_counter() - started
+
+
+def _seed_answers(kind: str, count: int) -> list[str]:
+    from studio.workspace import SEED_DATA
+
+    path = SEED_DATA / "train.jsonl"
+    if not path.exists():
+        return []
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    answers = sorted((row["output"] for row in rows if row.get("kind") == kind), key=len, reverse=True)
+    return answers[:count]
+
+
 class GuidedLogitsProcessor:
     """A `transformers` logits processor; one per `generate` call (it follows that call's rows)."""
 

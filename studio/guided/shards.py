@@ -21,7 +21,8 @@ at once. The answers are those of `GuidedLogitsProcessor` in one process, token 
 
 The workers are started once per process, as fresh interpreters (a forked child of a process that holds a CUDA
 context may not use it; multiprocessing's spawn would run the caller's main script again), kept for the next batch,
-and each compiles its grammars once.
+and each compiles its grammars once and walks seed answers through them (`decoding.warm`), all side by side. A caller
+that knows it will guide on a GPU starts them early (`prepare`), so that they are ready when its first batch begins.
 """
 
 from __future__ import annotations
@@ -168,19 +169,11 @@ class ShardedGuide:
         key = decoding._tokenizer_key(self.tokenizer, vocab_size)
         settings = {name: getattr(decoding, name) for name in _SETTINGS}
         prompts = input_ids.cpu().numpy()
-        from studio.guided.grammars import grammar
-
-        sources = {kind: grammar(kind) for kind in set(kinds) if kind}  # this process's, whichever folder holds it
+        for worker, rows in zip(self._pool, self._shards):  # all asked first: the workers get ready side by side
+            _ready(worker, self.tokenizer, key, {kinds[r] for r in rows if kinds[r]}, vocab_size)
+        for worker in self._pool:
+            self.compile_seconds += worker.settle()
         for worker, rows in zip(self._pool, self._shards):
-            if key not in worker.tokenizers:
-                worker.send(("tokenizer", key, pickle.dumps(self.tokenizer)))
-                worker.receive()
-                worker.tokenizers.add(key)
-            for kind in {kinds[r] for r in rows if kinds[r]}:
-                if worker.grammars.get(kind) != sources[kind].lark:
-                    worker.send(("grammar", sources[kind]))
-                    worker.receive()
-                    worker.grammars[kind] = sources[kind].lark
             worker.send(("start", key, settings, [kinds[r] for r in rows], rows, prompts[rows], vocab_size,
                          self.budget, self._shared.name, shape))
 
@@ -219,6 +212,22 @@ class _Worker:
         self.connection = multiprocessing.connection.Connection(ours.detach())
         self.tokenizers: set = set()
         self.grammars: dict[str, str] = {}  # kind -> the Lark source the worker holds
+        self.warmed: set[tuple] = set()  # (tokenizer key, kind, Lark source) compiled and warmed (`decoding.warm`)
+        self.pending = 0  # replies owed to messages sent by `ask`
+
+    def ask(self, message) -> None:
+        """Send a message whose reply `settle` collects later (the workers compile side by side)."""
+        self.send(message)
+        self.pending += 1
+
+    def settle(self) -> float:
+        """Wait for the replies owed; returns the seconds the worker spent compiling and warming meanwhile."""
+        seconds = 0.0
+        while self.pending:
+            reply = self.receive()
+            self.pending -= 1
+            seconds += reply.get("seconds", 0.0)
+        return seconds
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -261,6 +270,50 @@ def _pool(count: int) -> list[_Worker]:
     return _POOL[:count]
 
 
+def stop() -> None:
+    """End the worker processes (the next guided batch on a GPU starts fresh ones)."""
+    for worker in _POOL:
+        try:
+            worker.connection.close()
+            worker.process.wait(timeout=10)
+        except Exception:  # noqa: BLE001 - ending it whatever state it is in
+            worker.process.kill()
+    _POOL.clear()
+
+
+def _ready(worker: _Worker, tokenizer, key: tuple, kinds: set[str], vocab_size: int) -> None:
+    """Ask `worker` for what it lacks to guide rows of `kinds`: the tokenizer, this process's grammars, each
+    compiled and warmed (`decoding.warm`). The replies are owed (`_Worker.settle`)."""
+    from studio.guided import decoding
+    from studio.guided.grammars import grammar
+
+    if key not in worker.tokenizers:
+        worker.ask(("tokenizer", key, pickle.dumps(tokenizer)))
+        worker.tokenizers.add(key)
+    for kind in sorted(kinds):
+        source = grammar(kind)  # this process's, whichever folder holds it
+        if worker.grammars.get(kind) != source.lark:
+            worker.ask(("grammar", source))
+            worker.grammars[kind] = source.lark
+        if (key, kind, source.lark) not in worker.warmed:
+            worker.ask(("warm", key, kind, vocab_size, decoding.WARM_ANSWERS))
+            worker.warmed.add((key, kind, source.lark))
+
+
+def prepare(tokenizer, vocab_size: int, workers: int, kinds=None) -> list[_Worker]:
+    """Start `workers` worker processes and have each compile and warm the grammars of `kinds` (default: every
+    kind) for `tokenizer`, without waiting: a caller that will guide a batch on a GPU calls it before loading or
+    while doing other work, and the first batch's workers are ready (their replies are collected then)."""
+    from studio.chat import KINDS
+    from studio.guided import decoding
+
+    pool = _pool(workers)
+    key = decoding._tokenizer_key(tokenizer, vocab_size)
+    for worker in pool:
+        _ready(worker, tokenizer, key, set(kinds or KINDS), vocab_size)
+    return pool
+
+
 def _serve(connection) -> None:
     """A worker's loop: keep a `GuidedLogitsProcessor` over its rows of the batch and answer each step with their
     masks, written into the batch's shared memory."""
@@ -289,7 +342,12 @@ def _serve(connection) -> None:
                 grammars._FILES[message[1].kind] = message[1]
                 for key in [key for key in decoding._COMPILED if key[:2] == (decoding.DEFAULT_ENGINE, message[1].kind)]:
                     del decoding._COMPILED[key]
+                decoding._WARMED -= {key for key in decoding._WARMED if key[0] == message[1].kind}
                 connection.send({})
+                continue
+            if message[0] == "warm":  # compile a kind's grammar and walk seed answers through its masks
+                key, kind, vocab_size, answers = message[1:]
+                connection.send({"seconds": sum(decoding.warm(tokenizers[key], kind, vocab_size, answers))})
                 continue
             if message[0] == "start":
                 key, settings, kinds, rows, prompts, vocab_size, budget, name, shape = message[1:]
