@@ -35,14 +35,17 @@ import traceback
 import numpy
 
 # Worker processes at most; `default_workers` chooses. INFRAMIND_GUIDE_WORKERS sets the number (0: none).
-MAX_WORKERS = 8
+# Fourteenth session, one H100 (16 cores, an Intel Xeon slower than the H200's host), grammar g17 with its bans and
+# the block ending, batch 32, fresh warmed workers (`bench/guided.py ... --workers 14 8 --warm 2 --fresh-workers`):
+# Terraform 68.5% of the unguided speed with 14 workers (2-3 rows each), 58.6% with 8; Kubernetes 60.2%, 59.3%.
+MAX_WORKERS = 16
 # Whether a GPU's guided batches use workers unless INFRAMIND_GUIDE_WORKERS says. Measured on one H200 (twelfth
 # session; `bench/guided.py --model qwen2.5-0.5b-random --tokenizer qwen2.5 --batch 32 --tokens 256 --decoder studio
 # --engines llguidance --workers 0 8 4 --rounds 2`, 16 cores): Terraform 15.6-46.8% of the unguided speed in this
 # process, 79.5-83.4% with 8 workers, 80.6-82.0% with 4; Kubernetes 21.9-28.6%, 53.4-58.8%, 53.3-60.6%, and with
 # the bans' arrays packed once (decoding.PACK_ONCE) 67.2% in the first batch, 83.1% after, with 8 workers.
 AUTO_ON_GPU = True
-ROWS_PER_WORKER = 4  # fewer rows than this per worker and the messages cost more than the masks
+ROWS_PER_WORKER = 2  # fewer rows than this per worker and the messages cost more than the masks
 WORKERS_ENV = "INFRAMIND_GUIDE_WORKERS"
 REPLY_TIMEOUT_S = 600  # a worker compiles its grammars at its first batch (seconds); after that a step is ms
 

@@ -132,6 +132,49 @@ def test_workers_only_where_a_gpu_decodes_a_batch_worth_splitting(monkeypatch):
     monkeypatch.delenv(shards.WORKERS_ENV, raising=False)
     assert shards.default_workers(64, torch.device("cpu")) == 0  # the model's matrix products use the cores
     monkeypatch.setattr(shards, "AUTO_ON_GPU", True)
-    assert shards.default_workers(4, "cuda") == 0  # one row a worker: the messages cost more than the masks
+    monkeypatch.setattr(shards.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert shards.default_workers(2, "cuda") == 0  # one row a worker: the messages cost more than the masks
+    assert shards.default_workers(32, "cuda") == 14  # two cores left to the process that drives the card
+    assert shards.default_workers(12, "cuda") == 6
     monkeypatch.setenv(shards.WORKERS_ENV, "3")
     assert shards.default_workers(64, torch.device("cpu")) == 3
+
+
+def test_prepared_workers_are_ready_before_the_first_batch(tiny, grammars):
+    """`prepare` starts the workers and has each compile and warm its grammars (seed answers walked through the
+    masks) without waiting; the first batch then compiles nothing and writes what one process writes."""
+    _, tokenizer = tiny
+    kinds = [kind for kind, _ in WISHES]
+    shards.stop()
+    pool = shards.prepare(tokenizer, len(tokenizer), 2)
+    assert len(pool) == 2 and all(worker.pending == 5 for worker in pool)  # the tokenizer; per kind grammar, warm
+    assert all(worker.settle() > 0 for worker in pool)  # each compiled and walked
+    guide = shards.ShardedGuide(tokenizer, kinds, budget=128, workers=2)
+    split = _follow_all(tokenizer, guide, 128)
+    assert guide.compile_seconds == 0.0
+    assert split == _follow_all(tokenizer, decoding.GuidedLogitsProcessor(tokenizer, kinds, budget=128), 128)
+    shards.stop()
+    assert shards._POOL == [] and all(not worker.alive() for worker in pool)
+
+
+def test_warming_walks_seed_answers_through_every_mask(tiny, grammars, monkeypatch):
+    """`decoding.warm` compiles the grammar, then walks the longest seed answers of the kind through a processor
+    (grammar, bans, the budget's ending) without a token refused; once per process."""
+    _, tokenizer = tiny
+    walked = []
+    real = decoding.GuidedLogitsProcessor.fill
+
+    def fill(self, input_ids, scores=None):
+        walked.append(self)
+        return real(self, input_ids, scores)
+
+    monkeypatch.setattr(decoding.GuidedLogitsProcessor, "fill", fill)
+    monkeypatch.setattr(decoding, "_WARMED", set())
+    compiling, walking = decoding.warm(tokenizer, "kubernetes", len(tokenizer), answers=1)
+    assert walking > 0
+    processors = list(dict.fromkeys(walked))
+    assert len(processors) == 2  # the first mask alone, then one seed answer
+    longest = max(decoding._seed_answers("kubernetes", 50), key=len)
+    assert processors[1].seen == len(tokenizer.encode(longest, add_special_tokens=False)) + 1
+    assert all(p.failed == 0 for p in processors) and processors[1]._repeats[0] is not None
+    assert decoding.warm(tokenizer, "kubernetes", len(tokenizer)) == (0.0, 0.0)
