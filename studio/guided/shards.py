@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import threading
 import time
 import traceback
 
@@ -172,6 +173,7 @@ class ShardedGuide:
         key = decoding._tokenizer_key(self.tokenizer, vocab_size)
         settings = {name: getattr(decoding, name) for name in _SETTINGS}
         prompts = input_ids.cpu().numpy()
+        _sent()
         for worker, rows in zip(self._pool, self._shards):  # all asked first: the workers get ready side by side
             _ready(worker, self.tokenizer, key, {kinds[r] for r in rows if kinds[r]}, vocab_size)
         for worker in self._pool:
@@ -225,6 +227,7 @@ class _Worker:
 
     def settle(self) -> float:
         """Wait for the replies owed; returns the seconds the worker spent compiling and warming meanwhile."""
+        _sent()
         seconds = 0.0
         while self.pending:
             reply = self.receive()
@@ -263,6 +266,7 @@ def _ended():
 
 
 _POOL: list[_Worker] = []
+_SENDING: list = []  # `prepare`'s threads sending their messages
 
 
 def _pool(count: int) -> list[_Worker]:
@@ -275,6 +279,7 @@ def _pool(count: int) -> list[_Worker]:
 
 def stop() -> None:
     """End the worker processes (the next guided batch on a GPU starts fresh ones)."""
+    _sent()
     for worker in _POOL:
         try:
             worker.connection.close()
@@ -293,11 +298,14 @@ def _ready(worker: _Worker, tokenizer, key: tuple, kinds: set[str], vocab_size: 
     if key not in worker.tokenizers:
         worker.ask(("tokenizer", key, pickle.dumps(tokenizer)))
         worker.tokenizers.add(key)
-    for kind in sorted(kinds):
-        source = grammar(kind)  # this process's, whichever folder holds it
+    sources = {kind: grammar(kind) for kind in sorted(kinds)}  # this process's, whichever folder holds them
+    # the grammars (megabytes) first: a message waits in the socket until the worker has read it, and a worker
+    # reads the next only once it has warmed the kind before
+    for kind, source in sources.items():
         if worker.grammars.get(kind) != source.lark:
             worker.ask(("grammar", source))
             worker.grammars[kind] = source.lark
+    for kind, source in sources.items():
         if (key, kind, source.lark) not in worker.warmed:
             worker.ask(("warm", key, kind, vocab_size, decoding.WARM_ANSWERS))
             worker.warmed.add((key, kind, source.lark))
@@ -310,11 +318,25 @@ def prepare(tokenizer, vocab_size: int, workers: int, kinds=None) -> list[_Worke
     from studio.chat import KINDS
     from studio.guided import decoding
 
+    _sent()
     pool = _pool(workers)
     key = decoding._tokenizer_key(tokenizer, vocab_size)
-    for worker in pool:
-        _ready(worker, tokenizer, key, set(kinds or KINDS), vocab_size)
+
+    def send() -> None:
+        for worker in pool:
+            _ready(worker, tokenizer, key, set(kinds or KINDS), vocab_size)
+
+    # sent from a thread: each message waits until its worker, a fresh interpreter, has imported what it needs
+    thread = threading.Thread(target=send, name="guided-workers", daemon=True)
+    thread.start()
+    _SENDING.append(thread)
     return pool
+
+
+def _sent() -> None:
+    """Wait until `prepare`'s messages are sent (no other thread then writes to the workers)."""
+    while _SENDING:
+        _SENDING.pop().join()
 
 
 def _serve(connection) -> None:

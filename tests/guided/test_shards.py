@@ -146,9 +146,10 @@ def test_prepared_workers_are_ready_before_the_first_batch(tiny, grammars):
     _, tokenizer = tiny
     kinds = [kind for kind, _ in WISHES]
     shards.stop()
-    pool = shards.prepare(tokenizer, len(tokenizer), 2)
+    pool = shards.prepare(tokenizer, len(tokenizer), 2)  # returns at once: a thread sends the messages
+    shards._sent()
     assert len(pool) == 2 and all(worker.pending == 5 for worker in pool)  # the tokenizer; per kind grammar, warm
-    assert all(worker.settle() > 0 for worker in pool)  # each compiled and walked
+    assert all(worker.settle() > 0 and worker.pending == 0 for worker in pool)  # each compiled and walked
     guide = shards.ShardedGuide(tokenizer, kinds, budget=128, workers=2)
     split = _follow_all(tokenizer, guide, 128)
     assert guide.compile_seconds == 0.0
