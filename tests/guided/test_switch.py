@@ -37,3 +37,25 @@ def test_the_evaluate_form_and_the_eval_job_carry_the_switch():
     assert specs.from_dict({"kind": "eval", "guided": True, "output": "g2"}).guided
     assert specs.from_dict({"kind": "grpo", "model": models.EMBEDDED, "dataset": "data/train.jsonl",
                             "guided": True, "output": "g3"}).guided
+
+
+def test_a_guided_grpo_job_samples_its_rollouts_by_the_grammars(tiny_llama, tmp_path):
+    """`guided: true` in a GRPO job (run as a person runs one, `python -m jobs run`): its rollouts on the studio's
+    engine are masked by the schema grammars, and the job trains to the end."""
+    from jobs import specs
+    from jobs.run_folder import RunFolder
+    from tests.jobs.conftest import tiny_job, write_rows
+    from tests.jobs.test_training import _cli, training_lines
+
+    rows = write_rows(tmp_path / "train.jsonl", 8), write_rows(tmp_path / "eval.jsonl", 4)
+    spec = tiny_job("grpo", tiny_llama, rows, max_steps=1, output="grpo-guided", rollout="studio", guided=True,
+                    max_completion_length=12)
+    specs.save(spec, tmp_path / "job.yaml")
+    result = _cli(tmp_path / "job.yaml", tmp_path / "workspace")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run = RunFolder(tmp_path / "workspace" / "runs" / "grpo-guided")
+    log = run.log_file.read_text()
+    assert "[job] rollouts guided by the schema grammars (studio.guided), on the studio's engine" in log
+    assert "the grammar refused" not in log + result.stderr
+    lines = training_lines(run)
+    assert [row["step"] for row in lines] == [1] and lines[0]["reward"] is not None and lines[0]["generate_s"] > 0
