@@ -306,7 +306,27 @@ def refine_lark(lark: str) -> str:
     for i, line in enumerate(lines):
         if line.startswith(head):
             lines[i] = f"{head}({line[len(head):]}) & ~/{NOT_PLAIN_STRING}/"
-        elif match := _RIGHT_RECURSIVE.fullmatch(line):
+        elif (match := _RIGHT_RECURSIVE.fullmatch(line)) and _one_group(match[2]):
             name, body = match[1], match[2]
             lines[i] = f"{name}: {name} {body} | {body}"
     return "\n".join(lines)
+
+
+def _one_group(body: str) -> bool:
+    """Whether a rule's `body` is one name, or one parenthesized group (`(a) | (b)` is two: rewriting `x: (a) | (b)
+    x?` as a repetition would change it). Quoted literals may hold parentheses and escaped quotes."""
+    if not body.startswith("("):
+        return True
+    depth, quoted, escaped = 0, False, False
+    for i, char in enumerate(body):
+        if quoted:
+            quoted, escaped = (char != '"' or escaped), (char == "\\" and not escaped)
+        elif char == '"':
+            quoted = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0 and i != len(body) - 1:
+                return False
+    return True

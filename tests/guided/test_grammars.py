@@ -191,3 +191,54 @@ def test_grammars_are_cached_per_schema_version(grammars, tmp_path):
     # A cache of another version is never read.
     assert module.schema_version("kubernetes") == grammars["kubernetes"].version
     assert "k8s" in grammars["kubernetes"].version
+
+
+def test_the_lark_form_repeats_left_recursively_and_the_gbnf_right(grammars):
+    """llguidance reads the Kubernetes repetitions left-recursive (a right-recursive chain was completed again at
+    every line's end); llama.cpp's GBNF keeps them right-recursive, which its matcher needs. The seed answers' test
+    above holds for the Lark form: the same language."""
+    from studio.guided.kubernetes_grammar import _RIGHT_RECURSIVE, refine_lark
+
+    kubernetes = grammars["kubernetes"]
+    lark_lines = kubernetes.lark.split("\n")
+    assert not [line for line in lark_lines if _RIGHT_RECURSIVE.fullmatch(line)]
+    assert sum(line.startswith("block_2: block_2 ") for line in lark_lines) == 1
+    assert "m0-k-deployment-apps-v1-more ::= (" in kubernetes.gbnf  # the GBNF's own, right-recursive
+    refined = refine_lark('PLAIN_STR: /x/\nm_more: ("  " e | GAP) m_more?\nz: (a) | (b) z?\nb_2: B b_2?')
+    assert refined.split("\n")[1:] == ['m_more: m_more ("  " e | GAP) | ("  " e | GAP)',
+                                       "z: (a) | (b) z?",  # two groups: not a repetition of one
+                                       "b_2: b_2 B | B"]
+
+
+def test_the_slices_leave_every_mask_as_it_was(grammars):
+    """`decoding.SLICES` only spare llguidance walking tokens one by one: along seed answers of both kinds (strings,
+    plain values, comments, heredocs), every mask with them is the mask with llguidance's general slices."""
+    import llguidance
+    import torch
+
+    from studio import models
+    from studio.guided import decoding
+
+    tokenizer = models.load_tokenizer(models.EMBEDDED)
+    vocab = len(tokenizer)
+    ours = decoding.llguidance_tokenizer(tokenizer, vocab)
+    general = ours.with_slices(llguidance.LLTokenizer.general_slices())
+    limits = llguidance.LLParserLimits(**decoding._LIMITS)
+    rows = [row for row in seed_rows() if row["kind"] in ("terraform", "kubernetes")]
+    compared = 0
+    for kind in ("terraform", "kubernetes"):
+        answers = sorted((row["output"] for row in rows if row["kind"] == kind), key=len)[-3:]
+        matchers = [llguidance.LLMatcher(lltok, llguidance.LLMatcher.grammar_from_lark(grammars[kind].lark),
+                                         limits=limits, log_level=0) for lltok in (ours, general)]
+        for answer in answers:
+            pair = [matcher.deep_copy() for matcher in matchers]
+            for token in tokenizer.encode(answer, add_special_tokens=False):
+                masks = []
+                for matcher in pair:
+                    mask = torch.zeros(1, (vocab + 31) // 32, dtype=torch.int32)
+                    matcher.unsafe_compute_mask_ptr(mask.data_ptr(), mask.numel() * 4)
+                    masks.append(mask)
+                assert torch.equal(*masks), (kind, answer[:80])
+                assert all(matcher.consume_token(token) for matcher in pair)
+                compared += 1
+    assert compared > 2000
