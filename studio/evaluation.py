@@ -487,6 +487,8 @@ def _prepare_guidance(model, tokenizer, rows: list[dataset.Row], batch_size: int
     device = generation._device_of(model)
     workers = default_workers(min(batch_size, len(rows)), device)
     if workers:
+        print(f"[eval] guided decoding: {workers} worker processes compile and warm the grammars (once per "
+              "process; the first batch waits for them)", flush=True)
         prepare(tokenizer, model.config.vocab_size, workers, {row.kind for row in rows})
 
 
