@@ -180,13 +180,28 @@ class _Tables:
         self.space_lengths = [(i, len(self.texts[i])) for i in self.spaces]
         self._starts_below: dict[int, object] = {}
         self._leaving: dict[int, object] = {}
+        self._ids = self._named = None  # `other_than`'s and `named_other_than`'s arrays, built at their first call
         self._past_column: dict[int, list[int]] = {}
 
     def other_than(self, allowed: set[int]):
         """Every token of the vocabulary but `allowed`, as an array."""
         import numpy
 
-        return numpy.array(sorted(set(self.texts) - allowed), dtype=numpy.int64)
+        if self._ids is None:
+            self._ids = numpy.array(sorted(self.texts), dtype=numpy.int64)
+        return numpy.setdiff1d(self._ids, numpy.fromiter(allowed, dtype=numpy.int64, count=len(allowed)),
+                               assume_unique=True)
+
+    def named_other_than(self, allowed: set[int]):
+        """Every token that writes some of a Terraform name (`hcl_words`, a name's characters in it) but `allowed`,
+        as an array."""
+        import numpy
+
+        if self._named is None:
+            self._named = numpy.array(sorted({token for word, entries in self.hcl_words.items() if word
+                                              for token, _, _ in entries}), dtype=numpy.int64)
+        return numpy.setdiff1d(self._named, numpy.fromiter(allowed, dtype=numpy.int64, count=len(allowed)),
+                               assume_unique=True)
 
     def past_column(self, column: int) -> list[int]:
         """YAML: the tokens that, written at a line's start, take it past `column`: spaces alone that reach beyond it,
@@ -297,7 +312,7 @@ class Repeats:
                 text, line)
         parts = [banned]
         if self.names and self.kind == "terraform":
-            parts += [self._half_name(line), self._content_label(line)]
+            parts += [self._outside_names(line), self._half_name(line), self._content_label(line)]
         if self.required and self.kind == "terraform" and not self.finishing:
             parts.append(self._unfinished(text, line))
         elif self.required and self.kind == "kubernetes" and not self.finishing:
@@ -549,12 +564,6 @@ class Repeats:
         written, fields = self._block[:2]
         unwritten = sorted(fields - written) if fields is not None else None
         banned = []
-        if unwritten is not None and self._block[3] is None and not partial:
-            # inside a `dynamic` block's `content`, which the grammar leaves free: the names of the block it
-            # writes, the schema's (answers wrote `content { for_each = ... content { ...` to the budget there:
-            # 5 of the 14 Terraform schema failures of the cpu recipe's guided answers, eleventh session); after a
-            # name's first characters `_half_name` refuses all but their continuations
-            banned = self._outside(tuple(unwritten))
         for name in written:
             if not name.startswith(partial):
                 continue
@@ -568,6 +577,17 @@ class Repeats:
         if partial in written:  # the whole name is written: no space, `=` or `{` may end it (a longer name may go on)
             banned += self._tables.spaces + self._tables.equals + self._tables.opens
         return banned
+
+    def _outside_names(self, line: str):
+        """Inside a `dynamic` block's `content`, which the grammar leaves free, at a name's place: the tokens that
+        write a name none of the block's unwritten names begins with, the schema's (answers wrote `content {
+        for_each = ... content { ...` to the budget there: 5 of the 14 Terraform schema failures of the cpu recipe's
+        guided answers, eleventh session); after a name's first characters `_half_name` refuses all but their
+        continuations. Called after `_arguments`, which reads the block. One array, packed once."""
+        place = _HCL_KEY_PLACE.fullmatch(line)
+        if not place or place[2] or place[3] or self._block[3] is not None or self._block[1] is None:
+            return []
+        return self._outside(tuple(sorted(self._block[1] - self._block[0])))
 
     def _half_name(self, line: str):
         """Inside a `dynamic` block's `content`, after the first characters of a name: every token but those that
@@ -600,11 +620,14 @@ class Repeats:
         key = ("on", names, partial, blocks)
         if key not in self._tables.starts_of:
             allowed = set()
-            for word, entries in self._tables.hcl_words.items():
-                going, name = _any_starts(names, partial + word), partial + word
+            # only the words that take `partial` toward a name can go on (not every word of the vocabulary)
+            words = {name[len(partial):end] for name in names if name.startswith(partial)
+                     for end in range(len(partial), len(name) + 1)}
+            for word in words:
+                name = partial + word
                 argument = blocks is None or name not in blocks and name != "dynamic"
-                allowed.update(token for token, lead, ended in entries if not lead and (
-                    name in names and (argument or "=" not in self._texts[token]) if ended else going and word))
+                allowed.update(token for token, lead, ended in self._tables.hcl_words.get(word, ()) if not lead and (
+                    name in names and (argument or "=" not in self._texts[token]) if ended else bool(word)))
             if partial in names:  # a whole name: the spaces, `=` or `{` after it
                 allowed.update(self._tables.spaces)
                 if blocks is None or partial not in blocks and partial != "dynamic":
@@ -649,9 +672,10 @@ class Repeats:
         blocks, partial = tuple(sorted(set(self._block[4]) - {"dynamic"})), match[1]
         key = ("label", blocks, partial)
         if key not in self._tables.starts_of:
-            allowed = {token for word, entries in self._tables.hcl_words.items()
-                       if word and _any_starts(blocks, partial + word)
-                       for token, lead, ended in entries if not lead and not ended}
+            words = {name[len(partial):end] for name in blocks if name.startswith(partial)
+                     for end in range(len(partial) + 1, len(name) + 1)}
+            allowed = {token for word in words for token, lead, ended in self._tables.hcl_words.get(word, ())
+                       if not lead and not ended}
             allowed.update(token for text, tokens in self._labels.items() if partial + text in blocks
                            for token in tokens)
             self._tables.starts_of[key] = self._tables.other_than(allowed)
@@ -662,13 +686,11 @@ class Repeats:
         among them)."""
         key = ("outside", names)
         if key not in self._tables.starts_of:
-            banned, ordered = [], sorted(names)
-            for word, entries in self._tables.hcl_words.items():
-                if not word:
-                    continue
-                going, whole = _any_starts(ordered, word), word in names
-                banned += [token for token, _, ended in entries if not (whole if ended else going)]
-            self._tables.starts_of[key] = banned
+            # the tokens a name's beginning may go on with (any that write its first characters, those that end
+            # it where it is whole); every other token that writes a name's characters is banned, as one array
+            allowed = {token for word in {name[:end] for name in names for end in range(1, len(name) + 1)}
+                       for token, _, ended in self._tables.hcl_words.get(word, ()) if not ended or word in names}
+            self._tables.starts_of[key] = self._tables.named_other_than(allowed)
         return self._tables.starts_of[key]
 
     def _object_name(self, text: str, line: str) -> list[int]:
