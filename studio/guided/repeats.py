@@ -181,7 +181,17 @@ class _Tables:
         self._starts_below: dict[int, object] = {}
         self._leaving: dict[int, object] = {}
         self._ids = self._named = None  # `other_than`'s and `named_other_than`'s arrays, built at their first call
+        self._by_lead = None  # `words_by_lead`, built at its first call
         self._past_column: dict[int, list[int]] = {}
+
+    def words_by_lead(self) -> dict[tuple[str, int], list[tuple[int, bool]]]:
+        """`words` keyed by (key text, leading spaces): YAML's bans look for one lead at a time."""
+        if self._by_lead is None:
+            self._by_lead = {}
+            for text, entries in self.words.items():
+                for token, lead, colon in entries:
+                    self._by_lead.setdefault((text, lead), []).append((token, colon))
+        return self._by_lead
 
     def other_than(self, allowed: set[int]):
         """Every token of the vocabulary but `allowed`, as an array."""
@@ -275,7 +285,7 @@ class Repeats:
         # The mappings above the current line (they change only when a line ends) and the bans found on it.
         self._above: str | None = None
         self._keys: dict[int, set[str]] = {}
-        self._fields: dict[int, set[str] | None] = {}
+        self._fields: dict[int, tuple] = {}  # column -> (its schema's fields or None, those not yet written), per line
         self._bans: dict[tuple[int, str], list[int]] = {}
         self._block: tuple = (set(), None, set(), set(), None)  # `_hcl_block`
         self._text_above: str | None = None  # the lines above, and whether the next one is free text (`_in_text`)
@@ -727,28 +737,27 @@ class Repeats:
 
     def _kubernetes_bans(self, indent: int, partial: str) -> list[int]:
         banned = []
+        by_lead = self._tables.words_by_lead()
         for column, existing in self._keys.items():
             lead = column - indent
             if (partial and lead) or lead < 0:
                 continue
             if column not in self._fields:
-                self._fields[column] = _fields(self._above, column)
-            fields = self._fields[column]
-            unwritten = sorted(fields - existing) if fields is not None else None
+                fields = _fields(self._above, column)
+                self._fields[column] = fields, sorted(fields - existing) if fields is not None else None
+            unwritten = self._fields[column][1]
             for key in existing:
                 if not key.startswith(partial):
                     continue
                 for end in range(len(partial), len(key) + 1):
-                    tokens = self._words.get(key[len(partial):end])
+                    tokens = by_lead.get((key[len(partial):end], lead))
                     if not tokens:
                         continue
                     # A token ending in a colon bans where it writes `key` whole. One without: where no field the
                     # schema has that its text could still become is unwritten (so that the row is not led to a
                     # key it may only finish with a banned colon).
                     done = unwritten is not None and not _any_starts(unwritten, key[:end])
-                    for token, token_lead, colon in tokens:
-                        if token_lead == lead and (end == len(key) if colon else done):
-                            banned.append(token)
+                    banned += [token for token, colon in tokens if (end == len(key) if colon else done)]
         return banned
 
     def _complete_mapping(self, text: str, line: str) -> list[int]:
