@@ -280,7 +280,8 @@ def main() -> None:
                 continue
             ratio = guided["tokens_per_s"] / base["tokens_per_s"]
             print(f"{kind:10s} {label:11s} guided {guided['tokens_per_s']:8.1f} tokens/s  {ratio:6.1%} of unguided; "
-                  f"{'start, compile, warm-up' if workers else 'compile'} {guided['compile_s']:.1f} s, masks {guided['mask_ms_per_step']:.1f} ms/step, "
+                  f"{'start, compile, warm-up' if workers else 'compile'} {guided['compile_s']:.1f} s, "
+                  f"masks {guided['mask_ms_per_step']:.1f} ms/step, "
                   f"refused {guided['refused']}; other processes {guided['busy']:.0f} CPU-s", flush=True)
             print(f"{'':22s} masks per step: " + ", ".join(f"{part} {ms} ms" for part, ms in
                                                           guided["parts_ms_per_step"].items()), flush=True)

@@ -195,23 +195,17 @@ class _Tables:
 
     def other_than(self, allowed: set[int]):
         """Every token of the vocabulary but `allowed`, as an array."""
-        import numpy
-
         if self._ids is None:
-            self._ids = numpy.array(sorted(self.texts), dtype=numpy.int64)
-        return numpy.setdiff1d(self._ids, numpy.fromiter(allowed, dtype=numpy.int64, count=len(allowed)),
-                               assume_unique=True)
+            self._ids = _sorted_ids(self.texts)
+        return _without(self._ids, allowed)
 
     def named_other_than(self, allowed: set[int]):
         """Every token that writes some of a Terraform name (`hcl_words`, a name's characters in it) but `allowed`,
         as an array."""
-        import numpy
-
         if self._named is None:
-            self._named = numpy.array(sorted({token for word, entries in self.hcl_words.items() if word
-                                              for token, _, _ in entries}), dtype=numpy.int64)
-        return numpy.setdiff1d(self._named, numpy.fromiter(allowed, dtype=numpy.int64, count=len(allowed)),
-                               assume_unique=True)
+            self._named = _sorted_ids({token for word, entries in self.hcl_words.items() if word
+                                       for token, _, _ in entries})
+        return _without(self._named, allowed)
 
     def past_column(self, column: int) -> list[int]:
         """YAML: the tokens that, written at a line's start, take it past `column`: spaces alone that reach beyond it,
@@ -281,11 +275,11 @@ class Repeats:
         self._gap_cache: tuple[str | None, tuple[int, bool] | None] = (None, None)  # see `_gap_after_gap`
         self._opened_cache: tuple[tuple | None, bool] = (None, False)  # see `_opened_lacking`
         self._tables = per_tokenizer(_Tables, tokenizer)
-        self._words, self._labels, self._texts = self._tables.words, self._tables.labels, self._tables.texts
+        self._labels, self._texts = self._tables.labels, self._tables.texts
         # The mappings above the current line (they change only when a line ends) and the bans found on it.
         self._above: str | None = None
         self._keys: dict[int, set[str]] = {}
-        self._fields: dict[int, tuple] = {}  # column -> (its schema's fields or None, those not yet written), per line
+        self._unwritten: dict[int, list[str] | None] = {}  # column -> its schema's fields not yet written, sorted
         self._bans: dict[tuple[int, str], list[int]] = {}
         self._block: tuple = (set(), None, set(), set(), None)  # `_hcl_block`
         self._text_above: str | None = None  # the lines above, and whether the next one is free text (`_in_text`)
@@ -730,7 +724,7 @@ class Repeats:
         above = text[: len(text) - len(line)]
         if above != self._above:
             self._above, self._bans = above, {}
-            self._keys, self._fields = _mapping_keys(above), {}
+            self._keys, self._unwritten = _mapping_keys(above), {}
         if (indent, partial) not in self._bans:
             self._bans[indent, partial] = self._kubernetes_bans(indent, partial)
         return self._bans[indent, partial]
@@ -742,10 +736,10 @@ class Repeats:
             lead = column - indent
             if (partial and lead) or lead < 0:
                 continue
-            if column not in self._fields:
+            if column not in self._unwritten:
                 fields = _fields(self._above, column)
-                self._fields[column] = fields, sorted(fields - existing) if fields is not None else None
-            unwritten = self._fields[column][1]
+                self._unwritten[column] = sorted(fields - existing) if fields is not None else None
+            unwritten = self._unwritten[column]
             for key in existing:
                 if not key.startswith(partial):
                     continue
@@ -806,6 +800,19 @@ def _last_column(above: str, mappings: dict[int, set[str]]) -> int | None:
         if match[2] and start == column:
             return len(match[1])
     return max((c for c in mappings if c < column), default=0)
+
+
+def _sorted_ids(ids):
+    import numpy
+
+    return numpy.array(sorted(ids), dtype=numpy.int64)
+
+
+def _without(ids, allowed: set[int]):
+    """The sorted array `ids` less the tokens of `allowed`."""
+    import numpy
+
+    return numpy.setdiff1d(ids, numpy.fromiter(allowed, dtype=numpy.int64, count=len(allowed)), assume_unique=True)
 
 
 def _any_starts(ordered: list[str], prefix: str) -> bool:
