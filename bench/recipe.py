@@ -61,16 +61,19 @@ def eta_error(run: RunFolder) -> float | None:
 
 
 def print_table(summary: dict, seconds: dict[str, float]) -> None:
-    """One line per model and kind: the rate of each stage (greedy), the loop rate, and pass@k of the samples."""
+    """One line per model and kind: the rate of each stage (greedy), the loop rate, the mean intent score
+    (`evaluation.intent_scores`) and pass@k of the samples."""
     stages = (*evaluation.STAGES, "loop")
     ks = [f"pass@{k}" for k in (summary["models"][0].get("sampled", {}).get("pass_at_k") or {})]
-    print(f"\n{'model':<10} {'kind':<11} " + " ".join(f"{s:>13}" for s in (*stages, *ks)))
+    print(f"\n{'model':<10} {'kind':<11} " + " ".join(f"{s:>13}" for s in (*stages, "intent score", *ks)))
     for entry in summary["models"]:
         for scope in ("all", *evaluation.KINDS):
             figures = entry["rates"] if scope == "all" else entry["by_kind"].get(scope)
             if figures:
                 sampled = [entry["sampled"]["pass_at_k"][k.removeprefix("pass@")] for k in ks] if scope == "all" else []
+                score = (entry.get("intent_score") or {}).get(scope)
                 print(f"{entry['label']:<10} {scope:<11} " + " ".join(f"{figures.get(s, 0.0):>12.1%} " for s in stages)
+                      + (f"{score:>12.1%} " if score is not None else f"{'-':>12} ")
                       + "".join(f"{value:>13.1%} " for value in sampled))
     if ks:
         sampled = summary.get("sampled", {})

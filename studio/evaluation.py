@@ -16,7 +16,9 @@ The figures, per model, overall and per kind (terraform, kubernetes), as shares 
 `extracted`, `parses`, `schema`, `intent`, `best_practice` (each: that stage passed) and `pass` (extracted and
 parses and schema and intent, as `Report.ok`; best practice is advice and reported apart). With `samples` k > 1
 (sampling only) each row gets k answers; the rates are then over all of them (pass@1), and `pass_at_k` gives
-the chance that at least one of k answers passes, by the unbiased estimator of Chen et al. (2021).
+the chance that at least one of k answers passes, by the unbiased estimator of Chen et al. (2021). Beside the
+rates, `intent_score` is the intent stage's mean score (`intent_scores`: the share of the request's clauses met,
+near misses counting part), which shows a model closing in on requests before it meets every clause of one.
 
 A base model and an adapter on it share one copy of the weights: the base's answers are generated inside
 `disable_adapter()`. Answers are generated in batches (left padding); a greedy answer in a batch can differ from
@@ -217,10 +219,37 @@ def summarize_model(candidate: Candidate, rows: list[dict], samples: int = 1) ->
                             "pass_at_k": {str(j): sum(pass_at_k(k, sum(a["ok"] for a in answers), j)
                                                       for answers in sampled) / len(sampled) for j in _ks(k)}}
         entry.setdefault("pass_at_k", entry["sampled"]["pass_at_k"])
+    scores = intent_scores(rows, candidate.label)
+    if scores:
+        entry["intent_score"] = scores
     judged = [a["judge"]["score"] for row in rows for a in row["answers"][candidate.label] if a.get("judge")]
     if judged:
         entry["judge"] = {"mean_score": sum(judged) / len(judged), "answers": len(judged)}
     return entry
+
+
+def intent_scores(rows: list[dict], label: str) -> dict[str, float]:
+    """The intent stage's mean score over a model's greedy answers, overall ("all") and per kind: the share of the
+    request's clauses met, near misses counting part (studio/iac/INTENT.md, the GRPO reward's intent component).
+    It moves where the intent rate, which counts only answers meeting every clause, stays at 0. An answer whose
+    code did not parse meets no clause (0). Rows without an intent, and answers kept before verdicts had scores,
+    are left out; {} when none is left.
+
+    >>> near = {"status": "failed", "score": 0.25}
+    >>> intent_scores([{"kind": "kubernetes", "intent": {"require": []}, "answers": {"m": [{"intent": near}]}}], "m")
+    {'all': 0.25, 'kubernetes': 0.25}
+    """
+    per_kind: dict[str, list[float]] = {}
+    for row in rows:
+        answers = row["answers"].get(label) or []
+        score = (answers[0].get("intent") or {}).get("score") if answers else None
+        if row.get("intent") and isinstance(score, (int, float)):
+            per_kind.setdefault(row["kind"], []).append(float(score))
+    if not per_kind:
+        return {}
+    everything = [score for scores in per_kind.values() for score in scores]
+    return {"all": sum(everything) / len(everything),
+            **{kind: sum(per_kind[kind]) / len(per_kind[kind]) for kind in (*KINDS, *per_kind) if kind in per_kind}}
 
 
 def loop_of(text: str, max_repeats: int = LOOP_REPEATS) -> dict | None:
@@ -269,7 +298,8 @@ def _upgraded(answer: dict) -> dict:
         if stage not in reasons:
             stage, message = "extracted", line
         reasons[stage].append({"message": message, "line": None, "path": None, "severity": "error"})
-    verdicts = {stage: {"status": answer["stages"].get(stage, "skipped"), "score": 0.0, "reasons": reasons[stage]}
+    # Those verdicts kept no scores: None, not a score of 0.
+    verdicts = {stage: {"status": answer["stages"].get(stage, "skipped"), "score": None, "reasons": reasons[stage]}
                 for stage in CHECK_STAGES}
     kept = {key: value for key, value in answer.items() if key not in ("stages", "reasons")}
     return {"asked": None, "code": "", **kept, **verdicts}
@@ -685,6 +715,8 @@ def table(summary: dict):
             if len(labels) == 2 and None not in (line[labels[0]], line[labels[1]]):
                 line["change"] = line[labels[1]] - line[labels[0]]
             lines.append({key: round(value, 4) if isinstance(value, float) else value for key, value in line.items()})
+            if stage == "intent" and any(entry.get("intent_score") for entry in summary["models"]):
+                lines.append(_intent_score_line(summary, scope, labels))
     if any(sampled):  # pass@k of the sampled answers, beside the greedy rates
         k = next(s["k"] for s in sampled if s)
         for j in _ks(k):
@@ -695,6 +727,17 @@ def table(summary: dict):
                 line["change"] = round(line[labels[1]] - line[labels[0]], 4)
             lines.append(line)
     return pd.DataFrame(lines)
+
+
+def _intent_score_line(summary: dict, scope: str, labels: list[str]) -> dict:
+    """The table's line under `intent`: the mean intent score (`intent_scores`) of each model in `scope`."""
+    line: dict = {"kind": scope, "stage": "intent score"}
+    for entry in summary["models"]:
+        value = (entry.get("intent_score") or {}).get(scope)
+        line[entry["label"]] = round(value, 4) if value is not None else None
+    if len(labels) == 2 and None not in (line[labels[0]], line[labels[1]]):
+        line["change"] = round(line[labels[1]] - line[labels[0]], 4)
+    return line
 
 
 def figure(summary: dict):

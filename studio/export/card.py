@@ -121,22 +121,28 @@ def _percent(value) -> str:
 
 
 def evaluation_table(evaluation: dict) -> str:
-    """The evaluation's pass rates per stage as a Markdown table: one row per model, then one per language.
+    """The evaluation's pass rates per stage as a Markdown table: one row per model, then one per language, and
+    the mean intent score (the share of the request's clauses met) where the results have it.
 
     >>> print(evaluation_table({"rows": 2, "models": [{"label": "base", "rates": {"pass": 0.5}}]}))
     | model | code block | parses | schema | intent | best practice | pass | loops |
     | --- | --- | --- | --- | --- | --- | --- | --- |
     | base | – | – | – | – | – | 50.0% | – |
     """
-    header = "| model | " + " | ".join(title for _, title in RATE_COLUMNS) + " |"
-    lines = [header, "|" + " --- |" * (len(RATE_COLUMNS) + 1)]
-    for entry in evaluation.get("models", []):
-        rates = entry.get("rates", {})
-        lines.append(f"| {entry.get('label', '?')} | " + " | ".join(_percent(rates.get(k)) for k, _ in RATE_COLUMNS) + " |")
-    for entry in evaluation.get("models", []):
+    models = evaluation.get("models", [])
+    scored = any(entry.get("intent_score") for entry in models)  # results kept before it have no intent score
+    titles = [title for _, title in RATE_COLUMNS] + (["intent score"] if scored else [])
+    lines = ["| model | " + " | ".join(titles) + " |", "|" + " --- |" * (len(titles) + 1)]
+
+    def cells(entry: dict, rates: dict, scope: str) -> str:
+        score = [_percent((entry.get("intent_score") or {}).get(scope))] if scored else []
+        return " | ".join([*(_percent(rates.get(k)) for k, _ in RATE_COLUMNS), *score])
+
+    for entry in models:
+        lines.append(f"| {entry.get('label', '?')} | {cells(entry, entry.get('rates', {}), 'all')} |")
+    for entry in models:
         for kind, rates in (entry.get("by_kind") or {}).items():
-            cells = " | ".join(_percent(rates.get(k)) for k, _ in RATE_COLUMNS)
-            lines.append(f"| {entry.get('label', '?')}, {kind} | {cells} |")
+            lines.append(f"| {entry.get('label', '?')}, {kind} | {cells(entry, rates, kind)} |")
     return "\n".join(lines)
 
 

@@ -57,6 +57,27 @@ def test_rates_per_stage_overall_and_per_kind(records):
     assert b["by_kind"]["kubernetes"]["extracted"] == 0.0
     assert (b["label"], b["model"], b["adapter"]) == ("b", "model-a", "adapter-b")
     assert "pass_at_k" not in a, "one answer per row: no pass@k"
+    # every clause met or none here (the boto3 answer and the unparsed ones meet none): the score is the rate
+    assert a["intent_score"] == {"all": 0.5, "terraform": 0.5, "kubernetes": 0.5}
+    assert b["intent_score"] == {"all": 0.25, "terraform": 0.5, "kubernetes": 0.0}
+
+
+def test_the_intent_score_moves_where_the_intent_rate_does_not(rows):
+    """Three replicas where the request asks for one: the ServiceAccount clause is met, the Deployment's nearly (its
+    kind, name and service account), so the answer fails intent yet scores more than the half of the clause met."""
+    k1 = rows[2]
+    near = k1.output.replace("replicas: 1", "replicas: 3")
+    record = evaluation.row_record(k1)
+    record["answers"]["m"] = [evaluation.answer_record(near, k1.kind, k1.intent)]
+    entry = evaluation.summarize([record], [Candidate("m", "x")])["models"][0]
+    assert entry["rates"]["intent"] == 0.0 and entry["rates"]["schema"] == 1.0
+    assert 0.5 < entry["intent_score"]["kubernetes"] < 1.0
+    assert entry["intent_score"]["all"] == entry["intent_score"]["kubernetes"] and "terraform" not in entry["intent_score"]
+    frame = evaluation.table(evaluation.summarize([record], [Candidate("m", "x")]))
+    line = frame[(frame.kind == "kubernetes") & (frame.stage == "intent score")].iloc[0]
+    assert line["m"] == round(entry["intent_score"]["kubernetes"], 4)
+    record["intent"] = {}  # a row without an intent has no score to count
+    assert "intent_score" not in evaluation.summarize([record], [Candidate("m", "x")])["models"][0]
 
 
 def test_pass_is_ok_and_best_practice_stays_apart(records):
@@ -129,7 +150,7 @@ def test_results_written_before_the_one_verdict_shape_still_read(home, rows):
     (folder / "rows.jsonl").write_text(json.dumps(old) + "\n")
     (folder / "summary.json").write_text(json.dumps({"rows": 1, "models": []}))
     (answer,) = evaluation.read(folder).rows[0]["answers"]["base"]
-    assert answer["extracted"] == {"status": "failed", "score": 0.0, "reasons": [
+    assert answer["extracted"] == {"status": "failed", "score": None, "reasons": [  # that format kept no scores
         {"message": "no code block found", "line": None, "path": None, "severity": "error"}]}
     assert answer["parses"]["status"] == "skipped" and "stages" not in answer and answer["text"] == "no code"
     entry = evaluation.summarize([evaluation.read(folder).rows[0]], [Candidate("base", "m")])["models"][0]
@@ -142,7 +163,9 @@ def test_table_and_chart(records):
     frame = evaluation.table(summary)
     overall = frame[(frame.kind == "all") & (frame.stage == "pass")].iloc[0]
     assert (overall["a"], overall["b"], overall["change"]) == (0.5, 0.0, -0.5)
-    assert len(frame) == 3 * 7  # the six stages and the loop rate, overall and per kind
+    assert len(frame) == 3 * 8  # the six stages, the intent score and the loop rate, overall and per kind
+    score = frame[(frame.kind == "terraform") & (frame.stage == "intent score")].iloc[0]
+    assert (score["a"], score["b"], score["change"]) == (0.5, 0.5, 0.0)
     chart = evaluation.figure(summary)
     bars = [trace for trace in chart.data if trace.name == "a"]
     assert len(bars) == 3 and list(bars[0].y) == [0.75, 0.75, 0.75, 0.5, 0.25, 0.5]

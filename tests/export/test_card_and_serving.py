@@ -52,6 +52,18 @@ def test_card_names_the_base_the_training_and_the_evaluation(tmp_path):
         assert prompt in text
 
 
+def test_card_shows_the_intent_score_where_the_evaluation_has_it(tmp_path):
+    scored = json.loads(json.dumps(EVALUATION))
+    scored["models"][0]["intent_score"] = {"all": 0.125, "kubernetes": 0.25}
+    folder = _run_folder(tmp_path)
+    (folder / "eval" / "summary.json").write_text(json.dumps(scored))
+    text = card.model_card(card.RunFacts.read(folder, models.EMBEDDED), "adapter", "iac")
+    assert "| intent | best practice | pass | loops | intent score |" in text
+    assert "| base | 90.0% | 55.0% | 30.0% | 20.0% | 10.0% | 5.0% | – | 12.5% |" in text
+    assert "| base, kubernetes | 95.0% | 60.0% | 35.0% | 20.0% | 10.0% | 5.0% | – | 25.0% |" in text
+    assert "| base, terraform | 85.0% | 50.0% | 25.0% | 20.0% | 10.0% | 5.0% | – | – |" in text  # none for it
+
+
 def test_card_without_evaluation_or_job_says_so(tmp_path):
     facts = card.RunFacts.read(_run_folder(tmp_path, evaluation=False, job=False), "/models/my-local-model")
     text = card.model_card(facts, "adapter", "iac")
