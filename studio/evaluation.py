@@ -229,11 +229,11 @@ def summarize_model(candidate: Candidate, rows: list[dict], samples: int = 1) ->
 
 
 def intent_scores(rows: list[dict], label: str) -> dict[str, float]:
-    """The intent stage's mean score over a model's greedy answers, overall ("all") and per kind: the share of the
-    request's clauses met, near misses counting part (studio/iac/INTENT.md, the GRPO reward's intent component).
-    It moves where the intent rate, which counts only answers meeting every clause, stays at 0. An answer whose
-    code did not parse meets no clause (0). Rows without an intent, and answers kept before verdicts had scores,
-    are left out; {} when none is left.
+    """The intent stage's mean score over a model's answers (all of them, as `rates`), overall ("all") and per kind:
+    the share of the request's clauses met, near misses counting part (studio/iac/INTENT.md, the GRPO reward's
+    intent component). It moves where the intent rate, which counts only answers meeting every clause, stays at 0.
+    An answer whose code did not parse meets no clause (0). Rows without an intent, and answers kept before verdicts
+    had scores, are left out; {} when none is left.
 
     >>> near = {"status": "failed", "score": 0.25}
     >>> intent_scores([{"kind": "kubernetes", "intent": {"require": []}, "answers": {"m": [{"intent": near}]}}], "m")
@@ -241,10 +241,12 @@ def intent_scores(rows: list[dict], label: str) -> dict[str, float]:
     """
     per_kind: dict[str, list[float]] = {}
     for row in rows:
-        answers = row["answers"].get(label) or []
-        score = (answers[0].get("intent") or {}).get("score") if answers else None
-        if row.get("intent") and isinstance(score, (int, float)):
-            per_kind.setdefault(row["kind"], []).append(float(score))
+        if not row.get("intent"):
+            continue
+        for answer in row["answers"].get(label) or []:
+            score = (answer.get("intent") or {}).get("score")
+            if isinstance(score, (int, float)):
+                per_kind.setdefault(row["kind"], []).append(float(score))
     if not per_kind:
         return {}
     everything = [score for scores in per_kind.values() for score in scores]

@@ -76,6 +76,10 @@ def test_the_intent_score_moves_where_the_intent_rate_does_not(rows):
     frame = evaluation.table(evaluation.summarize([record], [Candidate("m", "x")]))
     line = frame[(frame.kind == "kubernetes") & (frame.stage == "intent score")].iloc[0]
     assert line["m"] == round(entry["intent_score"]["kubernetes"], 4)
+    near_score = entry["intent_score"]["kubernetes"]
+    record["answers"]["m"].append(evaluation.answer_record(k1.output, k1.kind, k1.intent))  # two samples: both count
+    two = evaluation.summarize([record], [Candidate("m", "x")], samples=2)["models"][0]
+    assert two["intent_score"]["kubernetes"] == pytest.approx((near_score + 1.0) / 2)
     record["intent"] = {}  # a row without an intent has no score to count
     assert "intent_score" not in evaluation.summarize([record], [Candidate("m", "x")])["models"][0]
 
