@@ -61,3 +61,6 @@ def test_an_evaluation_headline():
     headline = widgets.evaluation_headline(summary)
     assert headline.startswith("**3 rows** of `eval` (2 terraform, 1 kubernetes), 1 answer(s) per row, greedy")
     assert "3m05s in all." in headline and "- **base**: `m`: pass **33.3%**" in headline
+    assert "intent score" not in headline.split("\n\n")[0]  # results without one
+    summary["models"][0]["intent_score"] = {"all": 0.239, "terraform": 0.3}
+    assert "- **base**: `m`: pass **33.3%**; intent score 23.9%" in widgets.evaluation_headline(summary)

@@ -221,6 +221,8 @@ def evaluation_headline(summary: dict) -> str:
     for entry in summary["models"]:
         what = f"`{entry['model']}`" + (f" + adapter `{entry['adapter']}`" if entry.get("adapter") else "")
         figures = [f"pass **{entry['rates']['pass']:.1%}**"]
+        if (entry.get("intent_score") or {}).get("all") is not None:
+            figures.append(f"intent score {entry['intent_score']['all']:.1%}")
         if entry.get("pass_at_k"):
             sampled = summary.get("sampled")
             where = f" ({sampled['k']} sampled at {sampled['temperature']})" if entry.get("sampled") and sampled else ""
@@ -235,6 +237,7 @@ def evaluation_headline(summary: dict) -> str:
             figures.append(f"{entry['new_tokens'] / entry['seconds']:.1f} new tokens/s")
         lines.append(f"- **{entry['label']}**: {what}: {'; '.join(figures)}")
     lines.append("\n*pass* = code found, parses, schema and intent; best practice is advice, reported apart. "
+                 "*intent score* = the share of each request's clauses met, near misses counting part. "
                  f"*loop* = a line repeated more than {LOOP_REPEATS} times.")
     return "\n".join(lines)
 
