@@ -1,25 +1,25 @@
 """Where a Kubernetes mask's time goes: one llguidance mask at four states of a Deployment, with Qwen's vocabulary.
 
-    python bench/yaml_masks.py                 # the grammar as the studio builds it, then without blank/comment lines
+    python bench/yaml_masks.py      # g18 (the baseline), the grammar as built now, and one without comment lines
 
 Each state's mask is computed 20 times on fresh copies of a matcher that has consumed the prefix (the lexer's cache
-warm, as in a worker after its warm-up); the fastest is printed. The baseline is the grammar as is (Lark form,
-`studio.guided.grammars.grammar("kubernetes").lark`); the variant drops the blank and comment lines (`GAP`) that
-every mapping's repetition allows between its entries, an experiment on where the time goes, not a grammar the
-studio could ship (it would refuse comment lines). On 2026-12-05, this 2-core CPU (fifteenth session):
+warm, as in a worker after its warm-up); the fastest is printed. Three Lark forms of the same Kubernetes grammar:
+g18, the baseline, takes blank and comment lines (`GAP`) in every mapping's and list's repetition and before a
+mapping's first entry (`kubernetes_grammar.repeat_left_recursively` alone); the grammar as the studio builds it now
+(g19, `refine_lark`) takes them right after the line before them (`gaps_after_lines`); the third drops them from the
+repetitions without taking them anywhere else, an experiment on where the time goes (it refuses comment lines). On
+2026-12-05, this 2-core CPU (fifteenth session; the same tokens allowed by g18 and g19 at each state):
 
-| state | as built | without GAP in the repetitions |
-| --- | --- | --- |
-| a value at column 2 (`  name: we`) | 0.79 ms | 0.55 ms |
-| a value at column 14 (`memory: 12`) | 4.02 ms | 1.37 ms |
-| a line's start at column 10 | 1.79 ms | 0.016 ms |
-| a list item's value at column 12 (`- --por`) | 2.21 ms | 0.56 ms |
+| state | g18 | g19 (as built) | no comment lines (experiment) |
+| --- | --- | --- | --- |
+| a value at column 2 (`  name: we`) | 0.82 ms | 0.58 ms | 0.55 ms |
+| a value at column 14 (`memory: 12`) | 4.05 ms | 1.44 ms | 1.43 ms |
+| a line's start at column 10 | 1.79 ms | 0.11 ms | 0.016 ms |
+| a list item's value at column 12 (`- --por`) | 2.21 ms | 0.62 ms | 0.56 ms |
 
-A blank or comment line may close any of the mappings open around a line, so after every line-ending token the
-parser keeps a way for it at every level, and the cost grows with the depth. A grammar that takes those lines at
-one place only (after the line before them, not in every mapping's repetition) would keep the language and drop
-most of the cost; llguidance's greedy lexer rules out folding them into the line's lexeme (after a newline, the
-spaces of a blank line and of the next line's indentation read alike).
+A blank or comment line may close any of the mappings open around a line, so with g18 after every line-ending token
+the parser kept a way for it at every open level, and the cost grew with the depth; taken after the line before it,
+it has one way.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ STATES = {
 
 
 def without_gaps(lark: str) -> str:
-    """The Lark grammar with the GAP alternative taken out of every `x_more` repetition."""
+    """The g18 Lark grammar with the GAP alternative taken out of every `x_more` repetition."""
     lines = []
     for line in lark.split("\n"):
         if re.match(r"\w+_more: ", line):
@@ -90,17 +90,20 @@ def main() -> None:
 
     from guided import qwen25_tokenizer  # bench/guided.py: Qwen2.5's tokenizer, offline
 
+    from llguidance.gbnf_to_lark import gbnf_to_lark
+
+    from studio.guided import kubernetes_grammar
     from studio.guided.grammars import grammar
 
     tokenizer = qwen25_tokenizer(Path(tempfile.mkdtemp()))
     vocab = 151936  # Qwen2.5-0.5B's logits
-    lark = grammar("kubernetes").lark
-    built = masks(lark, tokenizer, vocab, args.repeats)
-    bare = masks(without_gaps(lark), tokenizer, vocab, args.repeats)
-    print(f"{'state':<36} {'as built':>20} {'without GAP in the repetitions':>32}")
+    g18 = kubernetes_grammar.repeat_left_recursively(gbnf_to_lark(grammar("kubernetes").gbnf))
+    forms = {"g18": g18, "g19 (as built)": grammar("kubernetes").lark, "no comment lines": without_gaps(g18)}
+    figures = {label: masks(lark, tokenizer, vocab, args.repeats) for label, lark in forms.items()}
+    print(f"{'state':<34}" + "".join(f"{label:>24}" for label in forms))
     for name in STATES:
-        (a, allowed_a), (b, allowed_b) = built[name], bare[name]
-        print(f"{name:<36} {a * 1000:9.3f} ms ({allowed_a:6d}) {b * 1000:20.3f} ms ({allowed_b:6d})")
+        print(f"{name:<34}" + "".join(f"{figures[label][name][0] * 1000:12.3f} ms ({figures[label][name][1]:6d})"
+                                      for label in forms))
 
 
 if __name__ == "__main__":

@@ -297,8 +297,15 @@ _RIGHT_RECURSIVE = re.compile(r"(\w+): (\(.*\)|\w+) \1\?")
 
 
 def refine_lark(lark: str) -> str:
-    """The Lark form of the grammar (`gbnf_to_lark`'s) with `plain-str` no longer a boolean, number or date, and its
-    repetitions left-recursive (`_RIGHT_RECURSIVE`)."""
+    """The Lark form of the grammar (`gbnf_to_lark`'s) with `plain-str` no longer a boolean, number or date, its
+    repetitions left-recursive (`repeat_left_recursively`), and blank and comment lines taken after the line before
+    them (`gaps_after_lines`)."""
+    return gaps_after_lines(repeat_left_recursively(lark))
+
+
+def repeat_left_recursively(lark: str) -> str:
+    """`lark` with `plain-str` no longer a boolean, number or date, and its repetitions left-recursive
+    (`_RIGHT_RECURSIVE`)."""
     head = "PLAIN_STR: "
     lines = lark.split("\n")
     if not any(line.startswith(head) for line in lines):
@@ -310,6 +317,102 @@ def refine_lark(lark: str) -> str:
             name, body = match[1], match[2]
             lines[i] = f"{name}: {name} {body} | {body}"
     return "\n".join(lines)
+
+
+# A blank or comment line (`gap`) may come between any two lines. The GBNF takes it in every mapping's and list's
+# repetition and before a mapping's first entry, so after each line the parser keeps a way for it at every level
+# open around the line: llguidance paid for that at every token ending a line, the more the deeper (a value at
+# column 14 4.06 ms a mask with Qwen's vocabulary, 1.37 without those ways; a line's start at column 10 1.80 ms,
+# 0.016; `bench/yaml_masks.py`, fifteenth session). The Lark form takes such lines at one place instead: right
+# after the line before them, as `gaps`. Same language, but for a block scalar's trailing blank lines (its own or
+# gaps, either way) and a free map or list of nothing but comment lines, which YAML reads as null, now refused.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|/(?:[^/\\]|\\.)*/|\w+|\S')
+_NO_TRAILING_GAPS = re.compile(r"(start|document|gaps|block_\d+)$")  # a block's own blank lines stay its own
+_QUANTIFIERS = ("?", "*", "+")
+
+
+def gaps_after_lines(lark: str) -> str:
+    """`lark` with every `GAP` taken out of the repetitions and mapping starts, and `gaps?` after every element
+    that ends a line (a lexeme or literal ending with a newline, a block scalar) in the rules."""
+    lines = lark.split("\n")
+    bodies: dict[str, str] = {}
+    name = None
+    for line in lines:
+        if match := re.match(r"(\w+): (.*)$", line):
+            name = match[1]
+            bodies[name] = match[2]
+        elif name and re.match(r"\s+\|", line):
+            bodies[name] += " " + line.strip()
+        elif not line.strip():
+            name = None
+    ending = _line_ending_lexemes(bodies)
+    out, i, name = [], 0, None
+    while i < len(lines):
+        line = lines[i]
+        head = re.match(r"(\w+): (.*)$", line)
+        if head:
+            name = head[1]
+        elif not line.strip():
+            name = None
+        if name and name[0].islower() and name not in ("document", "gaps"):
+            if head and head[2] == f"GAP {name}":  # `x: GAP x | first more?`: the line before takes the gaps now
+                following = lines[i + 1]
+                if not re.match(r"\s+\| ", following):
+                    raise ValueError(f"the Kubernetes grammar's rule {name} has no entry after its leading GAP")
+                line, i = f"{name}: {following.strip()[2:]}", i + 1
+            line = line.replace(" | GAP)", ")")
+            if not _NO_TRAILING_GAPS.match(name):
+                indent, body = (f"{name}: ", line[len(name) + 2:]) if head else (re.match(r"\s*", line)[0],
+                                                                                  line.strip())
+                line = indent + _with_gaps(body, ending)
+        out.append(line)
+        i += 1
+    refined = "\n".join(out) + "\n\ngaps: gaps GAP | GAP\n"
+    for line in refined.split("\n"):
+        head = re.match(r"(\w+):", line)
+        if head and head[1][0].islower() and head[1] not in ("document", "gaps") and "GAP" in _TOKEN.findall(line):
+            raise ValueError(f"a GAP is left in the Kubernetes grammar's rule {head[1]}")
+    return refined
+
+
+def _with_gaps(body: str, ending: set[str]) -> str:
+    tokens = _TOKEN.findall(body)
+    written = []
+    for k, token in enumerate(tokens):
+        written.append(token)
+        if k + 1 < len(tokens) and tokens[k + 1] in _QUANTIFIERS:
+            continue  # after the quantifier
+        element = tokens[k - 1] if token in _QUANTIFIERS else token
+        if element in ending or element.endswith('\\n"') or re.fullmatch(r"block_\d+", element):
+            written.append("gaps?")
+    return " ".join(written)
+
+
+def _line_ending_lexemes(bodies: dict[str, str]) -> set[str]:
+    """The lexemes every alternative of which ends with a newline (a line's value, `key:` and its newline, a whole
+    entry), blank lines, block scalars' heads and lines aside."""
+    ending: set[str] = set()
+    grown = True
+    while grown:
+        grown = False
+        for name, body in bodies.items():
+            if (name.isupper() and name not in ending and name not in ("GAP", "BLOCK_HEAD")
+                    and not name.startswith("BLOCK_LINE") and _every_alternative_ends(body, ending)):
+                ending.add(name)
+                grown = True
+    return ending
+
+
+def _every_alternative_ends(body: str, ending: set[str]) -> bool:
+    depth, last, ends = 0, None, []
+    for token in _TOKEN.findall(body):
+        depth += (token == "(") - (token == ")")
+        if depth == 0 and token == "|":
+            ends.append(last)
+        else:
+            last = token
+    ends.append(last)
+    return all(end is not None and (end in ending or end.endswith('\\n"')) for end in ends)
 
 
 def _one_group(body: str) -> bool:

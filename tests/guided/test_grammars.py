@@ -197,17 +197,55 @@ def test_the_lark_form_repeats_left_recursively_and_the_gbnf_right(grammars):
     """llguidance reads the Kubernetes repetitions left-recursive (a right-recursive chain was completed again at
     every line's end); llama.cpp's GBNF keeps them right-recursive, which its matcher needs. The seed answers' test
     above holds for the Lark form: the same language."""
-    from studio.guided.kubernetes_grammar import _RIGHT_RECURSIVE, refine_lark
+    from studio.guided.kubernetes_grammar import _RIGHT_RECURSIVE, repeat_left_recursively
 
     kubernetes = grammars["kubernetes"]
     lark_lines = kubernetes.lark.split("\n")
     assert not [line for line in lark_lines if _RIGHT_RECURSIVE.fullmatch(line)]
     assert sum(line.startswith("block_2: block_2 ") for line in lark_lines) == 1
     assert "m0-k-deployment-apps-v1-more ::= (" in kubernetes.gbnf  # the GBNF's own, right-recursive
-    refined = refine_lark('PLAIN_STR: /x/\nm_more: ("  " e | GAP) m_more?\nz: (a) | (b) z?\nb_2: B b_2?')
+    refined = repeat_left_recursively('PLAIN_STR: /x/\nm_more: ("  " e | GAP) m_more?\nz: (a) | (b) z?\nb_2: B b_2?')
     assert refined.split("\n")[1:] == ['m_more: m_more ("  " e | GAP) | ("  " e | GAP)',
                                        "z: (a) | (b) z?",  # two groups: not a repetition of one
                                        "b_2: b_2 B | B"]
+
+
+def test_the_lark_form_takes_blank_and_comment_lines_after_the_line_before_them(grammars):
+    """A blank or comment line is taken at one place, right after the line before it (`gaps`), not in every
+    mapping's repetition around it: no rule but `document` and `gaps` names GAP, and every lexeme that ends a line
+    may be followed by `gaps`. The seed answers' test above holds for it (comment lines at every depth included)."""
+    import re
+
+    from studio.guided.kubernetes_grammar import _TOKEN, gaps_after_lines
+
+    lark = grammars["kubernetes"].lark
+    for line in lark.split("\n"):
+        head = re.match(r"(\w+):", line)
+        if head and head[1][0].islower() and head[1] not in ("document", "gaps"):
+            assert "GAP" not in _TOKEN.findall(line), line
+    assert "gaps: gaps GAP | GAP" in lark
+    toy = ('m_2: GAP m_2\n     | "  " e m_2_more?\n\nm_2_more: m_2_more ("  " e | GAP) | ("  " e | GAP)\n\n'
+           'e: "a:" V_LINE | "b:" (EOL m_4 | BLOCK_HEAD block_4) | "c:" W\n\n'
+           'V_LINE: " " /[a-z]+/ "\\n"\nEOL: "\\n"\nW: "x:" V_LINE\nBLOCK_HEAD: " |\\n"\nGAP: "\\n"')
+    rules = gaps_after_lines(toy).split("\n")
+    assert rules[0] == 'm_2: "  " e m_2_more ?'  # the leading GAP alternative gone
+    assert rules[2] == 'm_2_more: m_2_more ( "  " e ) | ( "  " e )'
+    assert rules[4] == 'e: "a:" V_LINE gaps? | "b:" ( EOL gaps? m_4 | BLOCK_HEAD block_4 gaps? ) | "c:" W gaps?'
+
+
+def test_blank_and_comment_lines_are_accepted_wherever_yaml_takes_them(byte_matchers):
+    answer = ("```yaml\n# before the document\napiVersion: apps/v1\nkind: Deployment\n# after the header\n"
+              "metadata:\n  name: web\n\n  # between two fields\n  labels:\n    # before the first label\n"
+              "    app: web\nspec:\n  template:\n    spec:\n      containers:\n        # before an item\n"
+              "        - name: web\n          # inside an item\n          image: nginx\n          args:\n"
+              "            - a\n            # between list items\n            - b\n\n"
+              "  # back two levels\n  replicas: 2\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+              "  name: c\ndata:\n  script: |\n    echo a\n\n  # after a block scalar\n  k: v\n"
+              "# at the end\n```")
+    assert byte_matchers["kubernetes"](answer) is None
+    assert byte_matchers["kubernetes"](answer.replace("# between two fields", "#\ta tab inside a comment")) is None
+    assert byte_matchers["kubernetes"](answer.replace("    # before the first label\n", "")) is None
+    assert byte_matchers["kubernetes"](answer.replace("  # back two levels", "\t# a tab")) is not None
 
 
 def test_the_slices_leave_every_mask_as_it_was(grammars):

@@ -96,7 +96,9 @@ def test_a_slower_stretch_ends_training_before_the_deadline(tmp_path, monkeypatc
     from transformers import Trainer, TrainerCallback, TrainingArguments
 
     monkeypatch.setattr(training, "BUDGET_RESERVE_S", 0.0)
-    minutes, seconds_left = 1.0, 1.5
+    # 3 s left: on a loaded 2-core machine a fast step can take 0.2 s, and with 1.5 s the first estimate was
+    # already as few steps as the slowed pace gave (8 and 8, a CI run beside an evaluation)
+    minutes, seconds_left = 1.0, 3.0
     model = _slow_line_model(0.02)
     original, totals = model.forward, []
 
