@@ -321,11 +321,11 @@ def repeat_left_recursively(lark: str) -> str:
 
 # A blank or comment line (`gap`) may come between any two lines. The GBNF takes it in every mapping's and list's
 # repetition and before a mapping's first entry, so after each line the parser keeps a way for it at every level
-# open around the line: llguidance paid for that at every token ending a line, the more the deeper (a value at
-# column 14 4.06 ms a mask with Qwen's vocabulary, 1.37 without those ways; a line's start at column 10 1.80 ms,
-# 0.016; `bench/yaml_masks.py`, fifteenth session). The Lark form takes such lines at one place instead: right
-# after the line before them, as `gaps`. Same language, but for a block scalar's trailing blank lines (its own or
-# gaps, either way) and a free map or list of nothing but comment lines, which YAML reads as null, now refused.
+# open around the line: llguidance paid for that at every token ending a line, the more the deeper. The Lark form
+# (g19) takes such lines at one place instead, right after the line before them, as `gaps`: a mask at a value at
+# column 14 with Qwen's vocabulary 1.44 ms from 4.05, at a line's start at column 10 0.11 from 1.79, the same tokens
+# allowed (`bench/yaml_masks.py`, fifteenth session). The same language (a block scalar's trailing blank lines are
+# its own or gaps, either way), but for a free map or list of comment lines alone, null to YAML, now refused.
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|/(?:[^/\\]|\\.)*/|\w+|\S')
 _NO_TRAILING_GAPS = re.compile(r"(start|document|gaps|block_\d+)$")  # a block's own blank lines stay its own
 _QUANTIFIERS = ("?", "*", "+")
@@ -376,6 +376,7 @@ def gaps_after_lines(lark: str) -> str:
 
 
 def _with_gaps(body: str, ending: set[str]) -> str:
+    """A rule's `body` with `gaps?` after each element that ends a line (after its quantifier, if it has one)."""
     tokens = _TOKEN.findall(body)
     written = []
     for k, token in enumerate(tokens):
