@@ -703,42 +703,37 @@ def table(summary: dict):
     """A DataFrame: one line per (kind, stage), one column per model, and the change when there are two."""
     import pandas as pd
 
-    labels = [entry["label"] for entry in summary["models"]]
+    models = summary["models"]
     lines = []
     counted = summary.get("kinds", {})
-    looped = any("loop" in entry["rates"] for entry in summary["models"])
-    sampled = [entry.get("sampled") for entry in summary["models"]]
+    looped = any("loop" in entry["rates"] for entry in models)
+    scored = any(entry.get("intent_score") for entry in models)
+    sampled = [entry.get("sampled") for entry in models]
     for scope in ("all", *(kind for kind in KINDS if counted.get(kind, 1))):
         for stage in (*STAGES, "loop") if looped else STAGES:
-            line = {"kind": scope, "stage": stage}
-            for entry in summary["models"]:
-                figures = entry["rates"] if scope == "all" else entry["by_kind"].get(scope)
-                line[entry["label"]] = figures.get(stage) if figures else None
-            if len(labels) == 2 and None not in (line[labels[0]], line[labels[1]]):
-                line["change"] = line[labels[1]] - line[labels[0]]
-            lines.append({key: round(value, 4) if isinstance(value, float) else value for key, value in line.items()})
-            if stage == "intent" and any(entry.get("intent_score") for entry in summary["models"]):
-                lines.append(_intent_score_line(summary, scope, labels))
+            figures = {entry["label"]: entry["rates"] if scope == "all" else entry["by_kind"].get(scope)
+                       for entry in models}
+            lines.append(_table_line(scope, stage, {label: rates.get(stage) if rates else None
+                                                    for label, rates in figures.items()}))
+            if stage == "intent" and scored:  # the mean intent score (`intent_scores`) under the intent rate
+                lines.append(_table_line(scope, "intent score", {
+                    entry["label"]: (entry.get("intent_score") or {}).get(scope) for entry in models}))
     if any(sampled):  # pass@k of the sampled answers, beside the greedy rates
         k = next(s["k"] for s in sampled if s)
         for j in _ks(k):
-            line = {"kind": "all", "stage": f"pass@{j} (sampled)"}
-            for entry in summary["models"]:
-                line[entry["label"]] = round(entry["sampled"]["pass_at_k"][str(j)], 4) if entry.get("sampled") else None
-            if len(labels) == 2 and None not in (line[labels[0]], line[labels[1]]):
-                line["change"] = round(line[labels[1]] - line[labels[0]], 4)
-            lines.append(line)
+            lines.append(_table_line("all", f"pass@{j} (sampled)", {
+                entry["label"]: entry["sampled"]["pass_at_k"][str(j)] if entry.get("sampled") else None
+                for entry in models}))
     return pd.DataFrame(lines)
 
 
-def _intent_score_line(summary: dict, scope: str, labels: list[str]) -> dict:
-    """The table's line under `intent`: the mean intent score (`intent_scores`) of each model in `scope`."""
-    line: dict = {"kind": scope, "stage": "intent score"}
-    for entry in summary["models"]:
-        value = (entry.get("intent_score") or {}).get(scope)
-        line[entry["label"]] = round(value, 4) if value is not None else None
-    if len(labels) == 2 and None not in (line[labels[0]], line[labels[1]]):
-        line["change"] = round(line[labels[1]] - line[labels[0]], 4)
+def _table_line(scope: str, stage: str, values: dict[str, float | None]) -> dict:
+    """One line of `table`: each model's figure, rounded, and the change from the first to the second of two."""
+    line: dict = {"kind": scope, "stage": stage}
+    line.update({label: round(value, 4) if value is not None else None for label, value in values.items()})
+    first, *others = values.values()
+    if len(others) == 1 and None not in (first, others[0]):
+        line["change"] = round(others[0] - first, 4)
     return line
 
 

@@ -418,19 +418,13 @@ def _every_alternative_ends(body: str, ending: set[str]) -> bool:
 
 def _one_group(body: str) -> bool:
     """Whether a rule's `body` is one name, or one parenthesized group (`(a) | (b)` is two: rewriting `x: (a) | (b)
-    x?` as a repetition would change it). Quoted literals may hold parentheses and escaped quotes."""
-    if not body.startswith("("):
+    x?` as a repetition would change it). Quoted literals may hold parentheses and escaped quotes (`_TOKEN`)."""
+    tokens = _TOKEN.findall(body)
+    if tokens[:1] != ["("]:
         return True
-    depth, quoted, escaped = 0, False, False
-    for i, char in enumerate(body):
-        if quoted:
-            quoted, escaped = (char != '"' or escaped), (char == "\\" and not escaped)
-        elif char == '"':
-            quoted = True
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-            if depth == 0 and i != len(body) - 1:
-                return False
+    depth = 0
+    for i, token in enumerate(tokens):
+        depth += (token == "(") - (token == ")")
+        if depth == 0 and i != len(tokens) - 1:
+            return False
     return True
