@@ -387,6 +387,12 @@ class GuidedLogitsProcessor:
         active = [row for row, done in enumerate(self.done) if not done]
         if self._filled:  # `fill_together` computed this step's masks already
             self._filled = False
+        elif self.engine == "llguidance" and active and EXECUTOR_THREADS == 1:  # a worker: in this thread
+            bitmask.fill_(-1)
+            from llguidance.torch import fill_next_token_bitmask
+
+            for row in active:
+                fill_next_token_bitmask(self.matchers[row], bitmask, row)
         elif self.engine == "llguidance" and active:
             bitmask.fill_(-1)
             from llguidance.torch import fill_next_token_bitmask_par
@@ -638,7 +644,10 @@ def fill_together(guides: list[tuple["GuidedLogitsProcessor", object]], vocab_si
 _EXECUTOR = None
 
 
-# The llguidance pool's threads (None: its default, one per core); a worker process of `studio.guided.shards` takes 1.
+# The llguidance pool's threads (None: its default, one per core); a worker process of `studio.guided.shards` takes 1,
+# and then a processor computes its rows' masks in its own thread instead: a pool of one thread handed each step's
+# masks to that thread and back (Kubernetes, 2 rows, grammar part 0.38 ms a step against 0.34 in the caller's thread,
+# three runs each on this 2-core CPU, sixteenth session).
 EXECUTOR_THREADS: int | None = None
 
 
