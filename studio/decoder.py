@@ -335,6 +335,7 @@ class Rollout:
         history = torch.cat([prompt_ids, torch.zeros((batch, max_new_tokens), dtype=torch.long)], dim=1)
         logits = self._prefill(prompt_ids.to(self.device), state.starts, state.cache_k, state.cache_v)
         forward = None
+        ends, finished = set(eos_ids), [False] * batch  # the rows' ends, followed on the host (as `_emit` does)
         for step in range(max_new_tokens):
             if step:
                 if forward is None:  # captured once the first token is in: the graph reads state.tokens
@@ -346,7 +347,8 @@ class Rollout:
             self._emit(state, scores)
             chosen = state.tokens.tolist()  # the one host sync of the step
             history[:, length + step] = torch.tensor(chosen)
-            if bool(state.finished.all()):
+            finished = [done or token in ends for done, token in zip(finished, chosen)]
+            if all(finished):
                 break
         return self._answers(state, eos_ids)
 
