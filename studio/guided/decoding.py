@@ -442,15 +442,16 @@ class GuidedLogitsProcessor:
                 self._force(bitmask, row, [self._forcing[row].pop(0)])
                 continue
             matcher = self.matchers[row]
-            closing = [fence for fence, word in zip(self._fences, words[row])
-                       if (word >> (fence[0] % 32)) & 1 and _ends(matcher, fence)]
+            # the first way to close the fence here (each tried on a copy of the matcher: the first will do)
+            closing = next((fence for fence, word in zip(self._fences, words[row])
+                            if (word >> (fence[0] % 32)) & 1 and _ends(matcher, fence)), None)
             if closing:  # the first stretch counts from the answer's start (the fence closes after a block only)
                 self._longest[row] = max(self._longest[row], new - (self._last_closable[row] or 0))
                 self._last_closable[row] = new
                 self._block_last[row] = new
                 if left <= max(self._longest[row] + CLOSE_MARGIN, FINISH_WITHIN) or self._winding[row]:
-                    self._force(bitmask, row, [closing[0][0]])
-                    self._forcing[row] = list(closing[0][1:])
+                    self._force(bitmask, row, [closing[0]])
+                    self._forcing[row] = list(closing[1:])
                     self.closed_early += 1
             elif left <= FINISH_WITHIN or self._winding[row]:
                 self._walk_out(row, input_ids, bitmask, left)
