@@ -52,14 +52,18 @@ def _follow_all(tokenizer, guide, budget_steps: int, wishes=WISHES) -> list[str]
 
 def test_worker_masks_are_the_masks_of_one_process(tiny, grammars):
     """Four rows of both kinds, two workers, a budget that ends the answers: each row's text is what one process
-    lets through, and the bans and the steering happened (the texts are not the wishes)."""
+    lets through, and the bans and the steering happened (the texts are not the wishes). The workers' counts, most
+    of them sent packed (`shards.QUIET`), add up to the one process's."""
     _, tokenizer = tiny
     kinds = [kind for kind, _ in WISHES]
-    alone = _follow_all(tokenizer, decoding.GuidedLogitsProcessor(tokenizer, kinds, budget=128), 128)
+    one = decoding.GuidedLogitsProcessor(tokenizer, kinds, budget=128)
+    alone = _follow_all(tokenizer, one, 128)
     guide = shards.ShardedGuide(tokenizer, kinds, budget=128, workers=2)
     split = _follow_all(tokenizer, guide, 128)
     assert split == alone
     assert guide.failed == 0 and guide.repeats_banned > 0
+    assert (guide.closed_early, guide.repeats_banned) == (one.closed_early, one.repeats_banned)
+    assert all(guide.part_seconds[part] > 0 for part in shards.PARTS)
     assert "security_group_id" in alone[0] and "versioning_configuration" in alone[3], alone
     assert alone[1].count("  replicas:") == 1, alone[1]
     assert alone[2].count("db_name") == 1, alone[2]
