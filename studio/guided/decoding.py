@@ -343,7 +343,7 @@ class GuidedLogitsProcessor:
         import numpy
 
         closers = dict(self._closers)
-        braces = numpy.array(closers.get("}", []), dtype=numpy.int64)
+        braces = closers.get("}", numpy.zeros(0, dtype=numpy.int64))
         self._brace_words = (braces // 32, braces % 32)  # the `}` closers' mask words and bits
         self._line_ends = closers.get("\n", [])
         self._finishers = per_tokenizer(_finishers, self.tokenizer) if self.budget else []
@@ -514,7 +514,7 @@ class GuidedLogitsProcessor:
         def found(group):
             if not len(group):
                 return []
-            tokens = numpy.asarray(group, dtype=numpy.int64)
+            tokens = numpy.asarray(group, dtype=numpy.int64)  # the tables' arrays as they are; a list of names' starts
             return tokens[((words[tokens >> 5] >> (tokens & 31)) & 1).astype(bool)].tolist()
 
         # A quote closes the string the line is inside; outside one it would open another. In YAML and in a comment
@@ -691,9 +691,10 @@ def _fences(tokenizer) -> list[list[int]]:
     return sorted(single) or [tokenizer.encode("```", add_special_tokens=False)]
 
 
-def _closers(tokenizer) -> list[tuple[str, list[int]]]:
+def _closers(tokenizer) -> list[tuple[str, "numpy.ndarray"]]:
     """Tokens that close something, most decisive first: a string (tried only inside one), a block or object, a
-    list, a call, a line. Each group as (what it closes with, its token ids)."""
+    list, a call, a line. Each group as (what it closes with, its token ids as an array, which the walk-out looks up
+    in a mask's words)."""
     groups: dict[str, list[int]] = {'"': [], "}": [], "]": [], ")": [], "\n": []}
     for token, i in tokenizer.get_vocab().items():
         text = tokenizer.convert_tokens_to_string([token])
@@ -702,10 +703,10 @@ def _closers(tokenizer) -> list[tuple[str, list[int]]]:
             groups[stripped].append(i)
         elif text == "\n":
             groups["\n"].append(i)
-    return [(text, sorted(ids)) for text, ids in groups.items() if ids]
+    return _arrays(groups)
 
 
-def _finishers(tokenizer) -> list[tuple[str, list[int]]]:
+def _finishers(tokenizer) -> list[tuple[str, "numpy.ndarray"]]:
     """Terraform tokens that complete a construct soonest where nothing can close yet, in the order tried: the `=`
     after an argument's name, a block header's `{` (a quote there opens one more label: the base model wrote labels
     to the budget in free blocks), a quote (a value or a label, its closing quote then ends it)."""
@@ -714,7 +715,14 @@ def _finishers(tokenizer) -> list[tuple[str, list[int]]]:
         stripped = tokenizer.convert_tokens_to_string([token]).strip(" ")
         if stripped in groups:
             groups[stripped].append(i)
-    return [(text, sorted(ids)) for text, ids in groups.items() if ids]
+    return _arrays(groups)
+
+
+def _arrays(groups: dict[str, list[int]]) -> list[tuple[str, "numpy.ndarray"]]:
+    """The non-empty `groups` in order, each one's token ids sorted in an int64 array."""
+    import numpy
+
+    return [(text, numpy.array(sorted(ids), dtype=numpy.int64)) for text, ids in groups.items() if ids]
 
 
 def _allow_only(bitmask, row: int, tokens: list[int]) -> None:

@@ -250,15 +250,15 @@ class _Worker:
         return self.process.poll() is None
 
     def send(self, message) -> None:
-        try:
-            self.connection.send(message)
-        except (OSError, ValueError):
-            raise _ended() from None
+        self._send_bytes(pickle.dumps(message))
 
     def send_step(self, tokens) -> None:
         """A step's new tokens for the worker's rows (int64, rows x columns), as raw bytes after STEP."""
+        self._send_bytes(STEP + tokens.tobytes())
+
+    def _send_bytes(self, data: bytes) -> None:
         try:
-            self.connection.send_bytes(STEP + tokens.tobytes())
+            self.connection.send_bytes(data)
         except (OSError, ValueError):
             raise _ended() from None
 
