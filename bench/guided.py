@@ -123,25 +123,34 @@ def run(model, tokenizer, chats, kinds, tokens: int, engine: str | None, studio=
                                   logits_processor=processor)
         steps = max(len(a) for a in answers)
         new = torch.tensor([a + [tokenizer.pad_token_id] * (steps - len(a)) for a in answers])
+        ids = answers
     else:
         with torch.inference_mode():
             out = model.generate(**inputs, max_new_tokens=tokens, do_sample=True, temperature=0.7, top_p=0.95,
                                  pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **extra)
         new = out[:, inputs["input_ids"].shape[1]:]
         steps = new.shape[1]
+        ids = [[t for t in row if t != tokenizer.pad_token_id] for row in new.tolist()]
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     seconds = time.perf_counter() - started
     others = machine_busy() - busy
     count = int((new != tokenizer.pad_token_id).sum())
     result = {"tokens": count, "seconds": seconds, "tokens_per_s": count / seconds, "steps": steps,
-              "busy": others, "answers": tokenizer.batch_decode(new, skip_special_tokens=True)}
+              "busy": others, "answers": tokenizer.batch_decode(new, skip_special_tokens=True), "ids": ids}
     if processor:
         result |= {"compile_s": compile_seconds, "mask_ms_per_step": 1000 * processor.mask_seconds / max(steps, 1),
                    "refused": processor.failed,
                    "parts_ms_per_step": {part: round(1000 * seconds / max(steps, 1), 2)
                                          for part, seconds in processor.part_seconds.items()}}
     return result
+
+
+def keep(folder: str, name: str, ids: list[list[int]]) -> None:
+    """Write a run's answers (token ids, one list a row) to `folder`/`name`.json where `--keep` names a folder."""
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / f"{name}.json").write_text(json.dumps(ids), encoding="utf-8")
 
 
 def replay(tokenizer, kinds: list[str], engines: list[str], rows: list[dict], answers: int) -> None:
@@ -205,6 +214,9 @@ def main() -> None:
     parser.add_argument("--fresh-workers", action="store_true", help="end the workers before each guided run with "
                         "workers, so that every run measures a first batch (their start, compile and warm-up timed "
                         "apart)")
+    parser.add_argument("--keep", default="", help="a folder to write each run's answers to, as token ids "
+                        "(<kind>-<run>.json), for `bench/guided_workers.py --answers` to feed the masks the same "
+                        "tokens on another machine")
     parser.add_argument("--grammar-files", default="", help="a folder of <kind>.gbnf and <kind>.lark (as an export "
                         "writes them) to use instead of building the grammars from the schemas")
     args = parser.parse_args()
@@ -258,7 +270,9 @@ def main() -> None:
         base = run(model, tokenizer, chats, kinds, args.tokens, None, studio)
         print(f"{kind:10s} unguided (baseline)  {base['tokens_per_s']:8.1f} tokens/s  ({base['tokens']} tokens in "
               f"{base['seconds']:.1f} s; other processes {base['busy']:.0f} CPU-s)", flush=True)
-        figures.append({"kind": kind, "engine": "none", **{k: v for k, v in base.items() if k != "answers"}})
+        figures.append({"kind": kind, "engine": "none",
+                        **{k: v for k, v in base.items() if k not in ("answers", "ids")}})
+        keep(args.keep, f"{kind}-unguided", base["ids"])
         if args.show:
             print("   ", repr(base["answers"][0][:200]))
         settings = [(r, e, w, a) for r in range(args.rounds) for e in args.engines for w in args.workers
@@ -287,7 +301,8 @@ def main() -> None:
                                                           guided["parts_ms_per_step"].items()), flush=True)
             figures.append({"kind": kind, "engine": engine, "workers": workers, "warm": answers,
                             "round": round_ + 1, "ratio": ratio,
-                            **{k: v for k, v in guided.items() if k != "answers"}})
+                            **{k: v for k, v in guided.items() if k not in ("answers", "ids")}})
+            keep(args.keep, f"{kind}-{label.replace(' ', '-').replace('#', 'round')}", guided["ids"])
             if args.show:
                 print("   ", repr(guided["answers"][0][:300]))
     if args.json:

@@ -182,7 +182,7 @@ class _Tables:
         self._leaving: dict[int, object] = {}
         self._ids = self._named = None  # `other_than`'s and `named_other_than`'s arrays, built at their first call
         self._by_lead = None  # `words_by_lead`, built at its first call
-        self._past_column: dict[int, list[int]] = {}
+        self._past_column: dict[int, object] = {}
 
     def words_by_lead(self) -> dict[tuple[str, int], list[tuple[int, bool]]]:
         """`words` keyed by (key text, leading spaces): YAML's bans look for one lead at a time."""
@@ -207,12 +207,18 @@ class _Tables:
                                        for token, _, _ in entries})
         return _without(self._named, allowed)
 
-    def past_column(self, column: int) -> list[int]:
+    def past_column(self, column: int):
         """YAML: the tokens that, written at a line's start, take it past `column`: spaces alone that reach beyond it,
-        and those that begin with more spaces than it before a character that is not one."""
+        and those that begin with more spaces than it before a character that is not one. An array kept per column:
+        past column 0 it is a third of the vocabulary, which a list made the bans copy at every step it applied
+        (most of a random model's Kubernetes bans, whose answers are blank and comment lines)."""
+        import numpy
+
         if column not in self._past_column:
-            self._past_column[column] = [token for token, length in self.space_lengths if length > column] + [
-                token for lead, tokens in self.line_starts.items() if lead > column for token in tokens]
+            self._past_column[column] = numpy.array(
+                [token for token, length in self.space_lengths if length > column]
+                + [token for lead, tokens in self.line_starts.items() if lead > column for token in tokens],
+                dtype=numpy.int64)
         return self._past_column[column]
 
     def yaml_starts(self, names, need: int) -> list[int]:
@@ -312,9 +318,10 @@ class Repeats:
             banned = (banned + self._terraform(text, line) + self._arguments(text, line)
                       + self._dynamic_label(text, line))
         elif self.names and self.kind == "kubernetes":
-            banned = banned + self._kubernetes(text, line) + self._object_name(text, line) + self._complete_mapping(
-                text, line)
+            banned = banned + self._kubernetes(text, line) + self._object_name(text, line)
         parts = [banned]
+        if self.names and self.kind == "kubernetes":
+            parts.append(self._complete_mapping(text, line))
         if self.names and self.kind == "terraform":
             parts += [self._outside_names(line), self._half_name(line), self._content_label(line)]
         if self.required and self.kind == "terraform" and not self.finishing:
@@ -754,7 +761,7 @@ class Repeats:
                     banned += [token for token, colon in tokens if (end == len(key) if colon else done)]
         return banned
 
-    def _complete_mapping(self, text: str, line: str) -> list[int]:
+    def _complete_mapping(self, text: str, line: str):
         """YAML: on a line of spaces alone, the tokens that would take it past the last column where a line may still
         begin (spaces, or spaces then text), once the innermost mapping has every field its schema allows: a key
         there would repeat one (banned), and with nothing else left the bans were lifted and the key repeated (`key
