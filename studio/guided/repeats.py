@@ -284,6 +284,9 @@ class Repeats:
         self._labels, self._texts = self._tables.labels, self._tables.texts
         # The mappings above the current line (they change only when a line ends) and the bans found on it.
         self._above: str | None = None
+        # YAML: what `_reading` kept of the structure above the line, and the `above` it was read from
+        self._read_above: str | None = None
+        self._readings: dict = {}
         self._keys: dict[int, set[str]] = {}
         self._unwritten: dict[int, list[str] | None] = {}  # column -> its schema's fields not yet written, sorted
         self._bans: dict[tuple[int, str], list[int]] = {}
@@ -429,8 +432,11 @@ class Repeats:
         above = text[: len(text) - len(line)]
         if above != self._floor_above:  # once per line
             self._floor_above, self._floor = above, (0, False, frozenset())
-            if not self._in_text(above):  # the mappings `_kubernetes` read for this line, where it did
-                self._floor = _required_floor(above, self._keys if above == self._above else _mapping_keys(above))
+            if not self._in_text(above):
+                readings = self._reading(above)
+                if "floor" not in readings:
+                    readings["floor"] = _required_floor(above, self._mappings(above))
+                self._floor = readings["floor"]
         floor, top, lacking = self._floor
         if line in ("-", "--"):  # `---` begun: not while the document lacks a field (a list item's `- ` may be)
             return [self._tables.dashes] if top else []
@@ -723,6 +729,25 @@ class Repeats:
         return [i for name in taken if name.startswith(partial)
                 for i in ends.get(name[len(partial):], []) + (self._tables.spaces_then_end if name == partial else [])]
 
+    def _reading(self, above: str) -> dict:
+        """YAML: the readings of the document's structure above the line (its mappings' keys, the fields each
+        lacks, the floor and ceiling of the next line's column, the key bans by column and partial key), kept while
+        the lines added to `above` are blank or comments: every reader of the structure (`_mapping_keys`,
+        `_schema_at`, `_last_column`) skips those, so it would read the same. A random model's Kubernetes answers
+        are mostly such lines, a new one every token or two, each read again from the top before."""
+        if above != self._read_above:
+            if self._read_above is None or not _gaps_only(self._read_above, above):
+                self._readings = {}
+            self._read_above = above
+        return self._readings
+
+    def _mappings(self, above: str) -> dict[int, set[str]]:
+        """`_mapping_keys(above)`, through `_reading`."""
+        readings = self._reading(above)
+        if "keys" not in readings:
+            readings["keys"] = _mapping_keys(above)
+        return readings["keys"]
+
     def _kubernetes(self, text: str, line: str) -> list[int]:
         place = _YAML_KEY_PLACE.fullmatch(line)
         if not place:
@@ -730,8 +755,9 @@ class Repeats:
         indent, partial = len(place[1]), place[2]
         above = text[: len(text) - len(line)]
         if above != self._above:
-            self._above, self._bans = above, {}
-            self._keys, self._unwritten = _mapping_keys(above), {}
+            self._above, self._keys = above, self._mappings(above)
+            readings = self._reading(above)
+            self._unwritten, self._bans = readings.setdefault("unwritten", {}), readings.setdefault("bans", {})
         if (indent, partial) not in self._bans:
             self._bans[indent, partial] = self._kubernetes_bans(indent, partial)
         return self._bans[indent, partial]
@@ -770,12 +796,21 @@ class Repeats:
             return []
         above = text[: len(text) - len(line)]
         if above != self._ceiling_above:  # once per line
-            self._ceiling_above = above
-            self._ceiling = None if self._in_text(above) else _last_column(
-                above, self._keys if above == self._above else _mapping_keys(above))
+            self._ceiling_above, self._ceiling = above, None
+            if not self._in_text(above):
+                readings = self._reading(above)
+                if "ceiling" not in readings:
+                    readings["ceiling"] = _last_column(above, self._mappings(above))
+                self._ceiling = readings["ceiling"]
         if self._ceiling is None:
             return []
         return self._tables.past_column(self._ceiling - len(line))
+
+
+def _gaps_only(before: str, after: str) -> bool:
+    """Whether `after` (whole lines) is `before` and then blank or comment lines alone."""
+    return after.startswith(before) and all(
+        not row.strip() or row.lstrip().startswith("#") for row in after[len(before):].split("\n")[:-1])
 
 
 def _gap_line(above: str) -> bool:
