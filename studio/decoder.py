@@ -29,6 +29,10 @@ import torch
 import torch.nn.functional as F
 
 SUPPORTED_MODELS = ("llama", "qwen2")
+# With a logits processor (guided decoding), the choice of each step's tokens from the processed logits replayed as
+# a CUDA graph of its own, where the processor changed the logits in place (as the studio's guides do); off only to
+# measure what it changes.
+GRAPHED_CHOICE = True
 
 
 def supports(config, *, top_p: float = 1.0, top_k: int | None = 0, min_p: float | None = None,
@@ -334,7 +338,7 @@ class Rollout:
         batch, length = prompt_ids.shape
         history = torch.cat([prompt_ids, torch.zeros((batch, max_new_tokens), dtype=torch.long)], dim=1)
         logits = self._prefill(prompt_ids.to(self.device), state.starts, state.cache_k, state.cache_v)
-        forward = None
+        forward = choose = None
         ends, finished = set(eos_ids), [False] * batch  # the rows' ends, followed on the host (as `_emit` does)
         for step in range(max_new_tokens):
             if step:
@@ -344,7 +348,12 @@ class Rollout:
                 forward()  # on a GPU this returns at once: the processor below runs while the card computes
                 logits = state.logits
             scores = processor(history[:, : length + step], logits)
-            self._emit(state, scores)
+            if step and scores is state.logits and self.use_graphs and GRAPHED_CHOICE:
+                if choose is None:  # a dozen small kernels, launched as one
+                    choose = self._graphed(state, lambda s: self._emit(s, s.logits))
+                choose()
+            else:
+                self._emit(state, scores)
             chosen = state.tokens.tolist()  # the one host sync of the step
             history[:, length + step] = torch.tensor(chosen)
             finished = [done or token in ends for done, token in zip(finished, chosen)]
