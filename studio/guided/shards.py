@@ -103,6 +103,7 @@ class ShardedGuide:
         self._pool: list[_Worker] = []
         self._shared = None
         self._masks = None
+        self._pinned = self._copied = None  # see `_on_device`
         self._complete: list[int] = []
         self._end_ids: list[int] = []
 
@@ -131,7 +132,7 @@ class ShardedGuide:
                 slowest[part] = max(slowest[part], seconds)
         for part, seconds in slowest.items():
             self.part_seconds[part] += seconds
-        masks = torch.from_numpy(self._masks[0]).to(scores.device)
+        masks = self._on_device(scores.device)
         if steer:
             masks[steer] = self._steered(scores, steer, masks[steer])
         from studio.guided.decoding import apply_bitmask, end_only
@@ -140,6 +141,23 @@ class ShardedGuide:
         end_only(scores, sorted(self._complete), self._end_ids)
         self.mask_seconds += time.perf_counter() - started
         return scores
+
+    def _on_device(self, device):
+        """The rows' masks on `device`. To a GPU through a pinned buffer, without waiting: a copy from the shared
+        memory (pageable) would hold this process until the card had finished the step's forward pass, then copy."""
+        import torch
+
+        if device.type != "cuda":
+            return torch.from_numpy(self._masks[0]).to(device)
+        if self._pinned is None:
+            self._pinned = torch.empty(self._masks[0].shape, dtype=torch.int32, pin_memory=True)
+        else:
+            self._copied.synchronize()  # the last step's copy out of the buffer is done
+        self._pinned.numpy()[:] = self._masks[0]
+        masks = self._pinned.to(device, non_blocking=True)
+        self._copied = torch.cuda.Event()
+        self._copied.record()
+        return masks
 
     def _steered(self, scores, rows: list[int], kept):
         """The masks of `rows`: steered (to a name the block lacks) where the grammar's likeliest token closes the
@@ -198,7 +216,7 @@ class ShardedGuide:
 
     def close(self) -> None:
         """Free the shared masks (the workers stay for the next batch)."""
-        shared, self._shared, self._masks = self._shared, None, None
+        shared, self._shared, self._masks, self._pinned = self._shared, None, None, None
         if shared is not None:
             try:
                 shared.close()
