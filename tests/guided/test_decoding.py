@@ -911,6 +911,38 @@ def test_a_complete_yaml_mapping_takes_no_line_at_its_column(tiny):
     assert space not in Repeats(tokenizer, "kubernetes").banned(head + fields + "     ")
 
 
+def test_yaml_bans_read_kept_over_blank_and_comment_lines_are_those_read_afresh(tiny):
+    """The bans keep what they read of a document's structure while only blank or comment lines are added (a random
+    model writes one every token or two, seventeenth session). At every character of a document with such lines
+    between keys, inside a block scalar (where `#` is text) and under a mapping that lacks a required field, one
+    `Repeats` walked along bans, steers and lacks what a fresh one does for the same text."""
+    import numpy
+
+    from studio.guided.repeats import Repeats
+
+    _, tokenizer = tiny
+    document = ("```yaml\napiVersion: apps/v1\nkind: Deployment\n\n# the web tier\nmetadata:\n  name: web\n"
+                "  # labels next\n\n  labels:\n    app: web\n\nspec:\n  replicas: 2\n  # no selector yet\n\n"
+                "  template:\n    spec:\n      containers:\n        - name: web\n          args: |\n"
+                "            # not a comment\n\n            --port=80\n          # a comment\n"
+                "          image: nginx\n\n  \n#\n  selector:\n    matchLabels:\n      app: web\n---\n")
+
+    def bans(repeats, text):
+        parts = repeats.banned_parts(text)
+        banned = set(numpy.concatenate([numpy.asarray(part, dtype=numpy.int64) for part in parts]).tolist()
+                     if parts else [])
+        return banned, repeats.lacking, sorted(repeats.steer_tokens()), repeats.closing
+
+    line_ends = [end + 1 for end, char in enumerate(document) if char == "\n"]
+    # every character; then two lines at a time, so that a step adds a blank or comment line and a key together
+    for ends in (range(len(document) + 1), line_ends[::2], line_ends[1::2]):
+        walked = Repeats(tokenizer, "kubernetes")
+        for end in ends:
+            kept, fresh = bans(walked, document[:end]), bans(Repeats(tokenizer, "kubernetes"), document[:end])
+            assert kept[:3] == fresh[:3], repr(document[:end][-60:])
+            assert list(numpy.asarray(kept[3]).tolist()) == list(numpy.asarray(fresh[3]).tolist())
+
+
 def test_dynamic_keeps_no_name_open_in_a_block_without_nested_blocks(tiny):
     """`dynamic` is a name only where the grammar has it (a block with nested blocks): taken as still free, it kept a
     `d` open where `description` and `depends_on` were set, whose continuations were then all repeats; the bans gave
