@@ -102,7 +102,8 @@ def main() -> None:
             parts = {part: 1000 * seconds / steps for part, seconds in guide.part_seconds.items()}
             guide.close()
             print(f"{path.stem if path else kind:10s} round {round_ + 1}: in this process {1000 * baseline:6.2f}; "
-                  f"with workers {1000 * wall:6.2f}, slowest worker's " + ", ".join(f"{part} {ms:.2f}" for part, ms in parts.items())
+                  f"with workers {1000 * wall:6.2f}, slowest worker's "
+                  + ", ".join(f"{part} {ms:.2f}" for part, ms in parts.items())
                   + f"; left for messaging {1000 * wall - sum(parts.values()):6.2f}  ({steps} steps)", flush=True)
     shards.stop()
 
