@@ -56,6 +56,8 @@ def main() -> None:
                         help="guided Terraform answers that may close a block lacking what its schema requires")
     parser.add_argument("--comment-runs", action="store_true",
                         help="guided Kubernetes answers that may not write a comment line right after another")
+    parser.add_argument("--kind-first", action="store_true",
+                        help="guided Kubernetes documents that begin with their kind (decoding.KIND_FIRST)")
     parser.add_argument("--slots-out-of-order-too", action="store_true",
                         help="llama.cpp also with its answers in slots as they come (as before: the calls split into "
                              "one pass per run of consecutive slots), first, as the baseline")
@@ -75,6 +77,7 @@ def main() -> None:
     decoding.COMMENT_BANS = () if args.no_comment_bans else decoding.COMMENT_BANS
     decoding.COMMENT_RUNS = args.comment_runs
     decoding.REQUIRED_BANS = not args.no_required_bans
+    decoding.KIND_FIRST = args.kind_first
     rows = evaluation.load_rows(args.rows_file or evaluation.EVAL_SPLIT)
     rows = rows[: args.rows] if args.rows else rows
     label = "fine-tuned" if args.adapter else "base"
@@ -86,7 +89,8 @@ def main() -> None:
           f"{' without the repeat bans' if args.no_repeat_bans else ''}"
           f"{' without the comment bans' if args.no_comment_bans else ''}"
           f"{' with the comment-run bans' if args.comment_runs else ''}"
-          f"{' without the required bans' if args.no_required_bans else ''}", flush=True)
+          f"{' without the required bans' if args.no_required_bans else ''}"
+          f"{' kind first' if args.kind_first else ''}", flush=True)
 
     from studio import llama_engine
 

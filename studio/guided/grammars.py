@@ -25,7 +25,7 @@ from studio import workspace
 
 KINDS = ("terraform", "kubernetes")
 # Bump when the generated grammar changes for the same schemas.
-GENERATOR = "g19"
+GENERATOR = "g20"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@
 Generated from the strict schemas `kubernetes-validate` ships for `DEFAULT_KUBERNETES_VERSION`: every kind of
 `KINDS` (by default the GA kinds of the core, apps, batch, networking, policy, autoscaling, rbac and storage
 groups: every kind of the seed dataset and more), each document `apiVersion: <group/version>` then
-`kind: <Kind>` then the object's fields. Field names are restricted per kind and per path, with the
+`kind: <Kind>` (or the two the other way round) then the object's fields. Field names are restricted per kind and per path, with the
 indentation YAML gives them (a rule per schema definition and indentation, made only where reached): a
 mapping's keys at its indentation, a list's items as `- ` at the key's indentation or two further (both block
 styles are YAML), objects also as `{}`, lists also in flow style on one line (a list of objects: of flow
@@ -271,14 +271,18 @@ def build(kubernetes_version: str | None = None) -> Rules:
     rules.add("root", f'{lit(FENCE_OPEN)} ("---\\n")? document ("---\\n" document)* {lit(FENCE_CLOSE)}')
     # At most one comment or blank line before a document's `apiVersion` (no seed document has one): the base model,
     # guided, wrote comment lines to the budget before it in 25 of its 49 Kubernetes answers (eighth session).
-    rules.add("document", 'gap? "apiVersion: " kind-body')
+    # The header either way round: `kind` first lets a model name the kind a request asks for before it commits to
+    # an apiVersion (`decoding.KIND_FIRST`); the seed documents, and most models, write `apiVersion` first.
+    rules.add("document", 'gap? ("apiVersion: " kind-body | "kind: " version-body)')
     builder = _Builder(rules, definitions)
-    options = []
+    options, kind_first = [], []
     for api_version, kind, schema in _kinds(folder):
         body = builder.mapping(f"k-{kind.lower()}-{api_version.replace('/', '-').replace('.', '-')}", schema, 0)
-        header = lit(f"{api_version}\nkind: {kind}\n")
+        header, swapped = lit(f"{api_version}\nkind: {kind}\n"), lit(f"{kind}\napiVersion: {api_version}\n")
         options.append(f"{header} {body}")
+        kind_first.append(f"{swapped} {body}")
     rules.add("kind-body", " | ".join(options))
+    rules.add("version-body", " | ".join(kind_first))
     _generic(rules)
     return rules
 

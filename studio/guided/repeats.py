@@ -183,6 +183,8 @@ class _Tables:
         self._ids = self._named = None  # `other_than`'s and `named_other_than`'s arrays, built at their first call
         self._by_lead = None  # `words_by_lead`, built at its first call
         self._past_column: dict[int, object] = {}
+        # YAML: the tokens that begin with an `a` (at a document's first line, those that would begin `apiVersion`)
+        self.a_starts = _sorted_ids(token for token, text in self.texts.items() if text.startswith("a"))
 
     def words_by_lead(self) -> dict[tuple[str, int], list[tuple[int, bool]]]:
         """`words` keyed by (key text, leading spaces): YAML's bans look for one lead at a time."""
@@ -259,13 +261,14 @@ class Repeats:
     """The repeat bans of one row of one kind."""
 
     def __init__(self, tokenizer, kind: str, names: bool = True, comments: bool = True, comment_runs: bool = False,
-                 required: bool = True):
+                 required: bool = True, kind_first: bool = False):
         from studio.guided.decoding import per_tokenizer
 
         self.kind = kind
         # which bans apply: repeated names, comment lines, a comment line after another where comments are allowed
         self.names, self.comments, self.comment_runs = names, comments, comment_runs
         self.required = required  # no block or mapping closed while its schema's required names are missing
+        self.kind_first = kind_first  # a YAML document begins with its `kind` (`decoding.KIND_FIRST`)
         self.finishing = False  # the processor's last tokens, where a block may close whatever it lacks
         # Terraform: where the last `banned_parts` refused a block's `}` at a line's start, the names it lacks (the
         # processor then lets the row begin only those, if `}` was its likeliest token)
@@ -331,6 +334,8 @@ class Repeats:
             parts.append(self._unfinished(text, line))
         elif self.required and self.kind == "kubernetes" and not self.finishing:
             parts += self._yaml_unfinished(text, line)
+        if self.kind_first and self.kind == "kubernetes" and not line and _document_start(text):
+            parts.append(self._tables.a_starts)
         return [part for part in parts if len(part)]
 
     def _comment_run(self, above: str, line: str) -> list[int]:
@@ -805,6 +810,15 @@ class Repeats:
         if self._ceiling is None:
             return []
         return self._tables.past_column(self._ceiling - len(line))
+
+
+def _document_start(text: str) -> bool:
+    """Whether `text` (whole lines) ends where a YAML document's first line begins: right after the fence or a
+    `---`, or after blank or comment lines that follow one."""
+    for row in reversed(text.split("\n")[:-1]):
+        if row.strip() and not row.lstrip().startswith("#"):
+            return row.rstrip() in ("---", "```yaml")
+    return False
 
 
 def _gaps_only(before: str, after: str) -> bool:

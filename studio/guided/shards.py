@@ -63,7 +63,8 @@ QUIET = struct.Struct("<4d3q")  # PARTS' seconds, compile_seconds, COUNTS
 
 # The module settings of `studio.guided.decoding` a worker's processor reads, copied from the caller's at each batch
 _SETTINGS = ("BUDGET_ENDING", "REPEAT_BANS", "REQUIRED_BANS", "COMMENT_BANS", "COMMENT_RUNS", "YAML_LINE_LIMIT",
-             "TERRAFORM_LINE_LIMIT", "BLOCK_ENDING", "FINISH_WITHIN", "CLOSE_MARGIN", "WRITE_MISSING", "MISSING_TOKENS")
+             "TERRAFORM_LINE_LIMIT", "BLOCK_ENDING", "FINISH_WITHIN", "CLOSE_MARGIN", "WRITE_MISSING", "MISSING_TOKENS",
+             "KIND_FIRST")
 
 
 def default_workers(rows: int, device) -> int:

@@ -943,6 +943,23 @@ def test_yaml_bans_read_kept_over_blank_and_comment_lines_are_those_read_afresh(
             assert list(numpy.asarray(kept[3]).tolist()) == list(numpy.asarray(fresh[3]).tolist())
 
 
+def test_a_kubernetes_document_begins_with_its_kind(tiny):
+    """At a document's first line (after the fence, a `---`, or a comment or blank line there) the tokens that would
+    begin `apiVersion` are refused, so the kind is named first; nowhere else, and not with `kind_first` off."""
+    from studio.guided.repeats import Repeats
+
+    _, tokenizer = tiny
+    first = {text: tokenizer.convert_tokens_to_ids(tokenizer.tokenize(text)[0]) for text in ("a", "k")}
+    header = "```yaml\nkind: Service\napiVersion: v1\nmetadata:\n  name: s\n"
+    for above in ("```yaml\n", "```yaml\n# a comment\n\n", header + "---\n"):
+        banned = Repeats(tokenizer, "kubernetes", kind_first=True).banned(above)
+        assert first["a"] in banned and first["k"] not in banned, repr(above)
+        assert first["a"] not in Repeats(tokenizer, "kubernetes").banned(above), "off by default in Repeats"
+    for above in (header, header + "spec:\n  ", "```yaml\nkind: Service\n", header + "  # a comment\n"):
+        assert set(Repeats(tokenizer, "kubernetes", kind_first=True).banned(above)) == set(
+            Repeats(tokenizer, "kubernetes").banned(above)), repr(above)
+
+
 def test_dynamic_keeps_no_name_open_in_a_block_without_nested_blocks(tiny):
     """`dynamic` is a name only where the grammar has it (a block with nested blocks): taken as still free, it kept a
     `d` open where `description` and `depends_on` were set, whose continuations were then all repeats; the bans gave

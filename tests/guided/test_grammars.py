@@ -248,6 +248,21 @@ def test_blank_and_comment_lines_are_accepted_wherever_yaml_takes_them(byte_matc
     assert byte_matchers["kubernetes"](answer.replace("  # back two levels", "\t# a tab")) is not None
 
 
+def test_a_kubernetes_document_may_name_its_kind_before_its_api_version(byte_matchers, grammars):
+    """Either order of the header, each pair the schema's: `kind` first lets a model name the kind asked for before
+    it commits to an apiVersion (`decoding.KIND_FIRST`)."""
+    body = "metadata:\n  name: db\nspec:\n  serviceName: db\n  selector:\n    matchLabels:\n      app: db\n"
+    check = byte_matchers["kubernetes"]
+    assert check("```yaml\nkind: StatefulSet\napiVersion: apps/v1\n" + body + "```") is None
+    assert check("```yaml\napiVersion: apps/v1\nkind: StatefulSet\n" + body + "```") is None
+    assert check("```yaml\n# the database\nkind: StatefulSet\napiVersion: apps/v1\n" + body + "---\nkind: Service\n"
+                 "apiVersion: v1\nmetadata:\n  name: db\n```") is None
+    assert check("```yaml\nkind: StatefulSet\napiVersion: v1\n" + body + "```") is not None, "not v1's kind"
+    assert check("```yaml\nkind: StatefulSet\nkind: StatefulSet\n" + body + "```") is not None
+    assert check("```yaml\nkind: Statefulset\napiVersion: apps/v1\n" + body + "```") is not None
+    assert '"Deployment\\napiVersion: apps/v1\\n"' in grammars["kubernetes"].gbnf  # llama.cpp's form has it too
+
+
 def test_the_slices_leave_every_mask_as_it_was(grammars):
     """`decoding.SLICES` only spare llguidance walking tokens one by one: along seed answers of both kinds (strings,
     plain values, comments, heredocs), every mask with them is the mask with llguidance's general slices."""
