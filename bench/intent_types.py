@@ -68,8 +68,8 @@ def main() -> None:
                 counts["written"] += name in types
     print(f"{args.results} ({label}): intent clauses that name a type or kind")
     for kind, counts in sorted(by_kind.items()):
-        print(f"  {kind:10s} {counts['clauses']:4d} clauses; the type in the training answers {counts['in training']:4d}; "
-              f"declared by the answer {counts['written']:4d}")
+        print(f"  {kind:10s} {counts['clauses']:4d} clauses; the type in the training answers "
+              f"{counts['in training']:4d}; declared by the answer {counts['written']:4d}")
     for kind, counts in sorted(first.items()):
         answers = sum(counts.values())
         print(f"  {kind:10s} first type of the {answers} answers: "

@@ -183,8 +183,7 @@ class _Tables:
         self._ids = self._named = None  # `other_than`'s and `named_other_than`'s arrays, built at their first call
         self._by_lead = None  # `words_by_lead`, built at its first call
         self._past_column: dict[int, object] = {}
-        # YAML: the tokens that begin with an `a` (at a document's first line, those that would begin `apiVersion`)
-        self.a_starts = _sorted_ids(token for token, text in self.texts.items() if text.startswith("a"))
+        self._a_starts = None  # `a_starts`, built at its first call
 
     def words_by_lead(self) -> dict[tuple[str, int], list[tuple[int, bool]]]:
         """`words` keyed by (key text, leading spaces): YAML's bans look for one lead at a time."""
@@ -208,6 +207,13 @@ class _Tables:
             self._named = _sorted_ids({token for word, entries in self.hcl_words.items() if word
                                        for token, _, _ in entries})
         return _without(self._named, allowed)
+
+    def a_starts(self):
+        """YAML: the tokens that begin with an `a` (at a document's first line, those that would begin `apiVersion`),
+        as an array."""
+        if self._a_starts is None:
+            self._a_starts = _sorted_ids(token for token, text in self.texts.items() if text.startswith("a"))
+        return self._a_starts
 
     def past_column(self, column: int):
         """YAML: the tokens that, written at a line's start, take it past `column`: spaces alone that reach beyond it,
@@ -335,7 +341,7 @@ class Repeats:
         elif self.required and self.kind == "kubernetes" and not self.finishing:
             parts += self._yaml_unfinished(text, line)
         if self.kind_first and self.kind == "kubernetes" and not line and _document_start(text):
-            parts.append(self._tables.a_starts)
+            parts.append(self._tables.a_starts())
         return [part for part in parts if len(part)]
 
     def _comment_run(self, above: str, line: str) -> list[int]:
