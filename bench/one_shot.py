@@ -95,19 +95,26 @@ def main() -> None:
     if args.shots:
         # evaluate() builds its chats through chat.messages_for: the examples go in there
         chat.messages_for = with_examples(NearestRows(dataset.read_jsonl(ROOT / "data" / "train.jsonl")), args.shots)
-    contenders = [evaluation.Candidate("fine-tuned" if args.adapter else "base", models.EMBEDDED, args.adapter or None)]
+    evaluate_and_print(rows, args.adapter, generation.Settings(max_new_tokens=args.tokens, guided=args.guided),
+                       args.keep, "shots", args.shots)
+
+
+def evaluate_and_print(rows, adapter: str, settings, keep: str, setting: str, value) -> None:
+    """Evaluate the embedded model (with `adapter`, if any) on `rows`; keep the answers in `keep` where given; print
+    each kind's rates and intent score, then one JSON line with `setting` (the experiment's knob) and its `value`."""
+    contenders = [evaluation.Candidate("fine-tuned" if adapter else "base", models.EMBEDDED, adapter or None)]
     started = time.perf_counter()
-    outcome = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=args.tokens, guided=args.guided))
-    if args.keep:
-        evaluation.write(outcome, args.keep)
+    outcome = evaluation.evaluate(rows, contenders, settings)
+    if keep:
+        evaluation.write(outcome, keep)
     entry = outcome.summary["models"][0]
-    print(f"{args.shots} shots, {len(rows)} rows, {(time.perf_counter() - started) / 60:.1f} min")
+    print(f"{setting} {value}, {len(rows)} rows, {(time.perf_counter() - started) / 60:.1f} min")
     for scope in evaluation.KINDS:
         rates, score = entry["by_kind"].get(scope), entry.get("intent_score", {}).get(scope)
         if rates:
             print(f"{scope:<11} " + ", ".join(f"{stage} {100 * rates[stage]:.1f}%" for stage in evaluation.STAGES)
                   + (f", intent score {100 * score:.1f}%" if score is not None else ""))
-    print(json.dumps({"shots": args.shots, "rates": entry["rates"], "intent_score": entry.get("intent_score")}))
+    print(json.dumps({setting: value, "rates": entry["rates"], "intent_score": entry.get("intent_score")}))
 
 
 if __name__ == "__main__":

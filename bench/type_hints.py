@@ -14,10 +14,8 @@ decoding's own (`studio.guided.repeats`) through a patch in this process: an exp
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from intent_types import declared  # noqa: E402
-from one_shot import NearestRows  # noqa: E402
+from one_shot import NearestRows, evaluate_and_print  # noqa: E402
 
-from studio import chat, dataset, evaluation, generation, models  # noqa: E402
+from studio import chat, dataset, evaluation, generation  # noqa: E402
 from studio.guided import decoding, repeats  # noqa: E402
 
 _TYPE_LABEL = re.compile(r'\s*resource\s+"([A-Za-z0-9_]*)')
@@ -85,20 +83,8 @@ def main() -> None:
         narrowed({chat.user_text(row.instruction, row.input): frozenset(
             name for near in nearest.nearest(row.instruction, row.input, row.kind, args.nearest)
             for name in declared(near.kind, near.output)) for row in rows if row.kind == "terraform"})
-    contenders = [evaluation.Candidate("fine-tuned" if args.adapter else "base", models.EMBEDDED, args.adapter or None)]
-    started = time.perf_counter()
-    outcome = evaluation.evaluate(rows, contenders, generation.Settings(max_new_tokens=args.tokens, guided=True))
-    if args.keep:
-        evaluation.write(outcome, args.keep)
-    entry = outcome.summary["models"][0]
-    print(f"nearest {args.nearest}, {len(rows)} rows, {(time.perf_counter() - started) / 60:.1f} min")
-    for scope in evaluation.KINDS:
-        rates, score = entry["by_kind"].get(scope), entry.get("intent_score", {}).get(scope)
-        if rates:
-            print(f"{scope:<11} " + ", ".join(f"{stage} {100 * rates[stage]:.1f}%" for stage in evaluation.STAGES)
-                  + (f", intent score {100 * score:.1f}%" if score is not None else ""))
-    print(json.dumps({"nearest": args.nearest, "rates": entry["rates"], "intent_score": entry.get("intent_score")}))
-
+    evaluate_and_print(rows, args.adapter, generation.Settings(max_new_tokens=args.tokens, guided=True), args.keep,
+                       "nearest", args.nearest)
 
 if __name__ == "__main__":
     main()

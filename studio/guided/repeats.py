@@ -822,15 +822,19 @@ def _document_start(text: str) -> bool:
     """Whether `text` (whole lines) ends where a YAML document's first line begins: right after the fence or a
     `---`, or after blank or comment lines that follow one."""
     for row in reversed(text.split("\n")[:-1]):
-        if row.strip() and not row.lstrip().startswith("#"):
+        if not _blank_or_comment(row):
             return row.rstrip() in ("---", "```yaml")
     return False
 
 
 def _gaps_only(before: str, after: str) -> bool:
     """Whether `after` (whole lines) is `before` and then blank or comment lines alone."""
-    return after.startswith(before) and all(
-        not row.strip() or row.lstrip().startswith("#") for row in after[len(before):].split("\n")[:-1])
+    return after.startswith(before) and all(map(_blank_or_comment, after[len(before):].split("\n")[:-1]))
+
+
+def _blank_or_comment(row: str) -> bool:
+    """A YAML line the readers of a document's structure skip (`_mapping_keys`, `_last_column`)."""
+    return not row.strip() or row.lstrip().startswith("#")
 
 
 def _gap_line(above: str) -> bool:
@@ -843,7 +847,7 @@ def _last_column(above: str, mappings: dict[int, set[str]]) -> int | None:
     """The deepest column a line after `above` may begin at, where the last line wrote a scalar entry that completed
     its mapping (every field of its schema written); None where the line is free. A list item's mapping leaves its
     dash's column (the list's next item); otherwise the column of the mapping around it."""
-    lines = [row for row in above.split("\n")[:-1] if row.strip() and not row.lstrip().startswith("#")]
+    lines = [row for row in above.split("\n")[:-1] if not _blank_or_comment(row)]
     if not lines or lines[-1].startswith(("---", "```")):
         return None
     last = _YAML_LINE.match(lines[-1])
@@ -1053,8 +1057,7 @@ def _mapping_keys(above: str) -> dict[int, set[str]]:
     for line in reversed(above.split("\n")):
         if line.startswith(("---", "```")):
             break
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+        if _blank_or_comment(line):
             continue
         match = _YAML_LINE.match(line)
         column = len(match[1]) + len(match[2] or "")
