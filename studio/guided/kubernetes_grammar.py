@@ -10,8 +10,8 @@ Generated from the strict schemas `kubernetes-validate` ships for `DEFAULT_KUBER
 groups: every kind of the seed dataset and more), each document `apiVersion: <group/version>` then
 `kind: <Kind>` (or the two the other way round) then the object's fields. Field names are restricted per kind and
 per path, with the indentation YAML gives them (a rule per schema definition and indentation, made only where
-reached): a mapping's keys at its indentation, a list's items as `- ` at the key's indentation or two further (both block
-styles are YAML), objects also as `{}`, lists also in flow style on one line (a list of objects: of flow
+reached): a mapping's keys at its indentation, a list's items as `- ` at the key's indentation or two further
+(both block styles are YAML), objects also as `{}`, lists also in flow style on one line (a list of objects: of flow
 mappings). Maps with free keys (labels,
 annotations, data, resource limits) take any key. Scalars follow the field's type (`SCALAR_LINES`): strings plain
 (not one YAML reads as a boolean, number or date: `NOT_PLAIN_STRING`, Lark only), quoted or block scalars (`|`,
