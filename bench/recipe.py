@@ -8,6 +8,8 @@ model.
     python bench/recipe.py --threads 2                  # torch threads (default: all cores)
     python bench/recipe.py --skip-training --guided both   # the three models unguided, then guided by the schemas
     python bench/recipe.py --skip-training --pass-at-k 0   # evaluate the trained runs again, greedy only
+    python bench/recipe.py --recipe gpu --phase sft     # one phase only (calls shorter than the recipe), then
+    python bench/recipe.py --recipe gpu --phase grpo    # --skip-training to evaluate
 
 The table has the rate of each stage (greedy), the share of answers that loop (a line repeated more than 8 times),
 and pass@1..4 from 4 answers per row sampled at temperature 0.7.
@@ -84,6 +86,22 @@ def print_table(summary: dict, seconds: dict[str, float]) -> None:
     print("\n" + ", ".join(f"{phase} {value / 60:.1f} min" for phase, value in seconds.items()))
 
 
+def train_phase(name: str, which: str, phase: str, **changes) -> float:
+    """Train one phase of recipe `which` (the SFT, or GRPO from an SFT run trained before); its wall time."""
+    sft, grpo = recipe.phases(name, which, **changes)
+    spec = sft if phase == "sft" else grpo
+    if phase == "sft":
+        recipe.ensure_generated(sft)
+    elif not (sft.run_folder() / "adapter").is_dir():
+        sys.exit(f"GRPO starts from {sft.output}'s adapter: train it first (--phase sft)")
+    print(f"[recipe] {phase.upper()}: {spec.output}", flush=True)
+    seconds = run_phase(spec)
+    error = eta_error(RunFolder(spec.run_folder()))
+    eta = f"; largest ETA error after 10% of the steps: {error:.0%}" if error is not None else ""
+    print(f"[recipe] {phase.upper()} took {seconds / 60:.1f} min{eta}", flush=True)
+    return seconds
+
+
 def run_recipe(name: str, limit: int = 0, skip_training: bool = False, max_new_tokens: int = 512,
                pass_at_k: int = 4, guided: bool = False, which: str = "cpu", batch_size: int = 0,
                with_base: bool = True, **changes) -> tuple[dict, dict[str, float], Path]:
@@ -92,13 +110,8 @@ def run_recipe(name: str, limit: int = 0, skip_training: bool = False, max_new_t
     sft, grpo = recipe.phases(name, which, **changes)
     seconds: dict[str, float] = {}
     if not skip_training:
-        recipe.ensure_generated(sft)
-        for label, spec in (("SFT", sft), ("GRPO", grpo)):
-            print(f"[recipe] {label}: {spec.output}", flush=True)
-            seconds[label] = run_phase(spec)
-            error = eta_error(RunFolder(spec.run_folder()))
-            eta = f"; largest ETA error after 10% of the steps: {error:.0%}" if error is not None else ""
-            print(f"[recipe] {label} took {seconds[label] / 60:.1f} min{eta}", flush=True)
+        for phase in ("sft", "grpo"):
+            seconds[phase.upper()] = train_phase(name, which, phase, **changes)
     rows = evaluation.load_rows(evaluation.EVAL_SPLIT)[: limit or None]
     contenders = [evaluation.Candidate("base", sft.model)] if with_base else []
     contenders += [evaluation.Candidate("SFT", sft.model, str(sft.run_folder() / "adapter")),
@@ -133,6 +146,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     parser.add_argument("--skip-training", action="store_true", help="evaluate the runs already trained")
+    parser.add_argument("--phase", choices=("sft", "grpo"), default="",
+                        help="train this phase only, evaluate nothing (a machine whose calls are shorter than the "
+                        "recipe: --phase sft, then --phase grpo, then --skip-training)")
     parser.add_argument("--guided", choices=("off", "on", "both"), default="off",
                         help="schema-guided decoding in the evaluation: off, on, or both (one table each)")
     parser.add_argument("--pass-at-k", type=int, default=4, help="also sample k answers per row at temperature 0.7 "
@@ -141,6 +157,9 @@ def main() -> None:
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
     print(f"[recipe] workspace {workspace.home()}", flush=True)
+    if args.phase:
+        train_phase(args.name or args.recipe, args.recipe, args.phase)
+        return
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.guided]
     for index, guided in enumerate(modes):
         skip = args.skip_training or index > 0  # train once, evaluate each way
