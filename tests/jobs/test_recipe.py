@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import pytest
+
 from jobs import recipe, runner, specs
 from jobs.store import JobStore
 from studio import evaluation
@@ -95,3 +97,11 @@ def test_the_train_tab_queues_grpo_after_sft(job_home, tiny_llama, rows):
     wait_for(lambda: store.get("mine-sft").state not in ("queued", "running"), 60, what="the SFT job to stop")
     again = train_tab.launch_recipe("mine", str(tiny_llama), str(rows[0]))
     assert again.startswith("**Cannot launch:**") and "exists already" in again
+
+
+def test_one_phase_at_a_time_needs_the_sft_before_grpo(job_home, tiny_llama, rows):
+    """`bench/recipe.py --phase grpo` before `--phase sft`: a clear error, nothing trained."""
+    bench = load_bench()
+    with pytest.raises(SystemExit, match=r"train it first \(--phase sft\)"):
+        bench.train_phase("alone", "cpu", "grpo", model=str(tiny_llama), dataset=str(rows[0]))
+    assert not (job_home / "runs" / "alone-grpo").exists()
