@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import signal
 import socket
@@ -109,6 +110,15 @@ def build_qwen25_shape(folder: Path, seed: int = 0) -> Path:
     )
     model.save_pretrained(folder)
     return folder
+
+
+def load_script(relative: str):
+    """A script of the project that is no package (`bench/recipe.py`, `scripts/...`) as a module."""
+    path = Path(__file__).resolve().parents[1] / relative
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:

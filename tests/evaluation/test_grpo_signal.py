@@ -1,20 +1,9 @@
 """bench/grpo_signal.py: the learning signal of groups of answers, read from real intent verdicts."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from studio import evaluation
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _signal():
-    spec = importlib.util.spec_from_file_location("grpo_signal", ROOT / "bench" / "grpo_signal.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.factories import load_script
 
 
 def test_groups_alike_give_no_signal_and_a_standout_answer_does():
@@ -25,7 +14,7 @@ def test_groups_alike_give_no_signal_and_a_standout_answer_does():
     groups = [[score(first, first.output)] * 4,                                  # every answer meets the request
               [score(second, wrong)] * 3 + [score(second, second.output)]]       # one of four does
     assert groups[0] == [1.0] * 4 and groups[1] == [0.0, 0.0, 0.0, 1.0]
-    figures = _signal().group_figures(groups)
+    figures = load_script("bench/grpo_signal.py").group_figures(groups)
     assert figures["groups all alike"] == 0.5
     assert figures["groups with an answer 0.25 above their mean"] == 0.5
     assert figures["intent score"] == pytest.approx(5 / 8)

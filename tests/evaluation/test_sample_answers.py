@@ -1,18 +1,11 @@
 """bench/sample_answers.py: answers drawn from an evaluation, shown with their real verdicts."""
 
-import importlib.util
-from pathlib import Path
-
 from studio import evaluation
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.factories import load_script
 
 
 def _sampler():
-    spec = importlib.util.spec_from_file_location("sample_answers", ROOT / "bench" / "sample_answers.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/sample_answers.py")
 
 
 def test_sampled_answers_show_the_code_and_why_it_fails():

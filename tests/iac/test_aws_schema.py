@@ -1,7 +1,6 @@
 """The committed AWS schema and the script that builds it from cdktf wheels."""
 
 import gzip
-import importlib.util
 import io
 import json
 import tarfile
@@ -11,15 +10,11 @@ from pathlib import Path
 import pytest
 
 from studio.iac.aws_schema import SCHEMA_PATH, aws_schema
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.factories import load_script
 
 
 def load_build_script():
-    spec = importlib.util.spec_from_file_location("build_aws_schema", ROOT / "scripts" / "build_aws_schema.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/build_aws_schema.py")
 
 
 def test_committed_schema_counts_per_release():

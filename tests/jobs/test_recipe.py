@@ -4,7 +4,6 @@ qwen2.5-0.5b recipe trains on a model of Qwen2.5-0.5B's shape."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
@@ -13,15 +12,12 @@ from jobs import recipe, runner, specs
 from jobs.store import JobStore
 from studio import evaluation
 from studio.ui import train as train_tab
+from tests.factories import load_script
 from tests.jobs.conftest import wait_for
 
 
 def load_bench():
-    path = runner.PROJECT_ROOT / "bench" / "recipe.py"
-    spec = importlib.util.spec_from_file_location("bench_recipe", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench/recipe.py")
 
 
 def test_the_recipe_files_are_the_two_phases():
