@@ -79,7 +79,8 @@ def print_table(summary: dict, seconds: dict[str, float]) -> None:
                       + "".join(f"{value:>13.1%} " for value in sampled))
     if ks:
         sampled = summary.get("sampled", {})
-        print(f"\npass@k: {sampled.get('k')} answers per row sampled at temperature {sampled.get('temperature')}, beside greedy")
+        print(f"\npass@k: {sampled.get('k')} answers per row sampled at temperature {sampled.get('temperature')}, "
+              "beside greedy")
     speeds = [f"{e['label']} {e['new_tokens'] / e['seconds']:.1f}" for e in summary["models"] if e.get("seconds")]
     if speeds:
         print("new tokens/s: " + ", ".join(speeds))
@@ -158,6 +159,8 @@ def main() -> None:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
     print(f"[recipe] workspace {workspace.home()}", flush=True)
     if args.phase:
+        if args.skip_training:
+            parser.error("--phase trains one phase; --skip-training trains none: give one of them")
         train_phase(args.name or args.recipe, args.recipe, args.phase)
         return
     modes = {"off": [False], "on": [True], "both": [False, True]}[args.guided]
