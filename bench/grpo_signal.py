@@ -48,10 +48,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from studio import evaluation, generation, models  # noqa: E402
+from jobs import recipe  # noqa: E402
+from studio import evaluation, generation, models, workspace  # noqa: E402
 
-SETS = {"generated": ROOT / "data" / "generated.jsonl", "seed": ROOT / "data" / "train.jsonl",
-        "eval": ROOT / "data" / "eval.jsonl"}
+SETS = {"generated": recipe.GENERATED, "seed": workspace.SEED_DATA / "train.jsonl", "eval": evaluation.EVAL_SPLIT}
 
 
 def group_figures(groups: list[list[float]]) -> dict[str, float]:

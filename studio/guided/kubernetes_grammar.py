@@ -12,11 +12,10 @@ groups: every kind of the seed dataset and more), each document `apiVersion: <gr
 per path, with the indentation YAML gives them (a rule per schema definition and indentation, made only where
 reached): a mapping's keys at its indentation, a list's items as `- ` at the key's indentation or two further
 (both block styles are YAML), objects also as `{}`, lists also in flow style on one line (a list of objects: of flow
-mappings). Maps with free keys (labels,
-annotations, data, resource limits) take any key. Scalars follow the field's type (`SCALAR_LINES`): strings plain
-(not one YAML reads as a boolean, number or date: `NOT_PLAIN_STRING`, Lark only), quoted or block scalars (`|`,
-`>`); integers, numbers, booleans as such; a map of strings takes string values only. An object's top-level
-`status` is left out: the cluster writes it, not a manifest. No carriage returns.
+mappings). Maps with free keys (labels, annotations, data, resource limits) take any key. Scalars follow the
+field's type (`SCALAR_LINES`): strings plain (not one YAML reads as a boolean, number or date: `NOT_PLAIN_STRING`,
+Lark only), quoted or block scalars (`|`, `>`); integers, numbers, booleans as such; a map of strings takes string
+values only. An object's top-level `status` is left out: the cluster writes it, not a manifest. No carriage returns.
 """
 
 from __future__ import annotations
