@@ -32,7 +32,8 @@ On 2026-12-06, one H100, 300 steps a point, guided (bench/sweeps/results/data-cu
 | 619 | 2.5 | 18.5 | 19.5 | 17.1 |
 | 619 and 619 generated (`--mix`) | 5.0 | 23.2 | 24.1 | 21.7 |
 
-+2.6 points of intent score per doubling, not flattening at 619 rows; whole requests met stay at 2.5%.
++2.6 points of intent score per doubling, not flattening at 619 rows; whole requests met stay at 2.5%. One point
+carries about ±2-3 points (the `--mix` point run again with the rows in another order: 20.0).
 """
 
 from __future__ import annotations
