@@ -87,10 +87,7 @@ def gain_per_doubling(points: list[tuple[int, float]]) -> float | None:
 
 def run_point(name: str, rows: list[dataset.Row], args: argparse.Namespace) -> dict:
     """Train (unless trained before) and evaluate (unless evaluated before) one subset; its figures."""
-    folder = workspace.home() / "curves" / args.name
-    rows_file = folder / f"seed-{len(rows)}.jsonl"
-    if not rows_file.exists():
-        workspace.atomic_write_text(rows_file, dataset.jsonl_text(rows))
+    rows_file = workspace.home() / "curves" / args.name / f"seed-{len(rows)}.jsonl"
     changes = {"dataset": str(rows_file), "max_steps": args.steps, "max_minutes": 0.0}
     if args.model:
         changes["model"] = args.model
@@ -101,16 +98,18 @@ def run_point(name: str, rows: list[dataset.Row], args: argparse.Namespace) -> d
     seconds_file = run / "curve.json"
     if seconds_file.exists():
         before = json.loads(seconds_file.read_text())
-        if (before.get("steps"), before.get("mix")) != (args.steps, args.mix):
+        if [before.get(key) for key in ("steps", "mix", "seed")] != [args.steps, args.mix, args.seed]:
             sys.exit(f"{run} was trained with {before.get('steps')} steps, "
-                     f"{'with' if before.get('mix') else 'without'} generated rows: give another --name, or the "
-                     "same --steps and --mix")
+                     f"{'with' if before.get('mix') else 'without'} generated rows, subsets of seed "
+                     f"{before.get('seed')}: give another --name, or the same --steps, --mix and --seed")
     if not (run / "adapter").is_dir():
+        workspace.atomic_write_text(rows_file, dataset.jsonl_text(rows))
         recipe.ensure_generated(spec)
         print(f"[curve] {len(rows)} rows: SFT {spec.output}, {args.steps} steps", flush=True)
         seconds = recipe_bench.run_phase(spec)
         workspace.atomic_write_text(seconds_file, json.dumps({"seconds": round(seconds, 1), "rows": len(rows),
-                                                              "steps": args.steps, "mix": args.mix}))
+                                                              "steps": args.steps, "mix": args.mix,
+                                                              "seed": args.seed}))
     results_folder = run / ("eval-guided" if args.guided == "on" else "eval")
     results = evaluation.read(results_folder)
     if results is None:
@@ -136,10 +135,10 @@ def print_table(points: list[dict]) -> None:
     for point in points:
         cells = [str(point["rows"]), f"{point['train_s']:.0f}" if point["train_s"] else "-"]
         for scope in scopes:
-            rates = point["rates"] if scope == "all" else point["by_kind"].get(scope, {})
+            rates = point["rates"] if scope == "all" else point["by_kind"].get(scope)
             score = point["intent_score"].get(scope)
-            cells += [f"{100 * rates.get('schema', 0):.1f}", f"{100 * rates.get('intent', 0):.1f}",
-                      f"{100 * score:.1f}" if score is not None else "-"]
+            cells += ([f"{100 * rates['schema']:.1f}", f"{100 * rates['intent']:.1f}"] if rates else ["-", "-"])
+            cells.append(f"{100 * score:.1f}" if score is not None else "-")
         print("| " + " | ".join(cells) + " |")
     for scope in scopes:
         gain = gain_per_doubling([(p["rows"], p["intent_score"][scope]) for p in points if scope in p["intent_score"]])
@@ -172,6 +171,7 @@ def main() -> None:
     print(f"\n[curve] {args.steps} SFT steps a point, {'guided' if args.guided == 'on' else 'unguided'}, "
           f"{'with' if args.mix else 'without'} generated rows:")
     print_table(points)
+
 
 if __name__ == "__main__":
     main()

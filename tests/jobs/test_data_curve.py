@@ -41,13 +41,14 @@ def test_a_point_trains_is_evaluated_and_is_read_back(job_home, tiny_llama, monk
     size = round(0.01 * seed_rows)
     run = job_home / "runs" / f"curve-{size}-sft"
     trained = json.loads((run / "curve.json").read_text())
-    assert trained["rows"] == size and trained["steps"] == 1 and trained["mix"] is False
+    assert (trained["rows"], trained["steps"], trained["mix"], trained["seed"]) == (size, 1, False, 0)
     assert len(dataset.read_file(job_home / "curves" / "curve" / f"seed-{size}.jsonl")["train"]) == size
     job = (run / "job.yaml").read_text()
     assert "mix_dataset: ''" in job and "max_steps: 1" in job, "the gpu recipe's SFT, seed rows only"
     assert len(evaluation.read(run / "eval").rows) == 2
     out = capsys.readouterr().out
     assert f"[curve] {size} rows: SFT curve-{size}-sft" in out and f"| {size} | " in out
+    assert "| - | - | - |" in out, "the first 2 eval rows are Terraform: no Kubernetes figures, not zeros"
 
     adapter = (run / "adapter" / "adapter_config.json").stat().st_mtime_ns
     run_curve(monkeypatch, "--fractions", "0.01", *smoke)
@@ -57,3 +58,5 @@ def test_a_point_trains_is_evaluated_and_is_read_back(job_home, tiny_llama, monk
 
     with pytest.raises(SystemExit, match="trained with 1 steps"):
         run_curve(monkeypatch, "--fractions", "0.01", *smoke[2:], "--steps", "2")
+    with pytest.raises(SystemExit, match="subsets of seed 0"):
+        run_curve(monkeypatch, "--fractions", "0.01", *smoke, "--seed", "1")
