@@ -14,8 +14,8 @@ point differs from the one before only by the rows it adds, and every point trai
 compute: fewer rows, more passes over them). The SFT is recipes/gpu-sft.yaml's otherwise: every layer, lr 1e-3,
 `speed: auto`; its generated rows are left out unless `--mix` keeps them at the recipe's share. Each run trains
 through `python -m jobs run` (bench/recipe.py's `run_phase`) into runs/<name>-<rows>-sft and is evaluated there
-(greedy, guided by the schemas unless `--guided off`, `eval-guided/` or `eval/`); a point already trained and
-evaluated is read back, not run again.
+(bench/recipe_sweep.py's `evaluate`: greedy, guided by the schemas unless `--guided off`, `eval-guided/` or
+`eval/`); a point already trained and evaluated is read back, not run again.
 
 The table: per point the rows, the training wall time, and per kind schema-valid, intent (every clause met) and the
 intent score (the mean share of a request's clauses met, `evaluation.intent_scores`); under it, the intent score's
@@ -50,9 +50,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import recipe as recipe_bench  # noqa: E402  (bench/recipe.py)
+import recipe_sweep  # noqa: E402
 
 from jobs import recipe  # noqa: E402
-from studio import dataset, evaluation, generation, workspace  # noqa: E402
+from studio import dataset, evaluation, workspace  # noqa: E402
 
 SEED_ROWS = workspace.SEED_DATA / "train.jsonl"
 FRACTIONS = (0.125, 0.25, 0.5, 1.0)
@@ -95,33 +96,28 @@ def run_point(name: str, rows: list[dataset.Row], args: argparse.Namespace) -> d
         changes["mix_dataset"] = ""
     spec, _ = recipe.phases(name, "gpu", **changes)
     run = spec.run_folder()
-    seconds_file = run / "curve.json"
-    if seconds_file.exists():
-        before = json.loads(seconds_file.read_text())
-        if [before.get(key) for key in ("steps", "mix", "seed")] != [args.steps, args.mix, args.seed]:
-            sys.exit(f"{run} was trained with {before.get('steps')} steps, "
-                     f"{'with' if before.get('mix') else 'without'} generated rows, subsets of seed "
-                     f"{before.get('seed')}: give another --name, or the same --steps, --mix and --seed")
+    trained = json.loads((run / "curve.json").read_text()) if (run / "curve.json").exists() else {}
+    if trained and [trained.get(key) for key in ("steps", "mix", "seed")] != [args.steps, args.mix, args.seed]:
+        sys.exit(f"{run} was trained with {trained.get('steps')} steps, "
+                 f"{'with' if trained.get('mix') else 'without'} generated rows, subsets of seed "
+                 f"{trained.get('seed')}: give another --name, or the same --steps, --mix and --seed")
     if not (run / "adapter").is_dir():
         workspace.atomic_write_text(rows_file, dataset.jsonl_text(rows))
         recipe.ensure_generated(spec)
         print(f"[curve] {len(rows)} rows: SFT {spec.output}, {args.steps} steps", flush=True)
         seconds = recipe_bench.run_phase(spec)
-        workspace.atomic_write_text(seconds_file, json.dumps({"seconds": round(seconds, 1), "rows": len(rows),
-                                                              "steps": args.steps, "mix": args.mix,
-                                                              "seed": args.seed}))
+        trained = {"seconds": round(seconds, 1), "rows": len(rows), "steps": args.steps, "mix": args.mix,
+                   "seed": args.seed}
+        workspace.atomic_write_text(run / "curve.json", json.dumps(trained))
     results_folder = run / ("eval-guided" if args.guided == "on" else "eval")
     results = evaluation.read(results_folder)
-    if results is None:
+    if results is not None:
+        entry = results.summary["models"][-1]
+    else:
         print(f"[curve] {len(rows)} rows: evaluating", flush=True)
-        eval_rows = evaluation.load_rows(evaluation.EVAL_SPLIT)[: args.limit or None]
-        candidate = evaluation.Candidate(f"{len(rows)} rows", spec.model, str(run / "adapter"))
-        results = evaluation.evaluate(eval_rows, [candidate], generation.Settings(
-            max_new_tokens=args.max_new_tokens, guided=args.guided == "on"),
-            batch_size=args.eval_batch or evaluation.DEFAULT_BATCH_SIZE)
-        evaluation.write(results, results_folder)
-    entry = results.summary["models"][-1]
-    trained = json.loads(seconds_file.read_text()) if seconds_file.exists() else {}
+        entry = recipe_sweep.evaluate(run / "adapter", {"model": spec.model}, args.limit,
+                                      args.eval_batch or evaluation.DEFAULT_BATCH_SIZE, results_folder,
+                                      args.max_new_tokens, guided=args.guided == "on")
     return {"rows": len(rows), "train_s": trained.get("seconds"), "by_kind": entry["by_kind"],
             "rates": entry["rates"], "intent_score": entry.get("intent_score") or {}, "results": str(results_folder)}
 
