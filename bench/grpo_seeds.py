@@ -1,0 +1,218 @@
+"""Does GRPO improve on the SFT it starts from? The `gpu` recipe's two phases over several seeds, each GRPO run
+evaluated beside its own SFT on the eval split, so that the verdict rests on paired differences and not on one run.
+
+    python bench/grpo_seeds.py --seeds 1 2 3 --sft-steps 300                 # 300-step SFTs, the recipe's 30 GRPO steps
+    python bench/grpo_seeds.py --seeds 1 2 --sft-steps 300 --grpo-steps 30 120   # two GRPO lengths from each SFT
+    python bench/grpo_seeds.py --seeds 3 --sft-steps 300 --eval-batch 128    # a machine whose calls are short: a seed
+                                                                             # a call; each call prints every seed
+                                                                             # trained so far under --name
+    python bench/grpo_seeds.py --seeds 1 --sft-steps 1 --grpo-steps 1 --limit 2 --model TINY --guided off --smoke
+
+One evaluation of one run moves by about ±2-3 points of intent score with the seed alone (bench/data_curve.py's two
+draws; the recipe run twice), about as much as GRPO has ever moved it, so a single SFT -> GRPO pair cannot say
+whether GRPO helps. Here each seed trains recipes/gpu-sft.yaml (with `--sft-steps`; the seed sets the LoRA
+initialisation, the rows' order and the GRPO rollouts' sampling) into runs/<name>-s<seed>-sft, then
+recipes/gpu-grpo.yaml from that adapter for each of `--grpo-steps` into runs/<name>-s<seed>-grpo<steps>; the phases'
+time budgets are lifted (`max_minutes: 0`), the rest is the recipe's. Every phase trains through `python -m jobs
+run` (bench/recipe.py's `run_phase`) and every adapter is evaluated greedy on the eval split, guided by the schemas
+unless `--guided off` (bench/recipe_sweep.py's `evaluate`, into the run's `eval-guided/` or `eval/`). A run already
+trained and evaluated is read back, not run again.
+
+The table: per seed, the SFT and each GRPO run with intent (every clause met) and the intent score (the mean share
+of a request's clauses met, `evaluation.intent_scores`) per kind and overall; for GRPO, its differences from its own
+SFT and what its training logs say of its signal: the share of groups whose answers all scored alike (TRL's
+`frac_reward_zero_std`, nothing to learn from) and the intent reward on its own prompts over the first and the last
+quarter of its steps. Under it, per GRPO length, the mean paired difference over the seeds and in how many seeds
+GRPO raised the score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import recipe as recipe_bench  # noqa: E402  (bench/recipe.py)
+import recipe_sweep  # noqa: E402
+
+from jobs import recipe, specs  # noqa: E402
+from jobs.run_folder import RunFolder  # noqa: E402
+from studio import evaluation, workspace  # noqa: E402
+
+# --smoke: short sequences and two answers of a few tokens per prompt, for a tiny model on a CPU.
+SMOKE = {"batch_size": 2, "gradient_accumulation": 1, "max_length": 256, "num_generations": 2,
+         "max_completion_length": 8, "save_steps": 1000}
+
+
+def phases(args: argparse.Namespace, seed: int) -> tuple[specs.SFTJob, list[specs.GRPOJob]]:
+    """The seed's SFT spec and one GRPO spec per `--grpo-steps`, each from that SFT's adapter."""
+    changes = {"seed": seed, "max_minutes": 0.0, **({"model": args.model} if args.model else {}),
+               **(SMOKE if args.smoke else {})}
+    sft, grpo = recipe.phases(f"{args.name}-s{seed}", "gpu", **changes)
+    sft = dataclasses.replace(sft, max_steps=args.sft_steps)
+    return sft, [dataclasses.replace(grpo, output=f"{args.name}-s{seed}-grpo{steps}", max_steps=steps)
+                 for steps in args.grpo_steps]
+
+
+def trained(spec: specs.SFTJob | specs.GRPOJob, seed: int) -> dict:
+    """What this bench recorded when it trained `spec`'s run ({} if it did not); a run of other steps or another
+    seed under the same name stops the bench rather than join the table."""
+    run = spec.run_folder()
+    record = json.loads((run / "seeds.json").read_text()) if (run / "seeds.json").exists() else {}
+    if record and [record.get("steps"), record.get("seed")] != [spec.max_steps, seed]:
+        sys.exit(f"{run} was trained with {record.get('steps')} steps and seed {record.get('seed')}: give another "
+                 "--name, or the same steps and seed")
+    return record if (run / "adapter").is_dir() else {}
+
+
+def train(spec: specs.SFTJob | specs.GRPOJob, seed: int) -> dict:
+    """Train `spec` unless its run holds an adapter trained with the same steps and seed; its record."""
+    record = trained(spec, seed)
+    if not record:
+        print(f"[seeds] seed {seed}: {spec.kind.upper()} {spec.output}, {spec.max_steps} steps", flush=True)
+        seconds = recipe_bench.run_phase(spec)
+        record = {"seconds": round(seconds, 1), "steps": spec.max_steps, "seed": seed}
+        workspace.atomic_write_text(spec.run_folder() / "seeds.json", json.dumps(record))
+    return record
+
+
+def evaluated(spec: specs.SFTJob | specs.GRPOJob, args: argparse.Namespace) -> dict:
+    """The adapter's figures on the eval split (read back where evaluated before)."""
+    run = spec.run_folder()
+    folder = run / ("eval-guided" if args.guided == "on" else "eval")
+    results = evaluation.read(folder)
+    if results is not None:
+        entry = results.summary["models"][-1]
+    else:
+        print(f"[seeds] evaluating {spec.output}", flush=True)
+        entry = recipe_sweep.evaluate(run / "adapter", {"model": spec.model}, args.limit,
+                                      args.eval_batch or evaluation.DEFAULT_BATCH_SIZE, folder, args.max_new_tokens,
+                                      guided=args.guided == "on")
+    return {"rates": entry["rates"], "by_kind": entry["by_kind"], "intent_score": entry.get("intent_score") or {}}
+
+
+def signal(run: Path) -> dict[str, float | None]:
+    """What a GRPO run's logs say of its learning signal: the mean share of groups whose answers all scored alike,
+    and the mean intent reward over the first and the last quarter of its steps.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> lines = [{"step": s, "frac_zero_std": 0.5 if s < 3 else 0.0, "reward_intent_mean": s / 10} for s in range(1, 9)]
+    >>> _ = (folder / "metrics.jsonl").write_text("".join(json.dumps(line) + "\\n" for line in lines))
+    >>> signal(folder)
+    {'alike': 0.125, 'intent_first': 0.15, 'intent_last': 0.75}
+    """
+    rows = [row for row in RunFolder(run).metrics() if row.get("reward_intent_mean") is not None]
+    if not rows:
+        return {"alike": None, "intent_first": None, "intent_last": None}
+    quarter = max(1, len(rows) // 4)
+    mean = lambda part, key: round(statistics.fmean(row[key] for row in part), 6)
+    return {"alike": mean(rows, "frac_zero_std") if all("frac_zero_std" in row for row in rows) else None,
+            "intent_first": mean(rows[:quarter], "reward_intent_mean"),
+            "intent_last": mean(rows[-quarter:], "reward_intent_mean")}
+
+
+def paired(pairs: list[tuple[dict, dict]]) -> dict[str, float]:
+    """Over (SFT, GRPO) figures of several seeds: the mean difference in intent rate and score, the score's standard
+    deviation across seeds, and in how many seeds GRPO raised the score.
+
+    >>> sft = lambda rate, score: {"rates": {"intent": rate}, "intent_score": {"all": score}}
+    >>> paired([(sft(0.01, 0.20), sft(0.03, 0.21)), (sft(0.02, 0.22), sft(0.02, 0.20))])
+    {'seeds': 2, 'intent': 0.01, 'score': -0.005, 'score_sd': 0.021213, 'raised': 1}
+    """
+    rates = [grpo["rates"]["intent"] - sft["rates"]["intent"] for sft, grpo in pairs]
+    scores = [grpo["intent_score"]["all"] - sft["intent_score"]["all"] for sft, grpo in pairs]
+    return {"seeds": len(pairs), "intent": round(statistics.fmean(rates), 6),
+            "score": round(statistics.fmean(scores), 6),
+            "score_sd": round(statistics.stdev(scores), 6) if len(scores) > 1 else 0.0,
+            "raised": sum(score > 0 for score in scores)}
+
+
+def cell(value: float | None, signed: bool = False) -> str:
+    return "-" if value is None else f"{100 * value:{'+' if signed else ''}.1f}"
+
+
+def print_table(seeds: dict[int, dict], grpo_steps: list[int]) -> None:
+    scopes = ("all", *evaluation.KINDS)
+    header = ["seed", "run", "train s"] + [f"{scope} {figure}" for scope in scopes for figure in ("intent", "score")]
+    header += ["Δ intent", "Δ score", "groups alike", "intent reward first → last quarter"]
+    print("| " + " | ".join(header) + " |")
+    print("| --- " * len(header) + "|")
+    for seed, runs in sorted(seeds.items()):
+        sft = runs["sft"]
+        for label, run in [("SFT", sft), *((f"+GRPO {steps}", runs[steps]) for steps in grpo_steps if steps in runs)]:
+            cells = [str(seed), label, f"{run['seconds']:.0f}"]
+            for scope in scopes:
+                rates = run["rates"] if scope == "all" else run["by_kind"].get(scope)
+                cells += [cell(rates["intent"]) if rates else "-", cell(run["intent_score"].get(scope))]
+            if run is sft:
+                cells += ["", "", "", ""]
+            else:
+                cells += [cell(run["rates"]["intent"] - sft["rates"]["intent"], True),
+                          cell(run["intent_score"]["all"] - sft["intent_score"]["all"], True),
+                          cell(run["signal"]["alike"]),
+                          f"{cell(run['signal']['intent_first'])} → {cell(run['signal']['intent_last'])}"]
+            print("| " + " | ".join(cells) + " |")
+    for steps in grpo_steps:
+        pairs = [(runs["sft"], runs[steps]) for runs in seeds.values() if steps in runs]
+        if pairs:
+            summary = paired(pairs)
+            print(f"GRPO {steps} steps against its SFT over {summary['seeds']} seeds: intent "
+                  f"{cell(summary['intent'], True)} points, intent score {cell(summary['score'], True)} "
+                  f"(sd {cell(summary['score_sd'])}); "
+                  f"the score raised in {summary['raised']} of {summary['seeds']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="a pair of runs per seed")
+    parser.add_argument("--sft-steps", type=int, default=1200, help="SFT steps (the recipe's: 1,200)")
+    parser.add_argument("--grpo-steps", type=int, nargs="+", default=[30], help="GRPO steps, one run each from the "
+                        "seed's SFT (the recipe's: 30)")
+    parser.add_argument("--name", default="", help="runs are <name>-s<seed>-sft and -grpo<steps> (default: "
+                        "seeds<sft steps>)")
+    parser.add_argument("--guided", choices=("on", "off"), default="on", help="schema-guided evaluation")
+    parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
+    parser.add_argument("--eval-batch", type=int, default=0, help="answers generated at once (128 on a large GPU)")
+    parser.add_argument("--max-new-tokens", type=int, default=512)
+    parser.add_argument("--model", default="", help="another base model (a tiny one for a smoke run)")
+    parser.add_argument("--smoke", action="store_true", help="short sequences and 2 answers of 8 tokens a prompt")
+    args = parser.parse_args()
+    if args.sft_steps < 1 or min(args.grpo_steps) < 1:
+        parser.error("--sft-steps and --grpo-steps count steps: each at least 1")
+    args.name = args.name or f"seeds{args.sft_steps}"
+    # This call's seeds, and those an earlier call of the same name trained (read back, not run again).
+    earlier = {int(path.parent.name.removeprefix(f"{args.name}-s").removesuffix("-sft"))
+               for path in workspace.home().glob(f"runs/{args.name}-s*-sft/seeds.json")}
+    seeds: dict[int, dict] = {}
+    for seed in sorted({*args.seeds, *earlier}):
+        sft, grpos = phases(args, seed)
+        if seed in args.seeds:
+            recipe.ensure_generated(sft)
+            train(sft, seed)
+            for grpo in grpos:
+                train(grpo, seed)
+        runs = {}
+        for key, spec in [("sft", sft), *zip(args.grpo_steps, grpos)]:
+            record = trained(spec, seed)
+            if not record:
+                continue  # an earlier seed without this GRPO length
+            runs[key] = {**record, **evaluated(spec, args)}
+            if key != "sft":
+                runs[key]["signal"] = signal(spec.run_folder())
+        if "sft" in runs:
+            seeds[seed] = runs
+    print(f"\n[seeds] the gpu recipe, {args.sft_steps} SFT steps, GRPO {', '.join(map(str, args.grpo_steps))} steps, "
+          f"{'guided' if args.guided == 'on' else 'unguided'}; rates and scores in %:")
+    print_table(seeds, args.grpo_steps)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""bench/grpo_seeds.py: per seed the gpu recipe's SFT and GRPO from its adapter, each trained through `python -m
+jobs run` and evaluated, read back rather than trained again, and GRPO's paired differences from its own SFT."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+
+import pytest
+
+from jobs import specs
+from studio import evaluation
+from tests.factories import load_script
+
+
+def run_seeds(monkeypatch, *args: str) -> None:
+    monkeypatch.setattr(sys, "argv", ["grpo_seeds.py", *args])
+    load_script("bench/grpo_seeds.py").main()
+
+
+def test_the_paired_summary_counts_the_seeds_grpo_raised():
+    seeds = load_script("bench/grpo_seeds.py")
+    figures = lambda rate, score: {"rates": {"intent": rate}, "intent_score": {"all": score}}
+    summary = seeds.paired([(figures(0.0, 0.20), figures(0.02, 0.23)), (figures(0.01, 0.22), figures(0.01, 0.21)),
+                            (figures(0.03, 0.25), figures(0.05, 0.27))])
+    assert summary["seeds"] == 3 and summary["raised"] == 2
+    assert summary["intent"] == pytest.approx(0.04 / 3, abs=1e-6), "+2, 0 and +2 points"
+    assert summary["score"] == pytest.approx(0.04 / 3, abs=1e-6), "+3, -1 and +2 points"
+    assert summary["score_sd"] == pytest.approx(statistics.stdev([0.03, -0.01, 0.02]), abs=1e-6)
+
+
+def test_each_seed_trains_sft_then_grpo_and_is_read_back(job_home, tiny_llama, monkeypatch, capsys):
+    smoke = ["--sft-steps", "1", "--grpo-steps", "1", "--limit", "2", "--model", str(tiny_llama), "--guided", "off",
+             "--max-new-tokens", "8", "--smoke"]
+    run_seeds(monkeypatch, "--seeds", "7", *smoke)
+    sft_run, grpo_run = job_home / "runs" / "seeds1-s7-sft", job_home / "runs" / "seeds1-s7-grpo1"
+    sft, grpo = specs.load(sft_run / "job.yaml"), specs.load(grpo_run / "job.yaml")
+    assert (sft.max_steps, sft.seed, sft.max_minutes, sft.learning_rate) == (1, 7, 0.0, 0.001), "the gpu recipe's SFT"
+    assert (grpo.max_steps, grpo.seed, grpo.adapter) == (1, 7, "seeds1-s7-sft"), "GRPO from this seed's SFT"
+    assert json.loads((grpo_run / "seeds.json").read_text())["steps"] == 1
+    assert len(evaluation.read(sft_run / "eval").rows) == 2 and len(evaluation.read(grpo_run / "eval").rows) == 2
+    out = capsys.readouterr().out
+    assert "| 7 | SFT | " in out and "| 7 | +GRPO 1 | " in out
+    assert "GRPO 1 steps against its SFT over 1 seeds" in out and "the score raised in" in out
+
+    adapter = (grpo_run / "adapter" / "adapter_config.json").stat().st_mtime_ns
+    run_seeds(monkeypatch, "--seeds", "7", *smoke)
+    out = capsys.readouterr().out
+    assert "[seeds] seed 7" not in out and "evaluating" not in out, "read back, not run again"
+    assert (grpo_run / "adapter" / "adapter_config.json").stat().st_mtime_ns == adapter and "| 7 | +GRPO 1 | " in out
+
+    with pytest.raises(SystemExit, match="trained with 1 steps and seed 7"):
+        run_seeds(monkeypatch, "--seeds", "7", *smoke[:1], "2", *smoke[2:], "--name", "seeds1")
