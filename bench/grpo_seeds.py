@@ -3,6 +3,8 @@ evaluated beside its own SFT on the eval split, so that the verdict rests on pai
 
     python bench/grpo_seeds.py --seeds 1 2 3 --sft-steps 300                 # 300-step SFTs, the recipe's 30 GRPO steps
     python bench/grpo_seeds.py --seeds 1 2 --sft-steps 300 --grpo-steps 30 120   # two GRPO lengths from each SFT
+    python bench/grpo_seeds.py --seeds 1 2 3 --sft-steps 300 --grpo-set num_generations=8 gradient_accumulation=32 \
+        --tag 32x8                                                           # GRPO changed, from the same SFTs
     python bench/grpo_seeds.py --seeds 3 --sft-steps 300 --eval-batch 128    # a machine whose calls are short: a seed
                                                                              # a call; each call prints every seed
                                                                              # trained so far under --name
@@ -13,10 +15,11 @@ draws; the recipe run twice), about as much as GRPO has ever moved it, so a sing
 whether GRPO helps. Here each seed trains recipes/gpu-sft.yaml (with `--sft-steps`; the seed sets the LoRA
 initialisation, the rows' order and the GRPO rollouts' sampling) into runs/<name>-s<seed>-sft, then
 recipes/gpu-grpo.yaml from that adapter for each of `--grpo-steps` into runs/<name>-s<seed>-grpo<steps>; the phases'
-time budgets are lifted (`max_minutes: 0`), the rest is the recipe's. Every phase trains through `python -m jobs
-run` (bench/recipe.py's `run_phase`) and every adapter is evaluated greedy on the eval split, guided by the schemas
-unless `--guided off` (bench/recipe_sweep.py's `evaluate`, into the run's `eval-guided/` or `eval/`). A run already
-trained and evaluated is read back, not run again.
+time budgets are lifted (`max_minutes: 0`), the rest is the recipe's, but for the GRPO keys `--grpo-set` changes
+(runs/<name>-s<seed>-grpo<steps>-<tag>: another GRPO from the same SFTs, paired with them as the recipe's is).
+Every phase trains through `python -m jobs run` (bench/recipe.py's `run_phase`) and every adapter is evaluated greedy
+on the eval split, guided by the schemas unless `--guided off` (bench/recipe_sweep.py's `evaluate`, into the run's
+`eval-guided/` or `eval/`). A run already trained and evaluated is read back, not run again.
 
 The table: per seed, the SFT and each GRPO run with intent (every clause met) and the intent score (the mean share
 of a request's clauses met, `evaluation.intent_scores`) per kind and overall; for GRPO, its differences from its own
@@ -24,6 +27,10 @@ SFT and what its training logs say of its signal: the share of groups whose answ
 `frac_reward_zero_std`, nothing to learn from) and the intent reward on its own prompts over the first and the last
 quarter of its steps. Under it, per GRPO length, the mean paired difference over the seeds and in how many seeds
 GRPO raised the score.
+
+On 2026-12-06, one H100, 300 SFT steps, guided (bench/sweeps/results/grpo-seeds-h100.md): the recipe's 30 GRPO steps
+lowered the intent score in each of seeds 1-3 (-0.9, -0.4, -0.6; intent -1.1 points on average), 120 steps by 3.6
+(seed 1); over 120 steps GRPO's own intent reward stayed at 0.38-0.41 a quarter.
 """
 
 from __future__ import annotations
@@ -34,6 +41,8 @@ import json
 import statistics
 import sys
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -47,6 +56,9 @@ from jobs.run_folder import RunFolder  # noqa: E402
 from studio import evaluation, workspace  # noqa: E402
 
 # --smoke: short sequences and two answers of a few tokens per prompt, for a tiny model on a CPU.
+# GRPO keys this bench sets itself, not changed through --grpo-set.
+OWN_KEYS = {"max_steps", "seed", "output", "adapter", "max_minutes", "model"}
+DEFAULT_GRPO = specs.GRPOJob()
 SMOKE = {"batch_size": 2, "gradient_accumulation": 1, "max_length": 256, "num_generations": 2,
          "max_completion_length": 8, "save_steps": 1000}
 
@@ -57,28 +69,30 @@ def phases(args: argparse.Namespace, seed: int) -> tuple[specs.SFTJob, list[spec
                **(SMOKE if args.smoke else {})}
     sft, grpo = recipe.phases(f"{args.name}-s{seed}", "gpu", **changes)
     sft = dataclasses.replace(sft, max_steps=args.sft_steps)
-    return sft, [dataclasses.replace(grpo, output=f"{args.name}-s{seed}-grpo{steps}", max_steps=steps)
-                 for steps in args.grpo_steps]
+    tag = f"-{args.tag}" if args.tag else ""
+    return sft, [dataclasses.replace(grpo, output=f"{args.name}-s{seed}-grpo{steps}{tag}", max_steps=steps,
+                                     **args.grpo_set) for steps in args.grpo_steps]
 
 
-def trained(spec: specs.SFTJob | specs.GRPOJob, seed: int) -> dict:
-    """What this bench recorded when it trained `spec`'s run ({} if it did not); a run of other steps or another
-    seed under the same name stops the bench rather than join the table."""
+def trained(spec: specs.SFTJob | specs.GRPOJob, seed: int, changes: dict) -> dict:
+    """What this bench recorded when it trained `spec`'s run ({} if it did not); a run of other steps, another seed
+    or other `--grpo-set` changes under the same name stops the bench rather than join the table."""
     run = spec.run_folder()
     record = json.loads((run / "seeds.json").read_text()) if (run / "seeds.json").exists() else {}
-    if record and [record.get("steps"), record.get("seed")] != [spec.max_steps, seed]:
-        sys.exit(f"{run} was trained with {record.get('steps')} steps and seed {record.get('seed')}: give another "
-                 "--name, or the same steps and seed")
+    if record and [record.get("steps"), record.get("seed"), record.get("changes", {})] != [spec.max_steps, seed,
+                                                                                             changes]:
+        sys.exit(f"{run} was trained with {record.get('steps')} steps, seed {record.get('seed')} and changes "
+                 f"{record.get('changes', {})}: give another --name or --tag, or the same steps, seed and changes")
     return record if (run / "adapter").is_dir() else {}
 
 
-def train(spec: specs.SFTJob | specs.GRPOJob, seed: int) -> dict:
-    """Train `spec` unless its run holds an adapter trained with the same steps and seed; its record."""
-    record = trained(spec, seed)
+def train(spec: specs.SFTJob | specs.GRPOJob, seed: int, changes: dict) -> dict:
+    """Train `spec` unless its run holds an adapter trained with the same steps, seed and changes; its record."""
+    record = trained(spec, seed, changes)
     if not record:
         print(f"[seeds] seed {seed}: {spec.kind.upper()} {spec.output}, {spec.max_steps} steps", flush=True)
         seconds = recipe_bench.run_phase(spec)
-        record = {"seconds": round(seconds, 1), "steps": spec.max_steps, "seed": seed}
+        record = {"seconds": round(seconds, 1), "steps": spec.max_steps, "seed": seed, "changes": changes}
         workspace.atomic_write_text(spec.run_folder() / "seeds.json", json.dumps(record))
     return record
 
@@ -135,11 +149,34 @@ def paired(pairs: list[tuple[dict, dict]]) -> dict[str, float]:
             "raised": sum(score > 0 for score in scores)}
 
 
+def grpo_changes(pairs: list[str]) -> dict:
+    """`--grpo-set` KEY=VALUE pairs as GRPO spec changes, each value read as YAML.
+
+    >>> grpo_changes(["num_generations=8", "learning_rate=5e-5", "guided=true"])
+    {'num_generations': 8, 'learning_rate': 5e-05, 'guided': True}
+    """
+    fields = {field.name for field in dataclasses.fields(specs.GRPOJob)} - OWN_KEYS
+    changes = {}
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        if not equals or key not in fields:
+            raise ValueError(f"--grpo-set {pair!r}: give KEY=VALUE with KEY one of GRPOJob's keys other than "
+                             f"{', '.join(sorted(OWN_KEYS))} (this bench sets those)")
+        loaded = yaml.safe_load(value)
+        if isinstance(getattr(DEFAULT_GRPO, key), float) and isinstance(loaded, (int, str)):
+            try:
+                loaded = float(loaded)  # YAML 1.1 reads 5e-5 as a string, 1 as an int
+            except ValueError:
+                raise ValueError(f"--grpo-set {pair!r}: {key} is a number") from None
+        changes[key] = loaded
+    return changes
+
+
 def cell(value: float | None, signed: bool = False) -> str:
     return "-" if value is None else f"{100 * value:{'+' if signed else ''}.1f}"
 
 
-def print_table(seeds: dict[int, dict], grpo_steps: list[int]) -> None:
+def print_table(seeds: dict[int, dict], grpo_steps: list[int], tag: str = "") -> None:
     scopes = ("all", *evaluation.KINDS)
     header = ["seed", "run", "train s"] + [f"{scope} {figure}" for scope in scopes for figure in ("intent", "score")]
     header += ["Δ intent", "Δ score", "groups alike", "intent reward first → last quarter"]
@@ -147,7 +184,8 @@ def print_table(seeds: dict[int, dict], grpo_steps: list[int]) -> None:
     print("| --- " * len(header) + "|")
     for seed, runs in sorted(seeds.items()):
         sft = runs["sft"]
-        for label, run in [("SFT", sft), *((f"+GRPO {steps}", runs[steps]) for steps in grpo_steps if steps in runs)]:
+        grpo = [(f"+GRPO {steps}{' ' + tag if tag else ''}", runs[steps]) for steps in grpo_steps if steps in runs]
+        for label, run in [("SFT", sft), *grpo]:
             cells = [str(seed), label, f"{run['seconds']:.0f}"]
             for scope in scopes:
                 rates = run["rates"] if scope == "all" else run["by_kind"].get(scope)
@@ -164,7 +202,7 @@ def print_table(seeds: dict[int, dict], grpo_steps: list[int]) -> None:
         pairs = [(runs["sft"], runs[steps]) for runs in seeds.values() if steps in runs]
         if pairs:
             summary = paired(pairs)
-            print(f"GRPO {steps} steps against its SFT over {summary['seeds']} seeds: intent "
+            print(f"GRPO {steps} steps{' ' + tag if tag else ''} against its SFT over {summary['seeds']} seeds: intent "
                   f"{cell(summary['intent'], True)} points, intent score {cell(summary['score'], True)} "
                   f"(sd {cell(summary['score_sd'])}); "
                   f"the score raised in {summary['raised']} of {summary['seeds']}")
@@ -184,9 +222,18 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=512)
     parser.add_argument("--model", default="", help="another base model (a tiny one for a smoke run)")
     parser.add_argument("--smoke", action="store_true", help="short sequences and 2 answers of 8 tokens a prompt")
+    parser.add_argument("--grpo-set", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="change the recipe's GRPO (keys of jobs.specs.GRPOJob, values read as YAML); needs --tag")
+    parser.add_argument("--tag", default="", help="the changed GRPO's runs are <name>-s<seed>-grpo<steps>-<tag>")
     args = parser.parse_args()
     if args.sft_steps < 1 or min(args.grpo_steps) < 1:
         parser.error("--sft-steps and --grpo-steps count steps: each at least 1")
+    try:
+        args.grpo_set = grpo_changes(args.grpo_set)
+    except ValueError as error:
+        parser.error(str(error))
+    if bool(args.grpo_set) != bool(args.tag):
+        parser.error("--grpo-set and --tag go together: the changed GRPO runs under its own names")
     args.name = args.name or f"seeds{args.sft_steps}"
     # This call's seeds, and those an earlier call of the same name trained (read back, not run again).
     earlier = {int(path.parent.name.removeprefix(f"{args.name}-s").removesuffix("-sft"))
@@ -196,12 +243,12 @@ def main() -> None:
         sft, grpos = phases(args, seed)
         if seed in args.seeds:
             recipe.ensure_generated(sft)
-            train(sft, seed)
+            train(sft, seed, {})
             for grpo in grpos:
-                train(grpo, seed)
+                train(grpo, seed, args.grpo_set)
         runs = {}
         for key, spec in [("sft", sft), *zip(args.grpo_steps, grpos)]:
-            record = trained(spec, seed)
+            record = trained(spec, seed, {} if key == "sft" else args.grpo_set)
             if not record:
                 continue  # an earlier seed without this GRPO length
             runs[key] = {**record, **evaluated(spec, args)}
@@ -211,7 +258,7 @@ def main() -> None:
             seeds[seed] = runs
     print(f"\n[seeds] the gpu recipe, {args.sft_steps} SFT steps, GRPO {', '.join(map(str, args.grpo_steps))} steps, "
           f"{'guided' if args.guided == 'on' else 'unguided'}; rates and scores in %:")
-    print_table(seeds, args.grpo_steps)
+    print_table(seeds, args.grpo_steps, args.tag)
 
 
 if __name__ == "__main__":

@@ -50,5 +50,25 @@ def test_each_seed_trains_sft_then_grpo_and_is_read_back(job_home, tiny_llama, m
     assert "[seeds] seed 7" not in out and "evaluating" not in out, "read back, not run again"
     assert (grpo_run / "adapter" / "adapter_config.json").stat().st_mtime_ns == adapter and "| 7 | +GRPO 1 | " in out
 
-    with pytest.raises(SystemExit, match="trained with 1 steps and seed 7"):
+    with pytest.raises(SystemExit, match="trained with 1 steps, seed 7"):
         run_seeds(monkeypatch, "--seeds", "7", *smoke[:1], "2", *smoke[2:], "--name", "seeds1")
+
+    # Another GRPO from the same SFT, under its own names; the SFT is not trained again.
+    sft_adapter = (sft_run / "adapter" / "adapter_config.json").stat().st_mtime_ns
+    run_seeds(monkeypatch, "--seeds", "7", *smoke, "--grpo-set", "temperature=0.7", "learning_rate=5e-5",
+              "--tag", "cool")
+    changed = specs.load(job_home / "runs" / "seeds1-s7-grpo1-cool" / "job.yaml")
+    assert (changed.temperature, changed.learning_rate, changed.adapter) == (0.7, 5e-5, "seeds1-s7-sft")
+    assert (sft_run / "adapter" / "adapter_config.json").stat().st_mtime_ns == sft_adapter
+    out = capsys.readouterr().out
+    assert "| 7 | +GRPO 1 cool | " in out and "GRPO 1 steps cool against its SFT over 1 seeds" in out
+    with pytest.raises(SystemExit, match="changes {'temperature': 0.7, 'learning_rate': 5e-05}"):
+        run_seeds(monkeypatch, "--seeds", "7", *smoke, "--grpo-set", "temperature=0.5", "--tag", "cool")
+
+
+def test_grpo_changes_are_spec_keys_the_bench_does_not_set_itself():
+    seeds = load_script("bench/grpo_seeds.py")
+    assert seeds.grpo_changes(["num_generations=8", "learning_rate=1"]) == {"num_generations": 8, "learning_rate": 1.0}
+    for wrong in ("lerning_rate=1e-4", "max_steps=5", "seed=3", "temperature", "learning_rate=fast"):
+        with pytest.raises(ValueError, match="--grpo-set"):
+            seeds.grpo_changes([wrong])
