@@ -110,14 +110,9 @@ def run_point(name: str, rows: list[dataset.Row], args: argparse.Namespace) -> d
                    "seed": args.seed}
         workspace.atomic_write_text(run / "curve.json", json.dumps(trained))
     results_folder = run / ("eval-guided" if args.guided == "on" else "eval")
-    results = evaluation.read(results_folder)
-    if results is not None:
-        entry = results.summary["models"][-1]
-    else:
-        print(f"[curve] {len(rows)} rows: evaluating", flush=True)
-        entry = recipe_sweep.evaluate(run / "adapter", {"model": spec.model}, args.limit,
-                                      args.eval_batch or evaluation.DEFAULT_BATCH_SIZE, results_folder,
-                                      args.max_new_tokens, guided=args.guided == "on")
+    entry = recipe_sweep.evaluate_once(run / "adapter", spec.model, results_folder, args.limit, args.eval_batch,
+                                       args.max_new_tokens, args.guided == "on",
+                                       f"[curve] {len(rows)} rows: evaluating")
     return {"rows": len(rows), "train_s": trained.get("seconds"), "by_kind": entry["by_kind"],
             "rates": entry["rates"], "intent_score": entry.get("intent_score") or {}, "results": str(results_folder)}
 

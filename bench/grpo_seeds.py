@@ -101,14 +101,8 @@ def evaluated(spec: specs.SFTJob | specs.GRPOJob, args: argparse.Namespace) -> d
     """The adapter's figures on the eval split (read back where evaluated before)."""
     run = spec.run_folder()
     folder = run / ("eval-guided" if args.guided == "on" else "eval")
-    results = evaluation.read(folder)
-    if results is not None:
-        entry = results.summary["models"][-1]
-    else:
-        print(f"[seeds] evaluating {spec.output}", flush=True)
-        entry = recipe_sweep.evaluate(run / "adapter", {"model": spec.model}, args.limit,
-                                      args.eval_batch or evaluation.DEFAULT_BATCH_SIZE, folder, args.max_new_tokens,
-                                      guided=args.guided == "on")
+    entry = recipe_sweep.evaluate_once(run / "adapter", spec.model, folder, args.limit, args.eval_batch,
+                                       args.max_new_tokens, args.guided == "on", f"[seeds] evaluating {spec.output}")
     return {"rates": entry["rates"], "by_kind": entry["by_kind"], "intent_score": entry.get("intent_score") or {}}
 
 

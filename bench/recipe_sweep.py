@@ -119,6 +119,21 @@ def evaluate(adapter: Path | None, settings: dict, limit: int, batch_size: int, 
     return results.summary["models"][-1]
 
 
+def evaluate_once(adapter: Path, model: str, folder: Path, limit: int, batch_size: int, max_new_tokens: int = 512,
+                  guided: bool = False, announce: str = "") -> dict:
+    """`evaluate` for an adapter on `model`, unless `folder` holds its results already: then they are read back.
+    `announce` is printed before an evaluation that runs."""
+    from studio import evaluation
+
+    results = evaluation.read(folder)
+    if results is not None:
+        return results.summary["models"][-1]
+    if announce:
+        print(announce, flush=True)
+    return evaluate(adapter, {"model": model}, limit, batch_size or evaluation.DEFAULT_BATCH_SIZE, folder,
+                    max_new_tokens, guided=guided)
+
+
 def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int | None, limit: int,
                 batch_size: int, smoke: dict | None = None, max_new_tokens: int = 512,
                 guided: str = "off", pass_at: int = 0, evaluate_it: bool = True, reuse: bool = False,
