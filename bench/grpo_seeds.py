@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -55,10 +56,10 @@ from jobs import recipe, specs  # noqa: E402
 from jobs.run_folder import RunFolder  # noqa: E402
 from studio import evaluation, workspace  # noqa: E402
 
-# --smoke: short sequences and two answers of a few tokens per prompt, for a tiny model on a CPU.
 # GRPO keys this bench sets itself, not changed through --grpo-set.
 OWN_KEYS = {"max_steps", "seed", "output", "adapter", "max_minutes", "model"}
 DEFAULT_GRPO = specs.GRPOJob()
+# --smoke: short sequences and two answers of a few tokens per prompt, for a tiny model on a CPU.
 SMOKE = {"batch_size": 2, "gradient_accumulation": 1, "max_length": 256, "num_generations": 2,
          "max_completion_length": 8, "save_steps": 1000}
 
@@ -228,10 +229,15 @@ def main() -> None:
         parser.error(str(error))
     if bool(args.grpo_set) != bool(args.tag):
         parser.error("--grpo-set and --tag go together: the changed GRPO runs under its own names")
+    try:  # a value the spec refuses (a wrong type, a batch num_generations does not divide) stops here, not later
+        dataclasses.replace(recipe.phases("check", "gpu")[1], **args.grpo_set)
+    except (specs.SpecError, TypeError, ValueError) as error:
+        parser.error(f"--grpo-set: {error}")
     args.name = args.name or f"seeds{args.sft_steps}"
     # This call's seeds, and those an earlier call of the same name trained (read back, not run again).
-    earlier = {int(path.parent.name.removeprefix(f"{args.name}-s").removesuffix("-sft"))
-               for path in workspace.home().glob(f"runs/{args.name}-s*-sft/seeds.json")}
+    pattern = re.compile(re.escape(args.name) + r"-s(\d+)-sft")
+    earlier = {int(found.group(1)) for path in workspace.home().glob(f"runs/{args.name}-s*-sft/seeds.json")
+               if (found := pattern.fullmatch(path.parent.name))}
     seeds: dict[int, dict] = {}
     for seed in sorted({*args.seeds, *earlier}):
         sft, grpos = phases(args, seed)

@@ -66,9 +66,14 @@ def test_each_seed_trains_sft_then_grpo_and_is_read_back(job_home, tiny_llama, m
         run_seeds(monkeypatch, "--seeds", "7", *smoke, "--grpo-set", "temperature=0.5", "--tag", "cool")
 
 
-def test_grpo_changes_are_spec_keys_the_bench_does_not_set_itself():
+def test_grpo_changes_are_spec_keys_the_bench_does_not_set_itself(job_home, monkeypatch, capsys):
     seeds = load_script("bench/grpo_seeds.py")
     assert seeds.grpo_changes(["num_generations=8", "learning_rate=1"]) == {"num_generations": 8, "learning_rate": 1.0}
     for wrong in ("lerning_rate=1e-4", "max_steps=5", "seed=3", "temperature", "learning_rate=fast"):
         with pytest.raises(ValueError, match="--grpo-set"):
             seeds.grpo_changes([wrong])
+    with pytest.raises(SystemExit):  # the recipe's 16 answers a step do not split into groups of 3
+        run_seeds(monkeypatch, "--grpo-set", "num_generations=3", "--tag", "three")
+    assert "num_generations must divide the generation batch" in capsys.readouterr().err
+    runs = job_home / "runs"
+    assert not runs.exists() or not any(runs.iterdir()), "refused before anything trained"
