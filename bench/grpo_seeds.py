@@ -229,26 +229,23 @@ def main() -> None:
         parser.error(str(error))
     if bool(args.grpo_set) != bool(args.tag):
         parser.error("--grpo-set and --tag go together: the changed GRPO runs under its own names")
-    try:  # a value the spec refuses (a wrong type, a batch num_generations does not divide) stops here, not later
-        dataclasses.replace(recipe.phases("check", "gpu")[1], **args.grpo_set)
-    except (specs.SpecError, TypeError, ValueError) as error:
-        parser.error(f"--grpo-set: {error}")
     args.name = args.name or f"seeds{args.sft_steps}"
     # This call's seeds, and those an earlier call of the same name trained (read back, not run again).
     pattern = re.compile(re.escape(args.name) + r"-s(\d+)-sft")
     earlier = {int(found.group(1)) for path in workspace.home().glob(f"runs/{args.name}-s*-sft/seeds.json")
                if (found := pattern.fullmatch(path.parent.name))}
+    try:  # every spec built first: a value one refuses (a type, a batch num_generations does not divide) trains nothing
+        plans = {seed: phases(args, seed) for seed in sorted({*args.seeds, *earlier})}
+    except (specs.SpecError, TypeError, ValueError) as error:
+        parser.error(f"--grpo-set: {error}")
     seeds: dict[int, dict] = {}
-    for seed in sorted({*args.seeds, *earlier}):
-        sft, grpos = phases(args, seed)
+    for seed, (sft, grpos) in plans.items():
         if seed in args.seeds:
             recipe.ensure_generated(sft)
-            train(sft, seed, {})
-            for grpo in grpos:
-                train(grpo, seed, args.grpo_set)
         runs = {}
         for key, spec in [("sft", sft), *zip(args.grpo_steps, grpos)]:
-            record = trained(spec, seed, {} if key == "sft" else args.grpo_set)
+            changes = {} if key == "sft" else args.grpo_set
+            record = train(spec, seed, changes) if seed in args.seeds else trained(spec, seed, changes)
             if not record:
                 continue  # an earlier seed without this GRPO length
             runs[key] = {**record, **evaluated(spec, args)}
