@@ -3,8 +3,8 @@ evaluated beside its own SFT on the eval split, so that the verdict rests on pai
 
     python bench/grpo_seeds.py --seeds 1 2 3 --sft-steps 300                 # 300-step SFTs, the recipe's 30 GRPO steps
     python bench/grpo_seeds.py --seeds 1 2 --sft-steps 300 --grpo-steps 30 120   # two GRPO lengths from each SFT
-    python bench/grpo_seeds.py --seeds 1 2 3 --sft-steps 300 --grpo-set num_generations=8 gradient_accumulation=32 \
-        --tag 32x8                                                           # GRPO changed, from the same SFTs
+    python bench/grpo_seeds.py --seeds 1 2 3 --sft-steps 300 --grpo-set num_generations=8 gradient_accumulation=16 \
+        --tag 16x8                                                           # GRPO changed, from the same SFTs
     python bench/grpo_seeds.py --seeds 3 --sft-steps 300 --eval-batch 128    # a machine whose calls are short: a seed
                                                                              # a call; each call prints every seed
                                                                              # trained so far under --name

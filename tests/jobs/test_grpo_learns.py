@@ -13,11 +13,6 @@ import statistics
 import pytest
 
 
-def even_share(prompts=None, completions=None, completion_ids=None, **kwargs) -> list[float]:
-    """The reward: the share of an answer's tokens whose id is even."""
-    return [sum(token % 2 == 0 for token in ids) / max(1, len(ids)) for ids in completion_ids]
-
-
 @pytest.mark.parametrize("rollout", ["studio", "trl"])
 def test_grpo_raises_a_reward_it_can_learn(tiny_llama, tmp_path, rollout):
     import torch
@@ -33,19 +28,19 @@ def test_grpo_raises_a_reward_it_can_learn(tiny_llama, tmp_path, rollout):
     tokenizer.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(tiny_llama, dtype=torch.float32)
     prompts = Dataset.from_list([{"prompt": [{"role": "user", "content": f"Create bucket {i}"}]} for i in range(64)])
-    seen: list[float] = []
+    seen: list[float] = []  # each step's mean reward
 
-    def reward(**kwargs) -> list[float]:
-        values = even_share(**kwargs)
+    def even_share(completion_ids, **kwargs) -> list[float]:
+        """The reward: the share of an answer's tokens whose id is even."""
+        values = [sum(token % 2 == 0 for token in ids) / max(1, len(ids)) for ids in completion_ids]
         seen.append(statistics.fmean(values))
         return values
 
-    reward.__name__ = "even_share"
     config = GRPOConfig(output_dir=str(tmp_path / "out"), per_device_train_batch_size=16, num_generations=8,
                         max_completion_length=12, learning_rate=2e-2, lr_scheduler_type="constant", max_steps=12,
                         temperature=1.0, seed=0, use_cpu=True, report_to=[], save_strategy="no", logging_steps=1,
                         disable_tqdm=True)
-    trainer = trainer_class()(model=model, reward_funcs=[reward], args=config, train_dataset=prompts,
+    trainer = trainer_class()(model=model, reward_funcs=[even_share], args=config, train_dataset=prompts,
                               processing_class=tokenizer)
     if rollout == "studio":
         trainer.rollout = Rollout.for_model(trainer.accelerator.unwrap_model(trainer.model))
