@@ -60,7 +60,7 @@ def home(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def embedded_home(tmp_path_factory) -> Path:
-    """A workspace holding the embedded model, materialized once for the whole session (about 20-35 s)."""
+    """A workspace holding the embedded model, materialized once for the whole session (about 18 s)."""
     from studio import models
 
     folder = tmp_path_factory.mktemp("embedded-workspace")
