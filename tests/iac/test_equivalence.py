@@ -1,7 +1,7 @@
 """The equivalence set (tests/iac/equivalence.py): hand-written faithful answers are accepted and unfaithful ones
 rejected, each at 95% or more. Prints both rates:
 
-    python -m pytest tests/iac/test_equivalence.py -q -s
+    python -m pytest tests/iac/test_equivalence.py -q -s -n 0
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`validate` returns a verdict for any input, in bounded time and memory, and kills no process.
 
-    python -m pytest tests/iac/test_hostile_inputs.py -q -s     # -s prints the fuzz figures
+    python -m pytest tests/iac/test_hostile_inputs.py -q -s -n 0   # -s prints the fuzz figures (in one process)
 
 The inputs of issue 16 (each once crashed or stalled the app), then a few thousand hostile ones that
 hypothesis builds from the characters parsers nest on, repeated runs of them, fences and aliases.

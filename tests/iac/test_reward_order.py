@@ -6,7 +6,7 @@ The broken answer is made from the reference by changing one value a `require` c
 accept) or, for a clause that checks no value, by deleting the block that meets it; it must then fail the intent.
 The test prints the share of rows in order and wants 95% or more:
 
-    python -m pytest tests/iac/test_reward_order.py -q -s
+    python -m pytest tests/iac/test_reward_order.py -q -s -n 0
 """
 
 from __future__ import annotations
