@@ -166,7 +166,18 @@ def materialize_embedded(progress: Progress | None = None) -> Path:
     folder = workspace.models_dir() / EMBEDDED_FOLDER
     if is_complete(folder):
         return folder
-    report = progress or (lambda fraction, message: None)
+    with _CONVERTING:
+        if is_complete(folder):  # converted by another thread while this one waited
+            return folder
+        return _convert_embedded(folder, progress or (lambda fraction, message: None))
+
+
+# One conversion at a time in a process: two would share the temporary folder, and `_gguf_read_once` patches the
+# gguf module for the whole process.
+_CONVERTING = threading.Lock()
+
+
+def _convert_embedded(folder: Path, report: Progress) -> Path:
     gguf = embedded_gguf()
     started = time.monotonic()
     report(0.05, f"First run: converting the embedded model from {gguf.name} (about 20 s on 2 cores, once)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 
 import pytest
@@ -47,7 +48,8 @@ def test_embedded_model_answers_with_its_chat_template(embedded_home, monkeypatc
 
 
 def test_interrupted_or_truncated_cache_is_rebuilt(embedded_home, tmp_path, monkeypatch):
-    """A folder without the completion marker (a crash mid-write) or with a file of the wrong size is rebuilt."""
+    """A folder without the completion marker (a crash mid-write) or with a file of the wrong size is rebuilt, once for
+    two callers at once."""
     source = embedded_home / "models" / models.EMBEDDED_FOLDER
     home = tmp_path / "ws"
     cached = home / "models" / models.EMBEDDED_FOLDER
@@ -66,12 +68,31 @@ def test_interrupted_or_truncated_cache_is_rebuilt(embedded_home, tmp_path, monk
     (cached / models.COMPLETE_MARKER).unlink()
     assert not models.is_complete(cached)
 
-    seen = []
-    folder = models.materialize_embedded(lambda fraction, message: seen.append(message))
+    # Two callers at once (the app's background preparation and a first answer): one conversion, one folder.
+    import gguf
+
+    reader_class = gguf.GGUFReader
+    seen, folders, errors = [], [], []
+
+    def materialize():
+        try:
+            folders.append(models.materialize_embedded(lambda fraction, message: seen.append(message)))
+        except Exception as error:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(error)
+
+    callers = [threading.Thread(target=materialize) for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    assert not errors and len(folders) == 2 and folders[0] == folders[1], errors
+    folder = folders[0]
     assert models.is_complete(folder)
     assert (folder / "model.safetensors").stat().st_size == (source / "model.safetensors").stat().st_size
     assert seen and "First run" in seen[0], "the first run must say what it is doing"
+    assert sum("First run" in message for message in seen) == 1, "the second caller waits for the first's folder"
     assert not list(folder.parent.glob(".*partial*")), "no temporary folder may be left behind"
+    assert gguf.GGUFReader is reader_class, "the conversion's one-read patch of gguf is undone"
 
 
 def test_offline_hub_id_fails_fast_and_names_the_way_out(home, monkeypatch):
