@@ -32,7 +32,9 @@ On 2026-12-06, one H100, 300 SFT steps, guided (bench/sweeps/results/grpo-seeds-
 lowered the intent score in each of seeds 1-3 (-0.9, -0.4, -0.6; intent -1.1 points on average), 120 steps by 3.6
 (seed 1); over 120 steps GRPO's own intent reward stayed at 0.38-0.41 a quarter. At 16 prompts x 8 answers a step
 (`--grpo-set num_generations=8 gradient_accumulation=16 --tag 16x8`, bench/sweeps/results/grpo-seeds-16x8-h100.md)
-the score moved by -3.0, +1.3 and +2.3 (mean +0.2, sd 2.8), the own intent reward still flat.
+the score moved by -3.0, +1.3 and +2.3 (mean +0.2, sd 2.8), the own intent reward still flat; with lr 3e-4 besides
+(`learning_rate=0.0003 --tag 16x8lr3`, seed 1, bench/sweeps/results/grpo-seeds-16x8-lr3e-4-h100.md) it fell (0.39 to
+0.27 a quarter) and the score with it, by 3.8.
 """
 
 from __future__ import annotations
