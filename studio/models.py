@@ -102,8 +102,9 @@ def is_complete(folder: Path) -> bool:
         return False
 
 
-# The embedded model's conversion on 2 cores, quiet, with `_gguf_read_once` (imports included): reading the GGUF and
-# building the tokenizer 12 s, dequantizing the weights 5 s (22 s without it); a loaded machine takes longer.
+# What the progress ticks expect of the embedded model's conversion. Measured on 2 cores, quiet, with `_gguf_read_once`
+# (imports included): reading the GGUF and building the tokenizer 12 s, dequantizing the weights 5 s (22 s without
+# it); a loaded machine takes longer.
 READING_S, CONVERSION_S = 12, 6
 
 
@@ -156,6 +157,11 @@ def _gguf_read_once():
         gguf.GGUFReader, gguf.get_tensor_name_map = reader_class, name_map
 
 
+# One conversion at a time in a process: two would share the temporary folder, and `_gguf_read_once` patches the
+# gguf module for the whole process.
+_CONVERTING = threading.Lock()
+
+
 def materialize_embedded(progress: Progress | None = None) -> Path:
     """The embedded model as a plain Hugging Face folder in the model cache, built on first use.
 
@@ -170,11 +176,6 @@ def materialize_embedded(progress: Progress | None = None) -> Path:
         if is_complete(folder):  # converted by another thread while this one waited
             return folder
         return _convert_embedded(folder, progress or (lambda fraction, message: None))
-
-
-# One conversion at a time in a process: two would share the temporary folder, and `_gguf_read_once` patches the
-# gguf module for the whole process.
-_CONVERTING = threading.Lock()
 
 
 def _convert_embedded(folder: Path, report: Progress) -> Path:
