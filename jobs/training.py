@@ -264,6 +264,27 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=r".*use_liger_kernel=True. is deprecated", category=FutureWarning)
 
 
+def stage_printer(prefix: str = "[job] "):
+    """A `studio.models.Progress` for train.log: one line per stage of a model's first conversion or download, not
+    one per tick.
+
+    >>> report = stage_printer()
+    >>> for message in ("Dequantizing the weights", "Dequantizing the weights (2 s, about 6 s in all)", "Writing"):
+    ...     report(0.5, message)
+    [job] Dequantizing the weights
+    [job] Writing
+    """
+    last = [None]
+
+    def report(fraction: float, message: str) -> None:
+        stage = message.split(" (")[0]
+        if stage != last[0]:
+            last[0] = stage
+            print(prefix + message, flush=True)
+
+    return report
+
+
 def describe_setup(spec: JobSpec) -> Setup:
     import torch
 
@@ -279,6 +300,7 @@ def describe_setup(spec: JobSpec) -> Setup:
         four_bit = spec.quantization == "nf4"
         note = "NF4 4-bit base (QLoRA)" if four_bit else "full-precision base (quantization: none)"
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    models.resolve(spec.model, progress=stage_printer())  # on a fresh machine, the embedded model's conversion
     # The speed plan: on the CPU (and under `speed: as_written`) the spec as written; on a GPU under
     # `speed: auto` packing, attention, kernels, micro-batch and checkpointing chosen from the memory estimate.
     plan = estimate.plan(spec, estimate.ModelShape.of(spec.model), device)

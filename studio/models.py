@@ -157,6 +157,22 @@ def _gguf_read_once():
         gguf.GGUFReader, gguf.get_tensor_name_map = reader_class, name_map
 
 
+@contextlib.contextmanager
+def _no_dequantizing_bar():
+    """transformers draws its own tqdm bar over the GGUF's tensors, beside the studio's ticks that say the same: in a
+    job's train.log its redraws pile up into one line of some 8,000 characters. Inside this block it draws none."""
+    import functools
+
+    from transformers import modeling_gguf_pytorch_utils as loader
+
+    bar = loader.tqdm
+    loader.tqdm = functools.partial(bar, disable=True)
+    try:
+        yield
+    finally:
+        loader.tqdm = bar
+
+
 # One conversion at a time in a process: two would share the temporary folder, and `_gguf_read_once` patches the
 # gguf module for the whole process.
 _CONVERTING = threading.Lock()
@@ -188,7 +204,7 @@ def _convert_embedded(folder: Path, report: Progress) -> Path:
     tmp = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        with _gguf_read_once():
+        with _gguf_read_once(), _no_dequantizing_bar():
             with ticking(report, 0.1, 0.5, "Reading the GGUF file and its tokenizer", READING_S):
                 tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
             # dequantize=True unpacks the Q4_1 blocks into plain tensors; without it transformers 5 keeps the GGUF

@@ -10,6 +10,7 @@ import time
 import pytest
 import torch
 
+from jobs import training
 from studio import models
 
 
@@ -47,9 +48,9 @@ def test_embedded_model_answers_with_its_chat_template(embedded_home, monkeypatc
     assert batch.new_tokens > 0 and batch.answers[0].strip()
 
 
-def test_interrupted_or_truncated_cache_is_rebuilt(embedded_home, tmp_path, monkeypatch):
+def test_interrupted_or_truncated_cache_is_rebuilt(embedded_home, tmp_path, monkeypatch, capfd):
     """A folder without the completion marker (a crash mid-write) or with a file of the wrong size is rebuilt, once for
-    two callers at once."""
+    two callers at once, with the studio's progress and no bar of transformers' own."""
     source = embedded_home / "models" / models.EMBEDDED_FOLDER
     home = tmp_path / "ws"
     cached = home / "models" / models.EMBEDDED_FOLDER
@@ -75,8 +76,14 @@ def test_interrupted_or_truncated_cache_is_rebuilt(embedded_home, tmp_path, monk
     seen, folders, errors = [], [], []
 
     def materialize():
+        printer = training.stage_printer()  # as a job's train.log shows it: one line a stage
+
+        def progress(fraction, message):
+            seen.append(message)
+            printer(fraction, message)
+
         try:
-            folders.append(models.materialize_embedded(lambda fraction, message: seen.append(message)))
+            folders.append(models.materialize_embedded(progress))
         except Exception as error:  # noqa: BLE001  (reported by the assertion below)
             errors.append(error)
 
@@ -93,6 +100,14 @@ def test_interrupted_or_truncated_cache_is_rebuilt(embedded_home, tmp_path, monk
     assert sum("First run" in message for message in seen) == 1, "the second caller waits for the first's folder"
     assert not list(folder.parent.glob(".*partial*")), "no temporary folder may be left behind"
     assert gguf.GGUFReader is reader_class, "the conversion's one-read patch of gguf is undone"
+    printed = capfd.readouterr()
+    assert "de-quantizing GGUF tensors" not in printed.out + printed.err, "transformers' bar beside the studio's ticks"
+    stages = [line for line in printed.out.splitlines() if line.startswith("[job] ")]
+    assert len(stages) == 5 and stages[-1].startswith("[job] Embedded model ready in "), printed.out
+    assert [line.split(" (")[0] for line in stages[:-1]] == [
+        f"[job] First run: converting the embedded model from {models.embedded_gguf().name}",
+        "[job] Reading the GGUF file and its tokenizer", "[job] Dequantizing the weights", "[job] Writing safetensors",
+    ], printed.out
 
 
 def test_offline_hub_id_fails_fast_and_names_the_way_out(home, monkeypatch):
