@@ -4,6 +4,7 @@ import logging
 
 # bitsandbytes, imported by peft and transformers in every process that trains or generates, asks on a CPU with
 # AVX512-BF16 for a 4-bit kernel from the Hugging Face hub and, failing, tells the user to `pip install kernels`.
-# Its own kernel serves instead, the studio never needs the hub's (a 4-bit base is for CUDA), and the installed
-# `kernels` would only try a download: nothing for a user to do, so the notice stays out of the terminal and train.log.
+# Its own CPU kernel serves instead (and the studio puts a 4-bit base on the CPU only when asked to, as `nf4`); with
+# `kernels` installed it would try a download, which fails offline: nothing for a user to do, so the notice stays out
+# of the terminal and train.log.
 logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
