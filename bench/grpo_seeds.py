@@ -35,8 +35,9 @@ lowered the intent score in each of seeds 1-3 (-0.9, -0.4, -0.6; intent -1.1 poi
 the score moved by -3.0, +1.3 and +2.3 (mean +0.2, sd 2.8), the own intent reward still flat; with lr 3e-4 besides
 (`learning_rate=0.0003 --tag 16x8lr3`, seeds 1-3, bench/sweeps/results/grpo-seeds-16x8-lr3e-4-h100.md) it fell in each
 seed and the score with it, by 5.3 on average (sd 1.6). On 16 prompts met at every step (`dataset=data/fixed16.jsonl
---tag fixed16`, bench/sweeps/results/grpo-fixed-prompts-h100.md) the own intent reward climbed, 0.44 to 0.54, and the
-held-out score fell by 3.7: GRPO learns, but what it learns stays with its prompts.
+--tag fixed16`, bench/sweeps/results/grpo-fixed-prompts-h100.md) the own intent reward climbed, 0.44 to 0.54 (seed 3)
+and 0.45 to 0.56 (seed 1), and seed 3's held-out score fell by 3.7: GRPO learns, but what it learns stays with its
+prompts.
 """
 
 from __future__ import annotations
