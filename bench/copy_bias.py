@@ -31,7 +31,6 @@ of the studio.
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
@@ -40,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from one_shot import evaluate_and_print  # noqa: E402
-from studio import evaluation, generation  # noqa: E402
+from one_shot import eval_rows, evaluate_and_print, experiment_parser  # noqa: E402
+from studio import generation  # noqa: E402
 from studio.guided import decoding  # noqa: E402
 
 _USER_TURN = re.compile(r"<\|im_start\|>user\n(.*?)<\|im_end\|>", re.S)
@@ -89,15 +88,11 @@ def favour_request_words(bias: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--adapter", default="", help="a LoRA adapter on the embedded model (else the base)")
+    parser = experiment_parser(__doc__)
     parser.add_argument("--bias", type=float, default=2.0, help="added to the logits of the request's tokens (0: none)")
-    parser.add_argument("--rows", type=int, default=0, help="first N eval rows (0: all)")
-    parser.add_argument("--tokens", type=int, default=512)
-    parser.add_argument("--keep", default="", metavar="FOLDER", help="also keep the answers (summary.json, rows.jsonl)")
     args = parser.parse_args()
 
-    rows = evaluation.load_rows(evaluation.EVAL_SPLIT)[: args.rows or None]
+    rows = eval_rows(args)
     if args.bias:
         favour_request_words(args.bias)
     evaluate_and_print(rows, args.adapter, generation.Settings(max_new_tokens=args.tokens, guided=True), args.keep,

@@ -81,17 +81,28 @@ def with_examples(nearest: NearestRows, shots: int):
     return messages_for
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def experiment_parser(description: str) -> argparse.ArgumentParser:
+    """The arguments an experiment on the eval split takes besides its own knob: the adapter, the rows, the answers'
+    length, where to keep them (`eval_rows` reads the rows)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--adapter", default="", help="a LoRA adapter on the embedded model (else the base)")
-    parser.add_argument("--shots", type=int, default=1, help="training rows before each request (0: none)")
-    parser.add_argument("--guided", action="store_true", help="schema-guided answers")
     parser.add_argument("--rows", type=int, default=0, help="first N eval rows (0: all)")
     parser.add_argument("--tokens", type=int, default=512)
     parser.add_argument("--keep", default="", metavar="FOLDER", help="also keep the answers (summary.json, rows.jsonl)")
+    return parser
+
+
+def eval_rows(args) -> list[dataset.Row]:
+    return evaluation.load_rows(evaluation.EVAL_SPLIT)[: args.rows or None]
+
+
+def main() -> None:
+    parser = experiment_parser(__doc__)
+    parser.add_argument("--shots", type=int, default=1, help="training rows before each request (0: none)")
+    parser.add_argument("--guided", action="store_true", help="schema-guided answers")
     args = parser.parse_args()
 
-    rows = evaluation.load_rows(evaluation.EVAL_SPLIT)[: args.rows or None]
+    rows = eval_rows(args)
     if args.shots:
         # evaluate() builds its chats through chat.messages_for: the examples go in there
         chat.messages_for = with_examples(NearestRows(dataset.read_jsonl(ROOT / "data" / "train.jsonl")), args.shots)
