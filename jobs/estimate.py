@@ -97,9 +97,9 @@ class ModelShape:
         )
 
     @classmethod
-    def of(cls, model_name: str) -> "ModelShape":
-        """The shape of a studio model (the embedded one is materialized on first use)."""
-        folder = models.resolve(model_name)
+    def of(cls, model_name: str, progress: models.Progress | None = None) -> "ModelShape":
+        """The shape of a studio model (the embedded one is materialized on first use, `progress` told of it)."""
+        folder = models.resolve(model_name, progress)
         return cls.from_config(json.loads((Path(folder) / "config.json").read_text()))
 
     @property

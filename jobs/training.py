@@ -274,12 +274,13 @@ def stage_printer(prefix: str = "[job] "):
     [job] Dequantizing the weights
     [job] Writing
     """
-    last = [None]
+    last = None
 
     def report(fraction: float, message: str) -> None:
+        nonlocal last
         stage = message.split(" (")[0]
-        if stage != last[0]:
-            last[0] = stage
+        if stage != last:
+            last = stage
             print(prefix + message, flush=True)
 
     return report
@@ -300,10 +301,10 @@ def describe_setup(spec: JobSpec) -> Setup:
         four_bit = spec.quantization == "nf4"
         note = "NF4 4-bit base (QLoRA)" if four_bit else "full-precision base (quantization: none)"
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    models.resolve(spec.model, progress=stage_printer())  # on a fresh machine, the embedded model's conversion
     # The speed plan: on the CPU (and under `speed: as_written`) the spec as written; on a GPU under
-    # `speed: auto` packing, attention, kernels, micro-batch and checkpointing chosen from the memory estimate.
-    plan = estimate.plan(spec, estimate.ModelShape.of(spec.model), device)
+    # `speed: auto` packing, attention, kernels, micro-batch and checkpointing chosen from the memory estimate. The
+    # model's shape resolves it: on a fresh machine the embedded model's conversion, told in train.log.
+    plan = estimate.plan(spec, estimate.ModelShape.of(spec.model, progress=stage_printer()), device)
     return Setup(device, dtype_name, four_bit, world_size, int(os.environ.get("RANK", "0")),
                  int(os.environ.get("LOCAL_RANK", "0")), note, plan)
 

@@ -132,6 +132,19 @@ def ticking(report: Progress, start: float, end: float, message: str, expected_s
 
 
 @contextlib.contextmanager
+def _swapped(module, **replacements):
+    """`module`'s attributes replaced inside the block and restored after it, whatever happens inside."""
+    saved = {name: getattr(module, name) for name in replacements}
+    for name, value in replacements.items():
+        setattr(module, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(module, name, value)
+
+
+@contextlib.contextmanager
 def _gguf_read_once():
     """transformers parses the GGUF file anew for the config, the tokenizer and the weights (about 4.6 s each on
     2 cores, most of it the 49,152 vocabulary strings) and builds gguf's tensor-name map once per module of the model
@@ -141,8 +154,7 @@ def _gguf_read_once():
 
     import gguf
 
-    reader_class, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
-    readers = {}
+    reader_class, readers = gguf.GGUFReader, {}
 
     def reader(path, mode="r"):
         key = (str(path), mode)
@@ -150,14 +162,11 @@ def _gguf_read_once():
             readers[key] = reader_class(path, mode)
         return readers[key]
 
-    gguf.GGUFReader, gguf.get_tensor_name_map = reader, functools.lru_cache(maxsize=None)(name_map)
-    try:
+    with _swapped(gguf, GGUFReader=reader, get_tensor_name_map=functools.lru_cache(maxsize=None)(
+            gguf.get_tensor_name_map)):
         yield
-    finally:
-        gguf.GGUFReader, gguf.get_tensor_name_map = reader_class, name_map
 
 
-@contextlib.contextmanager
 def _no_dequantizing_bar():
     """transformers draws its own tqdm bar over the GGUF's tensors, beside the studio's ticks that say the same: in a
     job's train.log its redraws pile up into one line (1,805 characters in a run of the cpu recipe). Inside this block
@@ -166,16 +175,11 @@ def _no_dequantizing_bar():
 
     from transformers import modeling_gguf_pytorch_utils as loader
 
-    bar = loader.tqdm
-    loader.tqdm = functools.partial(bar, disable=True)
-    try:
-        yield
-    finally:
-        loader.tqdm = bar
+    return _swapped(loader, tqdm=functools.partial(loader.tqdm, disable=True))
 
 
-# One conversion at a time in a process: two would share the temporary folder, and `_gguf_read_once` patches the
-# gguf module for the whole process.
+# One conversion at a time in a process: two would share the temporary folder, and the two blocks above patch the
+# gguf and transformers modules for the whole process.
 _CONVERTING = threading.Lock()
 
 
