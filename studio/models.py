@@ -178,6 +178,14 @@ def _no_dequantizing_bar():
     return _swapped(loader, tqdm=functools.partial(loader.tqdm, disable=True))
 
 
+def quiet_loading_bars() -> None:
+    """No tqdm bar of transformers' own ("Loading weights", "Writing model shards") for the models the studio loads
+    and saves: the app's terminal and a job's train.log get the studio's own lines, the page its own progress."""
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+
+
 # One conversion at a time in a process: two would share the temporary folder, and the two blocks above patch the
 # gguf and transformers modules for the whole process.
 _CONVERTING = threading.Lock()
@@ -206,6 +214,7 @@ def _convert_embedded(folder: Path, report: Progress) -> Path:
 
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
+    quiet_loading_bars()
     tmp = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -445,6 +454,7 @@ def load(name: str, *, four_bit: bool = False, dtype=None, device_map="auto", pr
     from transformers import AutoModelForCausalLM
 
     folder = resolve(name, progress)
+    quiet_loading_bars()
     dtype = dtype or pick_dtype()
     kwargs = {"dtype": dtype, "device_map": device_map}
     if attn_implementation:

@@ -48,6 +48,18 @@ def test_embedded_model_answers_with_its_chat_template(embedded_home, monkeypatc
     assert batch.new_tokens > 0 and batch.answers[0].strip()
 
 
+def test_loading_draws_no_bar_of_transformers_own(tiny_llama, capfd):
+    """The app's terminal showed "Loading weights" for every model the tabs loaded, beside the studio's own lines."""
+    from transformers.utils import logging
+
+    logging.enable_progress_bar()  # as a fresh process starts (another test may have turned it off already)
+    capfd.readouterr()
+    model, _ = models.load(str(tiny_llama))
+    printed = capfd.readouterr()
+    assert model is not None and "Loading weights" not in printed.out + printed.err, printed.err
+    assert not logging.is_progress_bar_enabled()
+
+
 def test_interrupted_or_truncated_cache_is_rebuilt(embedded_home, tmp_path, monkeypatch, capfd):
     """A folder without the completion marker (a crash mid-write) or with a file of the wrong size is rebuilt, once for
     two callers at once, with the studio's progress and no bar of transformers' own."""
