@@ -7,6 +7,9 @@ differences and not on one run (one evaluation moves by about ±2-3 points of in
     python bench/sft_variants.py --seeds 1 --steps 300 --variant r256 lora.r=256 lora.alpha=512 \\
         --name v300 --eval-batch 128                       # a seed a call on a machine whose calls are short;
                                                            # each call prints every run of --name so far
+    python bench/sft_variants.py --seeds 1 2 --steps 300 --variant r256 lora.r=256 lora.alpha=512 --only r256 &
+    python bench/sft_variants.py --seeds 1 2 --steps 300 --variant r256 lora.r=256 lora.alpha=512 --only recipe
+                                                           # side by side on one GPU, one process a run
     python bench/sft_variants.py --seeds 1 --steps 1 --limit 2 --model TINY --guided off --smoke \\
         --variant r4 lora.r=4 lora.alpha=8
 
@@ -136,6 +139,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="SFT steps of every run (the recipe's: 1,200)")
     parser.add_argument("--variant", nargs="+", action="append", default=[], metavar=("TAG", "KEY=VALUE"),
                         help="a variant: its tag, then its changes of the recipe's SFT (repeat for more)")
+    parser.add_argument("--only", nargs="+", default=[], metavar="TAG", help="train and evaluate only these runs "
+                        "('recipe': the recipe's SFT); the others are read back once evaluated (processes side by side)")
     parser.add_argument("--name", default="", help="runs are <name>-s<seed>-sft[-<tag>] (default: variants<steps>)")
     parser.add_argument("--guided", choices=("on", "off"), default="on", help="schema-guided evaluation")
     parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
@@ -156,6 +161,9 @@ def main() -> None:
             args.variants[tag] = variant_changes(pairs)
         except ValueError as error:
             parser.error(f"--variant {tag}: {error}")
+    unknown = set(args.only) - {"recipe", *args.variants}
+    if unknown:
+        parser.error(f"--only {' '.join(sorted(unknown))}: give 'recipe' or a tag of --variant")
     args.name = args.name or f"variants{args.steps}"
     pattern = re.compile(re.escape(args.name) + r"-s(\d+)-sft")
     earlier = {int(found.group(1)) for path in workspace.home().glob(f"runs/{args.name}-s*-sft/seeds.json")
@@ -170,10 +178,10 @@ def main() -> None:
             recipe.ensure_generated(runs_of_seed[0][1])
         runs = {}
         for tag, spec, changes in runs_of_seed:
-            if seed in args.seeds:
+            if seed in args.seeds and (not args.only or (tag or "recipe") in args.only):
                 runs[tag] = {**grpo_seeds.train(spec, seed, changes), **grpo_seeds.evaluated(spec, args)}
             elif grpo_seeds.trained(spec, seed, changes) and finished(spec, args):
-                # another seed, read back only once evaluated: a process running it beside this one may be at it
+                # read back only once evaluated: a process running it beside this one (--only) may be at it
                 runs[tag] = {**grpo_seeds.trained(spec, seed, changes), **grpo_seeds.evaluated(spec, args)}
         if "" in runs:
             seeds[seed] = runs

@@ -45,6 +45,14 @@ def test_each_variant_trains_beside_the_recipes_sft_and_is_read_back(job_home, t
     assert (runs / "variants1-s7-sft-r4" / "adapter" / "adapter_config.json").stat().st_mtime_ns == trained
     assert "| 7 | r4 | " in out and "prompt-loss" not in out, "the variants asked for"
 
+    # --only: this process trains one run; the seed's others are read back as they stand (here: evaluated).
+    run_variants(monkeypatch, "--seeds", "7", *smoke, "--variant", "r4", "lora.r=4", "lora.alpha=8",
+                 "--variant", "r2", "lora.r=2", "lora.alpha=4", "--only", "r2")
+    out = capsys.readouterr().out
+    assert "SFT variants1-s7-sft-r2" in out and "SFT variants1-s7-sft," not in out and "-r4," not in out
+    assert "| 7 | the recipe's SFT | " in out and "| 7 | r4 | " in out and "| 7 | r2 | " in out
+    assert (runs / "variants1-s7-sft-r4" / "adapter" / "adapter_config.json").stat().st_mtime_ns == trained
+
     with pytest.raises(SystemExit, match="changes {'lora.r': 4, 'lora.alpha': 8}"):
         run_variants(monkeypatch, "--seeds", "7", *smoke, "--variant", "r4", "lora.r=8")
 
@@ -59,6 +67,9 @@ def test_variant_changes_are_spec_keys_the_bench_does_not_set_itself(job_home, m
     with pytest.raises(SystemExit):  # refused by the spec: a rank out of range
         run_variants(monkeypatch, "--variant", "huge", "lora.r=4096")
     assert "lora.r must be a whole number from 1 to 1024" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run_variants(monkeypatch, "--variant", "r4", "lora.r=4", "--only", "r8")
+    assert "--only r8" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         run_variants(monkeypatch, "--variant", "bare")
     assert "give its changes" in capsys.readouterr().err
