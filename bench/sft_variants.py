@@ -140,7 +140,8 @@ def main() -> None:
     parser.add_argument("--variant", nargs="+", action="append", default=[], metavar=("TAG", "KEY=VALUE"),
                         help="a variant: its tag, then its changes of the recipe's SFT (repeat for more)")
     parser.add_argument("--only", nargs="+", default=[], metavar="TAG", help="train and evaluate only these runs "
-                        "('recipe': the recipe's SFT); the others are read back once evaluated (processes side by side)")
+                        "('recipe': the recipe's SFT); the others are read back once evaluated (processes side by "
+                        "side)")
     parser.add_argument("--name", default="", help="runs are <name>-s<seed>-sft[-<tag>] (default: variants<steps>)")
     parser.add_argument("--guided", choices=("on", "off"), default="on", help="schema-guided evaluation")
     parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
