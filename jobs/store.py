@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     owner TEXT NOT NULL DEFAULT ''
 )
 """
+# How long opening the store waits for another process that is setting it up (the connection's busy timeout is 30 s).
+SET_UP_WAIT_S = 30.0
 # Columns added since the first release: a store written before them gets them on opening.
 ADDED_COLUMNS = {"after": "TEXT NOT NULL DEFAULT ''", "owner": "TEXT NOT NULL DEFAULT ''"}
 
@@ -111,21 +113,33 @@ class JobStore:
         self.path = Path(path) if path else workspace.home() / "jobs.sqlite"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.read_only = False
-        try:
-            with self._connect() as db:
-                # WAL: readers (the Jobs tab's timer) never block the writer, and the writer never blocks them.
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute(SCHEMA)
-                present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
-                for column, declaration in ADDED_COLUMNS.items():
-                    if column not in present:
-                        db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
-        except sqlite3.OperationalError:
-            if not self.path.is_file():
-                raise
-            # A full disk: SQLite cannot make its WAL files, so the store is read as it was last written (every
-            # change refused), and the Jobs tab still shows the jobs until space is freed.
-            self.read_only = True
+        deadline = time.monotonic() + SET_UP_WAIT_S
+        while True:
+            try:
+                self._set_up()
+                return
+            except sqlite3.OperationalError as error:
+                # Another process setting up the same new store (two jobs started at once on a fresh workspace)
+                # holds its lock for a moment: the busy timeout does not cover switching the journal mode.
+                if "locked" in str(error) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                if not self.path.is_file() or "locked" in str(error):
+                    raise
+                # A full disk: SQLite cannot make its WAL files, so the store is read as it was last written (every
+                # change refused), and the Jobs tab still shows the jobs until space is freed.
+                self.read_only = True
+                return
+
+    def _set_up(self) -> None:
+        with self._connect() as db:
+            # WAL: readers (the Jobs tab's timer) never block the writer, and the writer never blocks them.
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(SCHEMA)
+            present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+            for column, declaration in ADDED_COLUMNS.items():
+                if column not in present:
+                    db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {declaration}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:

@@ -168,3 +168,23 @@ def test_a_store_from_before_the_after_column_gets_it(tmp_path):
     db.close()
     opened = JobStore(path)
     assert opened.get("old").after == "" and opened.add("new", "grpo", after="old").after == "old"
+
+
+def test_a_store_another_process_is_setting_up_is_waited_for(tmp_path):
+    """Two jobs started at once on a fresh workspace: one opened the store while the other held its lock to set it
+    up, took the refusal for a full disk and read the empty file ("no such table: jobs", seen when bench processes
+    ran side by side on a GPU machine). Here a connection holds the new file's write lock for half a second: SQLite
+    refuses the switch to WAL at once, without the busy timeout's wait."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "jobs.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.5, lambda: holder.execute("COMMIT"))
+    release.start()
+    opened = JobStore(path)
+    release.join()
+    holder.close()
+    assert not opened.read_only and opened.find("sft1") is None
+    assert opened.add("sft1", "sft").state == "queued"
