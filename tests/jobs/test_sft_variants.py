@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from jobs import specs
+from jobs import recipe, specs
 from studio import evaluation
 from tests.factories import load_script
 
@@ -27,7 +27,9 @@ def test_each_variant_trains_beside_the_recipes_sft_and_is_read_back(job_home, t
     base = specs.load(runs / "variants1-s7-sft" / "job.yaml")
     r4 = specs.load(runs / "variants1-s7-sft-r4" / "job.yaml")
     prompts = specs.load(runs / "variants1-s7-sft-prompt-loss" / "job.yaml")
-    assert (base.max_steps, base.seed, base.max_minutes, base.lora.r) == (1, 7, 0.0, 32) and base.completion_only_loss
+    as_written = specs.load(recipe.files("gpu")[0])
+    assert (base.max_steps, base.seed, base.max_minutes) == (1, 7, 0.0) and base.lora == as_written.lora
+    assert base.completion_only_loss
     assert (r4.lora.r, r4.lora.alpha, r4.lora.targets, r4.seed) == (4, 8, base.lora.targets, 7), "only r and alpha"
     assert (prompts.completion_only_loss, prompts.lora) == (False, base.lora)
     adapter_config = json.loads((runs / "variants1-s7-sft-r4" / "adapter" / "adapter_config.json").read_text())
