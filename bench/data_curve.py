@@ -144,11 +144,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300, help="SFT steps at every point (the same compute)")
     parser.add_argument("--name", default="curve", help="runs are <name>-<rows>-sft")
     parser.add_argument("--mix", action="store_true", help="keep the recipe's share of generated rows")
-    parser.add_argument("--guided", choices=("on", "off"), default="on", help="schema-guided evaluation")
-    parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
-    parser.add_argument("--eval-batch", type=int, default=0, help="answers generated at once (128 on a large GPU)")
-    parser.add_argument("--max-new-tokens", type=int, default=512)
-    parser.add_argument("--model", default="", help="another base model (a tiny one for a smoke run)")
+    recipe_sweep.add_evaluation_arguments(parser)
     parser.add_argument("--seed", type=int, default=0, help="the order the subsets are cut from")
     args = parser.parse_args()
     if not all(0 < fraction <= 1 for fraction in args.fractions):

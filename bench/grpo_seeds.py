@@ -165,14 +165,23 @@ def grpo_changes(pairs: list[str]) -> dict:
         if not equals or key not in fields:
             raise ValueError(f"--grpo-set {pair!r}: give KEY=VALUE with KEY one of GRPOJob's keys other than "
                              f"{', '.join(sorted(OWN_KEYS))} (this bench sets those)")
-        loaded = yaml.safe_load(value)
-        if isinstance(getattr(DEFAULT_GRPO, key), float) and isinstance(loaded, (int, str)):
-            try:
-                loaded = float(loaded)  # YAML 1.1 reads 5e-5 as a string, 1 as an int
-            except ValueError:
-                raise ValueError(f"--grpo-set {pair!r}: {key} is a number") from None
-        changes[key] = loaded
+        changes[key] = spec_value(value, getattr(DEFAULT_GRPO, key), f"--grpo-set {pair!r}: {key}")
     return changes
+
+
+def spec_value(text: str, default, what: str):
+    """A KEY=VALUE pair's value read as YAML, a number where the spec's field (its default `default`) is a float.
+
+    >>> spec_value("5e-5", 1e-4, "lr"), spec_value("1", 1e-4, "lr"), spec_value("true", False, "guided")
+    (5e-05, 1.0, True)
+    """
+    loaded = yaml.safe_load(text)
+    if isinstance(default, float) and isinstance(loaded, (int, str)):
+        try:
+            return float(loaded)  # YAML 1.1 reads 5e-5 as a string, 1 as an int
+        except ValueError:
+            raise ValueError(f"{what} is a number") from None
+    return loaded
 
 
 def cell(value: float | None, signed: bool = False) -> str:
@@ -219,11 +228,7 @@ def main() -> None:
                         "seed's SFT (the recipe's: 30)")
     parser.add_argument("--name", default="", help="runs are <name>-s<seed>-sft and -grpo<steps> (default: "
                         "seeds<sft steps>)")
-    parser.add_argument("--guided", choices=("on", "off"), default="on", help="schema-guided evaluation")
-    parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
-    parser.add_argument("--eval-batch", type=int, default=0, help="answers generated at once (128 on a large GPU)")
-    parser.add_argument("--max-new-tokens", type=int, default=512)
-    parser.add_argument("--model", default="", help="another base model (a tiny one for a smoke run)")
+    recipe_sweep.add_evaluation_arguments(parser)
     parser.add_argument("--smoke", action="store_true", help="short sequences, 2 answers of 8 tokens a prompt, the "
                         "seed rows only")
     parser.add_argument("--grpo-set", nargs="+", default=[], metavar="KEY=VALUE",

@@ -119,6 +119,15 @@ def evaluate(adapter: Path | None, settings: dict, limit: int, batch_size: int, 
     return results.summary["models"][-1]
 
 
+def add_evaluation_arguments(parser) -> None:
+    """The arguments of the benches that train runs and evaluate each (grpo_seeds, sft_variants, data_curve)."""
+    parser.add_argument("--guided", choices=("on", "off"), default="on", help="schema-guided evaluation")
+    parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
+    parser.add_argument("--eval-batch", type=int, default=0, help="answers generated at once (128 on a large GPU)")
+    parser.add_argument("--max-new-tokens", type=int, default=512)
+    parser.add_argument("--model", default="", help="another base model (a tiny one for a smoke run)")
+
+
 def evaluate_once(adapter: Path, model: str, folder: Path, limit: int, batch_size: int, max_new_tokens: int = 512,
                   guided: bool = False, announce: str = "") -> dict:
     """`evaluate` for an adapter on `model`, unless `folder` holds its results already: then they are read back.

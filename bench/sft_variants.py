@@ -33,13 +33,12 @@ import re
 import sys
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import grpo_seeds  # noqa: E402  (bench/grpo_seeds.py: training, evaluation and pairing shared)
+import recipe_sweep  # noqa: E402
 
 from jobs import recipe, specs  # noqa: E402
 from studio import evaluation, workspace  # noqa: E402
@@ -69,14 +68,8 @@ def variant_changes(pairs: list[str]) -> dict:
             raise ValueError(f"{pair!r}: give KEY=VALUE with KEY one of SFTJob's keys other than "
                              f"{', '.join(sorted(OWN_KEYS))} (this bench sets those), or lora.<one of "
                              f"{', '.join(sorted(lora_fields))}>")
-        loaded = yaml.safe_load(value)
-        current = getattr(default.lora if owner else default, name)
-        if isinstance(current, float) and isinstance(loaded, (int, str)):
-            try:
-                loaded = float(loaded)  # YAML 1.1 reads 5e-4 as a string, 1 as an int
-            except ValueError:
-                raise ValueError(f"{pair!r}: {key} is a number") from None
-        changes[key] = loaded
+        changes[key] = grpo_seeds.spec_value(value, getattr(default.lora if owner else default, name),
+                                             f"{pair!r}: {key}")
     return changes
 
 
@@ -143,11 +136,7 @@ def main() -> None:
                         "('recipe': the recipe's SFT); the others are read back once evaluated (processes side by "
                         "side)")
     parser.add_argument("--name", default="", help="runs are <name>-s<seed>-sft[-<tag>] (default: variants<steps>)")
-    parser.add_argument("--guided", choices=("on", "off"), default="on", help="schema-guided evaluation")
-    parser.add_argument("--limit", type=int, default=0, help="evaluate on the first N eval rows only")
-    parser.add_argument("--eval-batch", type=int, default=0, help="answers generated at once (128 on a large GPU)")
-    parser.add_argument("--max-new-tokens", type=int, default=512)
-    parser.add_argument("--model", default="", help="another base model (a tiny one for a smoke run)")
+    recipe_sweep.add_evaluation_arguments(parser)
     parser.add_argument("--smoke", action="store_true", help="short sequences and the seed rows only")
     args = parser.parse_args()
     if args.steps < 1:
