@@ -23,6 +23,11 @@ The table: per seed, the recipe's run and each variant with intent (every clause
 share of a request's clauses met, `evaluation.intent_scores`) per kind and overall, each variant's differences from
 the recipe's run of its seed; under it, per variant, the mean paired difference over the seeds and in how many the
 variant raised the score.
+
+On 2026-12-06, one H100, 300 steps, guided, seeds 1-4 (bench/sweeps/results/sft-variants-h100.md), against the
+recipe's SFT as it then was (LoRA r=32): r=256 (alpha 512) raised the intent score by 6.0 points (sd 1.4), r=512
+(alpha 1024) by 8.0 (sd 1.4), each in 4 of 4 seeds, and at 600 steps r=512 by 8.1 (seed 1); the loss on the prompt
+too (`completion_only_loss=false`) lowered it by 3.9 (seeds 1-2). The recipe then took r=512.
 """
 
 from __future__ import annotations
