@@ -106,12 +106,17 @@ def train(spec: specs.SFTJob | specs.GRPOJob, seed: int, changes: dict) -> dict:
     return record
 
 
+def eval_folder(spec: specs.SFTJob | specs.GRPOJob, args: argparse.Namespace) -> Path:
+    """Where the run's evaluation goes: `eval-guided/` or `eval/`."""
+    return spec.run_folder() / ("eval-guided" if args.guided == "on" else "eval")
+
+
 def evaluated(spec: specs.SFTJob | specs.GRPOJob, args: argparse.Namespace) -> dict:
     """The adapter's figures on the eval split (read back where evaluated before)."""
     run = spec.run_folder()
-    folder = run / ("eval-guided" if args.guided == "on" else "eval")
-    entry = recipe_sweep.evaluate_once(run / "adapter", spec.model, folder, args.limit, args.eval_batch,
-                                       args.max_new_tokens, args.guided == "on", f"[seeds] evaluating {spec.output}")
+    entry = recipe_sweep.evaluate_once(run / "adapter", spec.model, eval_folder(spec, args), args.limit,
+                                       args.eval_batch, args.max_new_tokens, args.guided == "on",
+                                       f"[seeds] evaluating {spec.output}")
     return {"rates": entry["rates"], "by_kind": entry["by_kind"], "intent_score": entry.get("intent_score") or {}}
 
 

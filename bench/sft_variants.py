@@ -95,11 +95,6 @@ def plans(args: argparse.Namespace, seed: int) -> list[tuple[str, specs.SFTJob, 
                               for tag, changes in args.variants.items()]
 
 
-def finished(spec: specs.SFTJob, args: argparse.Namespace) -> bool:
-    """Whether `spec`'s run holds its evaluation already."""
-    return evaluation.read(spec.run_folder() / ("eval-guided" if args.guided == "on" else "eval")) is not None
-
-
 def print_table(seeds: dict[int, dict[str, dict]], tags: list[str]) -> None:
     scopes = ("all", *evaluation.KINDS)
     header = ["seed", "run", "train s"] + [f"{scope} {figure}" for scope in scopes for figure in ("intent", "score")]
@@ -175,9 +170,10 @@ def main() -> None:
         for tag, spec, changes in runs_of_seed:
             if seed in args.seeds and (not args.only or (tag or "recipe") in args.only):
                 runs[tag] = {**grpo_seeds.train(spec, seed, changes), **grpo_seeds.evaluated(spec, args)}
-            elif grpo_seeds.trained(spec, seed, changes) and finished(spec, args):
+            elif evaluation.read(grpo_seeds.eval_folder(spec, args)) is not None:
                 # read back only once evaluated: a process running it beside this one (--only) may be at it
-                runs[tag] = {**grpo_seeds.trained(spec, seed, changes), **grpo_seeds.evaluated(spec, args)}
+                if record := grpo_seeds.trained(spec, seed, changes):
+                    runs[tag] = {**record, **grpo_seeds.evaluated(spec, args)}
         if "" in runs:
             seeds[seed] = runs
     print(f"\n[variants] the gpu recipe's SFT, {args.steps} steps, "

@@ -254,10 +254,9 @@ def quiet_libraries() -> None:
     import warnings
 
     import datasets
-    import transformers
 
     datasets.disable_progress_bars()
-    transformers.utils.logging.disable_progress_bar()
+    models.quiet_loading_bars()
     # TRL 1.16 still passes `gradient_checkpointing`, which transformers 5.23 renamed; nothing for a user to do.
     warnings.filterwarnings("ignore", message=r".*gradient_checkpointing.* is deprecated", category=FutureWarning)
     # TRL 1.16 points to Hub kernels instead, which need a download; Liger's installed kernels are what runs here.
