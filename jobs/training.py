@@ -250,15 +250,14 @@ class Setup:
 
 
 def quiet_libraries() -> None:
-    """Keep train.log readable: no progress bars redrawn in it, no deprecation notes about TRL's own arguments."""
+    """Keep train.log readable: no progress bars redrawn in it, no deprecation notes about TRL's own arguments (the
+    one about `gradient_checkpointing` is filtered where `studio` is imported)."""
     import warnings
 
     import datasets
 
     datasets.disable_progress_bars()
     models.quiet_loading_bars()
-    # TRL 1.16 still passes `gradient_checkpointing`, which transformers 5.23 renamed; nothing for a user to do.
-    warnings.filterwarnings("ignore", message=r".*gradient_checkpointing.* is deprecated", category=FutureWarning)
     # TRL 1.16 points to Hub kernels instead, which need a download; Liger's installed kernels are what runs here.
     warnings.filterwarnings("ignore", message=r".*use_liger_kernel=True. is deprecated", category=FutureWarning)
 

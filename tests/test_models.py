@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -58,6 +61,17 @@ def test_loading_draws_no_bar_of_transformers_own(tiny_llama, capfd):
     printed = capfd.readouterr()
     assert model is not None and "Loading weights" not in printed.out + printed.err, printed.err
     assert not logging.is_progress_bar_enabled()
+
+
+def test_loading_an_adapter_prints_no_library_deprecation_note(tiny_llama, tiny_adapter):
+    """Each adapter the tabs loaded printed PEFT's FutureWarning about transformers' renamed
+    `is_gradient_checkpointing` in the app's terminal; a fresh process, as the app is, prints none."""
+    code = (f"from studio import models\nmodel, _ = models.load_with_adapter({str(tiny_llama)!r}, {str(tiny_adapter)!r})"
+            "\nprint(type(model).__name__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0 and done.stdout.strip() == "PeftModelForCausalLM", done.stderr
+    assert "FutureWarning" not in done.stderr and "is_gradient_checkpointing" not in done.stderr, done.stderr
 
 
 def test_interrupted_or_truncated_cache_is_rebuilt(embedded_home, tmp_path, monkeypatch, capfd):
