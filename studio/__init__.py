@@ -11,6 +11,6 @@ import warnings
 logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 # PEFT 0.21 reads transformers' `is_gradient_checkpointing` whenever it puts an adapter on a model, and TRL 1.16 passes
 # `gradient_checkpointing`, both of which transformers 5.23 renamed: a FutureWarning in the app's terminal at each
-# adapter loaded (the Generate, Evaluate and Export tabs), in the benches' output and in train.log, with nothing for a
+# adapter loaded (the Compare, Evaluate and Export tabs), in the benches' output and in train.log, with nothing for a
 # user to do.
 warnings.filterwarnings("ignore", message=r".*gradient_checkpointing.* is deprecated", category=FutureWarning)
