@@ -117,6 +117,11 @@ def evaluated(spec: specs.SFTJob | specs.GRPOJob, args: argparse.Namespace) -> d
     entry = recipe_sweep.evaluate_once(run / "adapter", spec.model, eval_folder(spec, args), args.limit,
                                        args.eval_batch, args.max_new_tokens, args.guided == "on",
                                        f"[seeds] evaluating {spec.output}")
+    return figures(entry)
+
+
+def figures(entry: dict) -> dict:
+    """The figures the tables read from one model's entry of an evaluation summary."""
     return {"rates": entry["rates"], "by_kind": entry["by_kind"], "intent_score": entry.get("intent_score") or {}}
 
 

@@ -170,10 +170,10 @@ def main() -> None:
         for tag, spec, changes in runs_of_seed:
             if seed in args.seeds and (not args.only or (tag or "recipe") in args.only):
                 runs[tag] = {**grpo_seeds.train(spec, seed, changes), **grpo_seeds.evaluated(spec, args)}
-            elif evaluation.read(grpo_seeds.eval_folder(spec, args)) is not None:
+            elif (results := evaluation.read(grpo_seeds.eval_folder(spec, args))) is not None:
                 # read back only once evaluated: a process running it beside this one (--only) may be at it
                 if record := grpo_seeds.trained(spec, seed, changes):
-                    runs[tag] = {**record, **grpo_seeds.evaluated(spec, args)}
+                    runs[tag] = {**record, **grpo_seeds.figures(results.summary["models"][-1])}
         if "" in runs:
             seeds[seed] = runs
     print(f"\n[variants] the gpu recipe's SFT, {args.steps} steps, "
