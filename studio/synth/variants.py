@@ -147,12 +147,8 @@ class Variants:
         for key, value in _STRING_VALUE.findall(row.output):
             if NAME_KEY.search(key.split(".")[-1]) or key in ("Name", "app", "name"):
                 named |= _tokens(value)
-        found = []
-        for word in sorted(_tokens(request) & named):
-            if (len(word) >= 3 and word.isalpha() and word not in self.schema and self.used_in[word] <= RARE_ROWS
-                    and word not in found):
-                found.append(word)
-        return found
+        return [word for word in sorted(_tokens(request) & named)
+                if len(word) >= 3 and word.isalpha() and word not in self.schema and self.used_in[word] <= RARE_ROWS]
 
     def numbers(self, row: Row) -> list[tuple[str, frozenset]]:
         """Numbers of the request that the answer sets as the whole value of keys, and nowhere else."""
