@@ -71,12 +71,15 @@ def test_ids_and_addresses_change_alike_in_request_answer_and_intent(built, seed
 def test_a_number_takes_a_value_its_key_takes_in_another_answer(built, maker):
     for row in _of(built, "k8b-0001"):
         replicas = int(re.search(r"(\d+)-replica", row.instruction).group(1))
-        assert replicas != 3 and replicas in maker.values["replicas"]
+        assert replicas != 3 and replicas in maker.values["replicas"] and 1 <= replicas <= 6
         assert re.search(rf"^\s*replicas: {replicas}$", row.output, re.M)
         assert "PostgreSQL 16" in row.instruction, "a number the answer does not set as a key's value stays"
     thresholds = {re.search(r"over (\d+)% CPU", row.instruction).group(1) for row in _of(built, "tfc-0077")}
     assert thresholds and "80" not in thresholds
     assert all(int(value) in maker.values["threshold"] for value in thresholds)
+    # `threshold` is bytes in other answers (5368709120): a CPU percentage stays a percentage near the original
+    assert max(int(value) for value in maker.values["threshold"]) > 100
+    assert all(40 <= int(value) <= 100 for value in thresholds)
 
 
 def test_names_change_everywhere_but_the_platforms_words_stay(built):
