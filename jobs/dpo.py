@@ -144,7 +144,8 @@ def train(spec: DPOJob, run: RunFolder, resume: bool = False) -> str:
         loss_type=losses,
         loss_weights=[1.0, spec.sft_weight] if spec.sft_weight else None,
     )
-    metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype)
+    metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype,
+                              first_step_apart=setup.device == "cuda")
     stopper = training.stop_callback(stop)
     trainer = DPOTrainer(
         model=model,

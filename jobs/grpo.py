@@ -173,7 +173,8 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
         beta=spec.beta,
         reward_weights=rewards.trl_reward_weights(),
     )
-    metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype)
+    metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype,
+                              first_step_apart=setup.device == "cuda")
     stopper = training.stop_callback(stop)
     trainer = trainer_class()(
         model=model,

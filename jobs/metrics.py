@@ -127,10 +127,16 @@ def line_from_logs(logs: dict) -> dict:
 class MetricsCallback(TrainerCallback):
     """Appends a line to metrics.jsonl at every log, prints a one-line summary to train.log, keeps the totals."""
 
-    def __init__(self, path: Path, compute_dtype: str = "fp32", window: int = 20):
+    def __init__(self, path: Path, compute_dtype: str = "fp32", window: int = 20, first_step_apart: bool = False):
         self.path = Path(path)
         self.compute_dtype = compute_dtype
         self.step_times: deque[float] = deque(maxlen=window)
+        # On a GPU a process's first step carries one-time costs (kernels compiled and tuned, memory pools grown):
+        # the ETA leaves it out of its mean once another step is timed. The gpu recipe's GRPO took 6.9 s for its
+        # first step and 1.5-3 s for the rest; its largest ETA error after a tenth of its steps was 51% of the phase
+        # (bench/eta_replay.py replays recorded runs both ways).
+        self.first_step_apart = first_step_apart
+        self.steps_timed = 0
         # The job's time budget (`training.time_budget`), where it has one: the ETA never runs past its deadline.
         self.budget = None
         self.step_began: float | None = None
@@ -198,9 +204,17 @@ class MetricsCallback(TrainerCallback):
         if self.step_began is not None:
             seconds = time.monotonic() - self.step_began
             self.step_times.append(seconds)
+            self.steps_timed += 1
             self.seconds_since_log += seconds
             self.total_step_seconds += seconds
             self.step_began = None
+
+    def mean_step(self) -> float | None:
+        """The mean seconds of the steps in the window, the process's first step left out on a GPU."""
+        times = list(self.step_times)
+        if self.first_step_apart and len(times) >= 2 and self.steps_timed == len(times):  # the first still in it
+            times = times[1:]
+        return sum(times) / len(times) if times else None
 
     # -- evaluations -----------------------------------------------------------------------------------
 
@@ -264,7 +278,7 @@ class MetricsCallback(TrainerCallback):
             bytes_, where = peak_memory()
             row["peak_memory_bytes"], row["peak_memory_of"] = bytes_, where
             remaining = max(0, state.max_steps - state.global_step)
-            mean_step = sum(self.step_times) / len(self.step_times) if self.step_times else None
+            mean_step = self.mean_step()
             eta = remaining * mean_step if mean_step is not None else None
             if eta is not None and self.budget is not None:  # a time budget: never past its deadline
                 eta = min(eta, self.budget.seconds_left())

@@ -45,7 +45,8 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
         completion_only_loss=spec.completion_only_loss,
         packing=setup.plan.packing,
     )
-    metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype)
+    metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype,
+                              first_step_apart=setup.device == "cuda")
     stopper = training.stop_callback(stop)
     trainer = SFTTrainer(
         model=model,

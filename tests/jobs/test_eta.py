@@ -1,0 +1,41 @@
+"""The ETA of a job's metrics: on a GPU the process's first step, which carries one-time costs, is left out of the
+mean step once another is timed. A real Trainer whose first step is slow, logging every step."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from jobs.metrics import MetricsCallback
+from tests.jobs.test_time_budget import _slow_line_model
+
+
+def _etas(tmp_path, first_step_apart: bool) -> list[dict]:
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    model, calls = _slow_line_model(0.0), []
+    original = model.forward
+
+    def slow_first(x, y):
+        calls.append(1)
+        time.sleep(1.0 if len(calls) == 1 else 0.03)  # a warm-up of 1 s, then steps of 0.03 s
+        return original(x, y)
+
+    model.forward = slow_first
+    rows = [{"x": torch.randn(4), "y": torch.tensor(3.0)} for _ in range(8)]
+    args = TrainingArguments(output_dir=str(tmp_path), max_steps=20, per_device_train_batch_size=2,
+                             learning_rate=0.1, report_to=[], save_strategy="no", use_cpu=True, disable_tqdm=True,
+                             logging_steps=1)
+    metrics = MetricsCallback(tmp_path / "metrics.jsonl", first_step_apart=first_step_apart)
+    Trainer(model=model, args=args, train_dataset=rows, callbacks=[metrics]).train()
+    return [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_the_first_step_is_left_out_of_the_eta_where_asked(tmp_path):
+    apart = {row["step"]: row["eta_s"] for row in _etas(tmp_path / "apart", True) if row.get("eta_s") is not None}
+    whole = {row["step"]: row["eta_s"] for row in _etas(tmp_path / "whole", False) if row.get("eta_s") is not None}
+    # after 3 of 20 steps, 17 are left, each about 0.03 s: about 0.5 s, where the first step's second weighs a third
+    assert apart[3] < 1.5 < 4.0 < whole[3]
+    assert apart[1] > 10, "with one step timed, it is the ETA's only measure"
+    assert apart[19] < 0.3
