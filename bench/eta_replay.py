@@ -1,15 +1,16 @@
-"""How far off a job's ETA is, replayed from recorded runs: the mean step of the window as it was, and with the
-process's first step left out (`MetricsCallback(first_step_apart=True)`, what jobs do on a GPU since the
-twenty-sixth session).
+"""How far off a job's ETA is, replayed from recorded runs under four rules: the mean step of the window as it was or
+with the process's first step left out (`MetricsCallback(first_step_apart=True)`), and under a time budget the steps
+left counted from the pace's guess (`state.max_steps`, as it was) or from the steps planned (the budget's `upper`).
+Since the twenty-sixth session a job on a GPU leaves its first step out, one on a CPU keeps it, and both count the
+planned steps under a budget: the "now" column.
 
     python bench/eta_replay.py                                   # the kept runs: GRPO on H100s and on this CPU
-    python bench/eta_replay.py workspace/runs/*/metrics.jsonl    # any run logged at every step
+    python bench/eta_replay.py workspace/runs/*/metrics.jsonl    # any run logged at every step (no budget assumed)
 
-Each file is a run's metrics.jsonl (every step logged, as GRPO logs), or a kept one whose first line names the run,
-its device and `max_minutes`. At each logged step the ETA is the steps left times the mean of the window's step
-times, clipped to the time budget where the run had one (its deadline read back from the recorded ETAs); the error
-is `bench/recipe.py`'s: the largest, after a tenth of the steps, of |ETA - the time that was in fact left|, as a
-share of the phase. Both rules run through `jobs.metrics.MetricsCallback.mean_step`, the code the jobs run.
+Each kept file's first line names the run, its device, `max_minutes` and `max_steps`; then its step lines. At each
+logged step the ETA is `MetricsCallback.eta`, the code the jobs run, with the time left to the budget's deadline (read
+back from the recorded ETAs: none passed it, the clipped ones met it). The error is `bench/recipe.py`'s: the largest,
+after a tenth of the steps, of |ETA - the time that was in fact left|, as a share of the phase.
 """
 
 from __future__ import annotations
@@ -28,16 +29,17 @@ KEPT = sorted((ROOT / "bench" / "sweeps" / "results").glob("kept-*/eta-replay/*.
 
 
 def read(path: Path) -> tuple[dict, list[dict]]:
-    """The run's name, device and budget, and its step lines."""
+    """The run's name, device, budget and planned steps, and its step lines."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     meta = rows.pop(0) if rows and "run" in rows[0] else {"run": path.parent.name, "device": "", "max_minutes": None}
     return meta, [row for row in rows if row.get("step_s") is not None and row.get("elapsed_s") is not None]
 
 
-def eta_error(rows: list[dict], first_step_apart: bool, budgeted: bool) -> float | None:
+def eta_error(meta: dict, rows: list[dict], first_step_apart: bool, planned: bool) -> float | None:
     """The largest ETA error after a tenth of the steps, replayed with one rule, as a share of the phase."""
     if len(rows) < 3:
         return None
+    budgeted = bool(meta.get("max_minutes"))
     # The deadline, where a budget clipped the ETA: no recorded ETA passed it, the clipped ones met it.
     deadline = max(row["eta_s"] + row["elapsed_s"] for row in rows if row.get("eta_s") is not None)
     replay = MetricsCallback(Path("unused"), first_step_apart=first_step_apart)
@@ -45,8 +47,8 @@ def eta_error(rows: list[dict], first_step_apart: bool, budgeted: bool) -> float
     for row in rows:  # a line a step: its step_s is that step's time
         replay.step_times.append(row["step_s"])
         replay.steps_timed += 1
-        eta = max(0, row["total_steps"] - row["step"]) * replay.mean_step()
-        etas.append(min(eta, max(0.0, deadline - row["elapsed_s"])) if budgeted else eta)
+        total = meta["max_steps"] if planned and budgeted else row["total_steps"]
+        etas.append(replay.eta(row["step"], total, max(0.0, deadline - row["elapsed_s"]) if budgeted else None))
     end = rows[-1]["elapsed_s"] + etas[-1]
     errors = [abs(eta - (end - row["elapsed_s"])) / end for row, eta in zip(rows[:-1], etas[:-1])
               if row["step"] >= 0.1 * row["total_steps"]]
@@ -57,17 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="*", type=Path, help="metrics.jsonl files (default: the kept runs)")
     args = parser.parse_args(argv)
-    print("| run | device | steps | first step s | the rest, s | ETA error, the window's mean | first step left out |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| run | device | budget | steps | first step s | the rest, s | as it was | first step out | planned steps "
+          "| both | now |")
+    print("| --- " * 11 + "|")
     for path in args.files or KEPT:
         meta, rows = read(path)
         if len(rows) < 3:
             continue
-        budgeted = bool(meta.get("max_minutes"))
-        before, after = eta_error(rows, False, budgeted), eta_error(rows, True, budgeted)
+        rules = [eta_error(meta, rows, apart, planned) for apart, planned in
+                 ((False, False), (True, False), (False, True), (True, True))]
+        now = rules[3] if meta.get("device") == "cuda" else rules[2]
         rest = [row["step_s"] for row in rows[1:]]
-        print(f"| {meta['run']} | {meta.get('device') or '?'} | {len(rows)} | {rows[0]['step_s']:.1f} | "
-              f"{min(rest):.1f}-{max(rest):.1f} | {100 * before:.0f}% | {100 * after:.0f}% |")
+        budget = f"{meta['max_minutes']:g} min" if meta.get("max_minutes") else "none"
+        print(f"| {meta['run']} | {meta.get('device') or '?'} | {budget} | {len(rows)} | {rows[0]['step_s']:.1f} | "
+              f"{min(rest):.1f}-{max(rest):.1f} | " + " | ".join(f"{100 * e:.0f}%" for e in (*rules, now)) + " |")
     return 0
 
 

@@ -39,3 +39,36 @@ def test_the_first_step_is_left_out_of_the_eta_where_asked(tmp_path):
     assert apart[3] < 1.5 < 4.0 < whole[3]
     assert apart[1] > 10, "with one step timed, it is the ETA's only measure"
     assert apart[19] < 0.3
+
+
+def test_under_a_budget_the_eta_counts_the_planned_steps_to_the_deadline(tmp_path, monkeypatch):
+    """A budget that ends the run long before its planned steps, a slow first step: the ETA is the time left to the
+    deadline from the first lines on, where the pace's guess of the steps (which counts the first step's time) ended
+    it early."""
+    import torch
+    from transformers import Trainer, TrainingArguments
+
+    from jobs import training
+
+    monkeypatch.setattr(training, "BUDGET_RESERVE_S", 0.0)
+    model, calls = _slow_line_model(0.0), []
+    original = model.forward
+
+    def slow_first(x, y):
+        calls.append(1)
+        time.sleep(0.8 if len(calls) == 1 else 0.05)
+        return original(x, y)
+
+    model.forward = slow_first
+    rows = [{"x": torch.randn(4), "y": torch.tensor(3.0)} for _ in range(8)]
+    args = TrainingArguments(output_dir=str(tmp_path), max_steps=1000, per_device_train_batch_size=2,
+                             learning_rate=0.1, report_to=[], save_strategy="no", use_cpu=True, disable_tqdm=True,
+                             logging_steps=1)
+    metrics = MetricsCallback(tmp_path / "metrics.jsonl", first_step_apart=True)
+    metrics.budget = training.time_budget(1.0, time.monotonic() - 60.0 + 3.0)  # 3 s from now
+    Trainer(model=model, args=args, train_dataset=rows, callbacks=[metrics, metrics.budget]).train()
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    lines = [row for row in lines if row.get("eta_s") is not None]
+    end = lines[-1]["elapsed_s"] + lines[-1]["eta_s"]
+    errors = [abs(row["eta_s"] - (end - row["elapsed_s"])) for row in lines[1:-1]]
+    assert len(lines) > 10 and max(errors) < 0.3, "the ETA is the time left to the deadline, within a step or two"
