@@ -288,10 +288,10 @@ class MetricsCallback(TrainerCallback):
                 row.update(self._split(step_seconds, steps))
             bytes_, where = peak_memory()
             row["peak_memory_bytes"], row["peak_memory_of"] = bytes_, where
-            if self.budget is not None and self.budget.upper:
-                eta = self.eta(state.global_step, self.budget.upper, self.budget.seconds_left())
-            else:
-                eta = self.eta(state.global_step, state.max_steps)
+            budget = self.budget  # under one, the steps planned until it ends the run (then the steps run)
+            total = budget.upper if budget is not None and budget.upper and budget.ended_early is None \
+                else state.max_steps
+            eta = self.eta(state.global_step, total, budget.seconds_left() if budget is not None else None)
             row["eta_s"] = round(eta, 1) if eta is not None else None
             self.last = row
         row["elapsed_s"] = round(self.elapsed_offset + now - self.began, 2)

@@ -72,3 +72,4 @@ def test_under_a_budget_the_eta_counts_the_planned_steps_to_the_deadline(tmp_pat
     end = lines[-1]["elapsed_s"] + lines[-1]["eta_s"]
     errors = [abs(row["eta_s"] - (end - row["elapsed_s"])) for row in lines[1:-1]]
     assert len(lines) > 10 and max(errors) < 0.3, "the ETA is the time left to the deadline, within a step or two"
+    assert metrics.budget.ended_early == lines[-1]["step"] and lines[-1]["eta_s"] == 0, "the last line: nothing left"
