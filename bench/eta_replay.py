@@ -47,7 +47,8 @@ def eta_error(meta: dict, rows: list[dict], first_step_apart: bool, planned: boo
     for row in rows:  # a line a step: its step_s is that step's time
         replay.step_times.append(row["step_s"])
         replay.steps_timed += 1
-        total = meta["max_steps"] if planned and budgeted else row["total_steps"]
+        # the planned steps until the budget ends the run: its last line counts the steps run (as the jobs do)
+        total = meta["max_steps"] if planned and budgeted and row["step"] < row["total_steps"] else row["total_steps"]
         etas.append(replay.eta(row["step"], total, max(0.0, deadline - row["elapsed_s"]) if budgeted else None))
     end = rows[-1]["elapsed_s"] + etas[-1]
     errors = [abs(eta - (end - row["elapsed_s"])) / end for row, eta in zip(rows[:-1], etas[:-1])
