@@ -24,22 +24,20 @@ sys.path.insert(0, str(ROOT))
 
 from studio import dataset  # noqa: E402
 from studio.dataset import Row  # noqa: E402
-from studio.synth.variants import _ID, Variants, _word_pattern  # noqa: E402
+from studio.synth.variants import Variants, word_pattern  # noqa: E402
 
 
 def literals(maker: Variants, record: dict) -> list[tuple[str, str]]:
     """(kind, literal) of one evaluated row: what its request states and its reference copies."""
     row = Row(instruction=record["instruction"], input=record.get("input", ""), output=record["reference"],
               kind=record["kind"], id=record["id"])
-    request = f"{row.instruction}\n{row.input}"
-    found = [("name", word) for word in maker.name_words(row)]
-    found += [("id", f"{p}-{d}") for p, d in dict.fromkeys(_ID.findall(request)) if f"{p}-{d}" in row.output]
-    return found + [("number", number) for number, _ in maker.numbers(row)]
+    return ([("name", word) for word in maker.name_words(row)] + [("id", old) for old in maker.ids(row)]
+            + [("number", number) for number, _ in maker.numbers(row)])
 
 
 def copied(answer: str, kind: str, literal: str) -> bool:
     if kind == "name":
-        return bool(_word_pattern(literal).search(answer))
+        return bool(word_pattern(literal).search(answer))
     if kind == "id":
         return literal in answer
     return bool(re.search(rf"(?<![\w.\-/:$]){literal}(?![\w/]|[.:\-]\d)", answer))

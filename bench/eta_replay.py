@@ -22,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from recipe import largest_eta_error  # noqa: E402  (bench/recipe.py: the measure of its table)
 
 from jobs.metrics import MetricsCallback  # noqa: E402
 
@@ -43,17 +46,15 @@ def eta_error(meta: dict, rows: list[dict], first_step_apart: bool, planned: boo
     # The deadline, where a budget clipped the ETA: no recorded ETA passed it, the clipped ones met it.
     deadline = max(row["eta_s"] + row["elapsed_s"] for row in rows if row.get("eta_s") is not None)
     replay = MetricsCallback(Path("unused"), first_step_apart=first_step_apart)
-    etas = []
+    replayed = []
     for row in rows:  # a line a step: its step_s is that step's time
         replay.step_times.append(row["step_s"])
         replay.steps_timed += 1
         # the planned steps until the budget ends the run: its last line counts the steps run (as the jobs do)
         total = meta["max_steps"] if planned and budgeted and row["step"] < row["total_steps"] else row["total_steps"]
-        etas.append(replay.eta(row["step"], total, max(0.0, deadline - row["elapsed_s"]) if budgeted else None))
-    end = rows[-1]["elapsed_s"] + etas[-1]
-    errors = [abs(eta - (end - row["elapsed_s"])) / end for row, eta in zip(rows[:-1], etas[:-1])
-              if row["step"] >= 0.1 * row["total_steps"]]
-    return max(errors) if errors else None
+        eta = replay.eta(row["step"], total, max(0.0, deadline - row["elapsed_s"]) if budgeted else None)
+        replayed.append({**row, "eta_s": eta})
+    return largest_eta_error(replayed)
 
 
 def main(argv: list[str] | None = None) -> int:

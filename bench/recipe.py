@@ -53,7 +53,12 @@ def run_phase(spec: specs.JobSpec) -> float:
 
 def eta_error(run: RunFolder) -> float | None:
     """The largest ETA error of a phase after its first 10% of steps, as a share of the phase's duration."""
-    rows = [row for row in run.metrics() if row.get("eta_s") is not None and row.get("elapsed_s") is not None]
+    return largest_eta_error([row for row in run.metrics()
+                              if row.get("eta_s") is not None and row.get("elapsed_s") is not None])
+
+
+def largest_eta_error(rows: list[dict]) -> float | None:
+    """`eta_error` over metrics lines (step, total_steps, elapsed_s, eta_s), recorded or replayed."""
     if len(rows) < 2:
         return None
     end = rows[-1]["elapsed_s"] + rows[-1]["eta_s"]  # the last line's ETA is one step or less

@@ -103,7 +103,7 @@ def _case_like(word: str, like: str) -> str:
     return word
 
 
-def _word_pattern(word: str) -> re.Pattern:
+def word_pattern(word: str) -> re.Pattern:
     """`word` in lower, Title or UPPER case as a whole word or a word of an identifier (`bastion_cpu`)."""
     lower, title, upper = word.lower(), word[:1].upper() + word[1:].lower(), word.upper()
     return re.compile(rf"(?<![A-Za-z0-9])(?:{re.escape(lower)}(?![a-z0-9])|{re.escape(title)}(?![a-z0-9])|"
@@ -179,6 +179,13 @@ class Variants:
                 found.append((number, frozenset(keys)))
         return found
 
+    @staticmethod
+    def ids(row: Row) -> list[str]:
+        """IDs of the request (`vpc-0aa1`, `sg-0f1e2d3c4b5a69788`) that the answer or the intent uses."""
+        request, intent = f"{row.instruction}\n{row.input}", json.dumps(row.intent)
+        found = (f"{prefix}-{digits}" for prefix, digits in _ID.findall(request))
+        return [old for old in dict.fromkeys(found) if old in row.output or old in intent]
+
     def changes(self, row: Row, rng: random.Random) -> list[Change]:
         """One draw of new values for everything `row` lets change."""
         request = f"{row.instruction}\n{row.input}"
@@ -189,11 +196,9 @@ class Variants:
         for word in self.name_words(row):
             if names:
                 out.append(Change("word", word, names.pop()))
-        for prefix, digits in dict.fromkeys(_ID.findall(request)):
-            old = f"{prefix}-{digits}"
-            if old in row.output or old in json.dumps(row.intent):
-                new = f"{prefix}-" + "".join(rng.choice("0123456789abcdef") for _ in digits)
-                out.append(Change("text", old, new))
+        for old in self.ids(row):
+            prefix, digits = old.split("-", 1)
+            out.append(Change("text", old, f"{prefix}-" + "".join(rng.choice("0123456789abcdef") for _ in digits)))
         for old in dict.fromkeys(_LONG_NUMBER.findall(request)):
             if old in row.output:
                 out.append(Change("text", old, rng.choice("123456789") + "".join(
@@ -224,7 +229,7 @@ class Variants:
     def _apply_text(text: str, changes: list[Change], where: str) -> str:
         for change in changes:
             if change.kind == "word":
-                text = _word_pattern(change.old).sub(lambda m, c=change: _case_like(c.new, m.group(0)), text)
+                text = word_pattern(change.old).sub(lambda m, c=change: _case_like(c.new, m.group(0)), text)
             elif change.kind == "text":
                 text = text.replace(change.old, change.new)
             elif where == "request":

@@ -10,31 +10,42 @@ from jobs.metrics import MetricsCallback
 from tests.jobs.test_time_budget import _slow_line_model
 
 
-def _etas(tmp_path, first_step_apart: bool) -> list[dict]:
+def _train(tmp_path, first_s: float, rest_s: float, max_steps: int, first_step_apart: bool,
+           seconds_left: float | None = None) -> tuple[MetricsCallback, list[dict]]:
+    """Steps of `rest_s` after a first of `first_s`, every step logged, under a budget whose deadline is `seconds_left`
+    away where given; the metrics callback and its lines that carry an ETA."""
     import torch
     from transformers import Trainer, TrainingArguments
+
+    from jobs import training
 
     model, calls = _slow_line_model(0.0), []
     original = model.forward
 
     def slow_first(x, y):
         calls.append(1)
-        time.sleep(1.0 if len(calls) == 1 else 0.03)  # a warm-up of 1 s, then steps of 0.03 s
+        time.sleep(first_s if len(calls) == 1 else rest_s)
         return original(x, y)
 
     model.forward = slow_first
     rows = [{"x": torch.randn(4), "y": torch.tensor(3.0)} for _ in range(8)]
-    args = TrainingArguments(output_dir=str(tmp_path), max_steps=20, per_device_train_batch_size=2,
+    args = TrainingArguments(output_dir=str(tmp_path), max_steps=max_steps, per_device_train_batch_size=2,
                              learning_rate=0.1, report_to=[], save_strategy="no", use_cpu=True, disable_tqdm=True,
                              logging_steps=1)
     metrics = MetricsCallback(tmp_path / "metrics.jsonl", first_step_apart=first_step_apart)
-    Trainer(model=model, args=args, train_dataset=rows, callbacks=[metrics]).train()
-    return [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    callbacks = [metrics]
+    if seconds_left is not None:
+        metrics.budget = training.time_budget(1.0, time.monotonic() - 60.0 + seconds_left)
+        callbacks.append(metrics.budget)
+    Trainer(model=model, args=args, train_dataset=rows, callbacks=callbacks).train()
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    return metrics, [row for row in lines if row.get("eta_s") is not None]
 
 
 def test_the_first_step_is_left_out_of_the_eta_where_asked(tmp_path):
-    apart = {row["step"]: row["eta_s"] for row in _etas(tmp_path / "apart", True) if row.get("eta_s") is not None}
-    whole = {row["step"]: row["eta_s"] for row in _etas(tmp_path / "whole", False) if row.get("eta_s") is not None}
+    # a warm-up of 1 s, then steps of 0.03 s
+    apart = {row["step"]: row["eta_s"] for row in _train(tmp_path / "apart", 1.0, 0.03, 20, True)[1]}
+    whole = {row["step"]: row["eta_s"] for row in _train(tmp_path / "whole", 1.0, 0.03, 20, False)[1]}
     # after 3 of 20 steps, 17 are left, each about 0.03 s: about 0.5 s, where the first step's second weighs a third
     assert apart[3] < 1.5 < 4.0 < whole[3]
     assert apart[1] > 10, "with one step timed, it is the ETA's only measure"
@@ -45,30 +56,10 @@ def test_under_a_budget_the_eta_counts_the_planned_steps_to_the_deadline(tmp_pat
     """A budget that ends the run long before its planned steps, a slow first step: the ETA is the time left to the
     deadline from the first lines on, where the pace's guess of the steps (which counts the first step's time) ended
     it early."""
-    import torch
-    from transformers import Trainer, TrainingArguments
-
     from jobs import training
 
     monkeypatch.setattr(training, "BUDGET_RESERVE_S", 0.0)
-    model, calls = _slow_line_model(0.0), []
-    original = model.forward
-
-    def slow_first(x, y):
-        calls.append(1)
-        time.sleep(0.8 if len(calls) == 1 else 0.05)
-        return original(x, y)
-
-    model.forward = slow_first
-    rows = [{"x": torch.randn(4), "y": torch.tensor(3.0)} for _ in range(8)]
-    args = TrainingArguments(output_dir=str(tmp_path), max_steps=1000, per_device_train_batch_size=2,
-                             learning_rate=0.1, report_to=[], save_strategy="no", use_cpu=True, disable_tqdm=True,
-                             logging_steps=1)
-    metrics = MetricsCallback(tmp_path / "metrics.jsonl", first_step_apart=True)
-    metrics.budget = training.time_budget(1.0, time.monotonic() - 60.0 + 3.0)  # 3 s from now
-    Trainer(model=model, args=args, train_dataset=rows, callbacks=[metrics, metrics.budget]).train()
-    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    lines = [row for row in lines if row.get("eta_s") is not None]
+    metrics, lines = _train(tmp_path, 0.8, 0.05, 1000, True, seconds_left=3.0)
     end = lines[-1]["elapsed_s"] + lines[-1]["eta_s"]
     errors = [abs(row["eta_s"] - (end - row["elapsed_s"])) for row in lines[1:-1]]
     assert len(lines) > 10 and max(errors) < 0.3, "the ETA is the time left to the deadline, within a step or two"
