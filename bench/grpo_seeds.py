@@ -111,12 +111,12 @@ def eval_folder(spec: specs.SFTJob | specs.GRPOJob, args: argparse.Namespace) ->
     return spec.run_folder() / ("eval-guided" if args.guided == "on" else "eval")
 
 
-def evaluated(spec: specs.SFTJob | specs.GRPOJob, args: argparse.Namespace) -> dict:
-    """The adapter's figures on the eval split (read back where evaluated before)."""
+def evaluated(spec: specs.SFTJob | specs.GRPOJob, args: argparse.Namespace, rows_file: str = "") -> dict:
+    """The adapter's figures on the eval split, or on `rows_file` (read back where evaluated before)."""
     run = spec.run_folder()
     entry = recipe_sweep.evaluate_once(run / "adapter", spec.model, eval_folder(spec, args), args.limit,
                                        args.eval_batch, args.max_new_tokens, args.guided == "on",
-                                       f"[seeds] evaluating {spec.output}")
+                                       f"[seeds] evaluating {spec.output}", rows_file)
     return figures(entry)
 
 

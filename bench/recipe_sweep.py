@@ -129,9 +129,9 @@ def add_evaluation_arguments(parser) -> None:
 
 
 def evaluate_once(adapter: Path, model: str, folder: Path, limit: int, batch_size: int, max_new_tokens: int = 512,
-                  guided: bool = False, announce: str = "") -> dict:
-    """`evaluate` for an adapter on `model`, unless `folder` holds its results already: then they are read back.
-    `announce` is printed before an evaluation that runs."""
+                  guided: bool = False, announce: str = "", rows_file: str = "") -> dict:
+    """`evaluate` for an adapter on `model` (over `rows_file`, else the eval split), unless `folder` holds its
+    results already: then they are read back. `announce` is printed before an evaluation that runs."""
     from studio import evaluation
 
     results = evaluation.read(folder)
@@ -140,7 +140,7 @@ def evaluate_once(adapter: Path, model: str, folder: Path, limit: int, batch_siz
     if announce:
         print(announce, flush=True)
     return evaluate(adapter, {"model": model}, limit, batch_size or evaluation.DEFAULT_BATCH_SIZE, folder,
-                    max_new_tokens, guided=guided)
+                    max_new_tokens, guided=guided, rows_file=rows_file)
 
 
 def run_variant(variant: dict, defaults: dict, work: Path, out: Path, gpu: int | None, limit: int,

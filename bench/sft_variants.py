@@ -52,6 +52,9 @@ from studio import evaluation, workspace  # noqa: E402
 OWN_KEYS = {"max_steps", "seed", "output", "max_minutes", "model"}
 # --smoke: short sequences and the seed rows only, for a tiny model on a CPU (num_generations: the recipe's GRPO phase,
 # built beside the SFT and not run, must still divide its batch).
+# A variant's key that is no SFT setting: the file of rows it is evaluated on, in place of the eval split (rows that
+# hold more than their request, as bench/retrieved_rows.py writes; their intents the eval split's).
+EVAL_ROWS = "eval_rows"
 SMOKE = {"batch_size": 2, "gradient_accumulation": 1, "max_length": 256, "save_steps": 1000,
          "dataset": "data/train.jsonl", "mix_dataset": "", "num_generations": 2}
 
@@ -61,18 +64,23 @@ def variant_changes(pairs: list[str]) -> dict:
 
     >>> variant_changes(["lora.r=256", "lora.alpha=512", "completion_only_loss=false", "learning_rate=5e-4"])
     {'lora.r': 256, 'lora.alpha': 512, 'completion_only_loss': False, 'learning_rate': 0.0005}
+    >>> variant_changes(["max_length=2048", "eval_rows=data/retrieved/eval.jsonl"])
+    {'max_length': 2048, 'eval_rows': 'data/retrieved/eval.jsonl'}
     """
     default = specs.SFTJob()
     fields = {field.name for field in dataclasses.fields(specs.SFTJob)} - OWN_KEYS - {"lora"}
     lora_fields = {field.name for field in dataclasses.fields(specs.LoraSettings)}
-    changes = {}
+    changes: dict = {}
     for pair in pairs:
         key, equals, value = pair.partition("=")
+        if key == EVAL_ROWS and equals:
+            changes[key] = value
+            continue
         owner, _, name = key.rpartition(".")
         if not equals or not ((owner == "" and name in fields) or (owner == "lora" and name in lora_fields)):
             raise ValueError(f"{pair!r}: give KEY=VALUE with KEY one of SFTJob's keys other than "
                              f"{', '.join(sorted(OWN_KEYS))} (this bench sets those), or lora.<one of "
-                             f"{', '.join(sorted(lora_fields))}>")
+                             f"{', '.join(sorted(lora_fields))}>, or {EVAL_ROWS}=FILE (the rows it is evaluated on)")
         changes[key] = grpo_seeds.spec_value(value, getattr(default.lora if owner else default, name),
                                              f"{pair!r}: {key}")
     return changes
@@ -81,7 +89,7 @@ def variant_changes(pairs: list[str]) -> dict:
 def changed(spec: specs.SFTJob, changes: dict, output: str) -> specs.SFTJob:
     """`spec` with a variant's changes, run as `output` (validated: a value the spec refuses raises SpecError)."""
     lora = {key.removeprefix("lora."): value for key, value in changes.items() if key.startswith("lora.")}
-    plain = {key: value for key, value in changes.items() if not key.startswith("lora.")}
+    plain = {key: value for key, value in changes.items() if not key.startswith("lora.") and key != EVAL_ROWS}
     return dataclasses.replace(spec, output=output, lora=dataclasses.replace(spec.lora, **lora), **plain)
 
 
@@ -169,7 +177,8 @@ def main() -> None:
         runs = {}
         for tag, spec, changes in runs_of_seed:
             if seed in args.seeds and (not args.only or (tag or "recipe") in args.only):
-                runs[tag] = {**grpo_seeds.train(spec, seed, changes), **grpo_seeds.evaluated(spec, args)}
+                runs[tag] = {**grpo_seeds.train(spec, seed, changes),
+                             **grpo_seeds.evaluated(spec, args, changes.get(EVAL_ROWS, ""))}
             elif (results := evaluation.read(grpo_seeds.eval_folder(spec, args))) is not None:
                 # read back only once evaluated: a process running it beside this one (--only) may be at it
                 if record := grpo_seeds.trained(spec, seed, changes):

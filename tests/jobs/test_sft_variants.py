@@ -77,3 +77,20 @@ def test_variant_changes_are_spec_keys_the_bench_does_not_set_itself(job_home, m
     assert "give its changes" in capsys.readouterr().err
     runs = job_home / "runs"
     assert not runs.exists() or not any(runs.iterdir()), "refused before anything trained"
+
+
+def test_a_variant_is_evaluated_on_its_own_rows(job_home, tiny_llama, monkeypatch, capsys, tmp_path):
+    rows = evaluation.load_rows(evaluation.EVAL_SPLIT)[:2]
+    with_example = [dict(row.to_dict(), input=f"{row.input}\n\nAn example: resource \"aws_s3_bucket\" \"x\" {{}}")
+                    for row in rows]
+    own = tmp_path / "eval-with-examples.jsonl"
+    own.write_text("".join(json.dumps(row) + "\n" for row in with_example))
+    run_variants(monkeypatch, "--seeds", "7", "--steps", "1", "--limit", "2", "--model", str(tiny_llama), "--guided",
+                 "off", "--max-new-tokens", "8", "--smoke", "--variant", "ex", "lora.r=4", f"eval_rows={own}")
+    runs = job_home / "runs"
+    assert [row["input"] for row in evaluation.read(runs / "variants1-s7-sft-ex" / "eval").rows] == \
+        [row["input"] for row in with_example]
+    assert [row["input"] for row in evaluation.read(runs / "variants1-s7-sft" / "eval").rows] == \
+        [row.input for row in rows], "the recipe's run on the eval split"
+    assert json.loads((runs / "variants1-s7-sft-ex" / "seeds.json").read_text())["changes"]["eval_rows"] == str(own)
+    assert "| 7 | ex | " in capsys.readouterr().out

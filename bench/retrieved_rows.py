@@ -1,0 +1,188 @@
+"""Rows with a worked example in them: each request with the nearest training row's request and answer after it, for
+an SFT that learns to adapt an example rather than to recall (bench/one_shot.py put one before an untrained model).
+
+    python bench/retrieved_rows.py --out data/retrieved      # train.jsonl, generated.jsonl and eval.jsonl there, 15 s
+    python bench/retrieved_rows.py --likeness workspace/runs/cpu27-rag/eval-guided     # answers near their examples
+    python bench/sft_variants.py --seeds 1 2 --steps 600 --eval-batch 128 --name vv600 --variant rag \\
+        dataset=data/retrieved/train.jsonl mix_dataset=data/retrieved/generated.jsonl max_length=2048 \\
+        eval_rows=data/retrieved/eval.jsonl                 # the gpu recipe's SFT on them, evaluated on theirs
+
+The example of a row is the training row of the same kind (seed or generated) whose instruction and input are
+nearest to it (TF-IDF cosine over words, as bench/one_shot.py), the row itself left out and so are rows as near to
+it as no eval row is to a training row: word 3-shingle Jaccard of the request above 0.31, the largest between an eval
+row and any training row (data/README.md). Without that a generated row's example would be its own template's twin,
+and the model would learn to copy. The eval rows' examples come from every training row. The example goes into the
+row's `input`, after its own, so the rows stay Alpaca rows and every entry point reads them.
+
+On 2026-12-07, this 2-core CPU, the cpu recipe's SFT (r=128, 19 minutes) on these rows against the recipe's, two
+seeds, guided, the 121 eval rows (bench/sweeps/results/retrieved-examples-cpu.md): the intent score 10.1 → 13.6 and
+10.9 → 13.7, the requests met whole 0.8 → 0.8 and 0.8 → 1.7%; 18 and 24 of the 121 answers are their example
+verbatim, and the examples' answers as they stand score 16.7 (4.1% met whole), more than either model. Asked without
+an example the adapter loops in 42% of its answers. Not a setting of the studio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from studio import dataset, workspace  # noqa: E402
+
+# The largest word 3-shingle Jaccard between an eval row's request and a training row's (data/README.md).
+NEAREST_EVAL = 0.31
+CANDIDATES = 40
+LEAD = "A similar request from the dataset and its answer, for reference; follow the request above, not this one:"
+
+
+def words(row: dataset.Row) -> list[str]:
+    return re.findall(r"[a-z0-9]+", f"{row.instruction} {row.input}".lower())
+
+
+def shingles(row: dataset.Row) -> set[tuple[str, ...]]:
+    tokens = words(row)
+    return {tuple(tokens[i:i + 3]) for i in range(max(1, len(tokens) - 2))}
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+class Index:
+    """TF-IDF vectors of the pool's requests, unit length, as one matrix."""
+
+    def __init__(self, pool: list[dataset.Row]):
+        self.pool = pool
+        documents = [words(row) for row in pool]
+        counts = Counter(word for document in documents for word in set(document))
+        self.vocabulary = {word: i for i, word in enumerate(sorted(counts))}
+        self.idf = np.array([np.log((len(pool) + 1) / (counts[word] + 1)) for word in sorted(counts)], np.float32)
+        self.matrix = self.vectors(pool)
+        self.kinds = np.array([row.kind for row in pool])
+        self.shingles = [shingles(row) for row in pool]
+
+    def vectors(self, rows: list[dataset.Row]) -> np.ndarray:
+        matrix = np.zeros((len(rows), len(self.vocabulary)), np.float32)
+        for i, row in enumerate(rows):
+            for word, n in Counter(words(row)).items():
+                if word in self.vocabulary:
+                    matrix[i, self.vocabulary[word]] = n
+        matrix *= self.idf
+        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+        return matrix
+
+    def examples(self, rows: list[dataset.Row], exclude_near: bool) -> list[dataset.Row | None]:
+        """The nearest pool row of the same kind for each row (None where none is far enough)."""
+        found: list[dataset.Row | None] = []
+        for start in range(0, len(rows), 512):
+            part = rows[start:start + 512]
+            similarity = self.vectors(part) @ self.matrix.T
+            for i, row in enumerate(part):
+                similarity[i, self.kinds != row.kind] = -1.0
+                own = shingles(row)
+                choice = None
+                for j in np.argsort(-similarity[i])[:CANDIDATES]:
+                    candidate = self.pool[j]
+                    if candidate.id == row.id and candidate.output == row.output:
+                        continue
+                    if exclude_near and jaccard(own, self.shingles[j]) > NEAREST_EVAL:
+                        continue
+                    choice = candidate
+                    break
+                found.append(choice)
+        return found
+
+
+def with_example(row: dataset.Row, example: dataset.Row | None) -> dict:
+    record = row.to_dict()
+    if example is not None:
+        request = f"{example.instruction}\n{example.input}".strip()
+        shown = f"{LEAD}\n\nRequest: {request}\n\nAnswer:\n{example.output}"
+        record["input"] = f"{row.input.strip()}\n\n{shown}" if row.input.strip() else shown
+    return record
+
+
+def copied(rows: list[dataset.Row], examples: list[dataset.Row | None]) -> dict[str, float]:
+    """What the examples' answers score as they stand, each judged by the studio's validators against the intent of
+    the row it was found for: the share that meets it whole and the mean intent score, overall and per kind (what a
+    model that only copied its example would reach)."""
+    from studio.evaluation import answer_record
+
+    scores: dict[str, list[float]] = {}
+    met: dict[str, list[bool]] = {}
+    for row, example in zip(rows, examples):
+        intent = answer_record(example.output, row.kind, row.intent)["intent"] if example else {}
+        for scope in ("all", row.kind):
+            scores.setdefault(scope, []).append(float(intent.get("score") or 0.0))
+            met.setdefault(scope, []).append(intent.get("status") == "passed")
+    return {f"{scope} {figure}": round(100 * sum(values[scope]) / len(values[scope]), 1)
+            for scope in scores for figure, values in (("intent", met), ("score", scores))}
+
+
+def example_of(row: dict) -> str:
+    """The example answer a row with an example carries ('' for a row without one)."""
+    shown = row.get("input", "")
+    return shown.split(f"{LEAD}", 1)[1].split("\n\nAnswer:\n", 1)[1].strip() if LEAD in shown else ""
+
+
+def likeness(folder: Path, examples: dict[str, str]) -> dict[str, float]:
+    """How near an evaluation's answers (its last model's) are to the examples of their rows (`examples` by row id):
+    how many are an example verbatim, how many over 0.9 alike (difflib's ratio), and the mean likeness."""
+    from difflib import SequenceMatcher
+
+    from studio import evaluation
+
+    results = evaluation.read(folder)
+    if results is None:
+        raise SystemExit(f"{folder}: no evaluation there")
+    label = results.summary["models"][-1]["label"]
+    ratios, verbatim = [], 0
+    for row in results.rows:
+        example = examples.get(row["id"], "")
+        for answer in row["answers"].get(label) or []:
+            ratios.append(SequenceMatcher(None, answer["text"].strip(), example).ratio())
+            verbatim += bool(example) and answer["text"].strip() == example
+    return {"answers": len(ratios), "verbatim": verbatim, "over 0.9": sum(r > 0.9 for r in ratios),
+            "mean": round(sum(ratios) / max(1, len(ratios)), 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", default="data/train.jsonl")
+    parser.add_argument("--generated", default="data/generated.jsonl")
+    parser.add_argument("--eval", default="data/eval.jsonl")
+    parser.add_argument("--out", default="data/retrieved")
+    parser.add_argument("--likeness", nargs="+", default=[], metavar="FOLDER", help="write nothing: how near each "
+                        "evaluation's answers are to the examples of --out's eval.jsonl")
+    args = parser.parse_args()
+    if args.likeness:
+        shown = {row["id"]: example_of(row) for row in map(json.loads, (Path(args.out) / "eval.jsonl").open())}
+        for folder in args.likeness:
+            print(f"{folder}: {likeness(Path(folder), shown)}")
+        return
+    train, generated = dataset.read_jsonl(Path(args.train)), dataset.read_jsonl(Path(args.generated))
+    evaluation_rows = dataset.read_jsonl(Path(args.eval))
+    index = Index(train + generated)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, rows, exclude in (("train", train, True), ("generated", generated, True),
+                                ("eval", evaluation_rows, False)):
+        examples = index.examples(rows, exclude)
+        text = "".join(json.dumps(with_example(row, example)) + "\n" for row, example in zip(rows, examples))
+        workspace.atomic_write_text(out / f"{name}.jsonl", text)
+        print(f"{name}: {len(rows)} rows, {sum(e is None for e in examples)} without an example", flush=True)
+        if name == "eval":
+            print(f"the eval rows' examples as they stand, against the eval rows' intents (%): "
+                  f"{copied(rows, examples)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
