@@ -16,8 +16,9 @@ differences and not on one run (one evaluation moves by about ±2-3 points of in
 The recipe's SFT (recipes/gpu-sft.yaml with `--steps`, its time budget lifted) trains into runs/<name>-s<seed>-sft and
 each variant, the same spec with the variant's KEY=VALUE changes (keys of jobs.specs.SFTJob, `lora.` ones of its
 LoRA settings, values read as YAML), into runs/<name>-s<seed>-sft-<tag>. Every run trains through `python -m jobs run`
-and is evaluated greedy on the eval split, guided by the schemas unless `--guided off`, as bench/grpo_seeds.py does; a
-run already trained and evaluated is read back, not run again.
+and is evaluated greedy on the eval split (a variant's `eval_rows=FILE`: on FILE's rows instead, such as the eval
+rows with an example that bench/retrieved_rows.py writes), guided by the schemas unless `--guided off`, as
+bench/grpo_seeds.py does; a run already trained and evaluated is read back, not run again.
 
 The table: per seed, the recipe's run and each variant with intent (every clause met) and the intent score (the mean
 share of a request's clauses met, `evaluation.intent_scores`) per kind and overall, each variant's differences from
@@ -50,11 +51,11 @@ from studio import evaluation, workspace  # noqa: E402
 
 # SFT keys this bench sets itself.
 OWN_KEYS = {"max_steps", "seed", "output", "max_minutes", "model"}
-# --smoke: short sequences and the seed rows only, for a tiny model on a CPU (num_generations: the recipe's GRPO phase,
-# built beside the SFT and not run, must still divide its batch).
 # A variant's key that is no SFT setting: the file of rows it is evaluated on, in place of the eval split (rows that
 # hold more than their request, as bench/retrieved_rows.py writes; their intents the eval split's).
 EVAL_ROWS = "eval_rows"
+# --smoke: short sequences and the seed rows only, for a tiny model on a CPU (num_generations: the recipe's GRPO phase,
+# built beside the SFT and not run, must still divide its batch).
 SMOKE = {"batch_size": 2, "gradient_accumulation": 1, "max_length": 256, "save_steps": 1000,
          "dataset": "data/train.jsonl", "mix_dataset": "", "num_generations": 2}
 
