@@ -130,7 +130,7 @@ def copied(rows: list[dataset.Row], examples: list[dataset.Row | None]) -> dict[
 def example_of(row: dict) -> str:
     """The example answer a row with an example carries ('' for a row without one)."""
     shown = row.get("input", "")
-    return shown.split(f"{LEAD}", 1)[1].split("\n\nAnswer:\n", 1)[1].strip() if LEAD in shown else ""
+    return shown.split(LEAD, 1)[1].split("\n\nAnswer:\n", 1)[1].strip() if LEAD in shown else ""
 
 
 def likeness(folder: Path, examples: dict[str, str]) -> dict[str, float]:
@@ -163,8 +163,16 @@ def main() -> None:
     parser.add_argument("--likeness", nargs="+", default=[], metavar="FOLDER", help="write nothing: how near each "
                         "evaluation's answers are to the examples of --out's eval.jsonl")
     args = parser.parse_args()
+    needed = [Path(args.out) / "eval.jsonl"] if args.likeness else [Path(args.train), Path(args.generated),
+                                                                    Path(args.eval)]
+    for path in needed:
+        if not path.is_file():
+            hint = (" (python -m studio.synth --rows 10000 --seed 0 --out data/generated.jsonl builds it)"
+                    if path == Path(args.generated) else "")
+            parser.error(f"{path} is not there{hint}")
     if args.likeness:
-        shown = {row["id"]: example_of(row) for row in map(json.loads, (Path(args.out) / "eval.jsonl").open())}
+        lines = (Path(args.out) / "eval.jsonl").read_text().splitlines()
+        shown = {row["id"]: example_of(row) for row in map(json.loads, lines)}
         for folder in args.likeness:
             print(f"{folder}: {likeness(Path(folder), shown)}")
         return

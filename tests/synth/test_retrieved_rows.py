@@ -7,6 +7,8 @@ import dataclasses
 import json
 import sys
 
+import pytest
+
 from studio import dataset, evaluation
 from tests.factories import load_script
 
@@ -65,3 +67,16 @@ def test_likeness_counts_the_answers_that_copy_their_example(tmp_path):
     (folder / "summary.json").write_text(json.dumps({"models": [{"label": "fine-tuned"}]}))
     found = bench.likeness(folder, examples)
     assert (found["answers"], found["verbatim"], found["over 0.9"]) == (3, 1, 2)
+
+
+def test_a_missing_file_is_named_with_how_to_build_it(tmp_path, monkeypatch, capsys):
+    missing = tmp_path / "generated.jsonl"
+    monkeypatch.setattr(sys, "argv", ["retrieved_rows.py", "--generated", str(missing), "--out", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        bench.main()
+    assert f"{missing} is not there (python -m studio.synth --rows 10000" in capsys.readouterr().err
+    assert not (tmp_path / "train.jsonl").exists(), "nothing written"
+    monkeypatch.setattr(sys, "argv", ["retrieved_rows.py", "--out", str(tmp_path), "--likeness", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        bench.main()
+    assert f"{tmp_path / 'eval.jsonl'} is not there" in capsys.readouterr().err
