@@ -59,7 +59,9 @@ def test_a_budget_ends_training_and_its_schedule_at_the_deadline(tmp_path, monke
     """Far more steps than fit: the run stops at the deadline, and its cosine schedule decays with the time, from
     the peak to about 0 at the last step, never up again."""
     monkeypatch.setattr(training, "BUDGET_RESERVE_S", 0.0)
-    step_s, seconds_left, minutes, made = 0.05, 2.0, 1.0, {}
+    # 5 s from the budget's making: the Trainer's own set-up comes out of them, which on a loaded machine took most of
+    # 2 s (one CI run reached 5 steps, not the 10 asked)
+    step_s, seconds_left, minutes, made = 0.05, 5.0, 1.0, {}
 
     def budget_ending_soon():  # the deadline `seconds_left` from when training begins
         made["started"] = time.monotonic() - 60.0 * minutes + seconds_left
@@ -70,7 +72,8 @@ def test_a_budget_ends_training_and_its_schedule_at_the_deadline(tmp_path, monke
     budget, started = made["budget"], made["started"]
     deadline = started + 60.0 * minutes
     assert budget.ended_early == state.global_step == state.max_steps and 10 < state.global_step < 1000
-    assert deadline - 3 * step_s <= ends[-1] <= deadline, "the run ended far before or past its deadline"
+    slowest = max([step_s] + [later - earlier for earlier, later in zip(ends, ends[1:])])
+    assert deadline - 3 * slowest <= ends[-1] <= deadline, "the run ended far before or past its deadline"
     assert rates[0] == pytest.approx(0.1, rel=0.01)
     assert all(later <= earlier + 1e-12 for earlier, later in zip(rates, rates[1:]))
     assert rates[-1] < 0.1 * 0.05
