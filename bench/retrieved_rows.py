@@ -37,7 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from studio import dataset, workspace  # noqa: E402
 
-# The largest word 3-shingle Jaccard between an eval row's request and a training row's (data/README.md).
+# The largest word 3-shingle Jaccard between an eval row and a training row (data/README.md, over whole rows:
+# `dataset.shingles`); here it bounds the requests' shingles alone, the part an example is found by.
 NEAREST_EVAL = 0.31
 CANDIDATES = 40
 LEAD = "A similar request from the dataset and its answer, for reference; follow the request above, not this one:"
@@ -50,10 +51,6 @@ def words(row: dataset.Row) -> list[str]:
 def shingles(row: dataset.Row) -> set[tuple[str, ...]]:
     tokens = words(row)
     return {tuple(tokens[i:i + 3]) for i in range(max(1, len(tokens) - 2))}
-
-
-def jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
 
 
 class Index:
@@ -93,7 +90,7 @@ class Index:
                     candidate = self.pool[j]
                     if candidate.id == row.id and candidate.output == row.output:
                         continue
-                    if exclude_near and jaccard(own, self.shingles[j]) > NEAREST_EVAL:
+                    if exclude_near and dataset.jaccard(own, self.shingles[j]) > NEAREST_EVAL:
                         continue
                     choice = candidate
                     break

@@ -39,7 +39,7 @@ def test_every_row_gets_the_nearest_row_of_its_kind_but_never_its_twin(tmp_path,
             assert example.kind == row.kind
             if name == "train":
                 assert example.output != row.output, "never the row itself, nor its twin"
-                assert bench.jaccard(bench.shingles(original), bench.shingles(example)) <= bench.NEAREST_EVAL
+                assert dataset.jaccard(bench.shingles(original), bench.shingles(example)) <= bench.NEAREST_EVAL
 
 
 def test_the_examples_as_they_stand_are_judged_by_the_validators_against_the_rows_intents():
