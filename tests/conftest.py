@@ -21,6 +21,19 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+# What decides whether a process trains and estimates for a GPU (jobs.runner.gpu_ids): a test that changes it must put
+# it back, else later tests of its worker take the CPU machine for a GPU one.
+DEVICE_ENV = ("CUDA_VISIBLE_DEVICES", "INFRAMIND_GPUS")
+
+
+@pytest.fixture(autouse=True)
+def _device_environment_put_back():
+    before = {name: os.environ.get(name) for name in DEVICE_ENV}
+    yield
+    after = {name: os.environ.get(name) for name in DEVICE_ENV}
+    assert after == before, f"the test left the device environment changed: {before} -> {after}"
+
+
 @pytest.fixture(scope="session", params=["llama", "qwen2"])
 def tiny_model(request, tmp_path_factory) -> Path:
     """A tiny random model folder, once as Llama (SmolLM2's architecture) and once as Qwen2 (Qwen2.5's)."""

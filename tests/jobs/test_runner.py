@@ -205,8 +205,11 @@ def test_a_grpo_job_may_be_queued_after_the_sft_run_it_starts_from(job_home, row
 def test_a_job_started_by_hand_on_several_gpus_trains_on_one(monkeypatch, capsys):
     from jobs.__main__ import _one_gpu_per_process
 
-    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    # setenv first: delenv of an absent variable records nothing to put back, and the "0" this test makes would
+    # outlive it (a later test of the process then sees a GPU: the form's memory check of CI at 3212e03)
+    for name in ("CUDA_VISIBLE_DEVICES", "LOCAL_RANK"):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.setenv("INFRAMIND_GPUS", "0,1")
     _one_gpu_per_process(specs.SFTJob(gpus=1))
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "0", "else Trainer wraps the model in nn.DataParallel"
