@@ -228,8 +228,8 @@ def test_an_upload_becomes_the_rows_checked_first(home, tmp_path):
 def test_a_form_that_cannot_run_names_the_field(home, tiny_llama, monkeypatch):
     from studio.ui import train
 
-    # This machine's memory is what it checks: a CPU machine, whatever GPUs an earlier test of this process left
-    # visible (CI at 3212e03: the estimate was made for "cuda", so no verdict came)
+    # This machine's memory is what it checks: a CPU machine, whatever GPUs the environment shows (on a GPU machine
+    # the plan splits the batch into micro-batches that fit, and no verdict comes)
     monkeypatch.setenv("INFRAMIND_GPUS", "none")
 
     form = {**train.SFT_DEFAULTS.to_dict(), "kind": "sft", "model": str(tiny_llama), "dataset": "data/train.jsonl",
