@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from studio import dataset, workspace  # noqa: E402
+from studio.iac.aws_schema import aws_schema  # noqa: E402
 from studio.iac.intent import load_intent  # noqa: E402
 
 HEADS = ("resource", "data", "module", "variable", "output", "local", "provider", "kind")
@@ -121,21 +122,36 @@ def head_of(line: str) -> str:
     return line.split(":", 1)[0]
 
 
+def declared_heads(plan: list[str]) -> set[str]:
+    """What a plan's lines ask to be declared, without their names: `aws_rds_cluster`, `Deployment`, `data x`."""
+    return {name for name in (head_of(line)[2:].split(' "')[0] for line in plan if not line.startswith("# no "))
+            if name}
+
+
+def declared_in_code(text: str) -> set[str]:
+    """What an answer's code declares, as `declared_heads` names it: resource types, data sources, kinds."""
+    return ({*re.findall(r'resource "([^"]+)"', text), *re.findall(r"^kind: (\S+)", text, re.M)}
+            | {"data " + name for name in re.findall(r'data "([^"]+)"', text)})
+
+
 def compare(folder: Path, label: str = "fine-tuned") -> dict[str, Counter]:
-    """Per kind: rows, rows whose answer has a plan, plan lines asked, lines written as asked, heads (type and name)
-    as asked; and of the clauses whose line was written as asked or not, how many the code met (the verdict's
-    clause by clause results are not kept, so a row counts as met when its intent passed)."""
+    """Per kind, the counts `--plans` prints: rows; answers with a plan; plan lines asked and written as asked; their
+    heads (type and name) written as asked; plans written whole, and of those how many met the intent; intents met.
+    Then the types and kinds the rows' plans ask to be declared ("types asked"), how many of them the answer's plan
+    names and its code declares; and the provider types the answers' plans name, how many of those the AWS schema
+    does not know, and how many of the known ones the code declares."""
+    known = set(aws_schema().resource_types)
     counts: dict[str, Counter] = {}
     for row in map(json.loads, (folder / "rows.jsonl").read_text().splitlines()):
         wanted = plan_of(row)
         answer = (row["answers"].get(label) or [{}])[0]
-        written = answer_plan(answer.get("text", ""))
+        text = answer.get("text", "")
+        written = answer_plan(text)
         c = counts.setdefault(row["kind"], Counter())
         c["rows"] += 1
         c["with a plan"] += bool(written)
         c["lines asked"] += len(wanted)
         c["lines as asked"] += len(set(wanted) & set(written))
-        c["heads asked"] += len(wanted)
         c["heads as asked"] += sum(min(n, Counter(map(head_of, written))[h])
                                    for h, n in Counter(map(head_of, wanted)).items())
         whole = bool(wanted) and set(wanted) <= set(written)
@@ -143,6 +159,14 @@ def compare(folder: Path, label: str = "fine-tuned") -> dict[str, Counter]:
         c["plan whole"] += whole
         c["plan whole, intent met"] += whole and met
         c["intent met"] += met
+        asked, named, code = declared_heads(wanted), declared_heads(written), declared_in_code(text)
+        c["types asked"] += len(asked)
+        c["in the plan"] += len(asked & named)
+        c["in the code"] += len(asked & code)
+        provider = {name for name in named if name.startswith("aws_")}
+        c["provider types planned"] += len(provider)
+        c["unknown to the schema"] += len(provider - known)
+        c["known, declared"] += len((provider & known) & code)
     return counts
 
 
@@ -159,11 +183,11 @@ def main() -> None:
             for kind, c in compare(Path(folder)).items():
                 print(f"{folder} {kind}: " + ", ".join(f"{key} {n}" for key, n in c.items())
                       + f"; lines {c['lines as asked'] / max(1, c['lines asked']):.1%} as asked,"
-                      f" heads {c['heads as asked'] / max(1, c['heads asked']):.1%}")
+                      f" heads {c['heads as asked'] / max(1, c['lines asked']):.1%}")
         return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    train = [row.to_dict() if hasattr(row, "to_dict") else row for row in dataset.read_jsonl(Path(args.train))]
+    train = [row.to_dict() for row in dataset.read_jsonl(Path(args.train))]
     planned = [with_plan(row) for row in train]
     workspace.atomic_write_text(out / "train.jsonl", "".join(json.dumps(row) + "\n" for row in planned))
     workspace.atomic_write_text(out / "eval.jsonl", Path(args.eval).read_text())

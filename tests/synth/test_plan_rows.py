@@ -53,7 +53,7 @@ def test_a_clause_reads_as_its_type_name_paths_and_matchers():
 def test_the_answers_plans_are_counted_against_the_rows(tmp_path):
     rows = evaluation.load_rows(evaluation.EVAL_SPLIT)[:3]
     planned = [bench.with_plan(row.to_dict())["output"] for row in rows]
-    wrong_type = planned[1].replace(bench.plan_of(rows[1].to_dict())[0], "# aws_sqs_queue: name = \"x\"", 1)
+    wrong_type = planned[1].replace(bench.plan_of(rows[1].to_dict())[0], "# aws_sqs_function: name = \"x\"", 1)
     records = []
     for row, answer in zip(rows, [planned[0], wrong_type, rows[2].output]):
         record = evaluation.row_record(row)
@@ -68,3 +68,6 @@ def test_the_answers_plans_are_counted_against_the_rows(tmp_path):
     assert total["rows"] == 3 and total["with a plan"] == 2 and total["lines asked"] == asked
     assert total["lines as asked"] == len(bench.plan_of(rows[0].to_dict())) + len(bench.plan_of(rows[1].to_dict())) - 1
     assert total["plan whole"] == 1 and total["plan whole, intent met"] == 1, "the first answer: its reference, planned"
+    assert total["unknown to the schema"] == 1, "aws_sqs_function is no provider type; the references' types all are"
+    asked = bench.declared_heads(bench.plan_of(rows[0].to_dict()))
+    assert asked == {"aws_rds_cluster", "aws_rds_cluster_instance"} <= bench.declared_in_code(planned[0])
