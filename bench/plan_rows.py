@@ -139,7 +139,8 @@ def compare(folder: Path, label: str = "fine-tuned") -> dict[str, Counter]:
     heads (type and name) written as asked; plans written whole, and of those how many met the intent; intents met.
     Then the types and kinds the rows' plans ask to be declared ("types asked"), how many of them the answer's plan
     names and its code declares; and the provider types the answers' plans name, how many of those the AWS schema
-    does not know, and how many of the known ones the code declares."""
+    does not know, and how many of the known ones the code declares. Last, the plans that repeat a line, the answers
+    that loop (`evaluation.loop_of`) and those whose looping line is a comment."""
     known = set(aws_schema().resource_types)
     counts: dict[str, Counter] = {}
     for row in map(json.loads, (folder / "rows.jsonl").read_text().splitlines()):
@@ -167,6 +168,10 @@ def compare(folder: Path, label: str = "fine-tuned") -> dict[str, Counter]:
         c["provider types planned"] += len(provider)
         c["unknown to the schema"] += len(provider - known)
         c["known, declared"] += len((provider & known) & code)
+        c["plans repeating a line"] += len(written) != len(set(written))
+        loop = answer.get("loop") or {}
+        c["loops"] += bool(loop)
+        c["loops on a comment"] += loop.get("line", "").strip().startswith("#")
     return counts
 
 
