@@ -185,6 +185,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.plans:
         for folder in args.plans:
+            if not (Path(folder) / "rows.jsonl").is_file():
+                sys.exit(f"{folder}: no rows.jsonl there (an evaluation folder, as bench/eval_engine.py --keep writes)")
             for kind, c in compare(Path(folder)).items():
                 print(f"{folder} {kind}: " + ", ".join(f"{key} {n}" for key, n in c.items())
                       + f"; lines {c['lines as asked'] / max(1, c['lines asked']):.1%} as asked,"

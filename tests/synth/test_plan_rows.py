@@ -7,6 +7,8 @@ import json
 import sys
 from collections import Counter
 
+import pytest
+
 from studio import dataset, evaluation
 from studio.iac import validate
 from tests.factories import load_script
@@ -71,3 +73,9 @@ def test_the_answers_plans_are_counted_against_the_rows(tmp_path):
     assert total["unknown to the schema"] == 1, "aws_sqs_function is no provider type; the references' types all are"
     asked = bench.declared_heads(bench.plan_of(rows[0].to_dict()))
     assert asked == {"aws_rds_cluster", "aws_rds_cluster_instance"} <= bench.declared_in_code(planned[0])
+
+
+def test_a_folder_without_answers_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["plan_rows.py", "--plans", str(tmp_path)])
+    with pytest.raises(SystemExit, match="no rows.jsonl there"):
+        bench.main()
