@@ -19,7 +19,7 @@ Terraform answers may write no comment line (`decoding.COMMENT_BANS`), so evalua
 On 2026-12-07, this 2-core CPU, the cpu recipe's SFT (r=128, its 124 steps) on these rows against the recipe's, both
 guided without the comment bans, the 121 eval rows (bench/sweeps/results/plan-rows-cpu.md): every answer writes a plan,
 but the plans name the right type or kind in 18.5% (Terraform) and 28.9% (Kubernetes) of the lines asked and invent
-types (78 of the 114 provider types they name do not exist); the code declares 51 of the 188 types and kinds asked,
+types (77 of the 113 provider types they name do not exist); the code declares 51 of the 171 types and kinds asked,
 against 54 with no plan. The intent score 9.9 → 8.6, none of the requests met whole (0.8% before), and 31 of the 72
 Terraform plans loop. Not a setting of the studio.
 """
@@ -35,8 +35,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from studio import dataset, workspace  # noqa: E402
+import intent_types  # noqa: E402
+from studio import dataset, evaluation, workspace  # noqa: E402
 from studio.iac.aws_schema import aws_schema  # noqa: E402
 from studio.iac.intent import load_intent  # noqa: E402
 
@@ -122,45 +124,46 @@ def head_of(line: str) -> str:
     return line.split(":", 1)[0]
 
 
-def declared_heads(plan: list[str]) -> set[str]:
-    """What a plan's lines ask to be declared, without their names: `aws_rds_cluster`, `Deployment`, `data x`."""
-    return {name for name in (head_of(line)[2:].split(' "')[0] for line in plan if not line.startswith("# no "))
-            if name}
+# The heads of clauses that name no resource type or kind (`# variable: ...`, `# data aws_x: ...` have a space).
+NOT_TYPES = {"variable", "output", "module", "local", "provider", "data"}
 
 
-def declared_in_code(text: str) -> set[str]:
-    """What an answer's code declares, as `declared_heads` names it: resource types, data sources, kinds."""
-    return ({*re.findall(r'resource "([^"]+)"', text), *re.findall(r"^kind: (\S+)", text, re.M)}
-            | {"data " + name for name in re.findall(r'data "([^"]+)"', text)})
+def planned(plan: list[str], kind: str) -> set[str]:
+    """The resource types or kinds a plan's lines ask to be declared, named as `intent_types.declared` names them."""
+    heads = {head_of(line)[2:].split(' "')[0] for line in plan if not line.startswith("# no ")}
+    types = {head for head in heads if head and " " not in head and head not in NOT_TYPES}
+    return types if kind == "terraform" else {"k8s:" + head for head in types}
 
 
-def compare(folder: Path, label: str = "fine-tuned") -> dict[str, Counter]:
-    """Per kind, the counts `--plans` prints: rows; answers with a plan; plan lines asked and written as asked; their
-    heads (type and name) written as asked; plans written whole, and of those how many met the intent; intents met.
-    Then the types and kinds the rows' plans ask to be declared ("types asked"), how many of them the answer's plan
-    names and its code declares; and the provider types the answers' plans name, how many of those the AWS schema
+def compare(records: list[dict], label: str = "fine-tuned") -> dict[str, Counter]:
+    """Per kind, over an evaluation's rows (`evaluation.read(folder).rows`), the counts `--plans` prints: rows; answers
+    with a plan; plan lines asked and written as asked; their heads (type and name) written as asked; plans written
+    whole, and of those how many met the intent; intents met. Then the resource types and kinds the rows' intents ask
+    for ("types asked", as `intent_types.wanted` names them), how many of them the answer's plan names and its code
+    declares (`intent_types.declared`); and the provider types the answers' plans name, how many of those the AWS schema
     does not know, and how many of the known ones the code declares. Last, the plans that repeat a line, the answers
     that loop (`evaluation.loop_of`) and those whose looping line is a comment."""
     known = set(aws_schema().resource_types)
     counts: dict[str, Counter] = {}
-    for row in map(json.loads, (folder / "rows.jsonl").read_text().splitlines()):
-        wanted = plan_of(row)
+    for row in records:
+        wanted_lines = plan_of(row)
         answer = (row["answers"].get(label) or [{}])[0]
         text = answer.get("text", "")
         written = answer_plan(text)
         c = counts.setdefault(row["kind"], Counter())
         c["rows"] += 1
         c["with a plan"] += bool(written)
-        c["lines asked"] += len(wanted)
-        c["lines as asked"] += len(set(wanted) & set(written))
+        c["lines asked"] += len(wanted_lines)
+        c["lines as asked"] += len(set(wanted_lines) & set(written))
         c["heads as asked"] += sum(min(n, Counter(map(head_of, written))[h])
-                                   for h, n in Counter(map(head_of, wanted)).items())
-        whole = bool(wanted) and set(wanted) <= set(written)
+                                   for h, n in Counter(map(head_of, wanted_lines)).items())
+        whole = bool(wanted_lines) and set(wanted_lines) <= set(written)
         met = (answer.get("intent") or {}).get("status") == "passed"
         c["plan whole"] += whole
         c["plan whole, intent met"] += whole and met
         c["intent met"] += met
-        asked, named, code = declared_heads(wanted), declared_heads(written), declared_in_code(text)
+        asked = {intent_types.wanted(clause) for clause in load_intent(row.get("intent")).get("require", [])} - {None}
+        named, code = planned(written, row["kind"]), set(intent_types.declared(row["kind"], text))
         c["types asked"] += len(asked)
         c["in the plan"] += len(asked & named)
         c["in the code"] += len(asked & code)
@@ -185,9 +188,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.plans:
         for folder in args.plans:
-            if not (Path(folder) / "rows.jsonl").is_file():
-                sys.exit(f"{folder}: no rows.jsonl there (an evaluation folder, as bench/eval_engine.py --keep writes)")
-            for kind, c in compare(Path(folder)).items():
+            results = evaluation.read(folder)
+            if results is None:
+                sys.exit(f"{folder}: no evaluation there (summary.json and rows.jsonl, as bench/eval_engine.py --keep "
+                         "writes them)")
+            for kind, c in compare(results.rows).items():
                 print(f"{folder} {kind}: " + ", ".join(f"{key} {n}" for key, n in c.items())
                       + f"; lines {c['lines as asked'] / max(1, c['lines asked']):.1%} as asked,"
                       f" heads {c['heads as asked'] / max(1, c['lines asked']):.1%}")

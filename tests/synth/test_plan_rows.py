@@ -64,18 +64,20 @@ def test_the_answers_plans_are_counted_against_the_rows(tmp_path):
     folder = tmp_path / "eval"
     folder.mkdir()
     (folder / "rows.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
-    counts = bench.compare(folder)
+    (folder / "summary.json").write_text(json.dumps({"models": [{"label": "fine-tuned"}]}))
+    counts = bench.compare(evaluation.read(folder).rows)
     total = sum(counts.values(), start=Counter())
     asked = sum(len(bench.plan_of(row.to_dict())) for row in rows)
     assert total["rows"] == 3 and total["with a plan"] == 2 and total["lines asked"] == asked
     assert total["lines as asked"] == len(bench.plan_of(rows[0].to_dict())) + len(bench.plan_of(rows[1].to_dict())) - 1
     assert total["plan whole"] == 1 and total["plan whole, intent met"] == 1, "the first answer: its reference, planned"
     assert total["unknown to the schema"] == 1, "aws_sqs_function is no provider type; the references' types all are"
-    asked = bench.declared_heads(bench.plan_of(rows[0].to_dict()))
-    assert asked == {"aws_rds_cluster", "aws_rds_cluster_instance"} <= bench.declared_in_code(planned[0])
+    asked = bench.planned(bench.plan_of(rows[0].to_dict()), "terraform")
+    declared = set(bench.intent_types.declared("terraform", planned[0]))
+    assert asked == {"aws_rds_cluster", "aws_rds_cluster_instance"} <= declared
 
 
 def test_a_folder_without_answers_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["plan_rows.py", "--plans", str(tmp_path)])
-    with pytest.raises(SystemExit, match="no rows.jsonl there"):
+    with pytest.raises(SystemExit, match="no evaluation there"):
         bench.main()
