@@ -8,6 +8,11 @@ evaluated beside its own SFT on the eval split, so that the verdict rests on pai
     python bench/grpo_seeds.py --seeds 3 --sft-steps 300 --eval-batch 128    # a machine whose calls are short: a seed
                                                                              # a call; each call prints every seed
                                                                              # trained so far under --name
+    python bench/grpo_seeds.py --seeds 42 --name rag --sft-set dataset=data/retrieved/train.jsonl \
+        mix_dataset=data/retrieved/generated.jsonl max_length=2048 --grpo-set dataset=data/retrieved/generated.jsonl \
+        max_length=1536 --tag rag --eval-rows data/retrieved/eval.jsonl --eval-batch 128
+                                                                             # the whole recipe on rows with a worked
+                                                                             # example (bench/retrieved_rows.py)
     python bench/grpo_seeds.py --seeds 1 --sft-steps 1 --grpo-steps 1 --limit 2 --model TINY --guided off --smoke
 
 One evaluation of one run moves by about ±2-3 points of intent score with the seed alone (bench/data_curve.py's two
@@ -77,7 +82,7 @@ def phases(args: argparse.Namespace, seed: int) -> tuple[specs.SFTJob, list[spec
     changes = {"seed": seed, "max_minutes": 0.0, **({"model": args.model} if args.model else {}),
                **(SMOKE if args.smoke else {})}
     sft, grpo = recipe.phases(f"{args.name}-s{seed}", "gpu", **changes)
-    sft = dataclasses.replace(sft, max_steps=args.sft_steps)
+    sft = dataclasses.replace(sft, max_steps=args.sft_steps, **args.sft_set)
     tag = f"-{args.tag}" if args.tag else ""
     return sft, [dataclasses.replace(grpo, output=f"{args.name}-s{seed}-grpo{steps}{tag}", max_steps=steps,
                                      **args.grpo_set) for steps in args.grpo_steps]
@@ -162,20 +167,24 @@ def paired(pairs: list[tuple[dict, dict]]) -> dict[str, float]:
             "raised": sum(score > 0 for score in scores)}
 
 
-def grpo_changes(pairs: list[str]) -> dict:
-    """`--grpo-set` KEY=VALUE pairs as GRPO spec changes, each value read as YAML.
+def grpo_changes(pairs: list[str], job: type = specs.GRPOJob, flag: str = "--grpo-set") -> dict:
+    """`--grpo-set` KEY=VALUE pairs as GRPO spec changes (`--sft-set` ones as SFT changes: `job` SFTJob), each
+    value read as YAML.
 
     >>> grpo_changes(["num_generations=8", "learning_rate=5e-5", "guided=true"])
     {'num_generations': 8, 'learning_rate': 5e-05, 'guided': True}
+    >>> grpo_changes(["dataset=data/retrieved/train.jsonl", "max_length=2048"], specs.SFTJob, "--sft-set")
+    {'dataset': 'data/retrieved/train.jsonl', 'max_length': 2048}
     """
-    fields = {field.name for field in dataclasses.fields(specs.GRPOJob)} - OWN_KEYS
+    fields = {field.name for field in dataclasses.fields(job)} - OWN_KEYS - {"lora"}
+    default = job()
     changes = {}
     for pair in pairs:
         key, equals, value = pair.partition("=")
         if not equals or key not in fields:
-            raise ValueError(f"--grpo-set {pair!r}: give KEY=VALUE with KEY one of GRPOJob's keys other than "
-                             f"{', '.join(sorted(OWN_KEYS))} (this bench sets those)")
-        changes[key] = spec_value(value, getattr(DEFAULT_GRPO, key), f"--grpo-set {pair!r}: {key}")
+            raise ValueError(f"{flag} {pair!r}: give KEY=VALUE with KEY one of {job.__name__}'s keys other than "
+                             f"{', '.join(sorted(OWN_KEYS | {'lora'}))} (this bench sets those)")
+        changes[key] = spec_value(value, getattr(default, key), f"{flag} {pair!r}: {key}")
     return changes
 
 
@@ -244,13 +253,22 @@ def main() -> None:
     parser.add_argument("--grpo-set", nargs="+", default=[], metavar="KEY=VALUE",
                         help="change the recipe's GRPO (keys of jobs.specs.GRPOJob, values read as YAML); needs --tag")
     parser.add_argument("--tag", default="", help="the changed GRPO's runs are <name>-s<seed>-grpo<steps>-<tag>")
+    parser.add_argument("--sft-set", nargs="+", default=[], metavar="KEY=VALUE",
+                        help="change the recipe's SFT (keys of jobs.specs.SFTJob but lora, values read as YAML), "
+                        "such as its rows; give a --name of its own")
+    parser.add_argument("--eval-rows", default="", metavar="FILE",
+                        help="evaluate every adapter on FILE's rows instead of the eval split (rows that hold more "
+                        "than their request, as bench/retrieved_rows.py writes)")
     args = parser.parse_args()
     if args.sft_steps < 1 or min(args.grpo_steps) < 1:
         parser.error("--sft-steps and --grpo-steps count steps: each at least 1")
     try:
         args.grpo_set = grpo_changes(args.grpo_set)
+        args.sft_set = grpo_changes(args.sft_set, specs.SFTJob, "--sft-set")
     except ValueError as error:
         parser.error(str(error))
+    if args.eval_rows and not Path(args.eval_rows).is_file():
+        parser.error(f"--eval-rows {args.eval_rows}: no such file")
     if bool(args.grpo_set) != bool(args.tag):
         parser.error("--grpo-set and --tag go together: the changed GRPO runs under its own names")
     args.name = args.name or f"seeds{args.sft_steps}"
@@ -261,18 +279,18 @@ def main() -> None:
     try:  # every spec built first: a value one refuses (a type, a batch num_generations does not divide) trains nothing
         plans = {seed: phases(args, seed) for seed in sorted({*args.seeds, *earlier})}
     except (specs.SpecError, TypeError, ValueError) as error:
-        parser.error(f"--grpo-set: {error}")
+        parser.error(f"--grpo-set or --sft-set: {error}")
     seeds: dict[int, dict] = {}
     for seed, (sft, grpos) in plans.items():
         if seed in args.seeds:
             recipe.ensure_generated(sft)
         runs = {}
         for key, spec in [("sft", sft), *zip(args.grpo_steps, grpos)]:
-            changes = {} if key == "sft" else args.grpo_set
+            changes = args.sft_set if key == "sft" else args.grpo_set
             record = train(spec, seed, changes) if seed in args.seeds else trained(spec, seed, changes)
             if not record:
                 continue  # an earlier seed without this GRPO length
-            runs[key] = {**record, **evaluated(spec, args)}
+            runs[key] = {**record, **evaluated(spec, args, args.eval_rows)}
             if key != "sft":
                 runs[key]["signal"] = signal(spec.run_folder())
         if "sft" in runs:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+from pathlib import Path
 
 import pytest
 
 from jobs import specs
 from studio import evaluation
 from tests.factories import load_script
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_seeds(monkeypatch, *args: str) -> None:
@@ -77,3 +80,29 @@ def test_grpo_changes_are_spec_keys_the_bench_does_not_set_itself(job_home, monk
     assert "num_generations must divide the generation batch" in capsys.readouterr().err
     runs = job_home / "runs"
     assert not runs.exists() or not any(runs.iterdir()), "refused before anything trained"
+
+
+def test_sft_set_changes_the_sft_and_eval_rows_is_what_every_adapter_answers(job_home, tiny_llama, monkeypatch,
+                                                                              capsys, tmp_path):
+    rows = [json.loads(line) for line in (ROOT / "data" / "eval.jsonl").read_text().splitlines()[:3]]
+    marked = tmp_path / "marked.jsonl"
+    marked.write_text("".join(json.dumps({**row, "input": f"{row['input']}\nmarked row {i}"}) + "\n"
+                              for i, row in enumerate(rows)))
+    run_seeds(monkeypatch, "--seeds", "5", "--sft-steps", "1", "--grpo-steps", "1", "--limit", "2", "--model",
+              str(tiny_llama), "--guided", "off", "--max-new-tokens", "8", "--smoke", "--name", "marked",
+              "--sft-set", "learning_rate=0.002", "warmup_ratio=0", "--eval-rows", str(marked))
+    sft_run, grpo_run = job_home / "runs" / "marked-s5-sft", job_home / "runs" / "marked-s5-grpo1"
+    assert (specs.load(sft_run / "job.yaml").learning_rate, specs.load(sft_run / "job.yaml").warmup_ratio) == (0.002,
+                                                                                                              0.0)
+    assert json.loads((sft_run / "seeds.json").read_text())["changes"] == {"learning_rate": 0.002, "warmup_ratio": 0.0}
+    for run in (sft_run, grpo_run):
+        answered = [row["input"] for row in evaluation.read(run / "eval").rows]
+        assert [text.splitlines()[-1] for text in answered] == ["marked row 0", "marked row 1"], run.name
+    assert "| 5 | SFT | " in capsys.readouterr().out
+
+    with pytest.raises(SystemExit, match="changes {'learning_rate': 0.002, 'warmup_ratio': 0.0}"):
+        run_seeds(monkeypatch, "--seeds", "5", "--sft-steps", "1", "--grpo-steps", "1", "--limit", "2", "--model",
+                  str(tiny_llama), "--guided", "off", "--max-new-tokens", "8", "--smoke", "--name", "marked")
+    for wrong in (["--sft-set", "lora=4"], ["--sft-set", "seed=3"], ["--eval-rows", str(tmp_path / "none.jsonl")]):
+        with pytest.raises(SystemExit):
+            run_seeds(monkeypatch, "--seeds", "5", *wrong)
