@@ -22,94 +22,22 @@ recipe's 124 steps (28 minutes, twenty-eighth session) it copies less (6 and 3 v
 each seed (2.5%), scoring 13.5 and 16.3, still under the examples as they stand. Asked without an example the adapter
 loops in 41-42% of its answers. The gpu recipe's SFT (one H100, seed 1, 600 steps; twenty-ninth session) adapts its
 example instead: 10.7% of the requests met whole and a score of 31.7, against 5.0% and 26.5 on the recipe's rows, and
-26.6 asked without an example. Not a setting of the studio.
+26.6 asked without an example. The studio's SFT setting `worked_examples` (studio/examples.py, whose functions this
+bench uses) builds the same rows.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from collections import Counter
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from studio import dataset, workspace  # noqa: E402
-
-# The largest word 3-shingle Jaccard between an eval row and a training row (data/README.md, over whole rows:
-# `dataset.shingles`); here it bounds the requests' shingles alone, the part an example is found by.
-NEAREST_EVAL = 0.31
-CANDIDATES = 40
-LEAD = "A similar request from the dataset and its answer, for reference; follow the request above, not this one:"
-
-
-def words(row: dataset.Row) -> list[str]:
-    return re.findall(r"[a-z0-9]+", f"{row.instruction} {row.input}".lower())
-
-
-def shingles(row: dataset.Row) -> set[tuple[str, ...]]:
-    tokens = words(row)
-    return {tuple(tokens[i:i + 3]) for i in range(max(1, len(tokens) - 2))}
-
-
-class Index:
-    """TF-IDF vectors of the pool's requests, unit length, as one matrix."""
-
-    def __init__(self, pool: list[dataset.Row]):
-        self.pool = pool
-        documents = [words(row) for row in pool]
-        counts = Counter(word for document in documents for word in set(document))
-        self.vocabulary = {word: i for i, word in enumerate(sorted(counts))}
-        self.idf = np.array([np.log((len(pool) + 1) / (counts[word] + 1)) for word in sorted(counts)], np.float32)
-        self.matrix = self.vectors(pool)
-        self.kinds = np.array([row.kind for row in pool])
-        self.shingles = [shingles(row) for row in pool]
-
-    def vectors(self, rows: list[dataset.Row]) -> np.ndarray:
-        matrix = np.zeros((len(rows), len(self.vocabulary)), np.float32)
-        for i, row in enumerate(rows):
-            for word, n in Counter(words(row)).items():
-                if word in self.vocabulary:
-                    matrix[i, self.vocabulary[word]] = n
-        matrix *= self.idf
-        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
-        return matrix
-
-    def examples(self, rows: list[dataset.Row], exclude_near: bool) -> list[dataset.Row | None]:
-        """The nearest pool row of the same kind for each row (None where none is far enough)."""
-        found: list[dataset.Row | None] = []
-        for start in range(0, len(rows), 512):
-            part = rows[start:start + 512]
-            similarity = self.vectors(part) @ self.matrix.T
-            for i, row in enumerate(part):
-                similarity[i, self.kinds != row.kind] = -1.0
-                own = shingles(row)
-                choice = None
-                for j in np.argsort(-similarity[i])[:CANDIDATES]:
-                    candidate = self.pool[j]
-                    if candidate.id == row.id and candidate.output == row.output:
-                        continue
-                    if exclude_near and dataset.jaccard(own, self.shingles[j]) > NEAREST_EVAL:
-                        continue
-                    choice = candidate
-                    break
-                found.append(choice)
-        return found
-
-
-def with_example(row: dataset.Row, example: dataset.Row | None) -> dict:
-    record = row.to_dict()
-    if example is not None:
-        request = f"{example.instruction}\n{example.input}".strip()
-        shown = f"{LEAD}\n\nRequest: {request}\n\nAnswer:\n{example.output}"
-        record["input"] = f"{row.input.strip()}\n\n{shown}" if row.input.strip() else shown
-    return record
-
+from studio.examples import LEAD, Index, with_example  # noqa: E402
 
 def copied(rows: list[dataset.Row], examples: list[dataset.Row | None]) -> dict[str, float]:
     """What the examples' answers score as they stand, each judged by the studio's validators against the intent of
@@ -185,7 +113,7 @@ def main() -> None:
     for name, rows, exclude in (("train", train, True), ("generated", generated, True),
                                 ("eval", evaluation_rows, False)):
         examples = index.examples(rows, exclude)
-        text = "".join(json.dumps(with_example(row, example)) + "\n" for row, example in zip(rows, examples))
+        text = "".join(json.dumps(with_example(row, example).to_dict()) + "\n" for row, example in zip(rows, examples))
         workspace.atomic_write_text(out / f"{name}.jsonl", text)
         print(f"{name}: {len(rows)} rows, {sum(e is None for e in examples)} without an example", flush=True)
         if name == "eval":

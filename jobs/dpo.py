@@ -28,7 +28,7 @@ from jobs import training
 from jobs.metrics import MetricsCallback
 from jobs.run_folder import RunFolder
 from jobs.specs import DPOJob
-from studio import preferences, workspace
+from studio import examples, preferences, workspace
 
 PAIRS_FILE = "pairs.jsonl"
 MINING_FILE = "mining.json"
@@ -68,7 +68,7 @@ def gather_pairs(spec: DPOJob, run: RunFolder, setup: training.Setup, model, tok
         from studio import pair_mining
 
         settings = spec.mining()
-        rows = training.read_rows(spec.dataset)
+        rows = examples.attach(training.read_rows(spec.dataset), spec.adapter_folder())  # as it was trained
         total = min(len(rows), settings.limit or len(rows))
         print(f"[job] mining: {settings.samples} answers to each of {total} requests (temperature "
               f"{settings.temperature}, up to {settings.max_new_tokens} tokens), pairs {settings.min_stage_gap}+ "
@@ -183,6 +183,8 @@ def train(spec: DPOJob, run: RunFolder, resume: bool = False) -> str:
         "started_from": str(start_from) if start_from else None,
     }
     result = training.finish(trainer, spec, run, setup, metrics, started, extra=extra)
+    if run.adapter.is_dir():
+        examples.copy_pool(start_from, run.adapter)
     # PEFT saves every adapter of the model; the frozen reference copy (`ref`) is the starting adapter again.
     if setup.main_process and (run.adapter / "ref").is_dir():
         shutil.rmtree(run.adapter / "ref")

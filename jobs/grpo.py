@@ -20,7 +20,7 @@ from jobs import training
 from jobs.metrics import MetricsCallback
 from jobs.run_folder import RunFolder
 from jobs.specs import GRPOJob
-from studio import dataset
+from studio import dataset, examples
 
 
 def prompt_rows(rows: list[dataset.Row]) -> list[dict]:
@@ -155,10 +155,16 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
         print(f"[job] starting from the adapter in {start_from}", flush=True)
 
     fits = _fits(tokenizer, spec.max_length)
-    train_rows = Dataset.from_list(prompt_rows(training.training_rows(spec))).filter(fits)
+    # An adapter trained with worked examples is asked with them (studio.examples), here as everywhere.
+    rows = examples.attach(training.training_rows(spec), start_from)
+    if examples.index_of(start_from) is not None:
+        print("[job] worked examples: each prompt with the nearest row of the adapter's pool after its request",
+              flush=True)
+    train_rows = Dataset.from_list(prompt_rows(rows)).filter(fits)
     eval_rows = None
     if spec.eval_dataset:
-        eval_rows = Dataset.from_list(prompt_rows(training.read_rows(spec.eval_dataset))).filter(fits)
+        eval_rows = Dataset.from_list(prompt_rows(examples.attach(training.read_rows(spec.eval_dataset),
+                                                                  start_from))).filter(fits)
     if len(train_rows) == 0:
         raise ValueError(f"every prompt is longer than max_length={spec.max_length} tokens: raise max_length")
     print(f"[job] GRPO on {len(train_rows)} prompts x {spec.num_generations} answers of up to "
@@ -217,5 +223,7 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
         "started_from": str(start_from) if start_from else None,
     }
     result = training.finish(trainer, spec, run, setup, metrics, started, extra=extra)
+    if run.adapter.is_dir():
+        examples.copy_pool(start_from, run.adapter)
     rewards.close()
     return result

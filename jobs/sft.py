@@ -14,7 +14,7 @@ from jobs import training
 from jobs.metrics import MetricsCallback
 from jobs.run_folder import RunFolder
 from jobs.specs import SFTJob
-from studio import dataset
+from studio import dataset, examples
 
 
 def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
@@ -30,6 +30,11 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
     # The prompt is the system and user turns, the completion the answer: TRL templates both with the model's
     # chat template and masks the prompt out of the loss, no template markers needed.
     rows = training.training_rows(spec)
+    pool = training.example_pool(spec) if spec.worked_examples else []
+    if pool:
+        rows = examples.training_rows(rows, pool)
+        print(f"[job] worked examples: each row with the nearest of {len(pool):,} rows after its request "
+              f"({sum(examples.has_example(row) for row in rows):,} of {len(rows):,} found one)", flush=True)
     train_rows = Dataset.from_list([dataset.to_prompt_completion(row) for row in rows])
     eval_rows = None
     if spec.eval_dataset:
@@ -73,7 +78,11 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
         return training.save_stopped(run, setup, 0, stop)
     trainer.train(resume_from_checkpoint=training.checkpoint_to_resume(run, resume))
 
-    # -- save ----------------------------------------------------------------------------------------------
+    # -- save: the adapter, with the pool its examples come from -------------------------------------------
     if stopper.stopped_at is not None:
-        return training.save_stopped(run, setup, trainer.state.global_step, stop)
-    return training.finish(trainer, spec, run, setup, metrics, started)
+        outcome = training.save_stopped(run, setup, trainer.state.global_step, stop)
+    else:
+        outcome = training.finish(trainer, spec, run, setup, metrics, started)
+    if pool and run.adapter.is_dir():
+        examples.save_pool(run.adapter, pool)
+    return outcome

@@ -302,6 +302,9 @@ class SFTJob(JobSpec):
                                        True)
     packing: bool = _help("Pack several rows into each max_length sequence: fewer pad tokens. The rows stay apart: "
                           "transformers masks attention between them from their position ids.", False)
+    worked_examples: bool = _help("Give every row the nearest other training row's request and answer as a worked "
+                                  "example, and every later request the nearest of them (studio.examples): the rows "
+                                  "get about twice as long, so raise max_length.", False)
 
 
 def _default_reward_weights() -> dict[str, float]:

@@ -367,6 +367,11 @@ def training_rows(spec: JobSpec) -> list[dataset.Row]:
     return mixed
 
 
+def example_pool(spec: JobSpec) -> list[dataset.Row]:
+    """The rows worked examples are drawn from (`worked_examples`): the dataset and the whole mix dataset."""
+    return read_rows(spec.dataset) + (read_rows(spec.mix_dataset) if spec.mix_dataset else [])
+
+
 def common_arguments(spec: JobSpec, run: RunFolder, setup: Setup, has_eval: bool) -> dict:
     """The TrainingArguments both SFTConfig and GRPOConfig take, from the spec."""
     plan = setup.plan

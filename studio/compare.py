@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Iterator
 
 from studio import access, adapters, chat, dataset, generation, llama_engine, models, workspace
+from studio import examples as worked_examples  # compare.examples: the Compare tab's example requests
 from studio.iac import Report, validate
 
 EVAL_SPLIT = workspace.SEED_DATA / "eval.jsonl"
@@ -373,6 +374,8 @@ def stream_pair(
     if not instruction.strip():
         raise ValueError("Type a request first, for example: 'An S3 bucket for logs with versioning enabled'.")
     lanes, tokenizer = _lanes(base_model or models.EMBEDDED, tuned, progress)
+    # A fine-tuned model trained with worked examples is asked with its nearest one, and so is the base beside it.
+    input_text = worked_examples.request_input(tuned.path if tuned else None, instruction, kind, input_text)
     messages = chat.messages_for(instruction, kind, input_text)
     answers: list[Partial] = []
     for answers in decode_side_by_side(lanes, tokenizer, messages, settings, guided=tuple(guided), kind=kind):
@@ -397,7 +400,8 @@ def stream_answer(
     if not instruction.strip():
         raise ValueError("Type a request first, for example: 'An S3 bucket for logs with versioning enabled'.")
     model, tokenizer = models.CACHE.get(model_name, progress=progress)
-    messages = chat.messages_for(instruction, kind, input_text)
+    messages = chat.messages_for(instruction, kind, worked_examples.request_input(model_name, instruction, kind,
+                                                                                 input_text))
     started = time.perf_counter()
     text = ""
     for text in generation.stream(model, tokenizer, messages, settings, kind=kind):

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from studio import access, chat, dataset, generation, llama_engine, models, workspace
+from studio import access, chat, dataset, examples, generation, llama_engine, models, workspace
 from studio.durations import format_duration
 from studio.iac import validate
 from studio.iac.report import STAGES as CHECK_STAGES
@@ -409,6 +409,10 @@ def evaluate(
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
 
+    # A model trained with worked examples keeps their pool in its folder and is asked with them; every model of
+    # the line-up then gets the same requests, the base too (studio.examples).
+    pool = next((folder for c in contenders for folder in (c.adapter, c.model) if examples.index_of(folder)), None)
+    rows = examples.attach(rows, pool)
     records = [row_record(row) for row in rows]
     chats = [chat.messages_for(row.instruction, row.kind, row.input) for row in rows]
     # Rows of similar length batch with little padding: run them longest first, keep the records in order.

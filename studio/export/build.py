@@ -38,7 +38,7 @@ from pathlib import Path
 
 import psutil
 
-from studio import access, adapters, models, workspace
+from studio import access, adapters, examples, models, workspace
 from studio.export import card
 
 MARKER = "inframind-export.json"
@@ -260,6 +260,7 @@ def _export_merged_and_gguf(request: ExportRequest, adapter: Path, base: str, tm
     merged = merge.merge_adapter(adapter, base, progress=lambda f, m: report(0.05 + 0.2 * f, m))
     report(0.27, "Saving the merged model (safetensors)")
     saved_dtype = merge.save_merged(merged, tmp / "merged", request.dtype)
+    examples.copy_pool(adapter, tmp / "merged")  # a model trained with worked examples is asked with them
     results["merged_dtype"] = saved_dtype
     reference, prompts, tokenizer = merged.reference, merged.prompts, merged.tokenizer
     del merged
@@ -299,6 +300,7 @@ def _export_merged_and_gguf(request: ExportRequest, adapter: Path, base: str, tm
         chosen = serving.preferred_gguf(files)
         report(0.95, "Writing the schema grammars (GBNF beside the GGUF files, Lark for vLLM)")
         serving.write_grammars(tmp, tmp / "gguf")
+        examples.copy_pool(adapter, tmp / "gguf")
         (tmp / "gguf" / "Modelfile").write_text(
             serving.modelfile(chosen, tokenizer.chat_template, request.system_kind)
         )

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import gradio as gr
 
-from studio import chat, compare, generation, models, preferences
+from studio import chat, compare, examples, generation, models, preferences
 from studio.ui.widgets import (GREEDY, GUIDED_INFO, GUIDED_LABEL, NO_TUNED, SAMPLED, code_block_html, pick_base_for,
                                tuned_choices, verdict_html, when_opened)
 
@@ -69,7 +69,8 @@ def _compare(base_name, tuned_choice, kind, prompt, context, decoding, temperatu
                 if right is not None:
                     right_verdict = answer_pane(right.report, kind, intent is not None)
                     pair = {
-                        "messages": chat.messages_for(prompt, kind, context), "kind": kind,
+                        "messages": chat.messages_for(prompt, kind, examples.request_input(
+                            tuned.path, prompt, kind, context)), "kind": kind,
                         "left": left.text, "right": right.text,
                         "left_model": f"base: {base_name or models.EMBEDDED}", "right_model": f"fine-tuned: "
                         f"{tuned.label}", "example_id": (example or {}).get("id", "") if intent is not None else "",

@@ -165,7 +165,8 @@ def spec_from_form(values: dict) -> specs.JobSpec:
     data["lora"] = {"r": _whole(values["lora_r"]), "alpha": _whole(values["lora_alpha"]),
                     "dropout": values["lora_dropout"], "targets": list(values["lora_targets"] or [])}
     if kind == "sft":
-        data.update(completion_only_loss=values["completion_only_loss"], packing=values["packing"])
+        data.update(completion_only_loss=values["completion_only_loss"], packing=values["packing"],
+                    worked_examples=values["worked_examples"])
     elif kind == "grpo":
         data.update({name: values[name] for name in ("num_generations", "max_completion_length", "temperature",
                                                      "beta", "adapter")})
@@ -498,6 +499,8 @@ def build() -> None:
             form["completion_only_loss"] = gr.Checkbox(True, label="Loss on the answer only",
                                                        info=help_["completion_only_loss"])
             form["packing"] = gr.Checkbox(False, label="Packing", info=help_["packing"])
+            form["worked_examples"] = gr.Checkbox(False, label="Worked examples", info=help_["worked_examples"],
+                                                  elem_id="train-worked-examples")
     g = GRPO_DEFAULTS
     with gr.Group(visible=False) as grpo_group:
         gr.Markdown("**GRPO**: answers sampled per request, scored by the validators, compared within their group.")

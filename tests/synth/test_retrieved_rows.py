@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from studio import dataset, evaluation
+from studio import dataset, evaluation, examples
 from tests.factories import load_script
 
 bench = load_script("bench/retrieved_rows.py")
@@ -39,7 +39,7 @@ def test_every_row_gets_the_nearest_row_of_its_kind_but_never_its_twin(tmp_path,
             assert example.kind == row.kind
             if name == "train":
                 assert example.output != row.output, "never the row itself, nor its twin"
-                assert dataset.jaccard(bench.shingles(original), bench.shingles(example)) <= bench.NEAREST_EVAL
+                assert dataset.jaccard(examples.shingles(original), examples.shingles(example)) <= examples.NEAREST_EVAL
 
 
 def test_the_examples_as_they_stand_are_judged_by_the_validators_against_the_rows_intents():
@@ -54,10 +54,11 @@ def test_the_examples_as_they_stand_are_judged_by_the_validators_against_the_row
 def test_likeness_counts_the_answers_that_copy_their_example(tmp_path):
     rows = evaluation.load_rows(evaluation.EVAL_SPLIT)[:3]
     index = bench.Index(dataset.read_jsonl("data/train.jsonl"))
-    shown = [bench.with_example(row, example) for row, example in zip(rows, index.examples(rows, False))]
-    examples = {record["id"]: bench.example_of(record) for record in shown}
+    shown = [bench.with_example(row, example).to_dict() for row, example in zip(rows, index.examples(rows, False))]
+    shown_examples = {record["id"]: bench.example_of(record) for record in shown}
     records = []
-    for row, answer in zip(rows, [examples[rows[0].id], examples[rows[1].id] + "\n# changed", rows[2].output]):
+    answers = [shown_examples[rows[0].id], shown_examples[rows[1].id] + "\n# changed", rows[2].output]
+    for row, answer in zip(rows, answers):
         record = evaluation.row_record(row)
         record["answers"]["fine-tuned"] = [{"text": answer}]
         records.append(record)
@@ -65,7 +66,7 @@ def test_likeness_counts_the_answers_that_copy_their_example(tmp_path):
     folder.mkdir()
     (folder / "rows.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
     (folder / "summary.json").write_text(json.dumps({"models": [{"label": "fine-tuned"}]}))
-    found = bench.likeness(folder, examples)
+    found = bench.likeness(folder, shown_examples)
     assert (found["answers"], found["verbatim"], found["over 0.9"]) == (3, 1, 2)
 
 

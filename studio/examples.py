@@ -1,0 +1,181 @@
+"""Worked examples: each request asked with the nearest training row's request and answer after it, for a model
+that learns to adapt an example rather than to recall one.
+
+    >>> from studio import examples
+    >>> rows = examples.training_rows(rows, pool=rows + generated)    # the SFT's rows, each with its example
+    >>> examples.save_pool(run / "adapter", rows + generated)         # the pool travels with the adapter
+    >>> examples.attach(eval_rows, adapter_folder)                    # every later request gets its example
+
+An SFT with `worked_examples` on (jobs.specs.SFTJob) trains on such rows and keeps its pool, the rows its examples
+come from (its dataset and the whole of its mix dataset), as `examples.jsonl` in the adapter's folder. Whatever asks
+that adapter later (the Generate and Compare tabs, the evaluation, GRPO and DPO from it, a merged export) gives each
+request its nearest example from that pool, as in training: a model trained with examples answers worse without
+one (bench/sweeps/results/retrieved-examples-cpu.md).
+
+The example of a row is the pool row of the same kind whose instruction and input are nearest to it (TF-IDF cosine
+over words). A training row's own row is left out and so are rows as near to it as no eval row is to a training row
+(word 3-shingle Jaccard of the request above 0.31, the largest between an eval row and a training row,
+data/README.md): without that a generated row's example would be its own template's twin, and the model would learn
+to copy. A request asked later may take any pool row. The example goes into the row's `input`, after its own, so
+the rows stay Alpaca rows.
+
+On 2026-12-07, one H100, the gpu recipe (LoRA r=512, 1,200 steps, seed 42, then its GRPO) on such rows against the
+recipe's rows, guided, the 121 eval rows: requests met whole 9.9 → 14.9% after SFT and 9.1 → 13.2% after GRPO, the
+intent score 30.5 → 33.9 and 28.6 → 32.9; seed 1 at 600 steps 5.0 → 10.7% (bench/sweeps/results/
+retrieved-examples-cpu.md). The rows are about twice as long: the SFT's steps take about twice the time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from studio import dataset, workspace
+
+POOL_FILE = "examples.jsonl"
+# The largest word 3-shingle Jaccard between an eval row and a training row (data/README.md, over whole rows:
+# `dataset.shingles`); here it bounds the requests' shingles alone, the part an example is found by.
+NEAREST_EVAL = 0.31
+# Nearest rows looked at for one far enough from a training row.
+CANDIDATES = 40
+LEAD = "A similar request from the dataset and its answer, for reference; follow the request above, not this one:"
+
+
+def words(row: dataset.Row) -> list[str]:
+    return re.findall(r"[a-z0-9]+", f"{row.instruction} {row.input}".lower())
+
+
+def shingles(row: dataset.Row) -> set[tuple[str, ...]]:
+    tokens = words(row)
+    return {tuple(tokens[i:i + 3]) for i in range(max(1, len(tokens) - 2))}
+
+
+class Index:
+    """TF-IDF vectors of the pool's requests, unit length, as one matrix."""
+
+    def __init__(self, pool: list[dataset.Row]):
+        if not pool:
+            raise ValueError("worked examples need a pool of rows to draw them from: it is empty")
+        self.pool = pool
+        documents = [words(row) for row in pool]
+        counts = Counter(word for document in documents for word in set(document))
+        self.vocabulary = {word: i for i, word in enumerate(sorted(counts))}
+        self.idf = np.array([np.log((len(pool) + 1) / (counts[word] + 1)) for word in sorted(counts)], np.float32)
+        self.matrix = self.vectors(pool)
+        self.kinds = np.array([row.kind for row in pool])
+        self.shingles = [shingles(row) for row in pool]
+
+    def vectors(self, rows: list[dataset.Row]) -> np.ndarray:
+        matrix = np.zeros((len(rows), len(self.vocabulary)), np.float32)
+        for i, row in enumerate(rows):
+            for word, n in Counter(words(row)).items():
+                if word in self.vocabulary:
+                    matrix[i, self.vocabulary[word]] = n
+        matrix *= self.idf
+        matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+        return matrix
+
+    def examples(self, rows: list[dataset.Row], exclude_near: bool) -> list[dataset.Row | None]:
+        """The nearest pool row of the same kind for each row (None where none is far enough): the row itself left
+        out, and with `exclude_near` (training rows) every row nearer to it than NEAREST_EVAL."""
+        found: list[dataset.Row | None] = []
+        for start in range(0, len(rows), 512):
+            part = rows[start:start + 512]
+            similarity = self.vectors(part) @ self.matrix.T
+            for i, row in enumerate(part):
+                similarity[i, self.kinds != row.kind] = -1.0
+                own = shingles(row)
+                choice = None
+                for j in np.argsort(-similarity[i])[:CANDIDATES]:
+                    candidate = self.pool[j]
+                    if candidate.kind != row.kind:
+                        break
+                    if candidate.id == row.id and candidate.output == row.output:
+                        continue
+                    if exclude_near and dataset.jaccard(own, self.shingles[j]) > NEAREST_EVAL:
+                        continue
+                    choice = candidate
+                    break
+                found.append(choice)
+        return found
+
+
+def with_example(row: dataset.Row, example: dataset.Row | None) -> dataset.Row:
+    """`row` with `example`'s request and answer after its input (`row` itself where there is no example)."""
+    if example is None:
+        return row
+    request = f"{example.instruction}\n{example.input}".strip()
+    shown = f"{LEAD}\n\nRequest: {request}\n\nAnswer:\n{example.output}"
+    return dataclasses.replace(row, input=f"{row.input.strip()}\n\n{shown}" if row.input.strip() else shown)
+
+
+def has_example(row: dataset.Row) -> bool:
+    return LEAD in row.input
+
+
+def training_rows(rows: list[dataset.Row], pool: list[dataset.Row]) -> list[dataset.Row]:
+    """Each training row with its nearest pool row far enough from it as its example (rows that carry one already,
+    or have none far enough, as they are)."""
+    todo = [row for row in rows if not has_example(row)]
+    found = dict(zip(map(id, todo), Index(pool).examples(todo, exclude_near=True)))
+    return [with_example(row, found[id(row)]) if id(row) in found else row for row in rows]
+
+
+def save_pool(folder: str | Path, pool: list[dataset.Row]) -> Path:
+    """Keep `pool` in `folder` (an adapter's or a merged model's), where `attach` finds it."""
+    path = Path(folder) / POOL_FILE
+    workspace.atomic_write_text(path, "".join(json.dumps(row.to_dict()) + "\n" for row in pool))
+    return path
+
+
+def copy_pool(source: str | Path | None, target: str | Path) -> bool:
+    """Carry a pool from one model folder to another (an adapter to its merged export); whether there was one."""
+    if source is None or not (Path(source) / POOL_FILE).is_file():
+        return False
+    workspace.atomic_write_text(Path(target) / POOL_FILE, (Path(source) / POOL_FILE).read_text(encoding="utf-8"))
+    return True
+
+
+_INDEXES: dict[tuple[str, int, int], Index] = {}
+
+
+def index_of(folder: str | Path | None) -> Index | None:
+    """The index over the pool kept in a model folder (an adapter's, a merged export's); None where there is none.
+    Built once per pool file."""
+    if folder is None:
+        return None
+    path = Path(folder) / POOL_FILE
+    try:
+        stat = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _INDEXES:
+        pool = dataset.read_jsonl(path)
+        _INDEXES.clear()  # one pool at a time: a few hundred MB for tens of thousands of rows
+        _INDEXES[key] = Index(pool)
+    return _INDEXES[key]
+
+
+def attach(rows: list[dataset.Row], folder: str | Path | None) -> list[dataset.Row]:
+    """`rows` each with its nearest example from the pool kept in `folder`, as the model there was trained to be
+    asked; `rows` as they are where `folder` keeps no pool (a model trained without examples) and for rows that
+    carry an example already."""
+    index = index_of(folder)
+    if index is None:
+        return rows
+    todo = [row for row in rows if not has_example(row)]
+    found = dict(zip(map(id, todo), index.examples(todo, exclude_near=False)))
+    return [with_example(row, found[id(row)]) if id(row) in found else row for row in rows]
+
+
+def request_input(folder: str | Path | None, instruction: str, kind: str, input_text: str = "") -> str:
+    """The input one request is asked with: `input_text`, and the nearest example after it where `folder` keeps a
+    pool."""
+    row = dataset.Row(instruction, "", kind, input=input_text)
+    return attach([row], folder)[0].input

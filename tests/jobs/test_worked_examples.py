@@ -1,0 +1,78 @@
+"""Worked examples (studio.examples): each training row with the nearest other row of its kind as an example, never
+itself nor a twin; an SFT with `worked_examples` keeps that pool with its adapter, and the evaluation, the Compare
+tab's requests and a GRPO from the adapter ask it with its examples too. Real rows, a tiny model, real jobs."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from jobs import runner, specs
+from jobs.run_folder import RunFolder
+from studio import dataset, evaluation, examples, generation
+from tests.jobs.conftest import tiny_job
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def example_answer(row: dataset.Row) -> str:
+    return row.input.split(examples.LEAD, 1)[1].split("\n\nAnswer:\n", 1)[1]
+
+
+def run_job(spec: specs.JobSpec, home: Path, folder: Path) -> RunFolder:
+    specs.save(spec, folder / "job.yaml")
+    env = {**os.environ, "INFRAMIND_HOME": str(home), "OMP_NUM_THREADS": "1", "INFRAMIND_GPUS": "none"}
+    env.pop(runner.SUPERVISED_ENV, None)
+    result = subprocess.run([sys.executable, "-m", "jobs", "run", str(folder / "job.yaml")], cwd=PROJECT_ROOT,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return RunFolder(home / "runs" / spec.output)
+
+
+def test_each_row_gets_the_nearest_row_of_its_kind_never_itself_nor_its_twin():
+    train = dataset.read_jsonl(PROJECT_ROOT / "data" / "train.jsonl")
+    twins = [dataclasses.replace(row, id=f"twin-{row.id}") for row in train[:40]]
+    shown = examples.training_rows(train, train + twins)
+    by_answer = {row.output: row for row in train + twins}
+    assert [(row.id, row.instruction, row.output) for row in shown] == [(r.id, r.instruction, r.output) for r in train]
+    for original, row in zip(train, shown):
+        assert row.input.startswith(original.input.strip()) and examples.has_example(row)
+        example = by_answer[example_answer(row)]
+        assert example.kind == row.kind and example.output != row.output, "never the row itself, nor its twin"
+        assert dataset.jaccard(examples.shingles(original), examples.shingles(example)) <= examples.NEAREST_EVAL
+    assert examples.training_rows(shown, train) == shown, "a row that carries an example keeps it"
+    assert examples.attach(train[:3], None) == train[:3], "no pool: the rows as they are"
+
+
+def test_an_sft_with_worked_examples_is_asked_with_them_wherever_it_answers(job_home, tiny_llama, rows, tmp_path,
+                                                                             monkeypatch):
+    sft = run_job(tiny_job("sft", tiny_llama, rows, max_steps=1, eval_dataset="", output="sft-examples",
+                           max_length=640, worked_examples=True), job_home, tmp_path)
+    pool = dataset.read_jsonl(sft.adapter / examples.POOL_FILE)
+    assert pool == dataset.read_jsonl(rows[0]), "the pool is the training rows, kept with the adapter"
+    assert "[job] worked examples: each row with the nearest of 12 rows after its request (12 of 12 found one)" in \
+        sft.log_file.read_text()
+
+    # The evaluation asks the base and the fine-tuned model the same requests, each with its example.
+    monkeypatch.setenv("INFRAMIND_EVAL_ENGINE", "transformers")
+    held_out = dataset.read_jsonl(rows[1])[:2]
+    results = evaluation.evaluate(held_out, evaluation.candidates(str(tiny_llama), adapter=str(sft.adapter)),
+                                  generation.Settings(max_new_tokens=4), batch_size=2)
+    for row, record in zip(held_out, results.rows):
+        assert record["input"].startswith(examples.LEAD), "the held-out rows have no input of their own"
+        assert example_answer(dataclasses.replace(row, input=record["input"])).startswith(
+            "```hcl" if row.kind == "terraform" else "```yaml"), "an example of the request's kind"
+        assert set(record["answers"]) == {"base", "fine-tuned"}
+    # A request typed into the Generate or Compare tab: its example after it; a model without a pool: as typed.
+    asked = examples.request_input(sft.adapter, "An S3 bucket named audit-logs.", "terraform")
+    assert asked.startswith(examples.LEAD) and 'resource "aws_s3_bucket"' in asked
+    assert examples.request_input(tiny_llama, "An S3 bucket named audit-logs.", "terraform", "ctx") == "ctx"
+
+    # GRPO from that adapter: its prompts carry examples, and its adapter keeps the same pool.
+    grpo = run_job(tiny_job("grpo", tiny_llama, rows, max_steps=1, output="grpo-examples", adapter=str(sft.adapter),
+                            max_length=640), job_home, tmp_path)
+    assert "[job] worked examples: each prompt with the nearest row" in grpo.log_file.read_text()
+    assert dataset.read_jsonl(grpo.adapter / examples.POOL_FILE) == pool
