@@ -190,14 +190,16 @@ def length_histogram(lengths_by_group: dict[str, list[int]], max_length: int = D
     return figure
 
 
-def cut_rows_warning(path, model_name: str, max_length: int, completion_length: int | None = None) -> str | None:
+def cut_rows_warning(path, model_name: str, max_length: int, completion_length: int | None = None,
+                     rows: list[dataset.Row] | None = None) -> str | None:
     """A warning naming how many rows of the JSONL file `path` training would cut, or None when none is cut.
 
     SFT (`completion_length` None): rows longer than `max_length` lose their end, the closing fence and the
     end-of-turn token included. GRPO (`completion_length` = max_completion_length): reference answers longer than
-    that show answers of that length get cut.
+    that show answers of that length get cut. `rows`: the rows as training will see them, where that is not the
+    file as it stands (each with its worked example, `studio.examples`).
     """
-    rows = dataset.read_jsonl(path)
+    rows = dataset.read_jsonl(path) if rows is None else rows
     tokenizer = tokenizer_for(model_name)
     if completion_length is None:
         lengths = token_lengths(rows, tokenizer)

@@ -279,8 +279,14 @@ def _cut_rows(spec: specs.JobSpec) -> str | None:
 
     grpo = isinstance(spec, specs.GRPOJob)
     try:
+        rows = None
+        if getattr(spec, "worked_examples", False):  # the rows as the SFT trains on them: about twice as long
+            from jobs import training
+            from studio import examples
+
+            rows = examples.training_rows(training.read_rows(spec.dataset), training.example_pool(spec))
         return dataset_tokens.cut_rows_warning(spec.dataset, spec.model, spec.max_length,
-                                               spec.max_completion_length if grpo else None)
+                                               spec.max_completion_length if grpo else None, rows=rows)
     except (models.ModelUnavailable, OSError, ValueError) as error:
         return f"the rows' lengths could not be checked: {error}"
 

@@ -88,3 +88,15 @@ def test_an_sft_with_worked_examples_is_asked_with_them_wherever_it_answers(job_
                             max_length=640), job_home, tmp_path)
     assert "[job] worked examples: each prompt with the nearest row" in grpo.log_file.read_text()
     assert dataset.read_jsonl(grpo.adapter / examples.POOL_FILE) == pool
+
+
+def test_the_train_tab_warns_of_rows_cut_as_they_are_with_their_examples(job_home, tiny_llama, rows):
+    from studio import dataset_tokens
+    from studio.ui import train
+
+    longest = max(dataset_tokens.token_lengths(dataset.read_jsonl(rows[0]),
+                                               dataset_tokens.tokenizer_for(str(tiny_llama))))
+    plain = tiny_job("sft", tiny_llama, rows, max_length=longest)
+    assert train._cut_rows(plain) is None, "every row fits as it stands"
+    warning = train._cut_rows(dataclasses.replace(plain, worked_examples=True))
+    assert warning.startswith("12 of 12 rows are longer than max_length") and "Raise max_length to" in warning
