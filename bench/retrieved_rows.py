@@ -2,6 +2,8 @@
 an SFT that learns to adapt an example rather than to recall (bench/one_shot.py put one before an untrained model).
 
     python bench/retrieved_rows.py --out data/retrieved      # train.jsonl, generated.jsonl and eval.jsonl there, 15 s
+    python bench/retrieved_rows.py --rerank 40 --out data/retrieved-r40     # of the 40 nearest, the answer that names
+                                                                            # most of the request's words
     python bench/retrieved_rows.py --likeness workspace/runs/cpu27-rag/eval-guided     # answers near their examples
     python bench/sft_variants.py --seeds 1 2 --steps 600 --eval-batch 128 --name vv600 --variant rag \\
         dataset=data/retrieved/train.jsonl mix_dataset=data/retrieved/generated.jsonl max_length=2048 \\
@@ -89,6 +91,8 @@ def main() -> None:
     parser.add_argument("--generated", default="data/generated.jsonl")
     parser.add_argument("--eval", default="data/eval.jsonl")
     parser.add_argument("--out", default="data/retrieved")
+    parser.add_argument("--rerank", type=int, default=0, metavar="K", help="of the K nearest rows, the one whose "
+                        "answer holds the most of the request's words (studio.examples.Index.examples); 0: the nearest")
     parser.add_argument("--likeness", nargs="+", default=[], metavar="FOLDER", help="write nothing: how near each "
                         "evaluation's answers are to the examples of --out's eval.jsonl")
     args = parser.parse_args()
@@ -112,12 +116,12 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, rows, exclude in (("train", train, True), ("generated", generated, True),
                                 ("eval", evaluation_rows, False)):
-        examples = index.examples(rows, exclude)
+        examples = index.examples(rows, exclude, args.rerank)
         text = "".join(json.dumps(with_example(row, example).to_dict()) + "\n" for row, example in zip(rows, examples))
         workspace.atomic_write_text(out / f"{name}.jsonl", text)
         print(f"{name}: {len(rows)} rows, {sum(e is None for e in examples)} without an example", flush=True)
-        if name == "eval":
-            print(f"the eval rows' examples as they stand, against the eval rows' intents (%): "
+        if name != "generated":  # the seed rows' examples too: where a way of choosing them is tuned, not on eval
+            print(f"the {name} rows' examples as they stand, against the {name} rows' intents (%): "
                   f"{copied(rows, examples)}", flush=True)
 
 

@@ -80,9 +80,11 @@ class Index:
         matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
         return matrix
 
-    def examples(self, rows: list[dataset.Row], exclude_near: bool) -> list[dataset.Row | None]:
+    def examples(self, rows: list[dataset.Row], exclude_near: bool, rerank: int = 0) -> list[dataset.Row | None]:
         """The nearest pool row of the same kind for each row (None where none is far enough): the row itself left
-        out, and with `exclude_near` (training rows) every row nearer to it than NEAREST_EVAL."""
+        out, and with `exclude_near` (training rows) every row nearer to it than NEAREST_EVAL. `rerank` k > 0: of
+        the k nearest such rows, the one whose answer holds the most of the request's words (the nearest of those
+        that tie), an answer that names what was asked rather than a request worded alike."""
         found: list[dataset.Row | None] = []
         for start in range(0, len(rows), 512):
             part = rows[start:start + 512]
@@ -90,7 +92,7 @@ class Index:
             for i, row in enumerate(part):
                 similarity[i, self.kinds != row.kind] = -1.0
                 own = shingles(row)
-                choice = None
+                eligible = []
                 for j in np.argsort(-similarity[i])[:CANDIDATES]:
                     candidate = self.pool[j]
                     if candidate.kind != row.kind:
@@ -99,9 +101,14 @@ class Index:
                         continue
                     if exclude_near and dataset.jaccard(own, self.shingles[j]) > NEAREST_EVAL:
                         continue
-                    choice = candidate
-                    break
-                found.append(choice)
+                    eligible.append(candidate)
+                    if len(eligible) >= max(1, rerank):
+                        break
+                if rerank and eligible:
+                    asked = set(words(row))
+                    overlap = [len(asked & set(re.findall(r"[a-z0-9]+", c.output.lower()))) for c in eligible]
+                    eligible = [eligible[overlap.index(max(overlap))]]  # index(): the nearest of those that tie
+                found.append(eligible[0] if eligible else None)
         return found
 
 

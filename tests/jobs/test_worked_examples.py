@@ -100,3 +100,17 @@ def test_the_train_tab_warns_of_rows_cut_as_they_are_with_their_examples(job_hom
     assert train._cut_rows(plain) is None, "every row fits as it stands"
     warning = train._cut_rows(dataclasses.replace(plain, worked_examples=True))
     assert warning.startswith("12 of 12 rows are longer than max_length") and "Raise max_length to" in warning
+
+
+def test_rerank_takes_of_the_nearest_rows_the_one_whose_answer_names_what_was_asked():
+    def row(instruction, output, kind="terraform", id=""):
+        return dataset.Row(instruction, output, kind, id=id)
+
+    asked = row("A queue for orders with a dead-letter queue.", "", id="asked")
+    worded_alike = row("A queue for orders with a dead-letter queue, please.", 'resource "aws_sns_topic" "x" {}')
+    naming_it = row("A queue for orders.", 'resource "aws_sqs_queue" "orders" {}\n# dead letter queue for orders')
+    other_kind = row("A queue for orders with a dead-letter queue.", "kind: Queue orders dead letter", "kubernetes")
+    index = examples.Index([worded_alike, naming_it, other_kind])
+    assert index.examples([asked], exclude_near=False) == [worded_alike], "the nearest request"
+    assert index.examples([asked], exclude_near=False, rerank=2) == [naming_it], "the answer that names it"
+    assert index.examples([asked], exclude_near=False, rerank=1) == [worded_alike]
