@@ -114,3 +114,16 @@ def test_rerank_takes_of_the_nearest_rows_the_one_whose_answer_names_what_was_as
     assert index.examples([asked], exclude_near=False) == [worded_alike], "the nearest request"
     assert index.examples([asked], exclude_near=False, rerank=2) == [naming_it], "the answer that names it"
     assert index.examples([asked], exclude_near=False, rerank=1) == [worded_alike]
+
+
+def test_the_sparse_index_scores_as_the_dense_tf_idf_cosine_rows_without_words_too():
+    import numpy as np
+
+    seed = dataset.read_jsonl(PROJECT_ROOT / "data" / "train.jsonl")[:30]
+    wordless = [dataset.Row("!!!", "```hcl\n```", "terraform"), dataset.Row("???", "```yaml\n```", "kubernetes")]
+    pool = wordless[:1] + seed[:15] + wordless[1:] + seed[15:] + wordless
+    index = examples.Index(pool)
+    asked = dataset.read_jsonl(PROJECT_ROOT / "data" / "eval.jsonl")[:40] + wordless[:1]
+    dense = index.vectors(pool)
+    assert np.allclose(index.similarity(asked), index.vectors(asked) @ dense.T, atol=1e-6)
+    assert (index.similarity(wordless) == 0).all()
