@@ -68,7 +68,7 @@ def gather_pairs(spec: DPOJob, run: RunFolder, setup: training.Setup, model, tok
         from studio import pair_mining
 
         settings = spec.mining()
-        rows = examples.attach(training.read_rows(spec.dataset), spec.adapter_folder())  # as it was trained
+        rows = examples.attach(training.read_rows(spec.dataset), spec.adapter_folder(), exclude_near=True)
         total = min(len(rows), settings.limit or len(rows))
         print(f"[job] mining: {settings.samples} answers to each of {total} requests (temperature "
               f"{settings.temperature}, up to {settings.max_new_tokens} tokens), pairs {settings.min_stage_gap}+ "

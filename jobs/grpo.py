@@ -156,7 +156,7 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
 
     fits = _fits(tokenizer, spec.max_length)
     # An adapter trained with worked examples is asked with them (studio.examples), here as everywhere.
-    rows = examples.attach(training.training_rows(spec), start_from)
+    rows = examples.attach(training.training_rows(spec), start_from, exclude_near=True)
     if examples.index_of(start_from) is not None:
         print("[job] worked examples: each prompt with the nearest row of the adapter's pool after its request",
               flush=True)

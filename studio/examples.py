@@ -194,15 +194,16 @@ def index_of(folder: str | Path | None) -> Index | None:
     return _INDEXES[key]
 
 
-def attach(rows: list[dataset.Row], folder: str | Path | None) -> list[dataset.Row]:
+def attach(rows: list[dataset.Row], folder: str | Path | None, exclude_near: bool = False) -> list[dataset.Row]:
     """`rows` each with its nearest example from the pool kept in `folder`, as the model there was trained to be
     asked; `rows` as they are where `folder` keeps no pool (a model trained without examples) and for rows that
-    carry an example already."""
+    carry an example already. `exclude_near` for training rows (GRPO's prompts, DPO's mined requests): as in the
+    SFT, never a row as near as a twin, whose answer would be theirs to copy."""
     index = index_of(folder)
     if index is None:
         return rows
     todo = [row for row in rows if not has_example(row)]
-    found = dict(zip(map(id, todo), index.examples(todo, exclude_near=False)))
+    found = dict(zip(map(id, todo), index.examples(todo, exclude_near=exclude_near)))
     return [with_example(row, found[id(row)]) if id(row) in found else row for row in rows]
 
 

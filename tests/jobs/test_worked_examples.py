@@ -33,7 +33,7 @@ def run_job(spec: specs.JobSpec, home: Path, folder: Path) -> RunFolder:
     return RunFolder(home / "runs" / spec.output)
 
 
-def test_each_row_gets_the_nearest_row_of_its_kind_never_itself_nor_its_twin():
+def test_each_row_gets_the_nearest_row_of_its_kind_never_itself_nor_its_twin(tmp_path):
     train = dataset.read_jsonl(PROJECT_ROOT / "data" / "train.jsonl")
     twins = [dataclasses.replace(row, id=f"twin-{row.id}") for row in train[:40]]
     shown = examples.training_rows(train, train + twins)
@@ -46,6 +46,9 @@ def test_each_row_gets_the_nearest_row_of_its_kind_never_itself_nor_its_twin():
         assert dataset.jaccard(examples.shingles(original), examples.shingles(example)) <= examples.NEAREST_EVAL
     assert examples.training_rows(shown, train) == shown, "a row that carries an example keeps it"
     assert examples.attach(train[:3], None) == train[:3], "no pool: the rows as they are"
+    examples.save_pool(tmp_path, train + twins)  # a model folder keeping that pool: GRPO's prompts get the same
+    assert examples.attach(train, tmp_path, exclude_near=True) == shown
+    assert example_answer(examples.attach(twins[:1], tmp_path)[0]) == train[0].output, "a later request may take it"
     result = doctest.testmod(examples)
     assert result.attempted > 0 and result.failed == 0
 
