@@ -39,6 +39,12 @@ def _status(partial: compare.Partial) -> str:
     return f"Generating… {partial.tokens} tokens, {partial.seconds:.1f} s"
 
 
+def _example_note(asked: str, who: str) -> str:
+    """The status line's words on the worked example a request was asked with ('' where there was none)."""
+    shown = examples.shown_request(asked)
+    return f" · {who} with a worked example: “{shown[:100]}{'…' if len(shown) > 100 else ''}”" if shown else ""
+
+
 def _settings(decoding: str, temperature, max_tokens, seed) -> generation.Settings:
     sampled = decoding == SAMPLED
     return generation.Settings(
@@ -61,8 +67,7 @@ def _compare(base_name, tuned_choice, kind, prompt, context, decoding, temperatu
         intent = compare.intent_for(example, kind, prompt, context)
         # A fine-tuned model trained with worked examples is asked with its nearest one (both panes are).
         asked = examples.request_input(tuned.path if tuned else None, prompt, kind, context)
-        shown = examples.shown_request(asked)
-        note = f" · both asked with a worked example: “{shown[:100]}{'…' if len(shown) > 100 else ''}”" if shown else ""
+        note = _example_note(asked, "both asked")
         stream = compare.stream_pair(base_name or models.EMBEDDED, tuned, kind, prompt, asked, settings,
                                      intent=intent, progress=loading, guided=(bool(guided_base), bool(guided_tuned)))
         for left, right in stream:
@@ -93,8 +98,9 @@ def generate(model: str, kind: str, prompt: str, max_tokens: float, temperature:
     """One model's answer and its speed: `[answer, status]` (the `/generate` API endpoint)."""
     settings = generation.Settings(max_new_tokens=int(max_tokens), temperature=float(temperature))
     try:
+        note = _example_note(examples.request_input(model, prompt, kind), "asked") if model else ""
         for partial in compare.stream_answer(model or models.EMBEDDED, kind, prompt, settings=settings):
-            yield partial.text, _status(partial)
+            yield partial.text, _status(partial) + (note if partial.done else "")
     except (ValueError, models.ModelUnavailable) as error:
         raise gr.Error(str(error), duration=None) from error
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import doctest
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -85,6 +86,13 @@ def test_an_sft_with_worked_examples_is_asked_with_them_wherever_it_answers(job_
     right_status, pair = last[4], last[6]
     assert "both asked with a worked example: “" in right_status
     assert examples.shown_request(pair["messages"][1]["content"])[:100] in right_status, "the vote keeps what was asked"
+    # A merged model keeping the pool (as an export's merged/ folder does): the Generate endpoint asks it so too.
+    merged = tmp_path / "merged"
+    shutil.copytree(tiny_llama, merged)
+    examples.copy_pool(sft.adapter, merged)
+    *_, (answer, status) = compare_tab.generate(str(merged), "terraform", "An S3 bucket named audit-logs.", 4, 0.0)
+    assert " · asked with a worked example: “" in status
+    assert "worked example" not in list(compare_tab.generate(str(tiny_llama), "terraform", "A bucket.", 4, 0.0))[-1][1]
 
     # GRPO from that adapter: its prompts carry examples, and its adapter keeps the same pool.
     grpo = run_job(tiny_job("grpo", tiny_llama, rows, max_steps=1, output="grpo-examples", adapter=str(sft.adapter),
