@@ -98,9 +98,10 @@ def generate(model: str, kind: str, prompt: str, max_tokens: float, temperature:
     """One model's answer and its speed: `[answer, status]` (the `/generate` API endpoint)."""
     settings = generation.Settings(max_new_tokens=int(max_tokens), temperature=float(temperature))
     try:
-        note = _example_note(examples.request_input(model, prompt, kind), "asked") if model else ""
         for partial in compare.stream_answer(model or models.EMBEDDED, kind, prompt, settings=settings):
-            yield partial.text, _status(partial) + (note if partial.done else "")
+            # Read only once the model loaded: its name is then one the studio accepts (studio.access).
+            note = _example_note(examples.request_input(model, prompt, kind), "asked") if partial.done and model else ""
+            yield partial.text, _status(partial) + note
     except (ValueError, models.ModelUnavailable) as error:
         raise gr.Error(str(error), duration=None) from error
 
