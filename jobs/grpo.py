@@ -161,6 +161,9 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
         print("[job] worked examples: each prompt with the nearest row of the adapter's pool after its request",
               flush=True)
     train_rows = Dataset.from_list(prompt_rows(rows)).filter(fits)
+    if 0 < len(train_rows) < len(rows):
+        print(f"[job] {len(rows) - len(train_rows):,} of {len(rows):,} prompts are longer than max_length="
+              f"{spec.max_length} tokens and are left out (raise max_length to keep them)", flush=True)
     eval_rows = None
     if spec.eval_dataset:
         eval_rows = Dataset.from_list(prompt_rows(examples.attach(training.read_rows(spec.eval_dataset),

@@ -38,7 +38,10 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
     train_rows = Dataset.from_list([dataset.to_prompt_completion(row) for row in rows])
     eval_rows = None
     if spec.eval_dataset:
-        eval_rows = Dataset.from_list([dataset.to_prompt_completion(r) for r in training.read_rows(spec.eval_dataset)])
+        held_out = training.read_rows(spec.eval_dataset)
+        if pool:  # asked as the adapter will be asked later: with their nearest example
+            held_out = examples.training_rows(held_out, pool, exclude_near=False)
+        eval_rows = Dataset.from_list([dataset.to_prompt_completion(r) for r in held_out])
     print(f"[job] SFT on {len(train_rows)} rows" + (f", evaluating on {len(eval_rows)}" if eval_rows else ""),
           flush=True)
 

@@ -150,11 +150,12 @@ def has_example(row: dataset.Row) -> bool:
     return LEAD in row.input
 
 
-def training_rows(rows: list[dataset.Row], pool: list[dataset.Row]) -> list[dataset.Row]:
+def training_rows(rows: list[dataset.Row], pool: list[dataset.Row], exclude_near: bool = True) -> list[dataset.Row]:
     """Each training row with its nearest pool row far enough from it as its example (rows that carry one already,
-    or have none far enough, as they are)."""
+    or have none far enough, as they are); `exclude_near` False for held-out rows (an SFT's eval rows), which may
+    take any pool row."""
     todo = [row for row in rows if not has_example(row)]
-    found = dict(zip(map(id, todo), Index(pool).examples(todo, exclude_near=True)))
+    found = dict(zip(map(id, todo), Index(pool).examples(todo, exclude_near=exclude_near)))
     return [with_example(row, found[id(row)]) if id(row) in found else row for row in rows]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import doctest
+import json
 import os
 import shutil
 import subprocess
@@ -56,12 +57,13 @@ def test_each_row_gets_the_nearest_row_of_its_kind_never_itself_nor_its_twin(tmp
 
 def test_an_sft_with_worked_examples_is_asked_with_them_wherever_it_answers(job_home, tiny_llama, rows, tmp_path,
                                                                              monkeypatch):
-    sft = run_job(tiny_job("sft", tiny_llama, rows, max_steps=1, eval_dataset="", output="sft-examples",
-                           max_length=640, worked_examples=True), job_home, tmp_path)
+    sft = run_job(tiny_job("sft", tiny_llama, rows, max_steps=1, output="sft-examples", max_length=640,
+                           worked_examples=True), job_home, tmp_path)  # its eval rows asked with examples too
     pool = dataset.read_jsonl(sft.adapter / examples.POOL_FILE)
     assert pool == dataset.read_jsonl(rows[0]), "the pool is the training rows, kept with the adapter"
     assert "[job] worked examples: each row with the nearest of 12 rows after its request (12 of 12 found one)" in \
         sft.log_file.read_text()
+    assert json.loads((sft.path / "summary.json").read_text())["eval_loss"] is not None
 
     # The evaluation asks the base and the fine-tuned model the same requests, each with its example.
     monkeypatch.setenv("INFRAMIND_EVAL_ENGINE", "transformers")
