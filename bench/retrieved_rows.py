@@ -2,7 +2,7 @@
 an SFT that learns to adapt an example rather than to recall (bench/one_shot.py put one before an untrained model).
 
     python bench/retrieved_rows.py --out data/retrieved      # train.jsonl, generated.jsonl and eval.jsonl there, 15 s
-    python bench/retrieved_rows.py --rerank 40 --out data/retrieved-r40     # of the 40 nearest, the answer that names
+    python bench/retrieved_rows.py --rerank 40 --out data/retrieved/r40     # of the 40 nearest, the answer that names
                                                                             # most of the request's words
     python bench/retrieved_rows.py --likeness workspace/runs/cpu27-rag/eval-guided     # answers near their examples
     python bench/sft_variants.py --seeds 1 2 --steps 600 --eval-batch 128 --name vv600 --variant rag \\
@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from studio import dataset, workspace  # noqa: E402
-from studio.examples import LEAD, Index, with_example  # noqa: E402
+from studio.examples import Index, shown, with_example  # noqa: E402
 
 def copied(rows: list[dataset.Row], examples: list[dataset.Row | None]) -> dict[str, float]:
     """What the examples' answers score as they stand, each judged by the studio's validators against the intent of
@@ -60,8 +60,7 @@ def copied(rows: list[dataset.Row], examples: list[dataset.Row | None]) -> dict[
 
 def example_of(row: dict) -> str:
     """The example answer a row with an example carries ('' for a row without one)."""
-    shown = row.get("input", "")
-    return shown.split(LEAD, 1)[1].split("\n\nAnswer:\n", 1)[1].strip() if LEAD in shown else ""
+    return shown(row.get("input", ""))[1].strip()
 
 
 def likeness(folder: Path, examples: dict[str, str]) -> dict[str, float]:

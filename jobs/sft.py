@@ -31,8 +31,9 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
     # chat template and masks the prompt out of the loss, no template markers needed.
     rows = training.training_rows(spec)
     pool = training.example_pool(spec) if spec.worked_examples else []
+    index = examples.Index(pool) if pool else None  # the training rows' examples and the eval rows'
     if pool:
-        rows = examples.training_rows(rows, pool)
+        rows = examples.training_rows(rows, index)
         print(f"[job] worked examples: each row with the nearest of {len(pool):,} rows after its request "
               f"({sum(examples.has_example(row) for row in rows):,} of {len(rows):,} found one)", flush=True)
     train_rows = Dataset.from_list([dataset.to_prompt_completion(row) for row in rows])
@@ -40,7 +41,7 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
     if spec.eval_dataset:
         held_out = training.read_rows(spec.eval_dataset)
         if pool:  # asked as the adapter will be asked later: with their nearest example
-            held_out = examples.training_rows(held_out, pool, exclude_near=False)
+            held_out = examples.training_rows(held_out, index, exclude_near=False)
         eval_rows = Dataset.from_list([dataset.to_prompt_completion(r) for r in held_out])
     print(f"[job] SFT on {len(train_rows)} rows" + (f", evaluating on {len(eval_rows)}" if eval_rows else ""),
           flush=True)

@@ -150,12 +150,14 @@ def has_example(row: dataset.Row) -> bool:
     return LEAD in row.input
 
 
-def training_rows(rows: list[dataset.Row], pool: list[dataset.Row], exclude_near: bool = True) -> list[dataset.Row]:
+def training_rows(rows: list[dataset.Row], pool: "list[dataset.Row] | Index",
+                  exclude_near: bool = True) -> list[dataset.Row]:
     """Each training row with its nearest pool row far enough from it as its example (rows that carry one already,
     or have none far enough, as they are); `exclude_near` False for held-out rows (an SFT's eval rows), which may
-    take any pool row."""
+    take any pool row. `pool`: the rows, or their Index where it serves more than one call."""
+    index = pool if isinstance(pool, Index) else Index(pool)
     todo = [row for row in rows if not has_example(row)]
-    found = dict(zip(map(id, todo), Index(pool).examples(todo, exclude_near=exclude_near)))
+    found = dict(zip(map(id, todo), index.examples(todo, exclude_near=exclude_near)))
     return [with_example(row, found[id(row)]) if id(row) in found else row for row in rows]
 
 
@@ -208,16 +210,16 @@ def attach(rows: list[dataset.Row], folder: str | Path | None, exclude_near: boo
     return [with_example(row, found[id(row)]) if id(row) in found else row for row in rows]
 
 
-def shown_request(input_text: str) -> str:
-    """The request of the example an input carries ('' where it carries none).
+def shown(input_text: str) -> tuple[str, str]:
+    """The request and the answer of the example an input carries (two empty strings where it carries none).
 
-    >>> shown_request(with_example(dataset.Row("A queue.", "", "terraform"), dataset.Row("A topic.", "x", "terraform"))
-    ...               .input)
-    'A topic.'
+    >>> shown(with_example(dataset.Row("A queue.", "", "terraform"), dataset.Row("A topic.", "x", "terraform")).input)
+    ('A topic.', 'x')
     """
     if LEAD not in input_text:
-        return ""
-    return input_text.split(LEAD, 1)[1].split("\n\nAnswer:\n", 1)[0].strip().removeprefix("Request: ")
+        return "", ""
+    request, _, answer = input_text.split(LEAD, 1)[1].partition("\n\nAnswer:\n")
+    return request.strip().removeprefix("Request: "), answer
 
 
 def request_input(folder: str | Path | None, instruction: str, kind: str, input_text: str = "") -> str:

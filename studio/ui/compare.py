@@ -41,7 +41,7 @@ def _status(partial: compare.Partial) -> str:
 
 def _example_note(asked: str, who: str) -> str:
     """The status line's words on the worked example a request was asked with ('' where there was none)."""
-    shown = examples.shown_request(asked)
+    shown = examples.shown(asked)[0]
     return f" · {who} with a worked example: “{shown[:100]}{'…' if len(shown) > 100 else ''}”" if shown else ""
 
 

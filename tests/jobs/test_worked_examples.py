@@ -21,10 +21,6 @@ from tests.jobs.conftest import tiny_job
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def example_answer(row: dataset.Row) -> str:
-    return row.input.split(examples.LEAD, 1)[1].split("\n\nAnswer:\n", 1)[1]
-
-
 def run_job(spec: specs.JobSpec, home: Path, folder: Path) -> RunFolder:
     specs.save(spec, folder / "job.yaml")
     env = {**os.environ, "INFRAMIND_HOME": str(home), "OMP_NUM_THREADS": "1", "INFRAMIND_GPUS": "none"}
@@ -43,14 +39,14 @@ def test_each_row_gets_the_nearest_row_of_its_kind_never_itself_nor_its_twin(tmp
     assert [(row.id, row.instruction, row.output) for row in shown] == [(r.id, r.instruction, r.output) for r in train]
     for original, row in zip(train, shown):
         assert row.input.startswith(original.input.strip()) and examples.has_example(row)
-        example = by_answer[example_answer(row)]
+        example = by_answer[examples.shown(row.input)[1]]
         assert example.kind == row.kind and example.output != row.output, "never the row itself, nor its twin"
         assert dataset.jaccard(examples.shingles(original), examples.shingles(example)) <= examples.NEAREST_EVAL
     assert examples.training_rows(shown, train) == shown, "a row that carries an example keeps it"
     assert examples.attach(train[:3], None) == train[:3], "no pool: the rows as they are"
     examples.save_pool(tmp_path, train + twins)  # a model folder keeping that pool: GRPO's prompts get the same
     assert examples.attach(train, tmp_path, exclude_near=True) == shown
-    assert example_answer(examples.attach(twins[:1], tmp_path)[0]) == train[0].output, "a later request may take it"
+    assert examples.shown(examples.attach(twins[:1], tmp_path)[0].input)[1] == train[0].output, "a later request may take it"
     result = doctest.testmod(examples)
     assert result.attempted > 0 and result.failed == 0
 
@@ -72,7 +68,7 @@ def test_an_sft_with_worked_examples_is_asked_with_them_wherever_it_answers(job_
                                   generation.Settings(max_new_tokens=4), batch_size=2)
     for row, record in zip(held_out, results.rows):
         assert record["input"].startswith(examples.LEAD), "the held-out rows have no input of their own"
-        assert example_answer(dataclasses.replace(row, input=record["input"])).startswith(
+        assert examples.shown(record["input"])[1].startswith(
             "```hcl" if row.kind == "terraform" else "```yaml"), "an example of the request's kind"
         assert set(record["answers"]) == {"base", "fine-tuned"}
     # A request typed into the Generate or Compare tab: its example after it; a model without a pool: as typed.
@@ -87,7 +83,7 @@ def test_an_sft_with_worked_examples_is_asked_with_them_wherever_it_answers(job_
                                     "", GREEDY, 0.0, 4, 0, None, progress=lambda *args, **kwargs: None)
     right_status, pair = last[4], last[6]
     assert "both asked with a worked example: “" in right_status
-    assert examples.shown_request(pair["messages"][1]["content"])[:100] in right_status, "the vote keeps what was asked"
+    assert examples.shown(pair["messages"][1]["content"])[0][:100] in right_status, "the vote keeps what was asked"
     # A merged model keeping the pool (as an export's merged/ folder does): the Generate endpoint asks it so too.
     merged = tmp_path / "merged"
     shutil.copytree(tiny_llama, merged)

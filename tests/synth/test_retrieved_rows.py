@@ -34,7 +34,7 @@ def test_every_row_gets_the_nearest_row_of_its_kind_but_never_its_twin(tmp_path,
         assert [(row.id, row.instruction, row.output, row.intent) for row in written] == \
             [(row.id, row.instruction, row.output, row.intent) for row in originals], "only the input changes"
         for original, row in zip(originals, written):
-            assert row.input.startswith(original.input.strip()) and bench.LEAD in row.input
+            assert row.input.startswith(original.input.strip()) and examples.LEAD in row.input
             example = by_answer[bench.example_of(row.to_dict())]
             assert example.kind == row.kind
             if name == "train":
