@@ -31,10 +31,13 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
     # chat template and masks the prompt out of the loss, no template markers needed.
     rows = training.training_rows(spec)
     pool = training.example_pool(spec) if spec.worked_examples else []
-    index = examples.Index(pool) if pool else None  # the training rows' examples and the eval rows'
+    # One index for the training rows' examples and the eval rows'.
+    index = examples.Index(pool, spec.example_rerank) if pool else None
     if pool:
         rows = examples.training_rows(rows, index)
-        print(f"[job] worked examples: each row with the nearest of {len(pool):,} rows after its request "
+        chosen = (f"of the {spec.example_rerank} nearest, the one whose answer names the most of the request"
+                  if spec.example_rerank else "the nearest")
+        print(f"[job] worked examples: each row with {chosen} of {len(pool):,} rows after its request "
               f"({sum(examples.has_example(row) for row in rows):,} of {len(rows):,} found one)", flush=True)
     train_rows = Dataset.from_list([dataset.to_prompt_completion(row) for row in rows])
     eval_rows = None
@@ -88,5 +91,5 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
     else:
         outcome = training.finish(trainer, spec, run, setup, metrics, started)
     if pool and run.adapter.is_dir():
-        examples.save_pool(run.adapter, pool)
+        examples.save_pool(run.adapter, pool, spec.example_rerank)
     return outcome

@@ -305,6 +305,22 @@ class SFTJob(JobSpec):
     worked_examples: bool = _help("Give every row the nearest other training row's request and answer as a worked "
                                   "example, and every later request the nearest of them (studio.examples): the rows "
                                   "get about twice as long, so raise max_length.", False)
+    example_rerank: int = _help("With worked_examples: of the K nearest rows, take as the example the one whose "
+                                "answer names the most of the request's words (0: the nearest). Kept with the "
+                                "adapter, so that later requests get theirs the same way.", 0)
+
+    def problems(self) -> list[str]:
+        found = super().problems()
+        if not (isinstance(self.example_rerank, int) and 0 <= self.example_rerank <= examples_candidates()):
+            found.append(f"example_rerank must be a whole number from 0 (the nearest row) to "
+                         f"{examples_candidates()}, not {self.example_rerank!r} (40: the best measured)")
+        return found
+
+
+def examples_candidates() -> int:
+    from studio.examples import CANDIDATES
+
+    return CANDIDATES
 
 
 def _default_reward_weights() -> dict[str, float]:

@@ -16,8 +16,10 @@ The example of a row is the pool row of the same kind whose instruction and inpu
 over words). A training row's own row is left out and so are rows as near to it as no eval row is to a training row
 (word 3-shingle Jaccard of the request above 0.31, the largest between an eval row and a training row,
 data/README.md): without that a generated row's example would be its own template's twin, and the model would learn
-to copy. A request asked later may take any pool row. The example goes into the row's `input`, after its own, so
-the rows stay Alpaca rows.
+to copy. A request asked later may take any pool row. With the SFT's `example_rerank` k, the example is instead, of
+the k nearest such rows, the one whose answer holds the most of the request's words; the pool's `examples.json` keeps
+k, so that later requests get theirs the same way. The example goes into the row's `input`, after its own, so the
+rows stay Alpaca rows.
 
 On 2026-12-07, one H100, the gpu recipe (LoRA r=512, 1,200 steps, seed 42, then its GRPO) on such rows against the
 recipe's rows, guided, the 121 eval rows: requests met whole 9.9 → 14.9% after SFT and 9.1 → 13.2% after GRPO, the
@@ -38,6 +40,8 @@ import numpy as np
 from studio import dataset, workspace
 
 POOL_FILE = "examples.jsonl"
+# How the examples are chosen from the pool (`rerank`), kept beside it: a model is asked as it was trained.
+SETTINGS_FILE = "examples.json"
 # The largest word 3-shingle Jaccard between an eval row and a training row (data/README.md, over whole rows:
 # `dataset.shingles`); here it bounds the requests' shingles alone, the part an example is found by.
 NEAREST_EVAL = 0.31
@@ -59,10 +63,11 @@ class Index:
     """TF-IDF vectors of the pool's requests, unit length, kept sparse: each pool row's words and weights (a dense
     matrix of 10,619 rows by their 9,653 words would take 410 MB)."""
 
-    def __init__(self, pool: list[dataset.Row]):
+    def __init__(self, pool: list[dataset.Row], rerank: int = 0):
         if not pool:
             raise ValueError("worked examples need a pool of rows to draw them from: it is empty")
         self.pool = pool
+        self.rerank = rerank  # `examples`' default
         documents = [words(row) for row in pool]
         counts = Counter(word for document in documents for word in set(document))
         self.vocabulary = {word: i for i, word in enumerate(sorted(counts))}
@@ -105,11 +110,13 @@ class Index:
             found[start:start + 32] = sums
         return found
 
-    def examples(self, rows: list[dataset.Row], exclude_near: bool, rerank: int = 0) -> list[dataset.Row | None]:
+    def examples(self, rows: list[dataset.Row], exclude_near: bool,
+                 rerank: int | None = None) -> list[dataset.Row | None]:
         """The nearest pool row of the same kind for each row (None where none is far enough): the row itself left
         out, and with `exclude_near` (training rows) every row nearer to it than NEAREST_EVAL. `rerank` k > 0: of
         the k nearest such rows, the one whose answer holds the most of the request's words (the nearest of those
-        that tie), an answer that names what was asked rather than a request worded alike."""
+        that tie), an answer that names what was asked rather than a request worded alike; None: the index's."""
+        rerank = self.rerank if rerank is None else rerank
         found: list[dataset.Row | None] = []
         for start in range(0, len(rows), 512):
             part = rows[start:start + 512]
@@ -161,22 +168,38 @@ def training_rows(rows: list[dataset.Row], pool: "list[dataset.Row] | Index",
     return [with_example(row, found[id(row)]) if id(row) in found else row for row in rows]
 
 
-def save_pool(folder: str | Path, pool: list[dataset.Row]) -> Path:
-    """Keep `pool` in `folder` (an adapter's or a merged model's), where `attach` finds it."""
+def save_pool(folder: str | Path, pool: list[dataset.Row], rerank: int = 0) -> Path:
+    """Keep `pool` in `folder` (an adapter's or a merged model's), where `attach` finds it, and how its examples are
+    chosen (`rerank`, Index.examples)."""
     path = Path(folder) / POOL_FILE
     workspace.atomic_write_text(path, "".join(json.dumps(row.to_dict()) + "\n" for row in pool))
+    workspace.atomic_write_text(Path(folder) / SETTINGS_FILE, json.dumps({"rerank": rerank}) + "\n")
     return path
 
 
 def copy_pool(source: str | Path | None, target: str | Path) -> bool:
-    """Carry a pool from one model folder to another (an adapter to its merged export); whether there was one."""
+    """Carry a pool and its settings from one model folder to another (an adapter to its merged export); whether
+    there was one."""
     if source is None or not (Path(source) / POOL_FILE).is_file():
         return False
-    workspace.atomic_write_text(Path(target) / POOL_FILE, (Path(source) / POOL_FILE).read_text(encoding="utf-8"))
+    for name in (POOL_FILE, SETTINGS_FILE):
+        if (Path(source) / name).is_file():
+            workspace.atomic_write_text(Path(target) / name, (Path(source) / name).read_text(encoding="utf-8"))
     return True
 
 
-_INDEXES: dict[tuple[str, int, int], Index] = {}
+def rerank_of(folder: str | Path) -> int:
+    """The `rerank` a model folder's pool was saved with; 0 where no settings were kept (pools saved before them)."""
+    try:
+        return int(json.loads((Path(folder) / SETTINGS_FILE).read_text(encoding="utf-8")).get("rerank", 0))
+    except FileNotFoundError:
+        return 0
+    except (ValueError, TypeError, AttributeError) as error:
+        raise ValueError(f"{Path(folder) / SETTINGS_FILE} is not a JSON object with a whole number `rerank`: "
+                         f"{error}. Save the pool again (studio.examples.save_pool) or delete the file.") from error
+
+
+_INDEXES: dict[tuple, Index] = {}
 
 
 def index_of(folder: str | Path | None) -> Index | None:
@@ -189,11 +212,12 @@ def index_of(folder: str | Path | None) -> Index | None:
         stat = path.stat()
     except (FileNotFoundError, NotADirectoryError):
         return None
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    rerank = rerank_of(folder)
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, rerank)
     if key not in _INDEXES:
         pool = dataset.read_jsonl(path)
         _INDEXES.clear()  # one pool at a time (10,619 rows: about 3 MB of weights, built in about a second)
-        _INDEXES[key] = Index(pool)
+        _INDEXES[key] = Index(pool, rerank)
     return _INDEXES[key]
 
 

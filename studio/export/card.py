@@ -74,6 +74,7 @@ class RunFacts:
     evaluation: dict | None = None
     lora: dict = field(default_factory=dict)
     worked_examples: bool = False  # the adapter keeps a pool of worked examples (studio.examples)
+    example_rerank: int = 0  # how its examples are chosen (studio.examples.Index.examples)
 
     @classmethod
     def read(cls, run_folder: Path, base: str) -> "RunFacts":
@@ -99,6 +100,7 @@ class RunFacts:
             evaluation=_read_json(run_folder / "eval" / "summary.json"),
             lora={key: value for key, value in lora.items() if value is not None},
             worked_examples=(run_folder / "adapter" / examples.POOL_FILE).is_file(),
+            example_rerank=examples.rerank_of(run_folder / "adapter"),
         )
 
     @property
@@ -249,12 +251,15 @@ def model_card(
         parts.append(f"- {kind_name}: `{prompt}`")
     parts.append("\n" + _usage(kind, name, facts, gguf_files or []) + "\n")
     if facts.worked_examples:
+        which = ("the nearest one of the request's kind" if not facts.example_rerank else
+                 f"the one of the {facts.example_rerank} rows of the request's kind nearest to it whose answer holds "
+                 "the most of the request's words")
         parts.append(
-            f"**Ask it with a worked example.** It was trained with each request followed by the nearest training "
-            f"row's request and answer; `{examples.POOL_FILE}` in this folder holds those rows. Put the nearest one "
-            f"of the request's kind after the request, as `studio.examples.attach` does (the evaluation below did): "
-            f"a blank line, then `{examples.LEAD}`, a blank line, `Request: <its request>`, a blank line, `Answer:` "
-            "and its answer. InfraMind Studio does this by itself wherever it asks this model.\n"
+            f"**Ask it with a worked example.** It was trained with each request followed by a training row's "
+            f"request and answer; `{examples.POOL_FILE}` in this folder holds those rows. Put {which} after the "
+            f"request, as `studio.examples.attach` does (the evaluation below did): a blank line, then "
+            f"`{examples.LEAD}`, a blank line, `Request: <its request>`, a blank line, `Answer:` and its answer. "
+            "InfraMind Studio does this by itself wherever it asks this model.\n"
         )
 
     parts.append("## Training\n")

@@ -166,7 +166,7 @@ def spec_from_form(values: dict) -> specs.JobSpec:
                     "dropout": values["lora_dropout"], "targets": list(values["lora_targets"] or [])}
     if kind == "sft":
         data.update(completion_only_loss=values["completion_only_loss"], packing=values["packing"],
-                    worked_examples=values["worked_examples"])
+                    worked_examples=values["worked_examples"], example_rerank=_whole(values["example_rerank"]))
     elif kind == "grpo":
         data.update({name: values[name] for name in ("num_generations", "max_completion_length", "temperature",
                                                      "beta", "adapter")})
@@ -284,7 +284,8 @@ def _cut_rows(spec: specs.JobSpec) -> str | None:
             from jobs import training
             from studio import examples
 
-            rows = examples.training_rows(training.read_rows(spec.dataset), training.example_pool(spec))
+            rows = examples.training_rows(training.read_rows(spec.dataset),
+                                          examples.Index(training.example_pool(spec), spec.example_rerank))
         return dataset_tokens.cut_rows_warning(spec.dataset, spec.model, spec.max_length,
                                                spec.max_completion_length if grpo else None, rows=rows)
     except (models.ModelUnavailable, OSError, ValueError) as error:
@@ -507,6 +508,8 @@ def build() -> None:
             form["packing"] = gr.Checkbox(False, label="Packing", info=help_["packing"])
             form["worked_examples"] = gr.Checkbox(False, label="Worked examples", info=help_["worked_examples"],
                                                   elem_id="train-worked-examples")
+            form["example_rerank"] = gr.Number(0, label="Examples by their answer (of the K nearest)", precision=0,
+                                               minimum=0, info=help_["example_rerank"], elem_id="train-example-rerank")
     g = GRPO_DEFAULTS
     with gr.Group(visible=False) as grpo_group:
         gr.Markdown("**GRPO**: answers sampled per request, scored by the validators, compared within their group.")

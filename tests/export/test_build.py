@@ -18,7 +18,7 @@ QUICK = dict(formats=("adapter", "gguf"), gguf_types=("F16",), llama_cpp_check=F
 
 def test_an_export_holds_every_format_its_cards_and_its_checks(run, home):
     # The run was trained with worked examples: their pool goes with every format (studio.examples).
-    pool = examples.save_pool(home / "runs" / run / "adapter", dataset.read_jsonl("data/train.jsonl")[:3])
+    pool = examples.save_pool(home / "runs" / run / "adapter", dataset.read_jsonl("data/train.jsonl")[:3], rerank=40)
     export = build_export(ExportRequest(run=run, name="iac-tiny", gguf_types=("F16", "Q4_0")))
     assert export.folder == home / "exports" / "iac-tiny"
     paths = {f.path for f in export.files}
@@ -32,6 +32,7 @@ def test_an_export_holds_every_format_its_cards_and_its_checks(run, home):
     assert all(f.size == (export.folder / f.path).stat().st_size for f in export.files)
     for folder in ("merged", "adapter", "gguf"):
         assert (export.folder / folder / examples.POOL_FILE).read_bytes() == pool.read_bytes(), folder
+        assert examples.rerank_of(export.folder / folder) == 40, "and how its examples are chosen"
         assert "**Ask it with a worked example.**" in (export.folder / folder / "README.md").read_text()
 
     checks = export.checks

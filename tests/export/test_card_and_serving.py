@@ -113,3 +113,7 @@ def test_card_of_a_model_trained_with_worked_examples_says_how_to_ask_it(tmp_pat
     text = card.model_card(card.RunFacts.read(folder, models.EMBEDDED), "merged", "iac")
     assert "**Ask it with a worked example.**" in text and f"`{examples.POOL_FILE}` in this folder" in text
     assert examples.LEAD in text
+    assert "Put the nearest one of the request's kind after the request" in text
+    examples.save_pool(folder / "adapter", dataset.read_jsonl("data/train.jsonl")[:3], rerank=40)
+    text = card.model_card(card.RunFacts.read(folder, models.EMBEDDED), "merged", "iac")
+    assert "Put the one of the 40 rows of the request's kind nearest to it whose answer holds the most" in text

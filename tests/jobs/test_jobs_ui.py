@@ -83,6 +83,7 @@ def test_a_job_launched_in_the_browser_draws_its_loss_chart(studio, browser):
     page.get_by_text("Logging, checkpoints, seed").click()
     page.locator("#train-checkpointing input").uncheck()
     page.locator("#train-worked-examples input").check()
+    fill("#train-example-rerank input", 2)
     page.locator("#train-launch").click()
     page.locator("#train-status").get_by_text("Watch it in the Jobs tab").wait_for(timeout=60_000)
     assert "Memory estimate" in page.locator("#train-estimate").inner_text(), "launch shows what it launched"
@@ -103,6 +104,7 @@ def test_a_job_launched_in_the_browser_draws_its_loss_chart(studio, browser):
     run_folder = studio["home"] / "runs" / "browser-sft"
     assert (run_folder / "adapter" / "adapter_config.json").is_file()
     assert (run_folder / "adapter" / "examples.jsonl").is_file(), "trained with worked examples, it keeps their pool"
+    assert json.loads((run_folder / "adapter" / "examples.json").read_text()) == {"rerank": 2}, "and their choice"
     page.locator("#jobs-delete").click()
     page.locator("#jobs-delete-confirm").wait_for(timeout=10_000)
     assert run_folder.exists(), "nothing is deleted before the confirmation"

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from jobs import runner, specs
 from jobs.run_folder import RunFolder
 from studio import dataset, evaluation, examples, generation
@@ -54,11 +56,12 @@ def test_each_row_gets_the_nearest_row_of_its_kind_never_itself_nor_its_twin(tmp
 def test_an_sft_with_worked_examples_is_asked_with_them_wherever_it_answers(job_home, tiny_llama, rows, tmp_path,
                                                                              monkeypatch):
     sft = run_job(tiny_job("sft", tiny_llama, rows, max_steps=1, output="sft-examples", max_length=640,
-                           worked_examples=True), job_home, tmp_path)  # its eval rows asked with examples too
+                           worked_examples=True, example_rerank=3), job_home, tmp_path)  # eval rows get examples too
     pool = dataset.read_jsonl(sft.adapter / examples.POOL_FILE)
     assert pool == dataset.read_jsonl(rows[0]), "the pool is the training rows, kept with the adapter"
-    assert "[job] worked examples: each row with the nearest of 12 rows after its request (12 of 12 found one)" in \
-        sft.log_file.read_text()
+    assert examples.rerank_of(sft.adapter) == 3, "and how the examples were chosen"
+    assert ("[job] worked examples: each row with of the 3 nearest, the one whose answer names the most of the "
+            "request of 12 rows after its request (12 of 12 found one)") in sft.log_file.read_text()
     assert json.loads((sft.path / "summary.json").read_text())["eval_loss"] is not None
 
     # The evaluation asks the base and the fine-tuned model the same requests, each with its example.
@@ -97,6 +100,7 @@ def test_an_sft_with_worked_examples_is_asked_with_them_wherever_it_answers(job_
                             max_length=640), job_home, tmp_path)
     assert "[job] worked examples: each prompt with the nearest row" in grpo.log_file.read_text()
     assert dataset.read_jsonl(grpo.adapter / examples.POOL_FILE) == pool
+    assert examples.rerank_of(grpo.adapter) == 3
 
 
 def test_the_train_tab_warns_of_rows_cut_as_they_are_with_their_examples(job_home, tiny_llama, rows):
@@ -123,6 +127,28 @@ def test_rerank_takes_of_the_nearest_rows_the_one_whose_answer_names_what_was_as
     assert index.examples([asked], exclude_near=False) == [worded_alike], "the nearest request"
     assert index.examples([asked], exclude_near=False, rerank=2) == [naming_it], "the answer that names it"
     assert index.examples([asked], exclude_near=False, rerank=1) == [worded_alike]
+    assert examples.Index([worded_alike, naming_it], rerank=2).examples([asked], exclude_near=False) == [naming_it]
+
+
+def test_a_pool_keeps_how_its_examples_are_chosen_and_a_copy_keeps_it_too(tmp_path):
+    train = dataset.read_jsonl(PROJECT_ROOT / "data" / "train.jsonl")
+    asked = dataset.read_jsonl(PROJECT_ROOT / "data" / "eval.jsonl")[:30]
+    nearest, by_answer = examples.Index(train).examples(asked, False), examples.Index(train).examples(asked, False, 40)
+    assert nearest != by_answer, "the two ways choose differently on real rows"
+    examples.save_pool(tmp_path / "adapter", train, rerank=40)
+    examples.save_pool(tmp_path / "plain", train)
+    for folder, chosen in (("adapter", by_answer), ("plain", nearest)):
+        attached = examples.attach(asked, tmp_path / folder)
+        assert [examples.shown(row.input)[1] for row in attached] == [row.output for row in chosen]
+    assert examples.copy_pool(tmp_path / "adapter", tmp_path / "merged")
+    assert examples.rerank_of(tmp_path / "merged") == 40
+    (tmp_path / "plain" / examples.SETTINGS_FILE).unlink()  # a pool saved before the settings were: the nearest
+    assert examples.rerank_of(tmp_path / "plain") == 0 and examples.attach(asked[:3], tmp_path / "plain")[0].input
+    (tmp_path / "merged" / examples.SETTINGS_FILE).write_text("[40]")
+    with pytest.raises(ValueError, match="examples.json is not a JSON object with a whole number `rerank`"):
+        examples.index_of(tmp_path / "merged")
+    with pytest.raises(specs.SpecError, match=r"example_rerank must be a whole number from 0 \(the nearest row\)"):
+        specs.SFTJob(dataset="d.jsonl", worked_examples=True, example_rerank=-1)
 
 
 def test_the_sparse_index_scores_as_the_dense_tf_idf_cosine_rows_without_words_too():
