@@ -3,6 +3,7 @@ sign test over those, and in how many rows the intent score is higher or lower. 
 seed says how the rows moved, not how seeds vary: that takes more seeds.
 
     python bench/paired_rows.py workspace/runs/vv600-s1-sft/eval-guided workspace/runs/vv600-s1-sft-rag/eval-guided
+    python bench/paired_rows.py runs/gpu-grpo/eval-guided runs/gpu-grpo/eval-guided --label SFT --after-label SFT+GRPO
 
 On 2026-12-07 (one H100, twenty-ninth session; bench/sweeps/results/retrieved-examples-cpu.md), the gpu recipe's SFT
 of seed 1 on rows with a worked example against the same seed on the recipe's rows: 8 requests met whole only with the
@@ -67,10 +68,14 @@ def main() -> None:
     parser.add_argument("before", help="an evaluation folder (rows.jsonl)")
     parser.add_argument("after", help="another evaluation of the same rows")
     parser.add_argument("--label", default="fine-tuned", help="the model's label in both (default fine-tuned)")
+    parser.add_argument("--after-label", default="", help="the model's label in `after`, where it differs (a "
+                        "recipe's evaluation labels its models SFT and SFT+GRPO)")
     args = parser.parse_args()
-    found = paired(verdicts(Path(args.before), args.label), verdicts(Path(args.after), args.label))
+    after_label = args.after_label or args.label
+    found = paired(verdicts(Path(args.before), args.label), verdicts(Path(args.after), after_label))
     if not found["rows"]:
-        sys.exit(f"no row is in both {args.before} and {args.after} with an answer of {args.label!r}")
+        sys.exit(f"no row is in both {args.before} (answers of {args.label!r}) and {args.after} (answers of "
+                 f"{after_label!r})")
     print(json.dumps(found))
 
 

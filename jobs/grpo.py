@@ -157,9 +157,9 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
     fits = _fits(tokenizer, spec.max_length)
     # An adapter trained with worked examples is asked with them (studio.examples), here as everywhere.
     rows = examples.attach(training.training_rows(spec), start_from, exclude_near=True)
-    if examples.index_of(start_from) is not None:
-        print("[job] worked examples: each prompt with the nearest row of the adapter's pool after its request",
-              flush=True)
+    if (index := examples.index_of(start_from)) is not None:
+        print(f"[job] worked examples: each prompt with an example after its request, {examples.choice(index.rerank)} "
+              "of the adapter's pool", flush=True)
     train_rows = Dataset.from_list(prompt_rows(rows)).filter(fits)
     if 0 < len(train_rows) < len(rows):
         print(f"[job] {len(rows) - len(train_rows):,} of {len(rows):,} prompts are longer than max_length="

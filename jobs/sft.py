@@ -35,10 +35,9 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
     index = examples.Index(pool, spec.example_rerank) if pool else None
     if pool:
         rows = examples.training_rows(rows, index)
-        chosen = (f"of the {spec.example_rerank} nearest, the one whose answer names the most of the request"
-                  if spec.example_rerank else "the nearest")
-        print(f"[job] worked examples: each row with {chosen} of {len(pool):,} rows after its request "
-              f"({sum(examples.has_example(row) for row in rows):,} of {len(rows):,} found one)", flush=True)
+        print(f"[job] worked examples: each row with an example after its request, {examples.choice(index.rerank)} "
+              f"of {len(pool):,} rows ({sum(examples.has_example(row) for row in rows):,} of {len(rows):,} found "
+              "one)", flush=True)
     train_rows = Dataset.from_list([dataset.to_prompt_completion(row) for row in rows])
     eval_rows = None
     if spec.eval_dataset:

@@ -144,6 +144,15 @@ class Index:
         return found
 
 
+def choice(rerank: int) -> str:
+    """How the examples are chosen, in words (the jobs' logs).
+
+    >>> choice(0), choice(40)
+    ('the nearest', 'of the 40 nearest, the one whose answer names the most of the request')
+    """
+    return f"of the {rerank} nearest, the one whose answer names the most of the request" if rerank else "the nearest"
+
+
 def with_example(row: dataset.Row, example: dataset.Row | None) -> dataset.Row:
     """`row` with `example`'s request and answer after its input (`row` itself where there is no example)."""
     if example is None:

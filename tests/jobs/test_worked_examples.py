@@ -60,8 +60,8 @@ def test_an_sft_with_worked_examples_is_asked_with_them_wherever_it_answers(job_
     pool = dataset.read_jsonl(sft.adapter / examples.POOL_FILE)
     assert pool == dataset.read_jsonl(rows[0]), "the pool is the training rows, kept with the adapter"
     assert examples.rerank_of(sft.adapter) == 3, "and how the examples were chosen"
-    assert ("[job] worked examples: each row with of the 3 nearest, the one whose answer names the most of the "
-            "request of 12 rows after its request (12 of 12 found one)") in sft.log_file.read_text()
+    assert ("[job] worked examples: each row with an example after its request, of the 3 nearest, the one whose "
+            "answer names the most of the request of 12 rows (12 of 12 found one)") in sft.log_file.read_text()
     assert json.loads((sft.path / "summary.json").read_text())["eval_loss"] is not None
 
     # The evaluation asks the base and the fine-tuned model the same requests, each with its example.
@@ -98,7 +98,8 @@ def test_an_sft_with_worked_examples_is_asked_with_them_wherever_it_answers(job_
     # GRPO from that adapter: its prompts carry examples, and its adapter keeps the same pool.
     grpo = run_job(tiny_job("grpo", tiny_llama, rows, max_steps=1, output="grpo-examples", adapter=str(sft.adapter),
                             max_length=640), job_home, tmp_path)
-    assert "[job] worked examples: each prompt with the nearest row" in grpo.log_file.read_text()
+    assert ("[job] worked examples: each prompt with an example after its request, of the 3 nearest, the one whose "
+            "answer names the most of the request of the adapter's pool") in grpo.log_file.read_text()
     assert dataset.read_jsonl(grpo.adapter / examples.POOL_FILE) == pool
     assert examples.rerank_of(grpo.adapter) == 3
 
