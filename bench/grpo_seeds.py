@@ -72,9 +72,11 @@ from studio import evaluation, workspace  # noqa: E402
 OWN_KEYS = {"max_steps", "seed", "output", "adapter", "max_minutes", "model"}
 DEFAULT_GRPO = specs.GRPOJob()
 # --smoke: short sequences and two answers of a few tokens per prompt, for a tiny model on a CPU; both phases on the
-# seed rows alone, so that no data/generated.jsonl is built (about 40 s on 2 cores) or read.
+# seed rows alone, so that no data/generated.jsonl is built (about 40 s on 2 cores) or read; no worked examples (a row
+# with its example is longer than the short sequences).
 SMOKE = {"batch_size": 2, "gradient_accumulation": 1, "max_length": 256, "num_generations": 2,
-         "max_completion_length": 8, "save_steps": 1000, "dataset": "data/train.jsonl", "mix_dataset": ""}
+         "max_completion_length": 8, "save_steps": 1000, "dataset": "data/train.jsonl", "mix_dataset": "",
+         "worked_examples": False}
 
 
 def phases(args: argparse.Namespace, seed: int) -> tuple[specs.SFTJob, list[specs.GRPOJob]]:

@@ -55,9 +55,10 @@ OWN_KEYS = {"max_steps", "seed", "output", "max_minutes", "model"}
 # hold more than their request, as bench/retrieved_rows.py writes; their intents the eval split's).
 EVAL_ROWS = "eval_rows"
 # --smoke: short sequences and the seed rows only, for a tiny model on a CPU (num_generations: the recipe's GRPO phase,
-# built beside the SFT and not run, must still divide its batch).
+# built beside the SFT and not run, must still divide its batch), without worked examples (a row with its example is
+# longer than the short sequences).
 SMOKE = {"batch_size": 2, "gradient_accumulation": 1, "max_length": 256, "save_steps": 1000,
-         "dataset": "data/train.jsonl", "mix_dataset": "", "num_generations": 2}
+         "dataset": "data/train.jsonl", "mix_dataset": "", "num_generations": 2, "worked_examples": False}
 
 
 def variant_changes(pairs: list[str]) -> dict:
