@@ -103,6 +103,14 @@ def test_an_sft_with_worked_examples_is_asked_with_them_wherever_it_answers(job_
     assert dataset.read_jsonl(grpo.adapter / examples.POOL_FILE) == pool
     assert examples.rerank_of(grpo.adapter) == 3
 
+    # DPO from it: the requests it mines answers to carry their examples, and its adapter keeps the pool too.
+    dpo = run_job(tiny_job("dpo", tiny_llama, rows, max_steps=1, output="dpo-examples", adapter=str(sft.adapter),
+                           eval_dataset="", votes=False, mine_samples=2, mine_limit=2, mine_max_new_tokens=8,
+                           mine_reference=True, max_length=640), job_home, tmp_path)
+    mined = [json.loads(line) for line in (dpo.path / "pairs.jsonl").read_text().splitlines()]
+    assert len(mined) == 2 and all(examples.LEAD in json.dumps(pair["prompt"]) for pair in mined)
+    assert dataset.read_jsonl(dpo.adapter / examples.POOL_FILE) == pool and examples.rerank_of(dpo.adapter) == 3
+
 
 def test_the_train_tab_warns_of_rows_cut_as_they_are_with_their_examples(job_home, tiny_llama, rows):
     from studio import dataset_tokens
