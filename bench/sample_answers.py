@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python bench/sample_answers.py` from anywhere
 
-from studio import evaluation  # noqa: E402
+from studio import evaluation, examples  # noqa: E402
 
 
 def verdicts(answer: dict) -> str:
@@ -49,9 +49,16 @@ def render(rows: list[dict], label: str, per_kind: int, seed: int, lines: int) -
         code = (answer.get("code") or answer["text"]).splitlines()
         shown = "\n".join(code[:lines]) + (f"\n# ... {len(code) - lines} more lines" if len(code) > lines else "")
         fence = "hcl" if row["kind"] == "terraform" else "yaml"
-        request = row["instruction"] + (f" ({row['input']})" if row.get("input") else "")
+        # A request asked with a worked example (studio.examples): its own input, then the example apart.
+        example_request, example_answer = examples.shown(row.get("input") or "")
+        own_input = (row.get("input") or "").split(examples.LEAD)[0].strip()
+        request = row["instruction"] + (f" ({own_input})" if own_input else "")
         out += [f"### {number}. {row['id']} ({row['kind']}): {'passes' if answer.get('ok') else 'fails'}", "",
-                f"> {request}", "", f"```{fence}", shown, "```", "", f"Verdicts: {verdicts(answer)}."]
+                f"> {request}", ""]
+        if example_request:
+            out += [f"Asked with the worked example “{example_request}”:", "", "<details><summary>its answer"
+                    "</summary>", "", example_answer.strip(), "", "</details>", ""]
+        out += [f"```{fence}", shown, "```", "", f"Verdicts: {verdicts(answer)}."]
         reason = first_reason(answer)
         if reason:
             out += ["", f"First failure: {reason}"]
