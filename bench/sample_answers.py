@@ -12,7 +12,6 @@ after `--lines` lines, and said so), every stage's verdict and the first reason 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 from pathlib import Path
