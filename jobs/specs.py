@@ -135,6 +135,8 @@ class JobSpec:
     kind: ClassVar[str] = ""
     # "module:function" called as function(spec, run_folder, resume) in the job's own process.
     entry_point: ClassVar[str] = ""
+    # The settings that name a JSONL file of rows.
+    data_files: ClassVar[tuple[str, ...]] = ("dataset", "eval_dataset", "mix_dataset")
 
     model: str = _help("Base model: the embedded default, a hub id or a local folder.", models.EMBEDDED)
     dataset: str = _help("Training rows (JSONL of Alpaca rows with kind and intent).", "data/train.jsonl")
@@ -199,7 +201,7 @@ class JobSpec:
             found.append(f"model is empty: use '{models.EMBEDDED}', a hub id or a local folder")
         if not self.dataset.strip():
             found.append("dataset is empty: give a JSONL file of training rows (data/train.jsonl)")
-        for name in ("dataset", "eval_dataset", "mix_dataset"):
+        for name in self.data_files:
             value = getattr(self, name)
             if value and not value.endswith(".jsonl"):
                 found.append(f"{name} must be a .jsonl file, not {value!r}")
@@ -258,7 +260,7 @@ class JobSpec:
         """
         base = Path(base or Path.cwd())
         changes = {}
-        for name in ("dataset", "eval_dataset", "mix_dataset"):
+        for name in self.data_files:
             value = getattr(self, name)
             if value and not Path(value).expanduser().is_absolute():
                 changes[name] = str((base / value).resolve())
@@ -272,7 +274,7 @@ class JobSpec:
         """Dataset files that do not exist, as messages (checked at launch, not on construction, so that the
         job.yaml of an old run still loads after its data moved)."""
         found = []
-        for name in ("dataset", "eval_dataset", "mix_dataset"):
+        for name in self.data_files:
             value = getattr(self, name)
             if value and not Path(value).expanduser().is_file():
                 generated = name == "mix_dataset" or Path(value).name == "generated.jsonl"  # the gpu recipe's GRPO too
@@ -297,6 +299,7 @@ class SFTJob(JobSpec):
 
     kind: ClassVar[str] = "sft"
     entry_point: ClassVar[str] = "jobs.sft:train"
+    data_files: ClassVar[tuple[str, ...]] = JobSpec.data_files + ("examples_dataset",)
 
     completion_only_loss: bool = _help("Compute the loss on the answer only, not on the system and user turns.",
                                        True)
@@ -308,6 +311,9 @@ class SFTJob(JobSpec):
     example_rerank: int = _help("With worked_examples: of the K nearest rows, take as the example the one whose "
                                 "answer names the most of the request's words (0: the nearest). Kept with the "
                                 "adapter, so that later requests get theirs the same way.", 0)
+    examples_dataset: str = _help("With worked examples: more rows the examples may come from, besides dataset and "
+                                  "mix_dataset, not trained on (the generated rows, for an SFT on the seed rows "
+                                  "alone); empty for none.", "")
 
     def problems(self) -> list[str]:
         found = super().problems()

@@ -368,8 +368,10 @@ def training_rows(spec: JobSpec) -> list[dataset.Row]:
 
 
 def example_pool(spec: JobSpec) -> list[dataset.Row]:
-    """The rows worked examples are drawn from (`worked_examples`): the dataset and the whole mix dataset."""
-    return read_rows(spec.dataset) + (read_rows(spec.mix_dataset) if spec.mix_dataset else [])
+    """The rows worked examples are drawn from (`worked_examples`): the dataset, the whole mix dataset and
+    `examples_dataset`."""
+    extra = getattr(spec, "examples_dataset", "")
+    return [row for path in (spec.dataset, spec.mix_dataset, extra) if path for row in read_rows(path)]
 
 
 def common_arguments(spec: JobSpec, run: RunFolder, setup: Setup, has_eval: bool) -> dict:

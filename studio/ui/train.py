@@ -166,7 +166,8 @@ def spec_from_form(values: dict) -> specs.JobSpec:
                     "dropout": values["lora_dropout"], "targets": list(values["lora_targets"] or [])}
     if kind == "sft":
         data.update(completion_only_loss=values["completion_only_loss"], packing=values["packing"],
-                    worked_examples=values["worked_examples"], example_rerank=_whole(values["example_rerank"]))
+                    worked_examples=values["worked_examples"], example_rerank=_whole(values["example_rerank"]),
+                    examples_dataset=values["examples_dataset"])
     elif kind == "grpo":
         data.update({name: values[name] for name in ("num_generations", "max_completion_length", "temperature",
                                                      "beta", "adapter")})
@@ -180,7 +181,7 @@ def spec_from_form(values: dict) -> specs.JobSpec:
                  "mine_min_stage_gap", "mine_pairs_per_request", "mine_batch_size"):
         if name in data:
             data[name] = _whole(data[name])
-    for name in ("dataset", "eval_dataset", "mix_dataset", "output", "model", "adapter"):
+    for name in ("dataset", "eval_dataset", "mix_dataset", "examples_dataset", "output", "model", "adapter"):
         if name in data:
             data[name] = (data[name] or "").strip()
     if not data["output"]:
@@ -510,6 +511,9 @@ def build() -> None:
                                                   elem_id="train-worked-examples")
             form["example_rerank"] = gr.Number(0, label="Examples by their answer (of the K nearest)", precision=0,
                                                minimum=0, info=help_["example_rerank"], elem_id="train-example-rerank")
+            form["examples_dataset"] = gr.Dropdown([("none", ""), *datasets], value="", label="Examples also from",
+                                                   allow_custom_value=True, info=help_["examples_dataset"],
+                                                   elem_id="train-examples-dataset")
     g = GRPO_DEFAULTS
     with gr.Group(visible=False) as grpo_group:
         gr.Markdown("**GRPO**: answers sampled per request, scored by the validators, compared within their group.")

@@ -84,6 +84,7 @@ def test_a_job_launched_in_the_browser_draws_its_loss_chart(studio, browser):
     page.locator("#train-checkpointing input").uncheck()
     page.locator("#train-worked-examples input").check()
     fill("#train-example-rerank input", 2)
+    fill("#train-examples-dataset input", studio["rows"][1])
     page.locator("#train-launch").click()
     page.locator("#train-status").get_by_text("Watch it in the Jobs tab").wait_for(timeout=60_000)
     assert "Memory estimate" in page.locator("#train-estimate").inner_text(), "launch shows what it launched"
@@ -105,6 +106,8 @@ def test_a_job_launched_in_the_browser_draws_its_loss_chart(studio, browser):
     assert (run_folder / "adapter" / "adapter_config.json").is_file()
     assert (run_folder / "adapter" / "examples.jsonl").is_file(), "trained with worked examples, it keeps their pool"
     assert json.loads((run_folder / "adapter" / "examples.json").read_text()) == {"rerank": 2}, "and their choice"
+    pool = (run_folder / "adapter" / "examples.jsonl").read_text().splitlines()
+    assert len(pool) == 12 + 4, "the training rows and the rows named as examples' too"
     page.locator("#jobs-delete").click()
     page.locator("#jobs-delete-confirm").wait_for(timeout=10_000)
     assert run_folder.exists(), "nothing is deleted before the confirmation"

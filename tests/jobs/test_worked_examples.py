@@ -171,3 +171,19 @@ def test_the_sparse_index_scores_as_the_dense_tf_idf_cosine_rows_without_words_t
     dense = index.vectors(pool)
     assert np.allclose(index.similarity(asked), index.vectors(asked) @ dense.T, atol=1e-6)
     assert (index.similarity(wordless) == 0).all()
+
+
+def test_examples_may_come_from_rows_the_sft_does_not_train_on(tmp_path):
+    from jobs import training
+
+    spec = specs.SFTJob(dataset="data/train.jsonl", worked_examples=True, examples_dataset="data/eval.jsonl")
+    pool = training.example_pool(spec)
+    assert pool == dataset.read_jsonl(PROJECT_ROOT / "data/train.jsonl") + dataset.read_jsonl(
+        PROJECT_ROOT / "data/eval.jsonl"), "the dataset, then the extra rows"
+    assert training.example_pool(dataclasses.replace(spec, examples_dataset="")) == pool[:619]
+    assert spec.with_paths_resolved(PROJECT_ROOT).examples_dataset == str(PROJECT_ROOT / "data" / "eval.jsonl")
+    missing = dataclasses.replace(spec, examples_dataset=str(tmp_path / "generated.jsonl")).missing_files()
+    assert missing == [f"examples_dataset {str(tmp_path / 'generated.jsonl')!r} does not exist (build it: python -m "
+                       "studio.synth --out data/generated.jsonl)"]
+    with pytest.raises(specs.SpecError, match="examples_dataset must be a .jsonl file, not 'rows.csv'"):
+        dataclasses.replace(spec, examples_dataset="rows.csv")
