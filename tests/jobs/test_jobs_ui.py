@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.factories import kill_jobs, served_studio
-from tests.jobs.conftest import wait_for, write_rows
+from tests.jobs.conftest import write_rows
 
 ENV = {"OMP_NUM_THREADS": "1", "INFRAMIND_GPUS": "none"}
 
