@@ -71,9 +71,11 @@ def phases(name: str, recipe: str = "cpu", **changes) -> tuple[specs.SFTJob, spe
 
 
 def ensure_generated(spec: specs.SFTJob, log=print, progress=None) -> None:
-    """Build data/generated.jsonl (studio.synth, 10,000 rows, seed 0, ~40 s) when the recipe mixes it in and it is
-    not there yet: it is rebuilt rather than kept in the repository. `progress(done, total)` follows the rows."""
-    if not spec.mix_dataset or Path(spec.mix_dataset).resolve() != GENERATED.resolve() or GENERATED.exists():
+    """Build data/generated.jsonl (studio.synth, 10,000 rows, seed 0, ~40 s) when the recipe mixes it in or draws
+    worked examples from it and it is not there yet: it is rebuilt rather than kept in the repository.
+    `progress(done, total)` follows the rows."""
+    named = [spec.mix_dataset, spec.examples_dataset if spec.worked_examples else ""]
+    if GENERATED.exists() or not any(path and Path(path).resolve() == GENERATED.resolve() for path in named):
         return
     from studio import dataset
     from studio.synth.build import generate

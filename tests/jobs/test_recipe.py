@@ -66,14 +66,17 @@ def test_the_qwen_recipe_trains_on_a_model_of_qwen25_05b_shape(job_home, rows, t
 
 def test_a_scaled_down_recipe_runs_end_to_end(job_home, tiny_llama, rows):
     bench = load_bench()
+    # The cpu recipe trains with worked examples: here from the tiny rows alone (not the generated ones).
     summary, seconds, folder = bench.run_recipe("tiny", limit=3, max_new_tokens=8, model=str(tiny_llama),
-                                                dataset=str(rows[0]), max_steps=2, batch_size=2, max_length=256)
+                                                dataset=str(rows[0]), max_steps=2, batch_size=2, max_length=640,
+                                                examples_dataset="")
     assert [entry["label"] for entry in summary["models"]] == ["base", "SFT", "SFT+GRPO"]
     assert len(evaluation.read(folder).rows) == 3
     assert set(seconds) == {"SFT", "GRPO", "evaluation"} and all(value > 0 for value in seconds.values())
     grpo_run = job_home / "runs" / "tiny-grpo"
     assert folder == grpo_run / "eval" and (grpo_run / "adapter" / "adapter_config.json").is_file()
     assert specs.load(grpo_run / "job.yaml").adapter == "tiny-sft", "GRPO trained the SFT run's adapter further"
+    assert (job_home / "runs" / "tiny-sft" / "adapter" / "examples.jsonl").is_file(), "trained with worked examples"
     recipe = json.loads((folder / "recipe.json").read_text())
     assert set(recipe["eta_error"]) == {"SFT", "GRPO"}
     # The Evaluate tab and the export's model card read these results like any other.
