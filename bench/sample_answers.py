@@ -50,7 +50,7 @@ def render(rows: list[dict], label: str, per_kind: int, seed: int, lines: int) -
         fence = "hcl" if row["kind"] == "terraform" else "yaml"
         # A request asked with a worked example (studio.examples): its own input, then the example apart.
         example_request, example_answer = examples.shown(row.get("input") or "")
-        own_input = (row.get("input") or "").split(examples.LEAD)[0].strip()
+        own_input = examples.own_input(row.get("input") or "")
         request = row["instruction"] + (f" ({own_input})" if own_input else "")
         out += [f"### {number}. {row['id']} ({row['kind']}): {'passes' if answer.get('ok') else 'fails'}", "",
                 f"> {request}", ""]

@@ -316,17 +316,13 @@ class SFTJob(JobSpec):
                                   "alone); empty for none.", "")
 
     def problems(self) -> list[str]:
+        from studio.examples import CANDIDATES
+
         found = super().problems()
-        if not (isinstance(self.example_rerank, int) and 0 <= self.example_rerank <= examples_candidates()):
-            found.append(f"example_rerank must be a whole number from 0 (the nearest row) to "
-                         f"{examples_candidates()}, not {self.example_rerank!r} (40: the best measured)")
+        if not (isinstance(self.example_rerank, int) and 0 <= self.example_rerank <= CANDIDATES):
+            found.append(f"example_rerank must be a whole number from 0 (the nearest row) to {CANDIDATES}, not "
+                         f"{self.example_rerank!r} (40: the best measured)")
         return found
-
-
-def examples_candidates() -> int:
-    from studio.examples import CANDIDATES
-
-    return CANDIDATES
 
 
 def _default_reward_weights() -> dict[str, float]:

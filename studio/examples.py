@@ -257,6 +257,16 @@ def shown(input_text: str) -> tuple[str, str]:
     return request.strip().removeprefix("Request: "), answer
 
 
+def own_input(input_text: str) -> str:
+    """An input without the example it carries: the row's own input.
+
+    >>> row = dataset.Row("A queue.", "", "terraform", input="FIFO")
+    >>> own_input(with_example(row, dataset.Row("A topic.", "x", "terraform")).input)
+    'FIFO'
+    """
+    return input_text.split(LEAD, 1)[0].strip()
+
+
 def request_input(folder: str | Path | None, instruction: str, kind: str, input_text: str = "") -> str:
     """The input one request is asked with: `input_text`, and the nearest example after it where `folder` keeps a
     pool."""
