@@ -86,6 +86,7 @@ def entry_point(spec: specs.JobSpec):
 
 
 def cmd_run(args) -> int:
+    started = runner.process_start()
     spec = specs.load(args.job_yaml)
     problems = spec.missing_files()
     if problems:
@@ -102,7 +103,7 @@ def cmd_run(args) -> int:
     print(f"[job] {spec.kind} job {run.name} (pid {os.getpid()}), run folder {run.path}", flush=True)
     _one_gpu_per_process(spec)
     try:
-        outcome = entry_point(spec)(spec, run, resume=args.resume)
+        outcome = entry_point(spec)(spec, run, resume=args.resume, started=started)
     except BaseException as error:
         traceback.print_exc()
         sys.stdout.flush()

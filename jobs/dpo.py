@@ -100,9 +100,10 @@ def gather_pairs(spec: DPOJob, run: RunFolder, setup: training.Setup, model, tok
     return preferences.read_pairs(saved)
 
 
-def train(spec: DPOJob, run: RunFolder, resume: bool = False) -> str:
-    """Train `spec` into `run`; returns "succeeded" or "stopped"."""
-    started = time.monotonic()
+def train(spec: DPOJob, run: RunFolder, resume: bool = False, started: float | None = None) -> str:
+    """Train `spec` into `run`; returns "succeeded" or "stopped". `started` (time.monotonic's clock) is where the
+    job's wall time and time budget count from: the process's start when the CLI runs it, else now."""
+    started = time.monotonic() if started is None else started
     stop = training.StopRequest.install(run)
 
     # -- set up --------------------------------------------------------------------------------------------

@@ -30,10 +30,10 @@ def results_folder(spec: EvalJob) -> Path:
     return evaluation.results_folder(run=run, name=None if run else spec.run_name)
 
 
-def run(spec: EvalJob, run: RunFolder, resume: bool = False) -> str:
+def run(spec: EvalJob, run: RunFolder, resume: bool = False, started: float | None = None) -> str:
     """Evaluate `spec` and write its results; returns "succeeded" or "stopped". `resume` starts over: an
-    evaluation keeps no state worth resuming."""
-    started = time.monotonic()
+    evaluation keeps no state worth resuming. `started` as for the training jobs (jobs.sft.train)."""
+    started = time.monotonic() if started is None else started
     # A stop is heard between two batches of answers; an evaluation keeps no checkpoint (a rerun starts over).
     stop = StopRequest.install(run, after="the batch of answers in progress (an evaluation keeps no checkpoint)")
 

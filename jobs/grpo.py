@@ -123,9 +123,10 @@ def pick_rollout(spec: GRPOJob, setup: training.Setup, model, config):
     return rollout.Rollout.for_model(model)
 
 
-def train(spec: GRPOJob, run: RunFolder, resume: bool = False) -> str:
-    """Train `spec` into `run`; returns "succeeded" or "stopped"."""
-    started = time.monotonic()
+def train(spec: GRPOJob, run: RunFolder, resume: bool = False, started: float | None = None) -> str:
+    """Train `spec` into `run`; returns "succeeded" or "stopped". `started` (time.monotonic's clock) is where the
+    job's wall time and time budget count from: the process's start when the CLI runs it, else now."""
+    started = time.monotonic() if started is None else started
     stop = training.StopRequest.install(run)
 
     # -- set up: the rewards and the requests --------------------------------------------------------------

@@ -139,6 +139,12 @@ def _started(pid: int) -> float | None:
         return None
 
 
+def process_start() -> float:
+    """When this process started, on time.monotonic()'s clock: a job run by the CLI counts its wall time and its
+    time budget from there, so that the interpreter's start and the libraries' import (10-20 s) are inside them."""
+    return time.monotonic() - max(0.0, time.time() - psutil.Process().create_time())
+
+
 def alive(pid: int | None, started: float | None) -> bool:
     """True when process `pid` runs and is the one recorded (same start time: pids are reused)."""
     if not pid:

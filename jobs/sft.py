@@ -17,9 +17,10 @@ from jobs.specs import SFTJob
 from studio import dataset, examples
 
 
-def train(spec: SFTJob, run: RunFolder, resume: bool = False) -> str:
-    """Train `spec` into `run`; returns "succeeded" or "stopped"."""
-    started = time.monotonic()
+def train(spec: SFTJob, run: RunFolder, resume: bool = False, started: float | None = None) -> str:
+    """Train `spec` into `run`; returns "succeeded" or "stopped". `started` (time.monotonic's clock) is where the
+    job's wall time and time budget count from: the process's start when the CLI runs it, else now."""
+    started = time.monotonic() if started is None else started
     stop = training.StopRequest.install(run)
 
     # -- set up: the rows as TRL's conversational prompt-completion pairs ----------------------------------

@@ -150,9 +150,10 @@ class JobSpec:
     seed: int = _help("Seed for the adapter's initialization, shuffling and sampling.", 42)
     epochs: float = _help("Passes over the training rows (ignored when max_steps > 0).", 1.0)
     max_steps: int = _help("Optimizer steps to run; 0 means run `epochs` passes.", 0)
-    max_minutes: float = _help("Finish within this many minutes of the job's wall time, loading included, training "
-                               "until then or max_steps (or `epochs` passes), whichever comes first; the "
-                               "learning-rate schedule follows the time as well as the steps. 0 for no limit.", 0.0)
+    max_minutes: float = _help("Finish within this many minutes of the job's start (its process's: the libraries' "
+                               "import and the model's loading included), training until then or max_steps (or "
+                               "`epochs` passes), whichever comes first; the learning-rate schedule follows the "
+                               "time as well as the steps. 0 for no limit.", 0.0)
     batch_size: int = _help("Rows per device per forward pass.", 4)
     gradient_accumulation: int = _help("Forward passes per optimizer step (effective batch = batch x this x GPUs).",
                                        4)
