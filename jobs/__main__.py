@@ -103,7 +103,7 @@ def cmd_run(args) -> int:
     print(f"[job] {spec.kind} job {run.name} (pid {os.getpid()}), run folder {run.path}", flush=True)
     _one_gpu_per_process(spec)
     try:
-        outcome = entry_point(spec)(spec, run, resume=args.resume, started=started)
+        entry_point(spec)(spec, run, resume=args.resume, started=started)
     except BaseException as error:
         traceback.print_exc()
         sys.stdout.flush()
