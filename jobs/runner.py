@@ -141,8 +141,11 @@ def _started(pid: int) -> float | None:
 
 def process_start() -> float:
     """When this process started, on time.monotonic()'s clock: a job run by the CLI counts its wall time and its
-    time budget from there, so that the interpreter's start and the libraries' import (10-20 s) are inside them."""
-    return time.monotonic() - max(0.0, time.time() - psutil.Process().create_time())
+    time budget from there, so that the interpreter's start and the libraries' import (10-20 s) are inside them.
+    Asked first thing, the process is a second or two old; an age past a minute means a clock not to be trusted
+    (a budget counted from it would end before training began), and counts from now instead."""
+    age = time.time() - psutil.Process().create_time()
+    return time.monotonic() - (age if 0.0 <= age < 60.0 else 0.0)
 
 
 def alive(pid: int | None, started: float | None) -> bool:

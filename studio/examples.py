@@ -24,9 +24,10 @@ rows stay Alpaca rows.
 On 2026-12-07, one H100, the gpu recipe (LoRA r=512, 1,200 steps, seed 42, then its GRPO) on such rows against the
 recipe's rows, guided, the 121 eval rows: requests met whole 9.9 → 14.9% after SFT and 9.1 → 13.2% after GRPO, the
 intent score 30.5 → 33.9 and 28.6 → 32.9; seed 1 at 600 steps 5.0 → 10.7% (bench/sweeps/results/
-retrieved-examples-cpu.md). The rows are about twice as long: the SFT's steps take about twice the time. At the gpu
-recipe's 7.5-minute budget (759 steps, `example_rerank` 40) 9.9 → 13.2% and 9.1 → 12.4%, so the gpu recipe trains with
-them (bench/sweeps/results/recipe-gpu-h100.md); the nearest example instead (`example_rerank` 0) gave the same 13.2%.
+retrieved-examples-cpu.md). The rows are about twice as long: the SFT's steps take about twice the time. At a
+7.5-minute SFT budget (759 steps, `example_rerank` 40) 9.9 → 13.2% and 9.1 → 12.4%, so the gpu recipe trains with them
+(bench/sweeps/results/recipe-gpu-h100.md); the nearest example instead (`example_rerank` 0) gave the same 13.2%. At the
+recipe's 7.2 minutes on a slower H100 (556 steps) 10.7% and 9.9%: the gain follows the steps the budget leaves.
 """
 
 from __future__ import annotations

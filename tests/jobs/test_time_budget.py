@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 
+import psutil
 import pytest
 
-from jobs import specs, training
+from jobs import runner, specs, training
 from jobs.run_folder import RunFolder
 from tests.jobs.conftest import tiny_job, write_rows
 from tests.jobs.test_training import _cli, training_lines
@@ -162,6 +163,19 @@ def test_an_sft_job_with_a_budget_ends_within_it(tiny_llama, tmp_path):
     assert all(row["eta_s"] <= 0.4 * 60 for row in lines)
     assert lines[-1]["total_steps"] == summary["steps"]
     assert lines[-1]["learning_rate"] < 0.05 * max(row["learning_rate"] for row in lines)
+
+
+def test_a_job_counts_from_its_process_start_where_that_clock_is_sane(monkeypatch):
+    """The CLI's jobs count from their process's start, a few seconds before; a start more than a minute back (a
+    clock not to be trusted, asked first thing in a process) would end the budget at once, so it counts from now."""
+    def age(created_ago: float) -> float:
+        monkeypatch.setattr(psutil.Process, "create_time", lambda self: time.time() - created_ago)
+        start = runner.process_start()
+        return time.monotonic() - start
+
+    assert 4.0 < age(5.0) < 6.0
+    assert 0.0 <= age(3600.0) < 1.0
+    assert 0.0 <= age(-30.0) < 1.0
 
 
 def test_a_grpo_job_with_a_budget_ends_within_it(tiny_llama, tmp_path):
