@@ -145,8 +145,7 @@ BUDGET_SCHEDULE_POINTS = 10_000  # the schedule's shape is read at this many poi
 
 def time_budget(minutes: float, started: float):
     """A TrainerCallback that ends training within `minutes` of `started` (the job's start, time.monotonic's
-    clock: its process's start when the CLI runs it), or
-    None for no limit (`minutes` 0).
+    clock: its process's start when the CLI runs it), or None for no limit (`minutes` 0).
 
     The learning-rate schedule follows the run's progress rather than its steps: the larger of the share of
     `max_steps` done and the share of the training time gone, from training's first step to the deadline (the
