@@ -26,8 +26,8 @@ ROOT = workspace.PROJECT_ROOT
 # name: what it is for, as the Train tab says it
 RECIPES = {
     "cpu": "the embedded model on a 2-core CPU, SFT and GRPO within 30 minutes",
-    "gpu": "the embedded model on one GPU: every layer, seed plus generated rows each with a worked example, "
-           "4x the GRPO requests",
+    "gpu": "the embedded model on one GPU, SFT and GRPO within 10 minutes: every layer, seed plus generated rows "
+           "each with a worked example, 4x the GRPO requests",
     "qwen2.5-0.5b": "Qwen2.5-0.5B-Instruct from the hub on one GPU (QLoRA where the card is small)",
 }
 GENERATED = ROOT / "data" / "generated.jsonl"
