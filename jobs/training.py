@@ -14,6 +14,7 @@ Each entry point (jobs/sft.py, jobs/grpo.py) reads top to bottom with these call
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 import math
@@ -141,6 +142,10 @@ def finite_gradients():
 # Kept back from the budget for saving the adapter and the summary: 10 s, or a twentieth of a short budget.
 BUDGET_RESERVE_S, BUDGET_RESERVE_SHARE = 10.0, 0.05
 BUDGET_SCHEDULE_POINTS = 10_000  # the schedule's shape is read at this many points of the run's progress
+# The next step is begun only if the longest of the last this many would end before the deadline: a GRPO step's time
+# follows its answers' lengths (42-112 s on this CPU in one run), and judged by the last step alone one of 96 s after
+# one of 55 s ran the cpu recipe's GRPO 20 s past its budget (thirty-second session).
+BUDGET_RECENT_STEPS = 5
 
 
 def time_budget(minutes: float, started: float):
@@ -153,9 +158,9 @@ def time_budget(minutes: float, started: float):
     (cosine, linear, ...) are the job's, read at that progress. So on a slow machine the schedule ends at the
     deadline with the steps that fit, on a fast one at `max_steps`, with nothing guessed ahead about the steps'
     speed (an SFT step follows its rows' lengths, longest first; a GRPO step its answers'). A step that would end
-    past the deadline (by the last step's time) is not begun. `state.max_steps` tells the steps expected at the
-    pace so far (for the progress bar and the ETA), and the total once training ends. A resumed run's budget
-    counts from its restart.
+    past the deadline (by the longest of the last BUDGET_RECENT_STEPS steps' times) is not begun. `state.max_steps`
+    tells the steps expected at the pace so far (for the progress bar and the ETA), and the total once training ends.
+    A resumed run's budget counts from its restart.
     """
     if not minutes:
         return None
@@ -169,6 +174,7 @@ def time_budget(minutes: float, started: float):
             self.began: float | None = None  # training's first step
             self.upper = 0  # max_steps as the Trainer planned it
             self.last_end: float | None = None
+            self.recent: collections.deque[float] = collections.deque(maxlen=BUDGET_RECENT_STEPS)  # steps' times
             self.ended_early: int | None = None  # the step training ended at, before max_steps
 
         def progress(self, step: int) -> float:
@@ -206,9 +212,10 @@ def time_budget(minutes: float, started: float):
 
         def on_step_end(self, args, state, control, **kwargs):
             now = time.monotonic()
-            step_s, self.last_end = now - self.last_end, now
+            self.recent.append(now - self.last_end)
+            self.last_end = now
             progress = self.progress(state.global_step)
-            if state.global_step < self.upper and any_rank(args, now + step_s > deadline):
+            if state.global_step < self.upper and any_rank(args, now + max(self.recent) > deadline):
                 print(f"[job] time budget {minutes:g} min: the next step would end past it; training ends at step "
                       f"{state.global_step} of at most {self.upper}", flush=True)
                 self.ended_early = state.max_steps = state.global_step

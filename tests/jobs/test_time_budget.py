@@ -130,6 +130,36 @@ def test_a_slower_stretch_ends_training_before_the_deadline(tmp_path, monkeypatc
     assert totals[5] > totals[-2] >= trainer.state.global_step  # fewer steps expected once they slowed
 
 
+def test_a_step_as_long_as_a_recent_one_is_not_begun_past_the_deadline(monkeypatch):
+    """Steps whose times vary, as GRPO's follow its answers' lengths (42-112 s in one cpu run, where a step of 96 s
+    after one of 55 s ended 20 s past the budget). Replayed on a clock of its own through the budget's callback: at
+    50 s of 60 the last step took 5 s, but one of the five before took 15, as the next does: it is not begun."""
+    from transformers import TrainerControl, TrainerState
+
+    class Clock:
+        now = 0.0
+
+        def monotonic(self):
+            return self.now
+
+    clock = Clock()
+    monkeypatch.setattr(training, "time", clock)
+    monkeypatch.setattr(training, "BUDGET_RESERVE_S", 0.0)
+    budget = training.time_budget(1.0, 0.0)  # its deadline 60 s after the clock's 0
+    state, control = TrainerState(max_steps=1000), TrainerControl()
+    budget.on_train_begin(None, state, control)
+    ends = []
+    for step, seconds in enumerate([5, 5, 5, 5, 5, 5, 15, 5, 15], start=1):
+        clock.now += seconds
+        ends.append(clock.now)
+        state.global_step = step
+        budget.on_step_end(None, state, control)
+        if control.should_training_stop:
+            break
+    # judged by the last step's 5 s, the next 15 s would have been begun, to end at 65 s
+    assert budget.ended_early == state.global_step == 8 and ends[-1] == 50.0
+
+
 def test_max_minutes_is_checked():
     with pytest.raises(specs.SpecError, match="max_minutes"):
         specs.SFTJob(max_minutes=-1)
