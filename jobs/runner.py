@@ -144,7 +144,8 @@ def process_start() -> float:
     time budget from there, so that the interpreter's start and the libraries' import (10-20 s) are inside them.
     Asked first thing, the process is a second or two old; an age past a minute means a clock not to be trusted
     (a budget counted from it would end before training began), and counts from now instead."""
-    age = time.time() - psutil.Process().create_time()
+    created = _started(os.getpid())
+    age = time.time() - created if created is not None else 0.0
     return time.monotonic() - (age if 0.0 <= age < 60.0 else 0.0)
 
 
