@@ -18,7 +18,7 @@ import time
 
 import gradio as gr
 
-from jobs import progress, runner
+from jobs import progress, runner, specs
 from jobs.run_folder import RunFolder
 from jobs.store import JobNotFound, JobStateError, JobStore
 from studio import evaluation
@@ -53,7 +53,7 @@ def jobs_table(store: JobStore) -> str:
             done = rows_done / rows_total if rows_total else done
         eta = format_duration(last.get("eta_s")) if job.state == "running" and last.get("eta_s") is not None else ""
         if job.state == "queued" and job.after:
-            eta = f"after {html.escape(job.after)}"
+            eta = queued_after(job, {other.name: other for other in jobs})
         color = STATE_COLORS.get(job.state, "#64748b")
         bar = progress_bar(done, color, min_width="120px")
         # When the job was launched: a resume starts it again, but it is the same job.
@@ -67,6 +67,24 @@ def jobs_table(store: JobStore) -> str:
                    ("run", "kind", "state", "progress", "step", "ETA", "device", "launched"))
     return (f"<table style='width:100%;border-collapse:collapse'><thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def queued_after(job, jobs: dict) -> str:
+    """A job queued after another: 'after X', and where X is running with an ETA and this job has a time budget, the
+    time within which both will have ended (a recipe's GRPO after its SFT): X's ETA plus the budget, which counts from
+    this job's process's start (jobs.training's `max_minutes`)."""
+    text = f"after {html.escape(job.after)}"
+    ahead = jobs.get(job.after)
+    if ahead is None or ahead.state != "running":
+        return text
+    ahead_eta = (RunFolder.named(ahead.name).last_metrics() or {}).get("eta_s")
+    try:
+        budget = specs.load(RunFolder.named(job.name).spec_file).max_minutes
+    except (OSError, ValueError):  # no spec yet, or one the job will refuse with its own error
+        budget = None
+    if ahead_eta is None or not budget:
+        return text
+    return f"{text} · both within {format_duration(ahead_eta + budget * 60)}"
 
 
 # -- one job -------------------------------------------------------------------------------------------
@@ -341,8 +359,8 @@ def build() -> None:
     reward_plot = gr.Plot(label="Rewards", elem_id="jobs-reward-plot", visible=False)
     eval_summary = gr.Markdown(visible=False, elem_id="jobs-eval-summary")
     eval_chart = gr.Plot(show_label=False, visible=False, elem_id="jobs-eval-chart")
-    log = gr.Textbox(label="train.log (the end)", lines=LOG_LINES, max_lines=LOG_LINES, autoscroll=True, interactive=False,
-                     elem_id="jobs-log", elem_classes=["im-mono"])
+    log = gr.Textbox(label="train.log (the end)", lines=LOG_LINES, max_lines=LOG_LINES, autoscroll=True,
+                     interactive=False, elem_id="jobs-log", elem_classes=["im-mono"])
     with gr.Accordion("More", open=False):
         kill_button = gr.Button("Kill now (loses the steps since the last checkpoint)", elem_id="jobs-kill",
                                 interactive=False)

@@ -98,6 +98,30 @@ def test_the_train_tab_queues_grpo_after_sft(job_home, tiny_llama, rows):
     assert again.startswith("**Cannot launch:**") and "exists already" in again
 
 
+def test_the_jobs_table_says_when_both_phases_will_have_ended(job_home):
+    """The recipe's GRPO, queued after its SFT, shows the time within which both end: the SFT's ETA plus GRPO's
+    budget, which counts from its process's start."""
+    from jobs.run_folder import RunFolder
+    from studio.ui.jobs import jobs_table
+
+    sft, grpo = recipe.phases("chain")
+    store = JobStore()
+    store.add("chain-sft", "sft", state="running")
+    store.add("chain-grpo", "grpo", after="chain-sft")
+    grpo_folder = RunFolder.named("chain-grpo")
+    grpo_folder.path.mkdir(parents=True)
+    specs.save(grpo, grpo_folder.spec_file)
+    assert "after chain-sft</td>" in jobs_table(store), "no ETA of the SFT yet: only the order"
+    sft_folder = RunFolder.named("chain-sft")
+    sft_folder.path.mkdir(parents=True)
+    line = {"step": 12, "total_steps": 40, "step_s": 25.0, "elapsed_s": 300.0, "eta_s": 700.0}
+    sft_folder.metrics_file.write_text(json.dumps(line) + "\n")
+    assert grpo.max_minutes == 10
+    assert "after chain-sft · both within 21m40s" in jobs_table(store)  # 700 s + 10 minutes
+    store.update("chain-sft", state="failed")
+    assert "after chain-sft</td>" in jobs_table(store), "no estimate once the SFT is not running"
+
+
 def test_one_phase_at_a_time_needs_the_sft_before_grpo(job_home, tiny_llama, rows):
     """`bench/recipe.py --phase grpo` before `--phase sft`: a clear error, nothing trained."""
     bench = load_bench()
