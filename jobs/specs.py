@@ -179,7 +179,8 @@ class JobSpec:
                        "choice). On the CPU (SFT): bf16 autocast where this CPU multiplies bf16 faster (AMX), and "
                        "batches of rows of like length. 'as_written': batch_size, gradient_checkpointing and "
                        "packing exactly as given, in fp32 on the CPU.", "auto")
-    memory_budget_gib: float = _help("GPU memory the 'auto' speed settings may plan for, per GPU.", 12.0)
+    memory_budget_gib: float = _help("GPU memory the 'auto' speed settings may plan for, per GPU (at most three "
+                                     "quarters of the card's).", 12.0)
 
     def __post_init__(self) -> None:
         if not self.output:

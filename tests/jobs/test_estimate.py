@@ -202,3 +202,24 @@ def test_the_cpus_auto_plan_autocasts_to_bf16_only_where_it_measures_faster(monk
     for written in (SFTJob(quantization="none", speed="as_written"), GRPOJob(eval_dataset="")):
         chosen = plan(written, shape, "cpu")
         assert not chosen.cpu_bf16 and not chosen.group_by_length
+
+
+def test_the_auto_plan_stays_within_three_quarters_of_the_card(monkeypatch):
+    """The gpu recipe plans for 24 GiB: on a 16 GiB card the plan is the one for 12 GiB; where the card's memory
+    cannot be read, or the card is large, the recipe's own."""
+    import jobs.estimate as module
+    from jobs import specs
+
+    recipe = specs.load(module.Path(__file__).resolve().parents[2] / "recipes" / "gpu-sft.yaml")
+    assert recipe.memory_budget_gib == 24
+    shape = ModelShape.of(recipe.model)
+    as_twelve = plan(dataclasses.replace(recipe, memory_budget_gib=12.0), shape, "cuda")
+    monkeypatch.setattr(module, "card_memory", lambda: None)  # nvidia-smi not read: the spec's budget as it is
+    own = plan(recipe, shape, "cuda")
+    assert (own.batch_size, own.gradient_accumulation) == (11, 1) and "22,528 tokens" in own.reason
+    monkeypatch.setattr(module, "card_memory", lambda: 16 * GIB)
+    small = plan(recipe, shape, "cuda")
+    assert small == as_twelve and (small.batch_size, small.gradient_accumulation) == (5, 2)
+    assert "within 12 GiB" in small.reason and estimate(recipe, shape, "cuda").total <= 12 * GIB
+    monkeypatch.setattr(module, "card_memory", lambda: 80 * GIB)
+    assert plan(recipe, shape, "cuda") == own
