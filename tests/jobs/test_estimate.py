@@ -208,9 +208,10 @@ def test_the_auto_plan_stays_within_three_quarters_of_the_card(monkeypatch):
     """The gpu recipe plans for 24 GiB: on a 16 GiB card the plan is the one for 12 GiB; where the card's memory
     cannot be read, or the card is large, the recipe's own."""
     import jobs.estimate as module
+    from jobs import recipe as recipes
     from jobs import specs
 
-    recipe = specs.load(module.Path(__file__).resolve().parents[2] / "recipes" / "gpu-sft.yaml")
+    recipe = specs.load(recipes.files("gpu")[0])
     assert recipe.memory_budget_gib == 24
     shape = ModelShape.of(recipe.model)
     as_twelve = plan(dataclasses.replace(recipe, memory_budget_gib=12.0), shape, "cuda")
