@@ -39,6 +39,7 @@ def jobs_table(store: JobStore) -> str:
     jobs = store.list()
     if not jobs:
         return "<p class='im-muted'>No jobs yet: launch one in the Train tab.</p>"
+    by_name = {job.name: job for job in jobs}
     rows = []
     for job in jobs:
         run = RunFolder.named(job.name)
@@ -53,7 +54,7 @@ def jobs_table(store: JobStore) -> str:
             done = rows_done / rows_total if rows_total else done
         eta = format_duration(last.get("eta_s")) if job.state == "running" and last.get("eta_s") is not None else ""
         if job.state == "queued" and job.after:
-            eta = queued_after(job, {other.name: other for other in jobs})
+            eta = queued_after(job, by_name)
         color = STATE_COLORS.get(job.state, "#64748b")
         bar = progress_bar(done, color, min_width="120px")
         # When the job was launched: a resume starts it again, but it is the same job.
