@@ -1,8 +1,9 @@
-"""How far off a job's ETA is, replayed from recorded runs under four rules: the mean step of the window as it was or
-with the process's first step left out (`MetricsCallback(first_step_apart=True)`), and under a time budget the steps
-left counted from the pace's guess (`state.max_steps`, as it was) or from the steps planned (the budget's `upper`).
-Since the twenty-sixth session a job on a GPU leaves its first step out, one on a CPU keeps it, and both count the
-planned steps under a budget: the "now" column.
+"""How far off a job's ETA is, replayed from recorded runs under five rules: the mean step of the window as it was or
+with the process's first step left out (`MetricsCallback(first_step_apart=True)`), under a time budget the steps
+left counted from the pace's guess (`state.max_steps`, as it was) or from the steps planned (the budget's `upper`),
+and the planned steps with the deadline weighing in as two steps of pace (`deadline_prior_steps=2`). Since the
+twenty-sixth session a job on a GPU leaves its first step out and both count the planned steps under a budget; since
+the thirty-fourth a job on a CPU weighs the deadline in (`MetricsCallback.for_device`): the "now" column.
 
     python bench/eta_replay.py                                   # the kept runs: GRPO on H100s and on this CPU
     python bench/eta_replay.py workspace/runs/*/metrics.jsonl    # any run logged at every step (no budget assumed)
@@ -38,14 +39,14 @@ def read(path: Path) -> tuple[dict, list[dict]]:
     return meta, [row for row in rows if row.get("step_s") is not None and row.get("elapsed_s") is not None]
 
 
-def eta_error(meta: dict, rows: list[dict], first_step_apart: bool, planned: bool) -> float | None:
+def eta_error(meta: dict, rows: list[dict], first_step_apart: bool, planned: bool, prior: int = 0) -> float | None:
     """The largest ETA error after a tenth of the steps, replayed with one rule, as a share of the phase."""
     if len(rows) < 3:
         return None
     budgeted = bool(meta.get("max_minutes"))
     # The deadline, where a budget clipped the ETA: no recorded ETA passed it, the clipped ones met it.
     deadline = max(row["eta_s"] + row["elapsed_s"] for row in rows if row.get("eta_s") is not None)
-    replay = MetricsCallback(Path("unused"), first_step_apart=first_step_apart)
+    replay = MetricsCallback(Path("unused"), first_step_apart=first_step_apart, deadline_prior_steps=prior)
     replayed = []
     for row in rows:  # a line a step: its step_s is that step's time
         replay.step_times.append(row["step_s"])
@@ -62,15 +63,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", type=Path, help="metrics.jsonl files (default: the kept runs)")
     args = parser.parse_args(argv)
     print("| run | device | budget | steps | first step s | the rest, s | as it was | first step out | planned steps "
-          "| both | now |")
-    print("| --- " * 11 + "|")
+          "| both | planned, deadline as 2 steps | now |")
+    print("| --- " * 12 + "|")
     for path in args.files or KEPT:
         meta, rows = read(path)
         if len(rows) < 3:
             continue
-        rules = [eta_error(meta, rows, apart, planned) for apart, planned in
-                 ((False, False), (True, False), (False, True), (True, True))]
-        now = rules[3] if meta.get("device") == "cuda" else rules[2]
+        rules = [eta_error(meta, rows, apart, planned, prior) for apart, planned, prior in
+                 ((False, False, 0), (True, False, 0), (False, True, 0), (True, True, 0), (False, True, 2))]
+        now = rules[3] if meta.get("device") == "cuda" else rules[4]
         rest = [row["step_s"] for row in rows[1:]]
         budget = f"{meta['max_minutes']:g} min" if meta.get("max_minutes") else "none"
         print(f"| {meta['run']} | {meta.get('device') or '?'} | {budget} | {len(rows)} | {rows[0]['step_s']:.1f} | "

@@ -145,8 +145,7 @@ def train(spec: DPOJob, run: RunFolder, resume: bool = False, started: float | N
         loss_type=losses,
         loss_weights=[1.0, spec.sft_weight] if spec.sft_weight else None,
     )
-    metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype,
-                              first_step_apart=setup.device == "cuda")
+    metrics = MetricsCallback.for_device(run.metrics_file, setup.dtype, setup.device)
     stopper = training.stop_callback(stop)
     trainer = DPOTrainer(
         model=model,

@@ -183,8 +183,7 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False, started: float | 
         beta=spec.beta,
         reward_weights=rewards.trl_reward_weights(),
     )
-    metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype,
-                              first_step_apart=setup.device == "cuda")
+    metrics = MetricsCallback.for_device(run.metrics_file, setup.dtype, setup.device)
     stopper = training.stop_callback(stop)
     trainer = trainer_class()(
         model=model,

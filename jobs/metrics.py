@@ -57,6 +57,7 @@ PEAKS = (
 
 # At most one evaluation-progress line this often (and one at the evaluation's end).
 EVAL_LINE_S = 2.0
+CPU_DEADLINE_PRIOR_STEPS = 2  # MetricsCallback.deadline_prior_steps on a CPU
 _REWARD_KEY = re.compile(r"^(eval_)?rewards/(.+)/(mean|std)$")
 _RENAMES = {
     "frac_reward_zero_std": "frac_zero_std",
@@ -127,7 +128,8 @@ def line_from_logs(logs: dict) -> dict:
 class MetricsCallback(TrainerCallback):
     """Appends a line to metrics.jsonl at every log, prints a one-line summary to train.log, keeps the totals."""
 
-    def __init__(self, path: Path, compute_dtype: str = "fp32", window: int = 20, first_step_apart: bool = False):
+    def __init__(self, path: Path, compute_dtype: str = "fp32", window: int = 20, first_step_apart: bool = False,
+                 deadline_prior_steps: int = 0):
         self.path = Path(path)
         self.compute_dtype = compute_dtype
         self.step_times: deque[float] = deque(maxlen=window)
@@ -137,6 +139,13 @@ class MetricsCallback(TrainerCallback):
         # (bench/eta_replay.py replays recorded runs both ways).
         self.first_step_apart = first_step_apart
         self.steps_timed = 0
+        # On a CPU a phase under a time budget runs few long steps, and its budget ends it: the cpu recipe's GRPO ran
+        # 3-9 of its 10 planned steps of 34-241 s (a step lasts as long as its longest answer), and every such run kept
+        # ended by its budget. There the pace of the first steps says little (seed 2's first two took 34 and 35 s, the
+        # rest 39-108), so under a budget the ETA weighs the pace of the n steps timed n / (n + deadline_prior_steps)
+        # against the time left to the deadline: 2 took that run's largest ETA error from 33% of the phase to 13%
+        # (bench/eta_replay.py). On a GPU (0) the pace of many short steps stands alone.
+        self.deadline_prior_steps = deadline_prior_steps
         # The job's time budget (`training.time_budget`), where it has one: the ETA never runs past its deadline.
         self.budget = None
         self.step_began: float | None = None
@@ -160,6 +169,14 @@ class MetricsCallback(TrainerCallback):
         self.eval_line_at = 0.0
         # GRPO's trainer adds up seconds spent generating and scoring here; each line reports and resets them.
         self.timings: dict[str, float] | None = None
+
+    @classmethod
+    def for_device(cls, path: Path, compute_dtype: str, device: str) -> "MetricsCallback":
+        """A job's metrics on `device`: on a GPU the first step left out of the pace, elsewhere the deadline weighing
+        in as CPU_DEADLINE_PRIOR_STEPS steps."""
+        cuda = device == "cuda"
+        return cls(path, compute_dtype=compute_dtype, first_step_apart=cuda,
+                   deadline_prior_steps=0 if cuda else CPU_DEADLINE_PRIOR_STEPS)
 
     # -- set-up ----------------------------------------------------------------------------------------
 
@@ -213,19 +230,26 @@ class MetricsCallback(TrainerCallback):
         """Seconds until `total` steps at the mean step, and with a time budget never past its deadline. Under a budget
         `total` is the steps planned (the budget's `upper`), not the pace's guess that the progress bar shows: that
         guess counts the time gone, first step included, so where the budget binds it ended the ETA early (a GPU GRPO
-        run's 19% off, 0% from the planned steps: `bench/eta_replay.py`)."""
-        mean_step = self.mean_step()
-        if mean_step is None:
+        run's 19% off, 0% from the planned steps: `bench/eta_replay.py`); with `deadline_prior_steps`, the deadline
+        weighs in as that many steps of pace."""
+        times = self.paced_steps()
+        if not times:
             return None
-        eta = max(0, total - step) * mean_step
-        return eta if seconds_left is None else min(eta, seconds_left)
+        eta = max(0, total - step) * sum(times) / len(times)
+        if seconds_left is None:
+            return eta
+        eta = min(eta, seconds_left)
+        prior = self.deadline_prior_steps
+        if eta > 0 and prior:  # a few long steps: the deadline weighs as that many steps
+            eta = (len(times) * eta + prior * seconds_left) / (len(times) + prior)
+        return eta
 
-    def mean_step(self) -> float | None:
-        """The mean seconds of the steps in the window, the process's first step left out on a GPU."""
+    def paced_steps(self) -> list[float]:
+        """The seconds of the steps in the window, the process's first step left out on a GPU."""
         times = list(self.step_times)
         if self.first_step_apart and len(times) >= 2 and self.steps_timed == len(times):  # the first still in it
             times = times[1:]
-        return sum(times) / len(times) if times else None
+        return times
 
     # -- evaluations -----------------------------------------------------------------------------------
 

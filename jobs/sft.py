@@ -57,8 +57,7 @@ def train(spec: SFTJob, run: RunFolder, resume: bool = False, started: float | N
         completion_only_loss=spec.completion_only_loss,
         packing=setup.plan.packing,
     )
-    metrics = MetricsCallback(run.metrics_file, compute_dtype=setup.dtype,
-                              first_step_apart=setup.device == "cuda")
+    metrics = MetricsCallback.for_device(run.metrics_file, setup.dtype, setup.device)
     stopper = training.stop_callback(stop)
     trainer = SFTTrainer(
         model=model,

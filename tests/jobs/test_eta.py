@@ -1,5 +1,6 @@
 """The ETA of a job's metrics: on a GPU the process's first step, which carries one-time costs, is left out of the
-mean step once another is timed. A real Trainer whose first step is slow, logging every step."""
+mean step once another is timed; on a CPU, under a time budget, the deadline weighs in while few steps are timed. A
+real Trainer whose steps take the times given, logging every step."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from tests.jobs.test_time_budget import _slow_line_model
 
 
 def _train(tmp_path, first_s: float, rest_s: float, max_steps: int, first_step_apart: bool,
-           seconds_left: float | None = None) -> tuple[MetricsCallback, list[dict]]:
-    """Steps of `rest_s` after a first of `first_s`, every step logged, under a budget whose deadline is `seconds_left`
-    away where given; the metrics callback and its lines that carry an ETA."""
+           seconds_left: float | None = None, prior: int = 0, early: int = 1) -> tuple[MetricsCallback, list[dict]]:
+    """Steps of `rest_s` after `early` steps of `first_s`, every step logged, under a budget whose deadline is
+    `seconds_left` away where given, the deadline weighing in as `prior` steps; the metrics callback and its lines
+    that carry an ETA."""
     import torch
     from transformers import Trainer, TrainingArguments
 
@@ -24,7 +26,7 @@ def _train(tmp_path, first_s: float, rest_s: float, max_steps: int, first_step_a
 
     def slow_first(x, y):
         calls.append(1)
-        time.sleep(first_s if len(calls) == 1 else rest_s)
+        time.sleep(first_s if len(calls) <= early else rest_s)
         return original(x, y)
 
     model.forward = slow_first
@@ -32,7 +34,8 @@ def _train(tmp_path, first_s: float, rest_s: float, max_steps: int, first_step_a
     args = TrainingArguments(output_dir=str(tmp_path), max_steps=max_steps, per_device_train_batch_size=2,
                              learning_rate=0.1, report_to=[], save_strategy="no", use_cpu=True, disable_tqdm=True,
                              logging_steps=1)
-    metrics = MetricsCallback(tmp_path / "metrics.jsonl", first_step_apart=first_step_apart)
+    metrics = MetricsCallback(tmp_path / "metrics.jsonl", first_step_apart=first_step_apart,
+                              deadline_prior_steps=prior)
     callbacks = [metrics]
     if seconds_left is not None:
         metrics.budget = training.time_budget(1.0, time.monotonic() - 60.0 + seconds_left)
@@ -64,3 +67,26 @@ def test_under_a_budget_the_eta_counts_the_planned_steps_to_the_deadline(tmp_pat
     errors = [abs(row["eta_s"] - (end - row["elapsed_s"])) for row in lines[1:-1]]
     assert len(lines) > 10 and max(errors) < 0.3, "the ETA is the time left to the deadline, within a step or two"
     assert metrics.budget.ended_early == lines[-1]["step"] and lines[-1]["eta_s"] == 0, "the last line: nothing left"
+
+
+def test_on_a_cpu_the_deadline_weighs_in_while_few_steps_are_timed(tmp_path, monkeypatch):
+    """The cpu recipe's GRPO at seed 2: its first steps were short, the rest twice as long, and the budget ended it.
+    At most 10 steps, two of 0.1 s, then steps of 0.3 s until a deadline 2.4 s away ends the run near step 9: at the
+    second line the pace alone says 8 x 0.1 s, where about 2.1 s were left; with the deadline weighing in as two steps
+    (what a CPU job does) the ETA is nearer the time that was in fact left, and still 0 at the end."""
+    from jobs import metrics as metrics_module
+    from jobs import training
+
+    monkeypatch.setattr(training, "BUDGET_RESERVE_S", 0.0)
+    runs = {prior: _train(tmp_path / str(prior), 0.1, 0.3, 10, False, seconds_left=2.4, prior=prior, early=2)
+            for prior in (0, metrics_module.CPU_DEADLINE_PRIOR_STEPS)}
+    second = {}
+    for prior, (metrics, lines) in runs.items():
+        end = lines[-1]["elapsed_s"] + lines[-1]["eta_s"]
+        row = next(row for row in lines if row["step"] == 2)
+        second[prior] = abs(row["eta_s"] - (end - row["elapsed_s"]))
+        assert metrics.budget.ended_early == lines[-1]["step"] and lines[-1]["eta_s"] == 0
+    assert second[2] < 0.7 * second[0], f"the ETA's error at the second step: {second}"
+    assert MetricsCallback.for_device(tmp_path / "m.jsonl", "fp32", "cpu").deadline_prior_steps == 2
+    gpu = MetricsCallback.for_device(tmp_path / "m.jsonl", "bf16", "cuda")
+    assert gpu.deadline_prior_steps == 0 and gpu.first_step_apart
