@@ -5,7 +5,7 @@ and the planned steps with the deadline weighing in as two steps of pace (`deadl
 twenty-sixth session a job on a GPU leaves its first step out and both count the planned steps under a budget; since
 the thirty-fourth a job on a CPU weighs the deadline in (`MetricsCallback.for_device`): the "now" column.
 
-    python bench/eta_replay.py                                   # the kept runs: GRPO on H100s and on this CPU
+    python bench/eta_replay.py                                   # the kept runs: GRPO on H100s, GRPO and SFT on CPUs
     python bench/eta_replay.py workspace/runs/*/metrics.jsonl    # any run logged at every step (no budget assumed)
 
 Each kept file's first line names the run, its device, `max_minutes` and `max_steps`; then its step lines. At each
