@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import deque
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from recipe import largest_eta_error  # noqa: E402  (bench/recipe.py: the measure of its table)
 
 from jobs.metrics import MetricsCallback  # noqa: E402
+from jobs.training import BUDGET_RECENT_STEPS  # noqa: E402
 
 KEPT = sorted((ROOT / "bench" / "sweeps" / "results").glob("kept-*/eta-replay/*.jsonl"))
 
@@ -39,7 +41,8 @@ def read(path: Path) -> tuple[dict, list[dict]]:
     return meta, [row for row in rows if row.get("step_s") is not None and row.get("elapsed_s") is not None]
 
 
-def eta_error(meta: dict, rows: list[dict], first_step_apart: bool, planned: bool, prior: int = 0) -> float | None:
+def eta_error(meta: dict, rows: list[dict], first_step_apart: bool, planned: bool, prior: int = 0,
+              step_rule: bool = False) -> float | None:
     """The largest ETA error after a tenth of the steps, replayed with one rule, as a share of the phase."""
     if len(rows) < 3:
         return None
@@ -47,13 +50,15 @@ def eta_error(meta: dict, rows: list[dict], first_step_apart: bool, planned: boo
     # The deadline, where a budget clipped the ETA: no recorded ETA passed it, the clipped ones met it.
     deadline = max(row["eta_s"] + row["elapsed_s"] for row in rows if row.get("eta_s") is not None)
     replay = MetricsCallback(Path("unused"), first_step_apart=first_step_apart, deadline_prior_steps=prior)
-    replayed = []
+    replayed, recent = [], deque(maxlen=BUDGET_RECENT_STEPS)
     for row in rows:  # a line a step: its step_s is that step's time
         replay.step_times.append(row["step_s"])
         replay.steps_timed += 1
         # the planned steps until the budget ends the run: its last line counts the steps run (as the jobs do)
         total = meta["max_steps"] if planned and budgeted and row["step"] < row["total_steps"] else row["total_steps"]
-        eta = replay.eta(row["step"], total, max(0.0, deadline - row["elapsed_s"]) if budgeted else None)
+        recent.append(row["step_s"])  # the budget's window of step times
+        eta = replay.eta(row["step"], total, max(0.0, deadline - row["elapsed_s"]) if budgeted else None,
+                         recent if step_rule else None)
         replayed.append({**row, "eta_s": eta})
     return largest_eta_error(replayed)
 
@@ -63,19 +68,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="*", type=Path, help="metrics.jsonl files (default: the kept runs)")
     args = parser.parse_args(argv)
     print("| run | device | budget | steps | first step s | the rest, s | as it was | first step out | planned steps "
-          "| both | planned, deadline as 2 steps | now |")
-    print("| --- " * 12 + "|")
+          "| both | planned, deadline as 2 steps | and the step rule's end | now |")
+    print("| --- " * 13 + "|")
     for path in args.files or KEPT:
         meta, rows = read(path)
         if len(rows) < 3:
             continue
-        rules = [eta_error(meta, rows, apart, planned, prior) for apart, planned, prior in
-                 ((False, False, 0), (True, False, 0), (False, True, 0), (True, True, 0), (False, True, 2))]
-        now = rules[3] if meta.get("device") == "cuda" else rules[4]
+        # the step rule's end only for runs recorded under that rule: the others' ends did not follow it
+        under_rule = bool(meta.get("step_rule"))
+        rules = [eta_error(meta, rows, apart, planned, prior, rule) for apart, planned, prior, rule in
+                 ((False, False, 0, False), (True, False, 0, False), (False, True, 0, False), (True, True, 0, False),
+                  (False, True, 2, False), (False, True, 2, True))]
+        cuda = meta.get("device") == "cuda"
+        now = eta_error(meta, rows, cuda, True, 0 if cuda else 2, under_rule)
+        if not under_rule:
+            rules[5] = None
         rest = [row["step_s"] for row in rows[1:]]
         budget = f"{meta['max_minutes']:g} min" if meta.get("max_minutes") else "none"
         print(f"| {meta['run']} | {meta.get('device') or '?'} | {budget} | {len(rows)} | {rows[0]['step_s']:.1f} | "
-              f"{min(rest):.1f}-{max(rest):.1f} | " + " | ".join(f"{100 * e:.0f}%" for e in (*rules, now)) + " |")
+              f"{min(rest):.1f}-{max(rest):.1f} | " + " | ".join("-" if e is None else f"{100 * e:.0f}%"
+                                                          for e in (*rules, now)) + " |")
     return 0
 
 

@@ -31,6 +31,7 @@ callback base class, which the job has loaded anyway.
 from __future__ import annotations
 
 import json
+import math
 import re
 import resource
 import sys
@@ -125,6 +126,22 @@ def line_from_logs(logs: dict) -> dict:
     return out
 
 
+def steps_begun(seconds_left: float, mean: float, recent: deque[float]) -> int:
+    """How many more steps of `mean` seconds a time budget begins before its deadline: it begins one only while the
+    longest of its window of recent steps (`recent`, a deque as long as the budget keeps) would end by the deadline, so
+    after a long step the run ends up to that long before it, and once the long step has left the window the steps go
+    on."""
+    window = deque(recent, maxlen=recent.maxlen or len(recent))
+    begun = 0
+    while window and max(window) > mean:  # a longer step is still in the window
+        if seconds_left < max(window):
+            return begun
+        seconds_left -= mean
+        window.append(mean)
+        begun += 1
+    return begun + max(0, math.floor(seconds_left / mean))  # then steps of `mean` until the deadline
+
+
 class MetricsCallback(TrainerCallback):
     """Appends a line to metrics.jsonl at every log, prints a one-line summary to train.log, keeps the totals."""
 
@@ -143,7 +160,7 @@ class MetricsCallback(TrainerCallback):
         # 3-9 of its 10 planned steps of 34-241 s (a step lasts as long as its longest answer), and every such run kept
         # ended by its budget. There the pace of the first steps says little (seed 2's first two took 34 and 35 s, the
         # rest 39-108), so under a budget the ETA weighs the pace of the n steps timed n / (n + deadline_prior_steps)
-        # against the time left to the deadline: 2 took that run's largest ETA error from 33% of the phase to 13%
+        # against the budget's end (`eta`): 2 took that run's largest ETA error from 33% of the phase to 13%
         # (bench/eta_replay.py). On a GPU (0) the pace of many short steps stands alone.
         self.deadline_prior_steps = deadline_prior_steps
         # The job's time budget (`training.time_budget`), where it has one: the ETA never runs past its deadline.
@@ -226,22 +243,28 @@ class MetricsCallback(TrainerCallback):
             self.total_step_seconds += seconds
             self.step_began = None
 
-    def eta(self, step: int, total: int, seconds_left: float | None = None) -> float | None:
-        """Seconds until `total` steps at the mean step, and with a time budget never past its deadline. Under a budget
+    def eta(self, step: int, total: int, seconds_left: float | None = None,
+            recent: deque[float] | None = None) -> float | None:
+        """Seconds until `total` steps at the mean step, and with a time budget never past its end. Under a budget
         `total` is the steps planned (the budget's `upper`), not the pace's guess that the progress bar shows: that
         guess counts the time gone, first step included, so where the budget binds it ended the ETA early (a GPU GRPO
-        run's 19% off, 0% from the planned steps: `bench/eta_replay.py`); with `deadline_prior_steps`, the deadline
-        weighs in as that many steps of pace."""
+        run's 19% off, 0% from the planned steps: `bench/eta_replay.py`). The budget's end is its deadline, or with
+        `recent` (the budget's window of step times) the end of the last step its rule would begin at this pace
+        (`steps_begun`). With `deadline_prior_steps`, that end weighs in as that many steps of pace."""
         times = self.paced_steps()
         if not times:
             return None
-        eta = max(0, total - step) * sum(times) / len(times)
+        mean = sum(times) / len(times)
+        eta = max(0, total - step) * mean
         if seconds_left is None:
             return eta
-        eta = min(eta, seconds_left)
+        end = seconds_left
+        if recent and step < total and mean > 0:
+            end = min(end, steps_begun(seconds_left, mean, recent) * mean)
+        eta = min(eta, end)
         prior = self.deadline_prior_steps
-        if eta > 0 and prior:  # a few long steps: the deadline weighs as that many steps
-            eta = (len(times) * eta + prior * seconds_left) / (len(times) + prior)
+        if eta > 0 and prior:  # a few long steps: the budget's end weighs as that many steps
+            eta = (len(times) * eta + prior * end) / (len(times) + prior)
         return eta
 
     def paced_steps(self) -> list[float]:
@@ -315,7 +338,8 @@ class MetricsCallback(TrainerCallback):
             budget = self.budget  # under one, the steps planned until it ends the run (then the steps run)
             total = budget.upper if budget is not None and budget.upper and budget.ended_early is None \
                 else state.max_steps
-            eta = self.eta(state.global_step, total, budget.seconds_left() if budget is not None else None)
+            recent = budget.recent if budget is not None else None
+            eta = self.eta(state.global_step, total, budget.seconds_left() if budget is not None else None, recent)
             row["eta_s"] = round(eta, 1) if eta is not None else None
             self.last = row
         row["elapsed_s"] = round(self.elapsed_offset + now - self.began, 2)

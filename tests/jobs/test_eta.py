@@ -12,10 +12,11 @@ from tests.jobs.test_time_budget import _slow_line_model
 
 
 def _train(tmp_path, first_s: float, rest_s: float, max_steps: int, first_step_apart: bool,
-           seconds_left: float | None = None, prior: int = 0, early: int = 1) -> tuple[MetricsCallback, list[dict]]:
-    """Steps of `rest_s` after `early` steps of `first_s`, every step logged, under a budget whose deadline is
-    `seconds_left` away where given, the deadline weighing in as `prior` steps; the metrics callback and its lines
-    that carry an ETA."""
+           seconds_left: float | None = None, prior: int = 0, early: int = 1,
+           long_step: int = 0) -> tuple[MetricsCallback, list[dict]]:
+    """Steps of `rest_s` after `early` steps of `first_s` (or, with `long_step`, that step alone of `first_s`), every
+    step logged, under a budget whose deadline is `seconds_left` away where given, the deadline weighing in as `prior`
+    steps; the metrics callback and its lines that carry an ETA."""
     import torch
     from transformers import Trainer, TrainingArguments
 
@@ -26,7 +27,8 @@ def _train(tmp_path, first_s: float, rest_s: float, max_steps: int, first_step_a
 
     def slow_first(x, y):
         calls.append(1)
-        time.sleep(first_s if len(calls) <= early else rest_s)
+        long = len(calls) == long_step if long_step else len(calls) <= early
+        time.sleep(first_s if long else rest_s)
         return original(x, y)
 
     model.forward = slow_first
@@ -90,3 +92,24 @@ def test_on_a_cpu_the_deadline_weighs_in_while_few_steps_are_timed(tmp_path, mon
     assert MetricsCallback.for_device(tmp_path / "m.jsonl", "fp32", "cpu").deadline_prior_steps == 2
     gpu = MetricsCallback.for_device(tmp_path / "m.jsonl", "bf16", "cuda")
     assert gpu.deadline_prior_steps == 0 and gpu.first_step_apart
+
+
+def test_under_a_budget_the_eta_ends_where_the_step_rule_will_end_the_run(tmp_path, monkeypatch):
+    """A budget begins a step only while the longest recent one would end by the deadline, so after a long step the
+    run ends about that long before the deadline. Steps of 0.1 s but the fourth of 1 s, a deadline 3 s away: after the
+    fourth about 1.4 s are left to the deadline, and the run ends about 1 s before it. At the fourth line the ETA
+    counts the steps the rule will still begin at the pace (0.33 s each), not the time left to the deadline."""
+    from jobs import training
+
+    monkeypatch.setattr(training, "BUDGET_RESERVE_S", 0.0)
+    original = MetricsCallback.eta
+    errors = {}
+    for rule in (True, False):
+        monkeypatch.setattr(MetricsCallback, "eta", original if rule else
+                            lambda self, step, total, left=None, longest=None: original(self, step, total, left))
+        metrics, lines = _train(tmp_path / str(rule), 1.0, 0.1, 30, False, seconds_left=3.0, long_step=4)
+        end = lines[-1]["elapsed_s"] + lines[-1]["eta_s"]
+        assert metrics.budget.ended_early == lines[-1]["step"] < 30 and lines[-1]["eta_s"] == 0
+        row = next(row for row in lines if row["step"] == 4)
+        errors[rule] = abs(row["eta_s"] - (end - row["elapsed_s"]))
+    assert errors[True] < 0.6 * errors[False], f"the ETA's error at the fourth step, with the rule, without: {errors}"
