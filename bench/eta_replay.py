@@ -47,8 +47,9 @@ def eta_error(meta: dict, rows: list[dict], first_step_apart: bool, planned: boo
     if len(rows) < 3:
         return None
     budgeted = bool(meta.get("max_minutes"))
-    # The deadline, where a budget clipped the ETA: no recorded ETA passed it, the clipped ones met it.
-    deadline = max(row["eta_s"] + row["elapsed_s"] for row in rows if row.get("eta_s") is not None)
+    # The deadline, where a budget clipped the ETA: no recorded ETA passed it, the clipped ones met it (the last line's
+    # is 0 wherever the run ended, past the deadline where a last step overran it).
+    deadline = max(row["eta_s"] + row["elapsed_s"] for row in rows[:-1] if row.get("eta_s") is not None)
     replay = MetricsCallback(Path("unused"), first_step_apart=first_step_apart, deadline_prior_steps=prior)
     replayed, recent = [], deque(maxlen=BUDGET_RECENT_STEPS)
     for row in rows:  # a line a step: its step_s is that step's time
