@@ -106,7 +106,7 @@ def test_under_a_budget_the_eta_ends_where_the_step_rule_will_end_the_run(tmp_pa
     errors = {}
     for rule in (True, False):
         monkeypatch.setattr(MetricsCallback, "eta", original if rule else
-                            lambda self, step, total, left=None, longest=None: original(self, step, total, left))
+                            lambda self, step, total, left=None, recent=None: original(self, step, total, left))
         metrics, lines = _train(tmp_path / str(rule), 1.0, 0.1, 30, False, seconds_left=3.0, long_step=4)
         end = lines[-1]["elapsed_s"] + lines[-1]["eta_s"]
         assert metrics.budget.ended_early == lines[-1]["step"] < 30 and lines[-1]["eta_s"] == 0
