@@ -139,7 +139,10 @@ def steps_begun(seconds_left: float, mean: float, recent: deque[float]) -> int:
         seconds_left -= mean
         window.append(mean)
         begun += 1
-    return begun + max(0, math.floor(seconds_left / mean))  # then steps of `mean` until the deadline
+    tail = max(0, math.floor(seconds_left / mean))  # then steps of `mean` until the deadline,
+    if not tail and window and seconds_left >= max(window):  # or one more that the window's short steps let begin
+        tail = 1
+    return begun + tail
 
 
 class MetricsCallback(TrainerCallback):

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections import deque
 
-from jobs.metrics import MetricsCallback
+from jobs.metrics import MetricsCallback, steps_begun
 from tests.jobs.test_time_budget import _slow_line_model
 
 
@@ -113,3 +114,8 @@ def test_under_a_budget_the_eta_ends_where_the_step_rule_will_end_the_run(tmp_pa
         row = next(row for row in lines if row["step"] == 4)
         errors[rule] = abs(row["eta_s"] - (end - row["elapsed_s"]))
     assert errors[True] < 0.6 * errors[False], f"the ETA's error at the fourth step, with the rule, without: {errors}"
+    # the count itself: a 2 s step in a window of five keeps the rule from beginning steps of 0.5 s once less than 2 s
+    # are left, until it leaves the window; then steps go on while the window's longest fits
+    assert steps_begun(3.5, 0.5, deque([2.0, 0.5], maxlen=5)) == 7
+    assert steps_begun(1.9, 0.5, deque([2.0, 0.5], maxlen=5)) == 0
+    assert steps_begun(0.8, 1.0, deque([0.5, 0.5], maxlen=5)) == 1 and steps_begun(0.4, 1.0, deque([0.5])) == 0
