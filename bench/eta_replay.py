@@ -77,13 +77,11 @@ def main(argv: list[str] | None = None) -> int:
             continue
         # the step rule's end only for runs recorded under that rule: the others' ends did not follow it
         under_rule = bool(meta.get("step_rule"))
-        rules = [eta_error(meta, rows, apart, planned, prior, rule) for apart, planned, prior, rule in
-                 ((False, False, 0, False), (True, False, 0, False), (False, True, 0, False), (True, True, 0, False),
-                  (False, True, 2, False), (False, True, 2, True))]
+        rules = [eta_error(meta, rows, apart, planned, prior) for apart, planned, prior in
+                 ((False, False, 0), (True, False, 0), (False, True, 0), (True, True, 0), (False, True, 2))]
+        rules.append(eta_error(meta, rows, False, True, 2, step_rule=True) if under_rule else None)
         cuda = meta.get("device") == "cuda"
         now = eta_error(meta, rows, cuda, True, 0 if cuda else 2, under_rule)
-        if not under_rule:
-            rules[5] = None
         rest = [row["step_s"] for row in rows[1:]]
         budget = f"{meta['max_minutes']:g} min" if meta.get("max_minutes") else "none"
         print(f"| {meta['run']} | {meta.get('device') or '?'} | {budget} | {len(rows)} | {rows[0]['step_s']:.1f} | "

@@ -12,12 +12,12 @@ from jobs.metrics import MetricsCallback, steps_begun
 from tests.jobs.test_time_budget import _slow_line_model
 
 
-def _train(tmp_path, first_s: float, rest_s: float, max_steps: int, first_step_apart: bool,
-           seconds_left: float | None = None, prior: int = 0, early: int = 1,
-           long_step: int = 0) -> tuple[MetricsCallback, list[dict]]:
-    """Steps of `rest_s` after `early` steps of `first_s` (or, with `long_step`, that step alone of `first_s`), every
-    step logged, under a budget whose deadline is `seconds_left` away where given, the deadline weighing in as `prior`
-    steps; the metrics callback and its lines that carry an ETA."""
+def _train(tmp_path, other_s: float, rest_s: float, max_steps: int, first_step_apart: bool,
+           seconds_left: float | None = None, prior: int = 0,
+           other_steps: tuple[int, ...] = (1,)) -> tuple[MetricsCallback, list[dict]]:
+    """Steps of `rest_s` but those numbered in `other_steps` (the first, unless told), of `other_s`; every step logged,
+    under a budget whose deadline is `seconds_left` away where given, the deadline weighing in as `prior` steps; the
+    metrics callback and its lines that carry an ETA."""
     import torch
     from transformers import Trainer, TrainingArguments
 
@@ -26,13 +26,12 @@ def _train(tmp_path, first_s: float, rest_s: float, max_steps: int, first_step_a
     model, calls = _slow_line_model(0.0), []
     original = model.forward
 
-    def slow_first(x, y):
+    def timed_forward(x, y):
         calls.append(1)
-        long = len(calls) == long_step if long_step else len(calls) <= early
-        time.sleep(first_s if long else rest_s)
+        time.sleep(other_s if len(calls) in other_steps else rest_s)
         return original(x, y)
 
-    model.forward = slow_first
+    model.forward = timed_forward
     rows = [{"x": torch.randn(4), "y": torch.tensor(3.0)} for _ in range(8)]
     args = TrainingArguments(output_dir=str(tmp_path), max_steps=max_steps, per_device_train_batch_size=2,
                              learning_rate=0.1, report_to=[], save_strategy="no", use_cpu=True, disable_tqdm=True,
@@ -81,7 +80,8 @@ def test_on_a_cpu_the_deadline_weighs_in_while_few_steps_are_timed(tmp_path, mon
     from jobs import training
 
     monkeypatch.setattr(training, "BUDGET_RESERVE_S", 0.0)
-    runs = {prior: _train(tmp_path / str(prior), 0.1, 0.3, 10, False, seconds_left=2.4, prior=prior, early=2)
+    runs = {prior: _train(tmp_path / str(prior), 0.1, 0.3, 10, False, seconds_left=2.4, prior=prior,
+                          other_steps=(1, 2))
             for prior in (0, metrics_module.CPU_DEADLINE_PRIOR_STEPS)}
     second = {}
     for prior, (metrics, lines) in runs.items():
@@ -109,7 +109,7 @@ def test_under_a_budget_the_eta_ends_where_the_step_rule_will_end_the_run(tmp_pa
     for rule in (True, False):
         monkeypatch.setattr(MetricsCallback, "eta", original if rule else
                             lambda self, step, total, left=None, recent=None: original(self, step, total, left))
-        metrics, lines = _train(tmp_path / str(rule), 1.0, 0.3, 30, False, seconds_left=3.5, long_step=2)
+        metrics, lines = _train(tmp_path / str(rule), 1.0, 0.3, 30, False, seconds_left=3.5, other_steps=(2,))
         end = lines[-1]["elapsed_s"] + lines[-1]["eta_s"]
         assert metrics.budget.ended_early == lines[-1]["step"] < 30 and lines[-1]["eta_s"] == 0
         after = [row for row in lines[:-1] if row["step"] >= 2]
