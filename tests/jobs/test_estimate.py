@@ -214,8 +214,8 @@ def test_the_auto_plan_stays_within_three_quarters_of_the_card(monkeypatch):
     recipe = specs.load(recipes.files("gpu")[0])
     assert recipe.memory_budget_gib == 24
     shape = ModelShape.of(recipe.model)
-    as_twelve = plan(dataclasses.replace(recipe, memory_budget_gib=12.0), shape, "cuda")
     monkeypatch.setattr(module, "card_memory", lambda: None)  # nvidia-smi not read: the spec's budget as it is
+    as_twelve = plan(dataclasses.replace(recipe, memory_budget_gib=12.0), shape, "cuda")
     own = plan(recipe, shape, "cuda")
     assert (own.batch_size, own.gradient_accumulation) == (11, 1) and "22,528 tokens" in own.reason
     monkeypatch.setattr(module, "card_memory", lambda: 16 * GIB)
