@@ -50,6 +50,11 @@ def reward_workers(setup: training.Setup) -> int:
     return max(0, (os.cpu_count() or 1) // setup.world_size)
 
 
+# Before a budget's first step, the share of a step its rollouts are taken to take (on a CPU they took 45-65% of each
+# step in the cpu recipe's GRPO, thirty-fourth session; the rest scores them and trains on them).
+FIRST_ROLLOUT_SHARE = 0.5
+
+
 def trainer_class():
     """TRL's GRPOTrainer with the studio's rollout engine (studio.decoder) in place of `generate` where it applies,
     rollouts guided by the schema grammars when `guided` is set, and the time of each step split into generating,
@@ -59,6 +64,11 @@ def trainer_class():
     with a GenerationConfig and takes no logits processor, so for the length of each rollout the model's
     `generate` adds one (studio.guided.decoding.guided_generate). On the engine the processor is passed directly.
     Either way each row's grammar is read from its system prompt.
+
+    Under a time budget (`budget`, jobs.training.time_budget) the rollouts stop where the step would otherwise end
+    past the deadline (`rollout_seconds`): a GRPO step follows its answers' lengths, and one whose answers ran to
+    768 tokens took 256 s after five of 54-116 s, ending 105 s past the cpu recipe's budget (thirty-fourth session).
+    The answers cut short are truncated ones, masked from the loss where `mask_truncated_completions` is set.
     """
     import contextlib
 
@@ -73,11 +83,23 @@ def trainer_class():
             self.rollout = rollout
             self.guided = False  # True: every rollout is masked by the schema grammars
             self.timings = {"generate_s": 0.0, "reward_s": 0.0}
+            self.budget = None  # the job's time budget, where it has one
+            self.rollouts_cut = 0  # steps whose rollouts the budget cut short
+
+        def rollout_seconds(self) -> float | None:
+            """How long this step's rollouts may take under the budget, or None for no limit: the time left to the
+            deadline times the share of the training time rollouts took so far (FIRST_ROLLOUT_SHARE before any),
+            so that the step, scoring and training on them included, ends about by the deadline."""
+            if self.budget is None or self.budget.began is None:
+                return None
+            gone = time.monotonic() - self.budget.began
+            share = min(1.0, self.timings["generate_s"] / gone) if self.state.global_step else FIRST_ROLLOUT_SHARE
+            return self.budget.seconds_left() * share
 
         # TRL 1.16's hook for one round of sampling (the non-vLLM paths); the signature is TRL's own.
         def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations,
                                   has_tool_images=False):
-            began = time.perf_counter()
+            began, limit = time.perf_counter(), self.rollout_seconds()
             if self.rollout is not None and not images and not multimodal_fields:
                 self.rollout.sync(self.accelerator.unwrap_model(self.model), step=self.state.global_step)
                 processor = None
@@ -87,14 +109,24 @@ def trainer_class():
                                  else GuidedLogitsProcessor(self._tokenizer, None))
                 completions = self.rollout.generate(prompt_ids, self.max_completion_length, self.temperature,
                                                     self.eos_token_ids, self._tokenizer.pad_token_id,
-                                                    logits_processor=processor)
+                                                    logits_processor=processor,
+                                                    deadline=None if limit is None else time.monotonic() + limit)
                 result = (completions, None)
             else:
                 model = self.accelerator.unwrap_model(self.model)
-                with guided_generate(model, self.processing_class) if self.guided else contextlib.nullcontext():
-                    result = super()._generate_single_turn(prompt_ids, images, multimodal_fields, num_generations,
-                                                           has_tool_images)
-            self.timings["generate_s"] += time.perf_counter() - began
+                self.generation_config.max_time = limit  # transformers' MaxTimeCriteria ends `generate` there
+                try:
+                    with guided_generate(model, self.processing_class) if self.guided else contextlib.nullcontext():
+                        result = super()._generate_single_turn(prompt_ids, images, multimodal_fields,
+                                                               num_generations, has_tool_images)
+                finally:
+                    self.generation_config.max_time = None
+            took = time.perf_counter() - began
+            self.timings["generate_s"] += took
+            if limit is not None and took >= limit:
+                self.rollouts_cut += 1
+                print(f"[job] time budget: step {self.state.global_step + 1}'s rollouts cut at {took:.0f} s so that "
+                      "the step ends by the deadline (its unfinished answers count as truncated)", flush=True)
             return result
 
         def _calculate_rewards(self, *args, **kwargs):
@@ -205,7 +237,7 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False, started: float | 
         workers = default_workers(config.generation_batch_size or 0, trainer.rollout.device) if trainer.rollout else 0
         if workers:  # they compile and warm their grammars while the trainer sets up (studio.guided.shards)
             prepare(tokenizer, model.config.vocab_size, workers)
-    training.add_time_budget(trainer, metrics, spec.max_minutes, started)
+    trainer.budget = training.add_time_budget(trainer, metrics, spec.max_minutes, started)
     metrics.timings = trainer.timings  # the step's split: generate, reward, and the rest is training
     training.quiet_printer(trainer)
 

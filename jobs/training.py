@@ -227,12 +227,14 @@ def time_budget(minutes: float, started: float):
     return TimeBudget()
 
 
-def add_time_budget(trainer, metrics, minutes: float, started: float) -> None:
-    """Give `trainer` the job's `time_budget` where it has one, and the metrics its deadline for the ETA."""
+def add_time_budget(trainer, metrics, minutes: float, started: float):
+    """Give `trainer` the job's `time_budget` where it has one, and the metrics its deadline for the ETA; the
+    budget, or None."""
     budget = time_budget(minutes, started)
     if budget is not None:
         trainer.add_callback(budget)
         metrics.budget = budget
+    return budget
 
 
 # -- loading -------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ repetition penalty) through the Gumbel-max trick, or greedy at temperature 0. Ot
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import torch
@@ -272,8 +273,11 @@ class Rollout:
 
     @torch.no_grad()
     def generate(self, prompts: list[list[int]], max_new_tokens: int, temperature: float, eos_ids: list[int],
-                 pad_id: int, check_every: int = 16, logits_processor=None) -> list[list[int]]:
+                 pad_id: int, check_every: int = 16, logits_processor=None,
+                 deadline: float | None = None) -> list[list[int]]:
         """Sample up to `max_new_tokens` after each prompt; each answer ends after its first token in `eos_ids`.
+        With `deadline` (time.monotonic's clock) the sampling ends there too, the unfinished answers cut where they
+        stand (checked every `check_every` tokens, or every token with a processor).
 
         `logits_processor` (a transformers-style callable `(input_ids, scores) -> scores`, such as
         `studio.guided.decoding.GuidedLogitsProcessor`) sees every step's logits before the token is chosen, with
@@ -310,7 +314,7 @@ class Rollout:
             logits=torch.empty((batch, self.lm_head.shape[0]) if logits_processor else (0,), device=device),
         )
         if logits_processor is not None:
-            return self._generate_processed(state, prompt_ids, max_new_tokens, eos_ids, logits_processor)
+            return self._generate_processed(state, prompt_ids, max_new_tokens, eos_ids, logits_processor, deadline)
         self._emit(state, self._prefill(tokens, starts, state.cache_k, state.cache_v))
         remaining = max_new_tokens - 1
         step = self._graphed_step(state) if self.use_graphs and remaining > 0 else (lambda: self._decode(state))
@@ -320,20 +324,22 @@ class Rollout:
             for _ in range(chunk):
                 step()
             done += chunk
-            if bool(state.finished.all()):  # one host sync per chunk, not per token
+            if bool(state.finished.all()) or _past(deadline):  # one host sync per chunk, not per token
                 break
         return self._answers(state, eos_ids)
 
     @staticmethod
     def _answers(state, eos_ids: list[int]) -> list[list[int]]:
-        eos = set(eos_ids)
+        """Each row's tokens up to its first end token, or as far as the sampling went (a deadline can end it first)."""
+        eos, sampled = set(eos_ids), int(state.step)
         answers = []
-        for row in state.out.tolist():
+        for row in state.out[:, :sampled].tolist():
             cut = next((i + 1 for i, token in enumerate(row) if token in eos), len(row))
             answers.append(row[:cut])
         return answers
 
-    def _generate_processed(self, state, prompt_ids, max_new_tokens: int, eos_ids: list[int], processor):
+    def _generate_processed(self, state, prompt_ids, max_new_tokens: int, eos_ids: list[int], processor,
+                            deadline: float | None = None):
         """`generate` with `processor` between each step's logits and its choice of tokens."""
         batch, length = prompt_ids.shape
         history = torch.cat([prompt_ids, torch.zeros((batch, max_new_tokens), dtype=torch.long)], dim=1)
@@ -357,7 +363,7 @@ class Rollout:
             chosen = state.tokens.tolist()  # the one host sync of the step
             history[:, length + step] = torch.tensor(chosen)
             finished = [done or token in ends for done, token in zip(finished, chosen)]
-            if all(finished):
+            if all(finished) or _past(deadline):
                 break
         return self._answers(state, eos_ids)
 
@@ -381,6 +387,10 @@ class Rollout:
         with torch.cuda.graph(graph):
             step(state)
         return graph.replay
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
 
 
 @dataclass

@@ -72,6 +72,29 @@ def test_sampling_stops_each_row_at_its_end_token(tiny_llama):
     assert all(0 <= token < len(tokenizer) for answer in answers for token in answer)
 
 
+def test_sampling_ends_at_its_deadline(tiny_llama):
+    """A deadline already past: each answer stops after the first chunk of tokens (one host check), cut where it
+    stands; with a logits processor, after its first token. One far ahead changes nothing."""
+    import time
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama)
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama, dtype=torch.float32)
+    engine = Rollout.for_model(model)
+    engine.sync(model)
+    torch.manual_seed(0)
+    past = time.monotonic()
+    answers = engine.generate(_prompts(tokenizer), 200, 1.0, [], tokenizer.pad_token_id, check_every=4,
+                              deadline=past)
+    assert [len(a) for a in answers] == [5] * 3  # the prefill's token, then one chunk of 4, no padding after
+    answers = engine.generate(_prompts(tokenizer), 200, 1.0, [], tokenizer.pad_token_id, deadline=past,
+                              logits_processor=lambda ids, scores: scores)
+    assert [len(a) for a in answers] == [1] * 3
+    answers = engine.generate(_prompts(tokenizer), 40, 1.0, [], tokenizer.pad_token_id, deadline=past + 600)
+    assert [len(a) for a in answers] == [40] * 3
+
+
 def test_what_the_engine_leaves_to_trl(tiny_llama):
     from transformers import AutoConfig
 

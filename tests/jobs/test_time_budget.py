@@ -222,3 +222,35 @@ def test_a_grpo_job_with_a_budget_ends_within_it(tiny_llama, tmp_path):
     lines = training_lines(run)
     assert all(row["eta_s"] <= 0.35 * 60 for row in lines)
     assert lines[-1]["total_steps"] == summary["steps"] and lines[-1]["reward"] is not None
+
+
+def test_a_grpo_step_whose_rollouts_would_overrun_the_budget_is_cut_at_it(tiny_llama, tmp_path, home, monkeypatch,
+                                                                         capsys):
+    """A GRPO step follows its answers' lengths: here each token takes 50 ms and the model never ends an answer, so
+    one step's 2 answers of 400 tokens would take 20 s where the budget holds 15 s with the set-up. The rollouts
+    stop where the step would end past the deadline (their answers truncated), and the job ends within its budget."""
+    from transformers import LlamaForCausalLM
+
+    from jobs import grpo
+
+    forward = LlamaForCausalLM.forward
+
+    def slow_endless_forward(self, *args, **kwargs):
+        time.sleep(0.05)
+        out = forward(self, *args, **kwargs)
+        out.logits[..., self.config.eos_token_id] = -1e4  # no answer ends before its length
+        return out
+
+    monkeypatch.setattr(LlamaForCausalLM, "forward", slow_endless_forward)
+    rows = write_rows(tmp_path / "train.jsonl", 12), write_rows(tmp_path / "eval.jsonl", 4)
+    spec = tiny_job("grpo", tiny_llama, rows, max_steps=100, output="grpo-cut", max_minutes=0.25,
+                    max_completion_length=400, rollout="trl")
+    run = RunFolder(spec.run_folder())
+    run.path.mkdir(parents=True)
+    started = time.monotonic()
+    assert grpo.train(spec, run, started=started) == "succeeded"
+    assert time.monotonic() - started <= 0.25 * 60 + 2.0
+    lines = training_lines(run)
+    assert 1 <= run.summary()["steps"] == len(lines)
+    assert lines[-1]["completion_length"] < 400, "the last step's answers ran to their full length"
+    assert "rollouts cut at" in capsys.readouterr().out
