@@ -84,6 +84,7 @@ def trainer_class():
             self.guided = False  # True: every rollout is masked by the schema grammars
             self.timings = {"generate_s": 0.0, "reward_s": 0.0}
             self.budget = None  # the job's time budget, where it has one
+            self.rollout_s = 0.0  # the rollouts' seconds since training began (`timings` is read and reset each step)
             self.rollouts_cut = 0  # steps whose rollouts the budget cut short
 
         def rollout_seconds(self) -> float | None:
@@ -93,7 +94,7 @@ def trainer_class():
             if self.budget is None or self.budget.began is None:
                 return None
             gone = time.monotonic() - self.budget.began
-            share = min(1.0, self.timings["generate_s"] / gone) if self.state.global_step else FIRST_ROLLOUT_SHARE
+            share = min(1.0, self.rollout_s / gone) if self.state.global_step else FIRST_ROLLOUT_SHARE
             return self.budget.seconds_left() * share
 
         # TRL 1.16's hook for one round of sampling (the non-vLLM paths); the signature is TRL's own.
@@ -123,6 +124,7 @@ def trainer_class():
                     self.generation_config.max_time = None
             took = time.perf_counter() - began
             self.timings["generate_s"] += took
+            self.rollout_s += took
             if limit is not None and took >= limit:
                 self.rollouts_cut += 1
                 print(f"[job] time budget: step {self.state.global_step + 1}'s rollouts cut at {took:.0f} s so that "

@@ -254,3 +254,19 @@ def test_a_grpo_step_whose_rollouts_would_overrun_the_budget_is_cut_at_it(tiny_l
     assert 1 <= run.summary()["steps"] == len(lines)
     assert lines[-1]["completion_length"] < 400, "the last step's answers ran to their full length"
     assert "rollouts cut at" in capsys.readouterr().out
+
+
+def test_grpo_rollouts_that_fit_the_budget_are_not_cut(tiny_llama, tmp_path, home, capsys):
+    """Steps well within the budget run their rollouts whole: the share of the time rollouts take is counted over
+    the whole run (the metrics callback reads and resets the step's own timings; counted from those, every step
+    after the first was cut at once on an H100, thirty-fifth session)."""
+    from jobs import grpo
+
+    rows = write_rows(tmp_path / "train.jsonl", 12), write_rows(tmp_path / "eval.jsonl", 4)
+    spec = tiny_job("grpo", tiny_llama, rows, max_steps=4, output="grpo-whole", max_minutes=1.0,
+                    max_completion_length=16, rollout="trl")
+    run = RunFolder(spec.run_folder())
+    run.path.mkdir(parents=True)
+    assert grpo.train(spec, run) == "succeeded"
+    assert run.summary()["steps"] == 4
+    assert "rollouts cut" not in capsys.readouterr().out
