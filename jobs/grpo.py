@@ -258,6 +258,7 @@ def train(spec: GRPOJob, run: RunFolder, resume: bool = False, started: float | 
         "rewards": {key[: -len("_mean")]: value for key, value in last.items()
                     if key.startswith("reward_") and key.endswith("_mean")},
         "started_from": str(start_from) if start_from else None,
+        "rollouts_cut": trainer.rollouts_cut,  # steps whose rollouts the time budget cut short
     }
     result = training.finish(trainer, spec, run, setup, metrics, started, extra=extra)
     if run.adapter.is_dir():
