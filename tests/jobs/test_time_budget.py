@@ -253,7 +253,7 @@ def test_a_grpo_step_whose_rollouts_would_overrun_the_budget_is_cut_at_it(tiny_l
     lines = training_lines(run)
     assert 1 <= run.summary()["steps"] == len(lines)
     assert lines[-1]["completion_length"] < 400, "the last step's answers ran to their full length"
-    assert "rollouts cut at" in capsys.readouterr().out
+    assert "rollouts cut at" in capsys.readouterr().out and run.summary()["rollouts_cut"] >= 1
 
 
 def test_grpo_rollouts_that_fit_the_budget_are_not_cut(tiny_llama, tmp_path, home, capsys):
@@ -268,5 +268,5 @@ def test_grpo_rollouts_that_fit_the_budget_are_not_cut(tiny_llama, tmp_path, hom
     run = RunFolder(spec.run_folder())
     run.path.mkdir(parents=True)
     assert grpo.train(spec, run) == "succeeded"
-    assert run.summary()["steps"] == 4
+    assert run.summary()["steps"] == 4 and run.summary()["rollouts_cut"] == 0
     assert "rollouts cut" not in capsys.readouterr().out
