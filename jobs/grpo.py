@@ -67,7 +67,8 @@ def trainer_class():
 
     Under a time budget (`budget`, jobs.training.time_budget) the rollouts stop where the step would otherwise end
     past the deadline (`rollout_seconds`): a GRPO step follows its answers' lengths, and one whose answers ran to
-    768 tokens took 256 s after five of 54-116 s, ending 105 s past the cpu recipe's budget (thirty-fourth session).
+    768 tokens took 256 s after five of 54-116 s, so the cpu recipe's 10-minute GRPO took 12.0 (thirty-fourth
+    session).
     The answers cut short are truncated ones, masked from the loss where `mask_truncated_completions` is set.
     """
     import contextlib
