@@ -224,16 +224,19 @@ def test_a_grpo_job_with_a_budget_ends_within_it(tiny_llama, tmp_path):
     assert lines[-1]["total_steps"] == summary["steps"] and lines[-1]["reward"] is not None
 
 
+@pytest.mark.parametrize("rollout", ["trl", "studio"])
 def test_a_grpo_step_whose_rollouts_would_overrun_the_budget_is_cut_at_it(tiny_llama, tmp_path, home, monkeypatch,
-                                                                         capsys):
+                                                                         capsys, rollout):
     """A GRPO step follows its answers' lengths: here each token takes 50 ms and the model never ends an answer, so
     one step's 2 answers of 400 tokens would take 20 s where the budget holds 15 s with the set-up. The rollouts
-    stop where the step would end past the deadline (their answers truncated), and the job ends within its budget."""
+    stop where the step would end past the deadline (their answers truncated), and the job ends within its budget:
+    on TRL's `generate` (the CPU's default) and on the studio's engine (the GPU's)."""
     from transformers import LlamaForCausalLM
 
     from jobs import grpo
+    from studio.decoder import Rollout
 
-    forward = LlamaForCausalLM.forward
+    forward, decode, generate = LlamaForCausalLM.forward, Rollout._decode, Rollout.generate
 
     def slow_endless_forward(self, *args, **kwargs):
         time.sleep(0.05)
@@ -241,10 +244,19 @@ def test_a_grpo_step_whose_rollouts_would_overrun_the_budget_is_cut_at_it(tiny_l
         out.logits[..., self.config.eos_token_id] = -1e4  # no answer ends before its length
         return out
 
+    def slow_decode(self, state):
+        time.sleep(0.05)
+        return decode(self, state)
+
+    def endless_generate(self, prompts, max_new_tokens, temperature, eos_ids, *args, **kwargs):
+        return generate(self, prompts, max_new_tokens, temperature, [], *args, **kwargs)
+
     monkeypatch.setattr(LlamaForCausalLM, "forward", slow_endless_forward)
+    monkeypatch.setattr(Rollout, "_decode", slow_decode)
+    monkeypatch.setattr(Rollout, "generate", endless_generate)
     rows = write_rows(tmp_path / "train.jsonl", 12), write_rows(tmp_path / "eval.jsonl", 4)
     spec = tiny_job("grpo", tiny_llama, rows, max_steps=100, output="grpo-cut", max_minutes=0.25,
-                    max_completion_length=400, rollout="trl")
+                    max_completion_length=400, rollout=rollout)
     run = RunFolder(spec.run_folder())
     run.path.mkdir(parents=True)
     started = time.monotonic()
@@ -253,7 +265,9 @@ def test_a_grpo_step_whose_rollouts_would_overrun_the_budget_is_cut_at_it(tiny_l
     lines = training_lines(run)
     assert 1 <= run.summary()["steps"] == len(lines)
     assert lines[-1]["completion_length"] < 400, "the last step's answers ran to their full length"
-    assert "rollouts cut at" in capsys.readouterr().out and run.summary()["rollouts_cut"] >= 1
+    out = capsys.readouterr().out
+    assert "rollouts cut at" in out and run.summary()["rollouts_cut"] >= 1
+    assert ("the studio's engine" in out) == (rollout == "studio")
 
 
 def test_grpo_rollouts_that_fit_the_budget_are_not_cut(tiny_llama, tmp_path, home, capsys):
