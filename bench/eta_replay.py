@@ -3,7 +3,9 @@ with the process's first step left out (`MetricsCallback(first_step_apart=True)`
 left counted from the pace's guess (`state.max_steps`, as it was) or from the steps planned (the budget's `upper`),
 and the planned steps with the deadline weighing in as two steps of pace (`deadline_prior_steps=2`). Since the
 twenty-sixth session a job on a GPU leaves its first step out and both count the planned steps under a budget; since
-the thirty-fourth a job on a CPU weighs the deadline in (`MetricsCallback.for_device`): the "now" column.
+the thirty-fourth a job on a CPU weighs the deadline in (`MetricsCallback.for_device`), and a budget's end is where its
+step rule will stop the run, shown for the runs recorded under that rule (after the device's rules: on a GPU the
+first step out, no deadline weighed in): the "now" column.
 
     python bench/eta_replay.py                                   # the kept runs: GRPO on H100s, GRPO and SFT on CPUs
     python bench/eta_replay.py workspace/runs/*/metrics.jsonl    # any run logged at every step (no budget assumed)
@@ -79,9 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         under_rule = bool(meta.get("step_rule"))
         rules = [eta_error(meta, rows, apart, planned, prior) for apart, planned, prior in
                  ((False, False, 0), (True, False, 0), (False, True, 0), (True, True, 0), (False, True, 2))]
-        rules.append(eta_error(meta, rows, False, True, 2, step_rule=True) if under_rule else None)
-        cuda = meta.get("device") == "cuda"
-        now = eta_error(meta, rows, cuda, True, 0 if cuda else 2, under_rule)
+        cuda = meta.get("device") == "cuda"  # the device's own rules (`MetricsCallback.for_device`), as the jobs run
+        now = eta_error(meta, rows, cuda, True, 0 if cuda else 2, step_rule=under_rule)
+        rules.append(now if under_rule else None)  # the step rule's end, after the device's rules
         rest = [row["step_s"] for row in rows[1:]]
         budget = f"{meta['max_minutes']:g} min" if meta.get("max_minutes") else "none"
         print(f"| {meta['run']} | {meta.get('device') or '?'} | {budget} | {len(rows)} | {rows[0]['step_s']:.1f} | "
